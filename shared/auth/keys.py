@@ -1,0 +1,98 @@
+"""The key store. routing_svc issues keys; other services keep a replica fed by auth.* events."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Table, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.clock import utcnow
+from shared.crypto import hash_secret, key_prefix, new_api_key, secrets_equal
+from shared.db.dialect import dialect_of, insert_ignore
+from shared.domain import Role
+from shared.events.contracts import KeyIssued, KeyRevoked
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: str
+    role: Role
+    agency_code: str | None = None
+
+    @property
+    def actor(self) -> str:
+        if self.role is Role.agency:
+            return f"agency:{self.agency_code}"
+        return f"{self.role.value}:{self.key_id[:8]}"
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key: str
+    event: KeyIssued
+
+
+class KeyStore:
+    def __init__(self, table: Table, bootstrap_admin_key: str | None = None):
+        self.table = table
+        self._bootstrap_hash = hash_secret(bootstrap_admin_key) if bootstrap_admin_key else None
+
+    async def authenticate(self, session: AsyncSession, key: str) -> Principal | None:
+        presented = hash_secret(key)
+        if self._bootstrap_hash and secrets_equal(presented, self._bootstrap_hash):
+            return Principal(key_id="bootstrap", role=Role.admin)
+        t = self.table
+        row = (
+            await session.execute(
+                select(t.c.id, t.c.key_hash, t.c.role, t.c.agency_code, t.c.expires_at, t.c.revoked_at).where(
+                    t.c.key_hash == presented
+                )
+            )
+        ).first()
+        if row is None or not secrets_equal(row.key_hash, presented) or row.revoked_at is not None:
+            return None
+        if row.expires_at is not None and _aware(row.expires_at) <= utcnow():
+            return None
+        return Principal(key_id=row.id, role=Role(row.role), agency_code=row.agency_code)
+
+    def new_key(self, role: Role, agency_code: str | None = None, expires_at: datetime | None = None) -> IssuedKey:
+        key = new_api_key(role.value)
+        event = KeyIssued(
+            key_id=str(uuid.uuid4()),
+            key_hash=hash_secret(key),
+            prefix=key_prefix(key),
+            role=role,
+            agency_code=agency_code,
+            expires_at=expires_at,
+            issued_at=utcnow(),
+        )
+        return IssuedKey(key=key, event=event)
+
+    async def apply_issued(self, session: AsyncSession, event: KeyIssued, label: str | None = None) -> None:
+        stmt = insert_ignore(dialect_of(session), self.table).values(
+            id=event.key_id,
+            key_hash=event.key_hash,
+            prefix=event.prefix,
+            role=event.role.value,
+            agency_code=event.agency_code,
+            label=label,
+            created_at=event.issued_at,
+            expires_at=event.expires_at,
+            is_active=True,
+        )
+        await session.execute(stmt)
+
+    async def apply_revoked(self, session: AsyncSession, event: KeyRevoked) -> None:
+        t = self.table
+        await session.execute(
+            update(t).where(t.c.id == event.key_id).values(revoked_at=event.revoked_at, is_active=False)
+        )
+
+
+def _aware(value: datetime) -> datetime:
+    from datetime import UTC
+
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,233 @@
+"""Durable pull consumers that are idempotent and ack only after commit.
+
+A fetched batch is handled in one transaction, each message under its own savepoint. The event id is
+recorded in `processed_events` inside that savepoint, so a repeat is skipped and acked. A handler
+failure rolls back only its own message, which is nak'ed with backoff and, after `max_deliver`
+deliveries, dead-lettered. A malformed or unknown event is dead-lettered at once. A database failure
+naks the whole batch and never dead-letters: the events wait for the database to come back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import nats.errors
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.bus.nats_bus import STREAM, Bus
+from shared.clock import utcnow
+from shared.db.dialect import dialect_of, insert_ignore
+from shared.db.engine import Database
+from shared.db.kit_tables import KitTables
+from shared.events import Envelope, EventData, MalformedEvent, decode_event
+from shared.logging import bind_tracking_id, clear_context, get_logger
+from shared.metrics import DEAD_LETTERS, EVENTS_CONSUMED, REDELIVERIES
+
+log = get_logger(__name__)
+
+Handler = Callable[[AsyncSession, Envelope, EventData], Awaitable[None]]
+
+INFRA_ERRORS: tuple[type[BaseException], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    ConnectionError,
+    OSError,
+    TimeoutError,
+)
+
+
+class RetryLater(Exception):
+    """A handler cannot act yet (for example, an event it depends on has not arrived)."""
+
+    def __init__(self, reason: str, delay: float = 1.0):
+        super().__init__(reason)
+        self.delay = delay
+
+
+@dataclass
+class Subscription:
+    durable: str
+    subjects: list[str]
+    handlers: dict[str, Handler]
+    stream: str = STREAM
+    ack_wait: float = 60.0
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class ConsumerRunner:
+    def __init__(
+        self,
+        *,
+        service: str,
+        bus: Bus,
+        db: Database,
+        kit: KitTables,
+        subscription: Subscription,
+        batch: int = 64,
+        max_deliver: int = 5,
+    ):
+        self.service = service
+        self.bus = bus
+        self.db = db
+        self.kit = kit
+        self.sub = subscription
+        self.batch = batch
+        self.max_deliver = max_deliver
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.bus.wait_ready()
+                psub = await self._bind()
+                try:
+                    await self._loop(psub)
+                finally:
+                    await _quietly(psub.unsubscribe())  # type: ignore[attr-defined]
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("consumer_restart", durable=self.sub.durable, error=repr(exc))
+                await self._sleep(1.0)
+
+    async def _bind(self) -> object:
+        config = ConsumerConfig(
+            durable_name=self.sub.durable,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=self.sub.ack_wait,
+            max_deliver=-1,
+            max_ack_pending=4096,
+            filter_subjects=self.sub.subjects if len(self.sub.subjects) > 1 else None,
+            filter_subject=self.sub.subjects[0] if len(self.sub.subjects) == 1 else None,
+        )
+        await self.bus.js.add_consumer(self.sub.stream, config)
+        return await self.bus.js.pull_subscribe_bind(durable=self.sub.durable, stream=self.sub.stream)
+
+    async def _loop(self, psub: object) -> None:
+        while not self._stopping.is_set():
+            try:
+                msgs: list[Msg] = await psub.fetch(self.batch, timeout=1.0)  # type: ignore[attr-defined]
+            except nats.errors.TimeoutError:
+                continue
+            await self.handle_batch(msgs)
+
+    async def handle_batch(self, msgs: list[Msg]) -> None:
+        decoded: list[tuple[Msg, Envelope, EventData]] = []
+        for msg in msgs:
+            if msg.metadata.num_delivered > 1:
+                REDELIVERIES.labels(self.service, self.sub.durable).inc()
+            try:
+                envelope, data = decode_event(msg.data)
+            except MalformedEvent as exc:
+                await self.dead_letter(msg, str(exc))
+                continue
+            decoded.append((msg, envelope, data))
+        if not decoded:
+            return
+        failures: dict[int, BaseException] = {}
+        try:
+            async with self.db.session() as session, session.begin():
+                for i, (_, envelope, data) in enumerate(decoded):
+                    try:
+                        async with session.begin_nested():
+                            await self._handle_one(session, envelope, data)
+                    except INFRA_ERRORS:
+                        raise
+                    except Exception as exc:
+                        failures[i] = exc
+                    finally:
+                        clear_context()
+        except INFRA_ERRORS as exc:
+            log.warning("consumer_batch_infra_failure", durable=self.sub.durable, error=repr(exc))
+            for msg, _, _ in decoded:
+                await _quietly(msg.nak(delay=2.0))
+            EVENTS_CONSUMED.labels(self.service, self.sub.durable, "deferred").inc(len(decoded))
+            await self._sleep(1.0)
+            return
+        for i, (msg, envelope, _) in enumerate(decoded):
+            failure = failures.get(i)
+            if failure is None:
+                await _quietly(msg.ack())
+                EVENTS_CONSUMED.labels(self.service, self.sub.durable, "ok").inc()
+            else:
+                await self._failed(msg, envelope, failure)
+
+    async def _handle_one(self, session: AsyncSession, envelope: Envelope, data: EventData) -> None:
+        claim = insert_ignore(dialect_of(session), self.kit.processed_events).values(
+            consumer=self.sub.durable, event_id=str(envelope.id), processed_at=utcnow()
+        )
+        result = await session.execute(claim)
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            return
+        handler = self.sub.handlers.get(envelope.type)
+        if handler is None:
+            return
+        bind_tracking_id(envelope.correlation_id)
+        await handler(session, envelope, data)
+
+    async def _failed(self, msg: Msg, envelope: Envelope, exc: BaseException) -> None:
+        delivered = msg.metadata.num_delivered
+        if isinstance(exc, RetryLater) and delivered < self.max_deliver * 4:
+            await _quietly(msg.nak(delay=exc.delay))
+            EVENTS_CONSUMED.labels(self.service, self.sub.durable, "retry_later").inc()
+            return
+        if delivered >= self.max_deliver:
+            await self.dead_letter(msg, f"{type(exc).__name__}: {exc}")
+            return
+        log.warning(
+            "event_failed",
+            durable=self.sub.durable,
+            event_type=envelope.type,
+            event_id=str(envelope.id),
+            delivered=delivered,
+            error=repr(exc),
+        )
+        EVENTS_CONSUMED.labels(self.service, self.sub.durable, "failed").inc()
+        await _quietly(msg.nak(delay=min(2.0 ** (delivered - 1), 30.0)))
+
+    async def dead_letter(self, msg: Msg, error: str) -> None:
+        meta = msg.metadata
+        headers = {
+            "Nats-Msg-Id": f"dlq-{self.sub.durable}-{meta.sequence.stream}",
+            "Simpul-Error": error[:2000],
+            "Simpul-Durable": self.sub.durable,
+            "Simpul-Service": self.service,
+            "Simpul-Subject": msg.subject,
+            "Simpul-Stream": meta.stream,
+            "Simpul-Stream-Seq": str(meta.sequence.stream),
+            "Simpul-Deliveries": str(meta.num_delivered),
+            "Simpul-Failed-At": utcnow().isoformat(),
+        }
+        try:
+            await self.bus.publish(f"dlq.{self.sub.durable}", msg.data, headers=headers)
+        except Exception as exc:
+            log.error("dead_letter_publish_failed", durable=self.sub.durable, error=repr(exc))
+            await _quietly(msg.nak(delay=5.0))
+            return
+        await _quietly(msg.term())
+        DEAD_LETTERS.labels(self.service, self.sub.durable).inc()
+        EVENTS_CONSUMED.labels(self.service, self.sub.durable, "dead_lettered").inc()
+        log.error("event_dead_lettered", durable=self.sub.durable, subject=msg.subject, error=error[:500])
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except TimeoutError:
+            pass
+
+
+async def _quietly(aw: Awaitable[None]) -> None:
+    try:
+        await aw
+    except Exception as exc:
+        log.debug("ack_failed", error=repr(exc))

@@ -1,0 +1,177 @@
+"""One NATS connection per process: it keeps reconnecting, makes sure the streams exist, and publishes with acks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from shared.logging import get_logger
+
+STREAM = "SIMPUL"
+PRIVATE_STREAM = "SIMPUL_PRIVATE"
+DLQ_STREAM = "SIMPUL_DLQ"
+DUPLICATE_WINDOW_S = 120.0
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    subject: str
+    payload: bytes
+    msg_id: str
+
+
+class Bus:
+    def __init__(
+        self,
+        url: str,
+        *,
+        name: str,
+        user: str | None = None,
+        password: str | None = None,
+        replicas: int = 1,
+        max_age_days: int = 30,
+        publish_timeout: float = 5.0,
+    ):
+        self._servers = [u.strip() for u in url.split(",") if u.strip()]
+        self._name = name
+        self._user = user
+        self._password = password
+        self._replicas = replicas
+        self._max_age_s = max_age_days * 86400.0
+        self._publish_timeout = publish_timeout
+        self._nc: NATS | None = None
+        self._js: JetStreamContext | None = None
+        self._ready = asyncio.Event()
+        self._connect_task: asyncio.Task[None] | None = None
+
+    @property
+    def is_connected(self) -> bool:
+        return self._nc is not None and self._nc.is_connected
+
+    @property
+    def js(self) -> JetStreamContext:
+        if self._js is None:
+            raise ConnectionError("not connected to NATS")
+        return self._js
+
+    @property
+    def nc(self) -> NATS:
+        if self._nc is None:
+            raise ConnectionError("not connected to NATS")
+        return self._nc
+
+    def start(self) -> None:
+        """Connect in the background, retrying for ever; `wait_ready` blocks until the streams exist."""
+        self._connect_task = asyncio.create_task(self._connect_forever(), name="nats-connect")
+
+    async def wait_ready(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self._ready.wait(), timeout)
+
+    async def connect(self) -> None:
+        self._nc = await nats.connect(
+            servers=self._servers,
+            name=self._name,
+            user=self._user,
+            password=self._password,
+            allow_reconnect=True,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            connect_timeout=2,
+            drain_timeout=2,
+            pending_size=64 * 1024 * 1024,
+            error_cb=self._on_error,
+            disconnected_cb=self._on_disconnected,
+            reconnected_cb=self._on_reconnected,
+        )
+        self._js = self._nc.jetstream(timeout=self._publish_timeout)
+        await self.ensure_streams()
+        self._ready.set()
+
+    async def _connect_forever(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                await self.connect()
+                log.info("nats_connected", servers=self._servers)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("nats_connect_failed", error=str(exc), retry_in=delay)
+                if self._nc is not None:
+                    await _close_quietly(self._nc)
+                    self._nc = None
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def ensure_streams(self) -> None:
+        for name, subjects in (
+            (STREAM, ["simpul.>"]),
+            (PRIVATE_STREAM, ["private.>"]),
+            (DLQ_STREAM, ["dlq.>"]),
+        ):
+            config = StreamConfig(
+                name=name,
+                subjects=subjects,
+                storage=StorageType.FILE,
+                retention=RetentionPolicy.LIMITS,
+                discard=DiscardPolicy.OLD,
+                max_age=None if name == DLQ_STREAM else self._max_age_s,
+                duplicate_window=DUPLICATE_WINDOW_S,
+                num_replicas=self._replicas,
+            )
+            try:
+                await self.js.stream_info(name)
+            except NotFoundError:
+                await self.js.add_stream(config)
+                log.info("stream_created", stream=name, replicas=self._replicas)
+
+    async def publish_many(self, messages: Sequence[OutgoingMessage]) -> list[bool]:
+        """Publish in order, pipelined; True for each message the stream acknowledged (or had already)."""
+        js = self.js
+        futures = []
+        for m in messages:
+            futures.append(await js.publish_async(m.subject, m.payload, headers={"Nats-Msg-Id": m.msg_id}))
+        results = await asyncio.gather(
+            *(asyncio.wait_for(f, self._publish_timeout) for f in futures), return_exceptions=True
+        )
+        return [not isinstance(r, BaseException) for r in results]
+
+    async def publish(self, subject: str, payload: bytes, headers: dict[str, str] | None = None) -> None:
+        await self.js.publish(subject, payload, headers=headers)
+
+    async def close(self) -> None:
+        if self._connect_task is not None:
+            self._connect_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._connect_task
+        if self._nc is not None:
+            await _close_quietly(self._nc)
+        self._nc = None
+        self._js = None
+
+    async def _on_error(self, exc: Exception) -> None:
+        log.warning("nats_error", error=str(exc))
+
+    async def _on_disconnected(self) -> None:
+        log.warning("nats_disconnected")
+
+    async def _on_reconnected(self) -> None:
+        log.info("nats_reconnected")
+
+
+async def _close_quietly(nc: NATS) -> None:
+    try:
+        await nc.drain() if nc.is_connected else await nc.close()
+    except Exception:  # noqa: S110 - closing a broken connection has nothing left to report
+        pass

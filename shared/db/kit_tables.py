@@ -1,0 +1,82 @@
+"""Tables every service carries: the outbox, the inbox of processed events, and the API key store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    text,
+)
+
+
+@dataclass(frozen=True)
+class KitTables:
+    outbox: Table
+    processed_events: Table
+    api_keys: Table
+
+
+def add_kit_tables(metadata: MetaData) -> KitTables:
+    outbox = Table(
+        "outbox",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("subject", String(255), nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("published_at", DateTime(timezone=True), nullable=True),
+        Column("attempts", Integer, nullable=False, server_default="0"),
+        Index(
+            "ix_outbox_unpublished",
+            "id",
+            sqlite_where=text("published_at IS NULL"),
+            postgresql_where=text("published_at IS NULL"),
+        ),
+    )
+    processed = Table(
+        "processed_events",
+        metadata,
+        Column("consumer", String(64), nullable=False),
+        Column("event_id", String(36), nullable=False),
+        Column("processed_at", DateTime(timezone=True), nullable=False),
+        PrimaryKeyConstraint("consumer", "event_id", name="pk_processed_events"),
+    )
+    api_keys = Table(
+        "api_keys",
+        metadata,
+        Column("id", String(36), primary_key=True),
+        Column("key_hash", String(64), nullable=False, unique=True),
+        Column("prefix", String(32), nullable=False),
+        Column("role", String(16), nullable=False),
+        Column("agency_code", String(64), nullable=True, index=True),
+        Column("label", String(200), nullable=True),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("expires_at", DateTime(timezone=True), nullable=True),
+        Column("revoked_at", DateTime(timezone=True), nullable=True),
+        Column("is_active", Boolean, nullable=False, server_default=text("true")),
+    )
+    return KitTables(outbox=outbox, processed_events=processed, api_keys=api_keys)
+
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_metadata() -> MetaData:
+    return MetaData(naming_convention=NAMING_CONVENTION)

@@ -1,0 +1,86 @@
+"""Vocabulary shared by every service: classifications, statuses, reasons, channels, roles."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import StringConstraints
+
+
+class Classification(StrEnum):
+    pengaduan = "pengaduan"
+    aspirasi = "aspirasi"
+    permintaan_informasi = "permintaan_informasi"
+    wbs = "wbs"
+
+
+class Status(StrEnum):
+    submitted = "submitted"
+    postponed = "postponed"
+    rejected = "rejected"
+    dispositioned = "dispositioned"
+    in_progress = "in_progress"
+    answered = "answered"
+    completed = "completed"
+    archived = "archived"
+
+
+class RejectReason(StrEnum):
+    too_general = "too_general"
+    not_relevant = "not_relevant"
+    out_of_scope = "out_of_scope"
+    duplicate = "duplicate"
+    withdrawn = "withdrawn"
+
+
+class Channel(StrEnum):
+    web = "web"
+    sms = "sms"
+    twitter = "twitter"
+    mobile = "mobile"
+    email = "email"
+    phone = "phone"
+    counter = "counter"
+    complaint_box = "complaint_box"
+    wbs = "wbs"
+    api = "api"
+
+
+class NodeKind(StrEnum):
+    instansi = "instansi"
+    unit_utama = "unit_utama"
+    kanwil = "kanwil"
+    upt = "upt"
+    inspektorat = "inspektorat"
+    unit = "unit"
+
+
+class Timezone(StrEnum):
+    WIB = "Asia/Jakarta"
+    WITA = "Asia/Makassar"
+    WIT = "Asia/Jayapura"
+
+
+class Role(StrEnum):
+    admin = "admin"
+    coordinator = "coordinator"
+    agency = "agency"
+
+
+class RouteKind(StrEnum):
+    reporter_choice = "reporter_choice"
+    rule = "rule"
+    coordinator = "coordinator"
+    forward = "forward"
+    delegation = "delegation"
+
+
+NodeCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", strip_whitespace=True)]
+"""A node code is also a NATS subject token, so it holds no dots, spaces or wildcards."""
+
+TrackingId = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9-]{6,40}$")]
+RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}([0-9]{2}){0,4}$")]
+"""Kemendagri codes without dots: 2 digits a province, 4 a regency or city, 6 a district, 10 a village."""
+
+ANONYMOUS_NAME = "Anonim"

@@ -1,0 +1,15 @@
+"""Event envelope and contracts: the only language the services speak to one another."""
+
+from shared.events.contracts import EVENT_MODELS, EventData, subject_for
+from shared.events.envelope import Envelope, MalformedEvent, decode_event, encode_event, new_event
+
+__all__ = [
+    "EVENT_MODELS",
+    "Envelope",
+    "EventData",
+    "MalformedEvent",
+    "decode_event",
+    "encode_event",
+    "new_event",
+    "subject_for",
+]

@@ -1,0 +1,274 @@
+"""Every event's data, as a pydantic model. Producers build them; consumers parse them; nobody guesses.
+
+A subject is `simpul.<type>`, except dispositions, which add the target node (`simpul.complaint.dispositioned.X`),
+and the private events on `private.notify.<type>`, which only notify_svc may read.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.domain import Channel, Classification, RejectReason, Role, RouteKind, Status
+
+SUBJECT_ROOT = "simpul"
+PRIVATE_ROOT = "private.notify"
+
+
+class EventData(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    event_type: ClassVar[str]
+    event_version: ClassVar[int] = 1
+    private: ClassVar[bool] = False
+
+    def subject(self) -> str:
+        root = PRIVATE_ROOT if self.private else SUBJECT_ROOT
+        return f"{root}.{self.event_type}"
+
+    def tracking_id_or_none(self) -> str | None:
+        return getattr(self, "tracking_id", None)
+
+
+class CaseSnapshot(BaseModel):
+    """What an agency needs to work a case. Never contact details; the name only when not anonymous."""
+
+    title: str
+    content: str
+    classification: Classification
+    category: str | None = None
+    region_code: str | None = None
+    channel: Channel
+    incident_date: date | None = None
+    is_anonymous: bool
+    is_confidential: bool
+    reporter_name: str | None = None
+    submitted_at: datetime
+
+
+# intake_svc ---------------------------------------------------------------------------------------
+
+
+class ComplaintSubmitted(EventData):
+    event_type: ClassVar[str] = "complaint.submitted"
+    tracking_id: str
+    agency_code: str | None = None
+    case: CaseSnapshot
+
+
+class ReporterReplied(EventData):
+    event_type: ClassVar[str] = "reporter.replied"
+    tracking_id: str
+    message_id: str
+    content: str
+    disputes_answer: bool = False
+    sent_at: datetime
+
+
+class ReporterRated(EventData):
+    event_type: ClassVar[str] = "reporter.rated"
+    tracking_id: str
+    score: int = Field(ge=1, le=5)
+    comment: str | None = None
+    rated_at: datetime
+
+
+class ReporterWithdrew(EventData):
+    event_type: ClassVar[str] = "reporter.withdrew"
+    tracking_id: str
+    reason: str | None = None
+    withdrawn_at: datetime
+
+
+class ContactRegistered(EventData):
+    """Private to notify_svc: how to reach a reporter. Never on a shared subject."""
+
+    event_type: ClassVar[str] = "contact.registered"
+    private: ClassVar[bool] = True
+    tracking_id: str
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    language: str = "id"
+    is_anonymous: bool = False
+
+
+# routing_svc --------------------------------------------------------------------------------------
+
+
+class ComplaintVerified(EventData):
+    event_type: ClassVar[str] = "complaint.verified"
+    tracking_id: str
+    actor: str
+    rule_id: str | None = None
+
+
+class ComplaintPostponed(EventData):
+    event_type: ClassVar[str] = "complaint.postponed"
+    tracking_id: str
+    actor: str
+    reason: str
+
+
+class ComplaintRejected(EventData):
+    event_type: ClassVar[str] = "complaint.rejected"
+    tracking_id: str
+    actor: str
+    reason_code: RejectReason
+    reason: str | None = None
+
+
+class ComplaintDispositioned(EventData):
+    event_type: ClassVar[str] = "complaint.dispositioned"
+    tracking_id: str
+    agency_code: str
+    previous_agency_code: str | None = None
+    route_kind: RouteKind
+    rule_id: str | None = None
+    reason: str
+    actor: str
+    case_version: int
+    case: CaseSnapshot
+
+    def subject(self) -> str:
+        return f"{SUBJECT_ROOT}.{self.event_type}.{self.agency_code}"
+
+
+class ComplaintStatusChanged(EventData):
+    event_type: ClassVar[str] = "complaint.status_changed"
+    tracking_id: str
+    status: Status
+    previous_status: Status | None = None
+    agency_code: str | None = None
+    actor: str
+    reason_code: str | None = None
+    reason: str | None = None
+    case_version: int
+    changed_at: datetime
+
+
+class NodeUpserted(EventData):
+    """The directory as agency services need it: the node, and its path from the root."""
+
+    event_type: ClassVar[str] = "directory.node_upserted"
+    code: str
+    name: str
+    kind: str
+    parent_code: str | None = None
+    path: list[str]
+    timezone: str
+    is_active: bool = True
+
+
+class KeyIssued(EventData):
+    event_type: ClassVar[str] = "auth.key_issued"
+    key_id: str
+    key_hash: str
+    prefix: str
+    role: Role
+    agency_code: str | None = None
+    expires_at: datetime | None = None
+    issued_at: datetime
+
+
+class KeyRevoked(EventData):
+    event_type: ClassVar[str] = "auth.key_revoked"
+    key_id: str
+    revoked_at: datetime
+
+
+# agency_svc ---------------------------------------------------------------------------------------
+
+
+class AgencyAcknowledged(EventData):
+    event_type: ClassVar[str] = "agency.acknowledged"
+    tracking_id: str
+    agency_code: str
+    actor: str
+    acknowledged_at: datetime
+
+
+class FollowupPosted(EventData):
+    event_type: ClassVar[str] = "followup.posted"
+    tracking_id: str
+    followup_id: str
+    agency_code: str
+    agency_name: str | None = None
+    content: str
+    is_final: bool
+    actor: str
+    posted_at: datetime
+
+
+class AgencyForwardRequested(EventData):
+    event_type: ClassVar[str] = "agency.forward_requested"
+    tracking_id: str
+    agency_code: str
+    reason: str
+    suggested_agency_code: str | None = None
+    actor: str
+    requested_at: datetime
+
+
+class AgencyDelegated(EventData):
+    event_type: ClassVar[str] = "agency.delegated"
+    tracking_id: str
+    from_agency_code: str
+    agency_code: str
+    reason: str | None = None
+    actor: str
+    delegated_at: datetime
+
+
+# notify_svc ---------------------------------------------------------------------------------------
+
+
+class NotificationSent(EventData):
+    event_type: ClassVar[str] = "notification.sent"
+    notification_id: str
+    tracking_id: str | None = None
+    channel: str
+    template: str
+    attempts: int
+
+
+class NotificationFailed(EventData):
+    event_type: ClassVar[str] = "notification.failed"
+    notification_id: str
+    tracking_id: str | None = None
+    channel: str
+    template: str
+    attempts: int
+    error: str
+
+
+EVENT_MODELS: dict[str, type[EventData]] = {
+    model.event_type: model
+    for model in (
+        ComplaintSubmitted,
+        ReporterReplied,
+        ReporterRated,
+        ReporterWithdrew,
+        ContactRegistered,
+        ComplaintVerified,
+        ComplaintPostponed,
+        ComplaintRejected,
+        ComplaintDispositioned,
+        ComplaintStatusChanged,
+        NodeUpserted,
+        KeyIssued,
+        KeyRevoked,
+        AgencyAcknowledged,
+        FollowupPosted,
+        AgencyForwardRequested,
+        AgencyDelegated,
+        NotificationSent,
+        NotificationFailed,
+    )
+}
+
+
+def subject_for(data: EventData) -> str:
+    return data.subject()

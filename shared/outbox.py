@@ -1,0 +1,166 @@
+"""The transactional outbox. Events are rows written with the state change; a relay publishes them.
+
+A crash between publish and marking repeats the publish; JetStream drops the repeat by `Nats-Msg-Id`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from shared.bus.nats_bus import Bus, OutgoingMessage
+from shared.clock import utcnow
+from shared.db.engine import Database
+from shared.events import Envelope, EventData, encode_event, new_event
+from shared.logging import get_logger
+from shared.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG
+
+log = get_logger(__name__)
+
+
+class Outbox:
+    """Writes events into the caller's transaction."""
+
+    def __init__(self, table: Table, source: str):
+        self.table = table
+        self.source = source
+
+    def envelope(
+        self, data: EventData, *, correlation_id: str | None = None, causation_id: uuid.UUID | None = None
+    ) -> Envelope:
+        return new_event(
+            data,
+            source=self.source,
+            correlation_id=correlation_id or data.tracking_id_or_none(),
+            causation_id=causation_id,
+        )
+
+    def row(self, envelope: Envelope, data: EventData) -> dict[str, Any]:
+        return {
+            "event_id": str(envelope.id),
+            "subject": data.subject(),
+            "payload": encode_event(envelope),
+            "created_at": envelope.occurred_at,
+        }
+
+    async def add(
+        self,
+        conn: AsyncSession | AsyncConnection,
+        *events: EventData,
+        causation_id: uuid.UUID | None = None,
+    ) -> list[Envelope]:
+        envelopes = [self.envelope(e, causation_id=causation_id) for e in events]
+        if envelopes:
+            await conn.execute(insert(self.table), [self.row(env, e) for env, e in zip(envelopes, events, strict=True)])
+        return envelopes
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        db: Database,
+        bus: Bus,
+        table: Table,
+        *,
+        service: str,
+        batch: int = 500,
+        poll_interval: float = 0.5,
+        retention: timedelta = timedelta(days=1),
+    ):
+        self.db = db
+        self.bus = bus
+        self.table = table
+        self.service = service
+        self.batch = batch
+        self.poll_interval = poll_interval
+        self.retention = retention
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        backoff = 0.2
+        cycles = 0
+        while not self._stopping:
+            try:
+                await self.bus.wait_ready()
+                sent = await self.drain_once()
+                backoff = 0.2
+                cycles += 1
+                if cycles % 2000 == 0:
+                    await self.purge()
+                if sent >= self.batch:
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("outbox_relay_failed", error=repr(exc), retry_in=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+        await self._final_drain()
+
+    async def drain_once(self) -> int:
+        t = self.table
+        async with self.db.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(t.c.id, t.c.event_id, t.c.subject, t.c.payload)
+                    .where(t.c.published_at.is_(None))
+                    .order_by(t.c.id)
+                    .limit(self.batch)
+                )
+            ).all()
+            await conn.rollback()
+        if not rows:
+            OUTBOX_BACKLOG.labels(self.service).set(0)
+            return 0
+        ok = await self.bus.publish_many([OutgoingMessage(r.subject, r.payload, r.event_id) for r in rows])
+        done = [r.id for r, good in zip(rows, ok, strict=True) if good]
+        failed = [r.id for r, good in zip(rows, ok, strict=True) if not good]
+        async with self.db.engine.begin() as conn:
+            if done:
+                await conn.execute(update(t).where(t.c.id.in_(done)).values(published_at=utcnow()))
+            if failed:
+                await conn.execute(update(t).where(t.c.id.in_(failed)).values(attempts=t.c.attempts + 1))
+        EVENTS_PUBLISHED.labels(self.service).inc(len(done))
+        if failed:
+            raise ConnectionError(f"{len(failed)} of {len(rows)} events not acknowledged by JetStream")
+        OUTBOX_BACKLOG.labels(self.service).set(await self.backlog() if len(rows) >= self.batch else 0)
+        return len(done)
+
+    async def backlog(self) -> int:
+        t = self.table
+        async with self.db.engine.connect() as conn:
+            n = (await conn.execute(select(func.count()).select_from(t).where(t.c.published_at.is_(None)))).scalar()
+        return int(n or 0)
+
+    async def purge(self) -> None:
+        t = self.table
+        async with self.db.engine.begin() as conn:
+            await conn.execute(delete(t).where(t.c.published_at < utcnow() - self.retention))
+
+    async def _final_drain(self) -> None:
+        if not self.bus.is_connected:
+            return
+        try:
+            while await self.drain_once():
+                pass
+        except Exception as exc:
+            log.warning("outbox_final_drain_failed", error=repr(exc))

@@ -1,0 +1,115 @@
+"""A service's moving parts and their lifecycle: database, bus, outbox relay, consumers, background workers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from shared.auth.keys import KeyStore
+from shared.bus.consumer import ConsumerRunner, Subscription
+from shared.bus.nats_bus import Bus
+from shared.clock import Clock, SystemClock
+from shared.db.engine import Database
+from shared.db.kit_tables import KitTables
+from shared.logging import get_logger
+from shared.outbox import Outbox, OutboxRelay
+from shared.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+Worker = Callable[["Runtime"], Coroutine[Any, Any, None]]
+
+
+class Runtime:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        kit: KitTables,
+        *,
+        subscriptions: Sequence[Subscription] = (),
+        workers: Sequence[Worker] = (),
+        clock: Clock | None = None,
+        extras: dict[str, Any] | None = None,
+    ):
+        name = settings.service_name
+        self.settings = settings
+        self.service = name
+        self.kit = kit
+        self.clock: Clock = clock or SystemClock()
+        self.db = Database(
+            settings.resolved_database_url(),
+            schema=settings.database_schema,
+            sqlite_synchronous=settings.sqlite_synchronous,
+        )
+        self.bus = Bus(
+            settings.nats_url,
+            name=name,
+            user=settings.nats_user,
+            password=settings.nats_password.get_secret_value() if settings.nats_password else None,
+            replicas=settings.stream_replicas,
+            max_age_days=settings.stream_max_age_days,
+        )
+        self.outbox = Outbox(kit.outbox, source=name)
+        self.relay = OutboxRelay(
+            self.db, self.bus, kit.outbox, service=name, poll_interval=settings.relay_poll_interval
+        )
+        bootstrap = settings.bootstrap_admin_key.get_secret_value() if settings.bootstrap_admin_key else None
+        self.keystore = KeyStore(kit.api_keys, bootstrap_admin_key=bootstrap)
+        self.consumers = [
+            ConsumerRunner(
+                service=name,
+                bus=self.bus,
+                db=self.db,
+                kit=kit,
+                subscription=s,
+                batch=settings.consumer_batch,
+                max_deliver=settings.max_deliver,
+            )
+            for s in subscriptions
+        ]
+        self.workers = list(workers)
+        self.extras: dict[str, Any] = extras or {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._worker_tasks: list[asyncio.Task[None]] = []
+        self.started = False
+        event.listen(self.db.sync_session_class, "after_commit", self._after_commit)
+
+    def _after_commit(self, _: Session) -> None:
+        self.relay.wake()
+
+    async def start(self) -> None:
+        self.bus.start()
+        self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
+        for c in self.consumers:
+            self._tasks.append(asyncio.create_task(c.run(), name=f"{self.service}-{c.sub.durable}"))
+        for w in self.workers:
+            self._worker_tasks.append(asyncio.create_task(w(self), name=f"{self.service}-{w.__name__}"))
+        self.started = True
+        log.info("service_started", database=self.db.engine.url.render_as_string(hide_password=True))
+
+    async def stop(self) -> None:
+        """Stop taking work, finish what is held, publish what is written, then close."""
+        for c in self.consumers:
+            c.stop()
+        for t in self._worker_tasks:
+            t.cancel()
+        await asyncio.gather(*self._worker_tasks, return_exceptions=True)
+        consumer_tasks = self._tasks[1:]
+        try:
+            await asyncio.wait_for(asyncio.gather(*consumer_tasks, return_exceptions=True), 10)
+        except TimeoutError:
+            for t in consumer_tasks:
+                t.cancel()
+        self.relay.stop()
+        try:
+            await asyncio.wait_for(self._tasks[0], 10)
+        except (TimeoutError, asyncio.CancelledError):
+            self._tasks[0].cancel()
+        await self.bus.close()
+        await self.db.dispose()
+        self.started = False
+        log.info("service_stopped")

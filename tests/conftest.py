@@ -1,0 +1,33 @@
+"""Fixtures every test may use: a real nats-server from the wheel, and real databases."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from services.natsd import NatsServer
+from tests.support.databases import TestDatabase, backends, fresh_database
+
+os.environ.setdefault("SIMPUL_LOG_JSON", "false")
+
+
+@pytest.fixture(scope="session")
+def natsd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+    server = NatsServer(data_dir=tmp_path_factory.mktemp("nats"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=backends())
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def database(backend: str, tmp_path: Path) -> AsyncIterator[TestDatabase]:
+    async with fresh_database(backend, tmp_path) as db:
+        yield db

@@ -1,0 +1,157 @@
+"""The kit against a real nats-server and real databases: outbox, relay, idempotent consumers, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from sqlalchemy import Column, Integer, String, Table, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.bus import Bus, ConsumerRunner, Subscription
+from shared.bus.nats_bus import DLQ_STREAM, STREAM, OutgoingMessage
+from shared.db import Database, add_kit_tables
+from shared.db.kit_tables import new_metadata
+from shared.events import Envelope, EventData, encode_event, new_event
+from shared.events.contracts import ReporterRated
+from shared.outbox import Outbox, OutboxRelay
+
+pytestmark = pytest.mark.asyncio
+
+
+def _schema():
+    metadata = new_metadata()
+    kit = add_kit_tables(metadata)
+    seen = Table(
+        "seen",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("tracking_id", String(40)),
+    )
+    return metadata, kit, seen
+
+
+async def _setup(database, natsd, durable_prefix: str):
+    metadata, kit, seen = _schema()
+    db = Database(database.url, schema=database.schema)
+    if database.schema:
+        from sqlalchemy import text
+
+        async with db.engine.begin() as conn:
+            await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{database.schema}"'))
+    async with db.engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    bus = Bus(natsd.url, name=f"test-{durable_prefix}")
+    await bus.connect()
+    return db, bus, kit, seen
+
+
+def _rated(tid: str) -> ReporterRated:
+    from shared.clock import utcnow
+
+    return ReporterRated(tracking_id=tid, score=5, rated_at=utcnow())
+
+
+async def _wait_for(predicate, timeout: float = 10.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if await predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+async def test_outbox_relay_publishes_once_and_consumer_applies_once(database, natsd):
+    durable = f"t-{uuid.uuid4().hex[:8]}"
+    db, bus, kit, seen = await _setup(database, natsd, durable)
+    outbox = Outbox(kit.outbox, source="test")
+    tids = [f"TID-{durable}-{i}".upper() for i in range(50)]
+
+    async with db.session() as s, s.begin():
+        await outbox.add(s, *[_rated(t) for t in tids])
+
+    async def record(session: AsyncSession, env: Envelope, data: EventData) -> None:
+        tid = data.tracking_id_or_none()
+        if tid in tids:  # the stream also holds other tests' events on this subject
+            await session.execute(seen.insert().values(tracking_id=tid))
+
+    subject_filter = "simpul.reporter.rated"
+    runner = ConsumerRunner(
+        service="test",
+        bus=bus,
+        db=db,
+        kit=kit,
+        subscription=Subscription(durable=durable, subjects=[subject_filter], handlers={"reporter.rated": record}),
+    )
+    relay = OutboxRelay(db, bus, kit.outbox, service="test", poll_interval=0.05)
+    bus._ready.set()
+    # A relay that crashed after publishing but before marking repeats every publish: simulate it.
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(select(kit.outbox.c.subject, kit.outbox.c.payload, kit.outbox.c.event_id))).all()
+    await bus.publish_many([OutgoingMessage(r.subject, r.payload, r.event_id) for r in rows])
+    assert await relay.drain_once() == 50
+    assert await relay.backlog() == 0
+
+    task = asyncio.create_task(runner.run())
+
+    async def all_seen() -> bool:
+        async with db.engine.connect() as conn:
+            return (await conn.execute(select(func.count()).select_from(seen))).scalar() >= 50
+
+    await _wait_for(all_seen)
+    # Redeliver every event once more under a new Nats-Msg-Id: the inbox must skip them all.
+    await bus.publish_many([OutgoingMessage(r.subject, r.payload, f"again-{r.event_id}") for r in rows])
+    await asyncio.sleep(1.0)
+    runner.stop()
+    await task
+    async with db.engine.connect() as conn:
+        got = (await conn.execute(select(seen.c.tracking_id))).scalars().all()
+    assert sorted(got) == sorted(tids)
+    await bus.close()
+    await db.dispose()
+
+
+async def test_malformed_and_failing_events_are_dead_lettered(database, natsd):
+    durable = f"t-{uuid.uuid4().hex[:8]}"
+    db, bus, kit, _ = await _setup(database, natsd, durable)
+    subject = f"simpul.reporter.rated"
+    bad_tid = f"FAIL-{durable}".upper()
+
+    async def explode(session: AsyncSession, env: Envelope, data: EventData) -> None:
+        if data.tracking_id_or_none() == bad_tid:
+            raise RuntimeError("handler bug")
+
+    runner = ConsumerRunner(
+        service="test",
+        bus=bus,
+        db=db,
+        kit=kit,
+        subscription=Subscription(durable=durable, subjects=[subject], handlers={"reporter.rated": explode}),
+        max_deliver=2,
+    )
+    dlq_before = (await bus.js.stream_info(DLQ_STREAM)).state.messages
+    await bus.publish(subject, b"{not json", headers={"Nats-Msg-Id": f"junk-{durable}"})
+    env = new_event(_rated(bad_tid), source="test")
+    await bus.publish(subject, encode_event(env), headers={"Nats-Msg-Id": str(env.id)})
+    task = asyncio.create_task(runner.run())
+
+    async def two_dead() -> bool:
+        return (await bus.js.stream_info(DLQ_STREAM)).state.messages >= dlq_before + 2
+
+    await _wait_for(two_dead, timeout=20)
+    runner.stop()
+    await task
+    info = await bus.js.stream_info(DLQ_STREAM)
+    errors = []
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        msg = await bus.js.get_msg(DLQ_STREAM, seq)
+        if msg.headers and msg.headers.get("Simpul-Durable") == durable:
+            errors.append(msg.headers["Simpul-Error"])
+    assert len(errors) == 2
+    assert any("not an event envelope" in e for e in errors)
+    assert any("handler bug" in e for e in errors)
+    stream = await bus.js.stream_info(STREAM)
+    assert stream.config.duplicate_window == 120
+    await bus.close()
+    await db.dispose()

@@ -131,7 +131,8 @@ async def test_malformed_and_failing_events_are_dead_lettered(database, natsd):
         max_deliver=2,
     )
     dlq_before = (await bus.js.stream_info(DLQ_STREAM)).state.messages
-    await bus.publish(subject, b"{not json", headers={"Nats-Msg-Id": f"junk-{durable}"})
+    junk = f"{{not json {durable}".encode()
+    await bus.publish(subject, junk, headers={"Nats-Msg-Id": f"junk-{durable}"})
     env = new_event(_rated(bad_tid), source="test")
     await bus.publish(subject, encode_event(env), headers={"Nats-Msg-Id": str(env.id)})
     task = asyncio.create_task(runner.run())
@@ -143,14 +144,18 @@ async def test_malformed_and_failing_events_are_dead_lettered(database, natsd):
     runner.stop()
     await task
     info = await bus.js.stream_info(DLQ_STREAM)
-    errors = []
+    ours = {}
     for seq in range(info.state.first_seq, info.state.last_seq + 1):
         msg = await bus.js.get_msg(DLQ_STREAM, seq)
         if msg.headers and msg.headers.get("Simpul-Durable") == durable:
-            errors.append(msg.headers["Simpul-Error"])
-    assert len(errors) == 2
-    assert any("not an event envelope" in e for e in errors)
-    assert any("handler bug" in e for e in errors)
+            if msg.data == junk:
+                ours["junk"] = msg.headers
+            elif str(env.id).encode() in msg.data:
+                ours["failing"] = msg.headers
+    assert "not an event envelope" in ours["junk"]["Simpul-Error"]
+    assert ours["junk"]["Simpul-Deliveries"] == "1"
+    assert "handler bug" in ours["failing"]["Simpul-Error"]
+    assert ours["failing"]["Simpul-Deliveries"] == "2"
     stream = await bus.js.stream_info(STREAM)
     assert stream.config.duplicate_window == 120
     await bus.close()

@@ -115,7 +115,7 @@ async def test_outbox_relay_publishes_once_and_consumer_applies_once(database, n
 async def test_malformed_and_failing_events_are_dead_lettered(database, natsd):
     durable = f"t-{uuid.uuid4().hex[:8]}"
     db, bus, kit, _ = await _setup(database, natsd, durable)
-    subject = f"simpul.reporter.rated"
+    subject = "simpul.reporter.rated"
     bad_tid = f"FAIL-{durable}".upper()
 
     async def explode(session: AsyncSession, env: Envelope, data: EventData) -> None:
@@ -130,28 +130,28 @@ async def test_malformed_and_failing_events_are_dead_lettered(database, natsd):
         subscription=Subscription(durable=durable, subjects=[subject], handlers={"reporter.rated": explode}),
         max_deliver=2,
     )
-    dlq_before = (await bus.js.stream_info(DLQ_STREAM)).state.messages
     junk = f"{{not json {durable}".encode()
     await bus.publish(subject, junk, headers={"Nats-Msg-Id": f"junk-{durable}"})
     env = new_event(_rated(bad_tid), source="test")
     await bus.publish(subject, encode_event(env), headers={"Nats-Msg-Id": str(env.id)})
     task = asyncio.create_task(runner.run())
 
-    async def two_dead() -> bool:
-        return (await bus.js.stream_info(DLQ_STREAM)).state.messages >= dlq_before + 2
+    ours: dict = {}
 
-    await _wait_for(two_dead, timeout=20)
+    async def both_dead() -> bool:
+        info = await bus.js.stream_info(DLQ_STREAM)
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            msg = await bus.js.get_msg(DLQ_STREAM, seq)
+            if msg.headers and msg.headers.get("Simpul-Durable") == durable:
+                if msg.data == junk:
+                    ours["junk"] = msg.headers
+                elif str(env.id).encode() in msg.data:
+                    ours["failing"] = msg.headers
+        return len(ours) == 2
+
+    await _wait_for(both_dead, timeout=20)
     runner.stop()
     await task
-    info = await bus.js.stream_info(DLQ_STREAM)
-    ours = {}
-    for seq in range(info.state.first_seq, info.state.last_seq + 1):
-        msg = await bus.js.get_msg(DLQ_STREAM, seq)
-        if msg.headers and msg.headers.get("Simpul-Durable") == durable:
-            if msg.data == junk:
-                ours["junk"] = msg.headers
-            elif str(env.id).encode() in msg.data:
-                ours["failing"] = msg.headers
     assert "not an event envelope" in ours["junk"]["Simpul-Error"]
     assert ours["junk"]["Simpul-Deliveries"] == "1"
     assert "handler bug" in ours["failing"]["Simpul-Error"]

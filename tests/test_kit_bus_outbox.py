@@ -10,7 +10,8 @@ from sqlalchemy import Column, Integer, String, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.bus import Bus, ConsumerRunner, Subscription
-from shared.bus.nats_bus import DLQ_STREAM, STREAM, OutgoingMessage
+from shared.bus.dlq import iter_dead_letters
+from shared.bus.nats_bus import STREAM, OutgoingMessage
 from shared.db import Database, add_kit_tables
 from shared.db.kit_tables import new_metadata
 from shared.events import Envelope, EventData, encode_event, new_event
@@ -139,23 +140,21 @@ async def test_malformed_and_failing_events_are_dead_lettered(database, natsd):
     ours: dict = {}
 
     async def both_dead() -> bool:
-        info = await bus.js.stream_info(DLQ_STREAM)
-        for seq in range(info.state.first_seq, info.state.last_seq + 1):
-            msg = await bus.js.get_msg(DLQ_STREAM, seq)
-            if msg.headers and msg.headers.get("Simpul-Durable") == durable:
-                if msg.data == junk:
-                    ours["junk"] = msg.headers
-                elif str(env.id).encode() in msg.data:
-                    ours["failing"] = msg.headers
+        async for letter in iter_dead_letters(bus.js, durable):
+            if letter.payload == junk:
+                ours["junk"] = letter
+            elif str(env.id).encode() in letter.payload:
+                ours["failing"] = letter
         return len(ours) == 2
 
     await _wait_for(both_dead, timeout=20)
     runner.stop()
     await task
-    assert "not an event envelope" in ours["junk"]["Simpul-Error"]
-    assert ours["junk"]["Simpul-Deliveries"] == "1"
-    assert "handler bug" in ours["failing"]["Simpul-Error"]
-    assert ours["failing"]["Simpul-Deliveries"] == "2"
+    assert "not an event envelope" in ours["junk"].error
+    assert ours["junk"].deliveries == 1
+    assert "handler bug" in ours["failing"].error
+    assert ours["failing"].deliveries == 2
+    assert ours["failing"].subject == subject
     stream = await bus.js.stream_info(STREAM)
     assert stream.config.duplicate_window == 120
     await bus.close()

@@ -1,0 +1,89 @@
+"""Run a service in-process against the real nats-server and a real database, and talk to it over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from fastapi import FastAPI
+
+from services.natsd import NatsServer
+from shared.bus import Bus
+from shared.db.migrations import upgrade_async
+from shared.events import EventData, encode_event, new_event
+from shared.settings import ServiceSettings
+from tests.support.databases import TestDatabase
+
+S = TypeVar("S", bound=ServiceSettings)
+
+ADMIN_KEY = "sk_admin_test-bootstrap-key-0123456789abcdefghijklmnop"
+
+
+def service_settings(
+    settings_cls: type[S], database: TestDatabase, natsd: NatsServer, tmp_path: Path, **overrides: Any
+) -> S:
+    values: dict[str, Any] = {
+        "database_url": database.url,
+        "database_schema": database.schema,
+        "nats_url": natsd.url,
+        "data_dir": tmp_path / settings_cls.service_name,
+        "bootstrap_admin_key": ADMIN_KEY,
+        "relay_poll_interval": 0.05,
+        "log_json": False,
+    }
+    values.update(overrides)
+    return settings_cls(**values)
+
+
+@asynccontextmanager
+async def running_service(
+    package: str, create_app: Callable[..., FastAPI], settings: ServiceSettings, **app_kwargs: Any
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """Migrate, start the app's lifespan (bus, relay, consumers), and yield an HTTP client bound to it."""
+    await upgrade_async(package, settings.resolved_database_url(), settings.database_schema)
+    app = create_app(settings, **app_kwargs)
+    async with app.router.lifespan_context(app):
+        await app.state.runtime.bus.wait_ready(10)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield app, client
+
+
+@asynccontextmanager
+async def test_bus(natsd: NatsServer) -> AsyncIterator[Bus]:
+    bus = Bus(natsd.url, name="test-driver")
+    await bus.connect()
+    try:
+        yield bus
+    finally:
+        await bus.close()
+
+
+async def publish(bus: Bus, data: EventData, source: str = "test") -> None:
+    """Publish an event the way a service's relay would."""
+    env = new_event(data, source=source)
+    await bus.publish(data.subject(), encode_event(env), headers={"Nats-Msg-Id": str(env.id)})
+
+
+T = TypeVar("T")
+
+
+async def eventually(probe: Callable[[], Awaitable[T]], timeout: float = 10.0, interval: float = 0.05) -> T:
+    """Poll until `probe` returns a truthy value; fail with the last value after `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last: T = await probe()
+    while not last:
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+        await asyncio.sleep(interval)
+        last = await probe()
+    return last
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}

@@ -47,3 +47,21 @@ class ServiceSettings(BaseSettings):
             return self.database_url
         path = (self.data_dir / f"{self.service_name}.db").resolve()
         return f"sqlite+aiosqlite:///{path}"
+
+
+class EncryptionSettings(BaseSettings):
+    """For services that hold personal data: Fernet keys, newest first, comma-separated."""
+
+    encryption_keys: SecretStr = Field(
+        default=SecretStr(""),
+        description="Comma-separated Fernet keys, newest first. The newest encrypts; any decrypts.",
+    )
+
+    def encryption_key_list(self) -> list[str]:
+        keys = [k.strip() for k in self.encryption_keys.get_secret_value().split(",") if k.strip()]
+        if not keys:
+            raise ValueError(
+                "no encryption keys configured: set SIMPUL_<SERVICE>_ENCRYPTION_KEYS "
+                "(make one with: python -c 'from shared.crypto import generate_fernet_key as g; print(g())')"
+            )
+        return keys

@@ -21,6 +21,7 @@ from tests.support.databases import TestDatabase
 S = TypeVar("S", bound=ServiceSettings)
 
 ADMIN_KEY = "sk_admin_test-bootstrap-key-0123456789abcdefghijklmnop"
+TEST_ENCRYPTION_KEY = "q8yq2Y8l5k8r0lS3Yh0dP3mT7o2j1v9Xn4cB6eF8gH0="
 
 
 def service_settings(
@@ -35,6 +36,8 @@ def service_settings(
         "relay_poll_interval": 0.05,
         "log_json": False,
     }
+    if "encryption_keys" in settings_cls.model_fields:
+        values["encryption_keys"] = TEST_ENCRYPTION_KEY
     values.update(overrides)
     return settings_cls(**values)
 

@@ -84,3 +84,15 @@ RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}([0-9]{2}){0,4}
 """Kemendagri codes without dots: 2 digits a province, 4 a regency or city, 6 a district, 10 a village."""
 
 ANONYMOUS_NAME = "Anonim"
+
+STATUS_LABELS: dict[Status, str] = {
+    Status.submitted: "Belum Terverifikasi",
+    Status.postponed: "Tunda",
+    Status.rejected: "Ditolak",
+    Status.dispositioned: "Terverifikasi, Belum Ditindaklanjuti",
+    Status.in_progress: "Proses",
+    Status.answered: "Ditindaklanjuti",
+    Status.completed: "Selesai",
+    Status.archived: "Arsip",
+}
+"""The LAPOR! term for each hub status, as reporters and agencies know them."""

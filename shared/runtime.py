@@ -58,7 +58,9 @@ class Runtime:
             self.db, self.bus, kit.outbox, service=name, poll_interval=settings.relay_poll_interval
         )
         bootstrap = settings.bootstrap_admin_key.get_secret_value() if settings.bootstrap_admin_key else None
-        self.keystore = KeyStore(kit.api_keys, bootstrap_admin_key=bootstrap)
+        self.keystore = KeyStore(
+            kit.api_keys, bootstrap_admin_key=bootstrap, bootstrap_admin_key_hash=settings.bootstrap_admin_key_hash
+        )
         self.consumers = [
             ConsumerRunner(
                 service=name,

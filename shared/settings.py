@@ -41,6 +41,11 @@ class ServiceSettings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("SIMPUL_BOOTSTRAP_ADMIN_KEY", "bootstrap_admin_key"),
     )
+    bootstrap_admin_key_hash: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SIMPUL_BOOTSTRAP_ADMIN_KEY_HASH", "bootstrap_admin_key_hash"),
+        description="SHA-256 of the first admin key, for when the key itself must not be kept (simpul up).",
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -36,9 +36,11 @@ class IssuedKey:
 
 
 class KeyStore:
-    def __init__(self, table: Table, bootstrap_admin_key: str | None = None):
+    def __init__(
+        self, table: Table, bootstrap_admin_key: str | None = None, bootstrap_admin_key_hash: str | None = None
+    ):
         self.table = table
-        self._bootstrap_hash = hash_secret(bootstrap_admin_key) if bootstrap_admin_key else None
+        self._bootstrap_hash = hash_secret(bootstrap_admin_key) if bootstrap_admin_key else bootstrap_admin_key_hash
 
     async def authenticate(self, session: AsyncSession, key: str) -> Principal | None:
         presented = hash_secret(key)

@@ -1,0 +1,241 @@
+"""`simpul up`: nats-server from the wheel, migrations, four service processes, and the gateway on one port."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import threading
+from pathlib import Path
+
+import uvicorn
+
+from services.gateway import Upstream, create_gateway
+from services.natsd import NatsServer
+from services.ports import free_port, port_open
+from services.registry import SERVICES, ServiceSpec
+from services.secrets_store import HubSecrets, load_or_create
+from services.state import clear_state, pid_alive, read_state, write_state
+from services.supervisor import ManagedProcess, Supervisor, child_env, python_module_argv
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+def service_env(
+    spec: ServiceSpec,
+    *,
+    data_dir: Path,
+    port: int,
+    nats_url: str,
+    secrets: HubSecrets,
+    gateway_url: str,
+    postgres: str | None,
+    schema_prefix: str,
+) -> dict[str, str]:
+    p = spec.env_prefix
+    env = {
+        f"{p}HOST": "127.0.0.1",
+        f"{p}PORT": str(port),
+        f"{p}DATA_DIR": str(data_dir),
+        f"{p}NATS_URL": nats_url,
+        "SIMPUL_BOOTSTRAP_ADMIN_KEY_HASH": secrets.admin_key_hash,
+    }
+    if spec.holds_personal_data:
+        env[f"{p}ENCRYPTION_KEYS"] = ",".join(secrets.encryption_keys[spec.name])
+    if spec.name == "notify":
+        env[f"{p}PUBLIC_BASE_URL"] = gateway_url
+    if postgres:
+        env[f"{p}DATABASE_URL"] = postgres
+        env[f"{p}DATABASE_SCHEMA"] = f"{schema_prefix}{spec.name}"
+    return env
+
+
+async def _migrate(specs: list[ServiceSpec], envs: dict[str, dict[str, str]], logs: Path) -> None:
+    async def one(spec: ServiceSpec) -> None:
+        logs.mkdir(parents=True, exist_ok=True)
+        with (logs / f"{spec.name}.migrate.log").open("ab") as log:
+            proc = await asyncio.create_subprocess_exec(
+                *python_module_argv(spec.package), "migrate", env=child_env(envs[spec.name]), stdout=log, stderr=log
+            )
+            code = await proc.wait()
+        if code != 0:
+            raise RuntimeError(f"migrations for {spec.name} failed; see {logs / (spec.name + '.migrate.log')}")
+        say(f"  {spec.name:<8} migrated")
+
+    await asyncio.gather(*(one(s) for s in specs))
+
+
+async def migrate_all(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data_dir).resolve()
+    secrets = load_or_create(data_dir, [s.name for s in SERVICES if s.holds_personal_data], None)
+    specs = [s for s in SERVICES if not args.service or s.name in args.service]
+    envs = {
+        s.name: service_env(
+            s,
+            data_dir=data_dir,
+            port=0,
+            nats_url="nats://127.0.0.1:4222",
+            secrets=secrets,
+            gateway_url="",
+            postgres=args.postgres,
+            schema_prefix=args.schema_prefix,
+        )
+        for s in specs
+    }
+    try:
+        await _migrate(specs, envs, data_dir / "logs")
+    except RuntimeError as exc:
+        say(str(exc))
+        return 1
+    return 0
+
+
+def run_up(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(_up(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _up(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    previous = read_state(data_dir)
+    if previous and pid_alive(int(previous.get("supervisor_pid", 0))):
+        say(f"Simpul is already running from {data_dir} (pid {previous['supervisor_pid']}); see `simpul status`.")
+        return 1
+    if port_open(args.port):
+        say(f"Port {args.port} is taken; choose another with --port.")
+        return 1
+    gateway_url = f"http://127.0.0.1:{args.port}"
+    secrets = load_or_create(
+        data_dir,
+        [s.name for s in SERVICES if s.holds_personal_data],
+        os.environ.get("SIMPUL_BOOTSTRAP_ADMIN_KEY") or None,
+    )
+    say(f"Simpul: data in {data_dir}")
+    say("  starting nats-server (JetStream) ...")
+    nats = NatsServer(data_dir=data_dir / "nats", server_name="simpul-embedded")
+    await asyncio.to_thread(nats.start)
+    say(f"  nats-server ready at {nats.url} (pid {nats.process.pid if nats.process else '?'})")
+
+    ports = {s.name: free_port() for s in SERVICES}
+    envs = {
+        s.name: service_env(
+            s,
+            data_dir=data_dir,
+            port=ports[s.name],
+            nats_url=nats.url,
+            secrets=secrets,
+            gateway_url=gateway_url,
+            postgres=args.postgres,
+            schema_prefix=args.schema_prefix,
+        )
+        for s in SERVICES
+    }
+    processes = [
+        ManagedProcess(
+            name=s.name,
+            argv=python_module_argv(s.package),
+            env=child_env(envs[s.name]),
+            port=ports[s.name],
+            log_path=data_dir / "logs" / f"{s.name}.log",
+        )
+        for s in SERVICES
+    ]
+
+    def save_state() -> None:
+        write_state(
+            data_dir,
+            {
+                "supervisor_pid": os.getpid(),
+                "data_dir": str(data_dir),
+                "gateway": {"url": gateway_url, "port": args.port},
+                "nats": {
+                    "pid": nats.process.pid if nats.process else None,
+                    "url": nats.url,
+                    "port": nats.port,
+                    "monitor_port": nats.monitor_port,
+                },
+                "services": {p.name: {"pid": p.pid, "port": p.port, "restarts": p.restarts} for p in processes},
+            },
+        )
+
+    supervisor = Supervisor(processes, say, on_change=save_state)
+    stop_nats_watch = threading.Event()
+    try:
+        say("  applying migrations ...")
+        await _migrate(list(SERVICES), envs, data_dir / "logs")
+        await supervisor.start_all()
+        watcher = asyncio.create_task(asyncio.to_thread(_watch_nats, nats, stop_nats_watch, save_state))
+        gateway = create_gateway(
+            [Upstream(s.name, s.api_prefix, f"http://127.0.0.1:{ports[s.name]}") for s in SERVICES]
+        )
+        server = uvicorn.Server(
+            uvicorn.Config(
+                gateway,
+                host="127.0.0.1",
+                port=args.port,
+                loop="none",
+                http="httptools",
+                log_config=None,
+                access_log=False,
+                timeout_graceful_shutdown=5,
+            )
+        )
+        serve = asyncio.create_task(server.serve())
+        while not server.started and not serve.done():
+            await asyncio.sleep(0.05)
+        if serve.done():
+            say(f"The gateway could not start on port {args.port}.")
+            return 1
+        save_state()
+        _banner(gateway_url, secrets, data_dir)
+        await serve
+        say("Stopping ...")
+        stop_nats_watch.set()
+        await watcher
+        return 0
+    except (RuntimeError, TimeoutError) as exc:
+        say(f"Simpul could not start: {exc}")
+        return 1
+    finally:
+        stop_nats_watch.set()
+        await supervisor.stop_all()
+        await asyncio.to_thread(nats.stop)
+        clear_state(data_dir)
+        say("Simpul stopped.")
+
+
+def _watch_nats(nats: NatsServer, stop: threading.Event, on_change: object) -> None:
+    """Restart the embedded nats-server if it dies (same ports, same store)."""
+    while not stop.wait(0.5):
+        proc = nats.process
+        if proc is not None and proc.poll() is not None and not stop.is_set():
+            say(f"  nats-server exited with {proc.returncode}; restarting")
+            try:
+                nats.start()
+                if callable(on_change):
+                    on_change()
+                say(f"  nats-server restarted (pid {nats.process.pid if nats.process else '?'})")
+            except (RuntimeError, TimeoutError) as exc:
+                say(f"  nats-server restart failed: {exc}")
+
+
+def _banner(url: str, secrets: HubSecrets, data_dir: Path) -> None:
+    say("")
+    say(f"Simpul is up at {url}")
+    say(f"  API docs:   {url}/docs")
+    say(f"  logs:       {data_dir / 'logs'}")
+    if secrets.new_admin_key:
+        say(f"  admin key:  {secrets.new_admin_key}")
+        say("              (shown this once; only its hash is kept. Keep it safe.)")
+    elif os.environ.get("SIMPUL_BOOTSTRAP_ADMIN_KEY"):
+        say("  admin key:  from SIMPUL_BOOTSTRAP_ADMIN_KEY")
+    else:
+        say("  admin key:  the one printed on first start (its hash is in secrets.json)")
+    say("Press Ctrl-C to stop.")
+    sys.stdout.flush()

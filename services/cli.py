@@ -118,7 +118,8 @@ async def _dlq(args: argparse.Namespace) -> int:
             async for letter in iter_dead_letters(bus.js, args.durable):
                 n += 1
                 print(
-                    f"{letter.id:>6}  {letter.failed_at[:19]}  {letter.durable:<22} {letter.subject:<40} {letter.error[:80]}"
+                    f"{letter.id:>6}  {letter.failed_at[:19]}  {letter.durable:<22} "
+                    f"{letter.subject:<40} {letter.error[:80]}"
                 )
             print(f"{n} dead letter(s)")
             return 0
@@ -133,8 +134,8 @@ async def _dlq(args: argparse.Namespace) -> int:
         if args.all:
             letters = [letter async for letter in iter_dead_letters(bus.js)]
         elif args.id is not None:
-            one = await get_dead_letter(bus.js, args.id)
-            letters = [one] if one else []
+            found = await get_dead_letter(bus.js, args.id)
+            letters = [found] if found else []
         else:
             print("give an id or --all", file=sys.stderr)
             return 2

@@ -187,7 +187,7 @@ async def _up(args: argparse.Namespace) -> int:
             )
         )
         serve = asyncio.create_task(server.serve())
-        while not server.started and not serve.done():
+        while not server.started and not serve.done():  # noqa: ASYNC110 - uvicorn exposes only a flag
             await asyncio.sleep(0.05)
         if serve.done():
             say(f"The gateway could not start on port {args.port}.")

@@ -124,12 +124,12 @@ async def _dlq(args: argparse.Namespace) -> int:
             print(f"{n} dead letter(s)")
             return 0
         if args.dlq_command == "show":
-            letter = await get_dead_letter(bus.js, args.id)
-            if letter is None:
+            shown = await get_dead_letter(bus.js, args.id)
+            if shown is None:
                 print(f"no dead letter {args.id}", file=sys.stderr)
                 return 1
-            print(json.dumps({k: v for k, v in letter.__dict__.items() if k != "payload"}, indent=2))
-            print(letter.payload.decode(errors="replace"))
+            print(json.dumps({k: v for k, v in shown.__dict__.items() if k != "payload"}, indent=2))
+            print(shown.payload.decode(errors="replace"))
             return 0
         if args.all:
             letters = [letter async for letter in iter_dead_letters(bus.js)]

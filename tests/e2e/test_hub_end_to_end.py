@@ -1,0 +1,317 @@
+"""The hub end to end: `simpul up` as real processes, driven over HTTP alone through the one base URL."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import os
+import signal
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from email.message import EmailMessage
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.e2e.hub import Hub, running_hub
+from tests.support.apps import ADMIN_KEY, auth
+from tests.support.databases import backends, postgres_env_url
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module", params=backends())
+def hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    data_dir = tmp_path_factory.mktemp("hub")
+    if request.param == "postgres":
+        prefix = f"e2e_{uuid.uuid4().hex[:8]}_"
+        with running_hub(data_dir, postgres=_asyncpg_url(), schema_prefix=prefix) as h:
+            yield h
+        _drop_schemas(prefix)
+    else:
+        with running_hub(data_dir) as h:
+            yield h
+
+
+def _asyncpg_url() -> str:
+    url = postgres_env_url()
+    assert url
+    return url
+
+
+def _drop_schemas(prefix: str) -> None:
+    async def drop() -> None:
+        engine = create_async_engine(_asyncpg_url())
+        async with engine.begin() as conn:
+            for name in ("intake", "routing", "agency", "notify"):
+                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{prefix}{name}" CASCADE'))
+        await engine.dispose()
+
+    asyncio.run(drop())
+
+
+def wait_for(probe: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    last = probe()
+    while not last:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
+        time.sleep(interval)
+        last = probe()
+    return last
+
+
+class Api:
+    def __init__(self, hub: Hub):
+        self.client = httpx.Client(base_url=hub.base_url, timeout=30)
+        self.admin = auth(ADMIN_KEY)
+
+    def ok(self, response: httpx.Response, status: int) -> Any:
+        assert response.status_code == status, f"{response.request.method} {response.request.url}: {response.text}"
+        return response.json() if response.content else None
+
+    def node(self, code: str, kind: str, parent: str | None = None, **extra: Any) -> dict:
+        body = {"code": code, "name": f"Node {code}", "kind": kind, "parent_code": parent, "timezone": "WIB", **extra}
+        return self.ok(self.client.post("/api/v1/hub/agencies", json=body, headers=self.admin), 201)
+
+    def key(self, code: str) -> dict[str, str]:
+        issued = self.ok(self.client.post(f"/api/v1/hub/agencies/{code}/api-keys", json={}, headers=self.admin), 201)
+        return auth(issued["key"])
+
+    def submit(self, **overrides: Any) -> dict:
+        body = {
+            "title": "Layanan kunjungan dipungut biaya",
+            "content": "Petugas meminta uang untuk kunjungan keluarga.",
+            "classification": "pengaduan",
+            "category": "pemasyarakatan",
+            "region_code": "3578",
+            "reporter": {"name": "Siti Aminah", "email": "siti@example.test", "phone": "+62 812 0000 1111"},
+        }
+        body.update(overrides)
+        return self.ok(self.client.post("/api/v1/complaints", json=body), 201)
+
+    def inbox(self, key: dict[str, str]) -> list[str]:
+        items: list[str] = []
+        offset: int | None = 0
+        while offset is not None:
+            page = self.ok(self.client.get(f"/api/v1/agency/complaints?limit=200&offset={offset}", headers=key), 200)
+            items += [c["tracking_id"] for c in page["items"]]
+            offset = page["next_offset"]
+        return items
+
+    def reporter_view(self, receipt: dict) -> dict:
+        headers = {"X-Receipt": receipt["receipt"]}
+        return self.ok(self.client.get(f"/api/v1/complaints/{receipt['tracking_id']}", headers=headers), 200)
+
+
+@pytest.fixture(scope="module")
+def api(hub: Hub) -> Iterator[Api]:
+    a = Api(hub)
+    yield a
+    a.client.close()
+
+
+def test_docs_list_every_service(api: Api) -> None:
+    spec = api.ok(api.client.get("/openapi.json"), 200)
+    paths = set(spec["paths"])
+    for path in (
+        "/api/v1/complaints",
+        "/api/v1/complaints/{tracking_id}",
+        "/api/v1/complaints/{tracking_id}/messages",
+        "/api/v1/complaints/{tracking_id}/rating",
+        "/api/v1/hub/agencies",
+        "/api/v1/hub/agencies/{code}",
+        "/api/v1/hub/agencies/{code}/api-keys",
+        "/api/v1/hub/routing-rules",
+        "/api/v1/hub/routing-rules/{id}",
+        "/api/v1/hub/complaints",
+        "/api/v1/hub/complaints/{tracking_id}",
+        "/api/v1/hub/complaints/{tracking_id}/decisions",
+        "/api/v1/hub/stats/agencies",
+        "/api/v1/agency/complaints",
+        "/api/v1/agency/complaints/{tracking_id}",
+        "/api/v1/agency/complaints/{tracking_id}/acknowledge",
+        "/api/v1/agency/complaints/{tracking_id}/follow-ups",
+        "/api/v1/agency/complaints/{tracking_id}/forward",
+        "/api/v1/agency/complaints/{tracking_id}/delegate",
+        "/api/v1/notify/deliveries",
+    ):
+        assert path in paths, f"{path} missing from the merged docs"
+    docs = api.client.get("/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+
+
+def test_complaint_from_submission_to_completion(api: Api, hub: Hub) -> None:
+    api.node("KEMENKUMHAM", "instansi")
+    api.node("KANWIL-JATIM", "kanwil", "KEMENKUMHAM", region_codes=["35"])
+    api.node("LAPAS-SBY", "upt", "KANWIL-JATIM", region_codes=["3578"])
+    upt_key = api.key("LAPAS-SBY")
+    kanwil_key = api.key("KANWIL-JATIM")
+    rule = {"agency_code": "LAPAS-SBY", "category": "pemasyarakatan", "region_code": "35", "priority": 0}
+    api.ok(api.client.post("/api/v1/hub/routing-rules", json=rule, headers=api.admin), 201)
+
+    started = time.monotonic()
+    receipt = api.submit()
+    tid = receipt["tracking_id"]
+    wait_for(lambda: tid in api.inbox(upt_key))
+    print(f"\nsubmission to inbox: {time.monotonic() - started:.3f}s")
+    assert tid in api.inbox(kanwil_key), "a Kanwil sees its UPT's cases"
+
+    case = api.ok(api.client.get(f"/api/v1/agency/complaints/{tid}", headers=upt_key), 200)
+    assert case["reporter_name"] == "Siti Aminah"
+    assert "email" not in str(case).lower() or "siti@example.test" not in str(case)
+
+    api.ok(api.client.post(f"/api/v1/agency/complaints/{tid}/acknowledge", headers=upt_key), 200)
+    wait_for(lambda: api.reporter_view(receipt)["status"] == "in_progress")
+    final = {"content": "Pungutan dihentikan; petugas diperiksa.", "is_final": True}
+    api.ok(api.client.post(f"/api/v1/agency/complaints/{tid}/follow-ups", json=final, headers=upt_key), 201)
+
+    view = wait_for(lambda: (v := api.reporter_view(receipt))["status"] == "answered" and v)
+    assert [f["content"] for f in view["follow_ups"]] == [final["content"]]
+    api.ok(
+        api.client.post(
+            f"/api/v1/complaints/{tid}/rating",
+            json={"score": 5, "comment": "Cepat"},
+            headers={"X-Receipt": receipt["receipt"]},
+        ),
+        201,
+    )
+    view = wait_for(lambda: (v := api.reporter_view(receipt))["status"] == "completed" and v)
+    statuses = [t["status"] for t in view["timeline"]]
+    assert statuses[0] == "submitted" and statuses[-1] == "completed"
+
+    hub_case = api.ok(api.client.get(f"/api/v1/hub/complaints/{tid}", headers=api.admin), 200)
+    assert hub_case["status"] == "completed"
+    dispositions = [h for h in hub_case["history"] if h["to_status"] == "dispositioned"]
+    assert len(dispositions) == 1 and dispositions[0]["rule_id"], "the disposition records the rule that made it"
+
+    mail_dir = hub.data_dir / "mail"
+    expected = {"dispositioned", "in_progress", "answered", "completed"}
+
+    def mails() -> list[EmailMessage]:
+        found = []
+        for path in sorted(mail_dir.glob("*.eml")) if mail_dir.exists() else []:
+            msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            assert isinstance(msg, EmailMessage)
+            body = msg.get_body(preferencelist=("plain",))
+            if body is not None and tid in body.get_content():
+                found.append(msg)
+        return found
+
+    # One message per status change after submission, and one for the follow-up.
+    def enough() -> list[EmailMessage] | None:
+        found = mails()
+        return found if len(found) >= len(expected) + 1 else None
+
+    got = wait_for(enough)
+    assert all(m["To"] == "siti@example.test" for m in got)
+    assert len({m["Message-ID"] for m in got}) == len(got)
+
+
+def test_triage_then_coordinator_disposes(api: Api) -> None:
+    api.node("KEMENDIKBUD", "instansi")
+    key = api.key("KEMENDIKBUD")
+    receipt = api.submit(category="tidak-ada-aturan", region_code="9471", title="Sekolah rusak")
+    tid = receipt["tracking_id"]
+
+    def in_triage() -> bool:
+        page = api.ok(api.client.get("/api/v1/hub/complaints?status=submitted&limit=200", headers=api.admin), 200)
+        return tid in [c["tracking_id"] for c in page["items"]]
+
+    wait_for(in_triage)
+    assert tid not in api.inbox(key)
+    decision = {"action": "dispose", "agency_code": "KEMENDIKBUD", "reason": "Kewenangan pendidikan"}
+    api.ok(api.client.post(f"/api/v1/hub/complaints/{tid}/decisions", json=decision, headers=api.admin), 200)
+    wait_for(lambda: tid in api.inbox(key))
+    bad = api.client.post(
+        f"/api/v1/hub/complaints/{tid}/decisions", json={"action": "postpone", "reason": "x"}, headers=api.admin
+    )
+    assert bad.status_code == 409 and bad.json()["error"]["code"] == "illegal_transition"
+
+
+def test_forwarding_delegation_and_scope(api: Api) -> None:
+    api.node("KEMENHUB", "instansi")
+    api.node("KANWIL-HUB", "kanwil", "KEMENHUB")
+    api.node("UPT-HUB", "upt", "KANWIL-HUB")
+    api.node("PEMKOT-SBY", "instansi")
+    hub_key, kanwil_key, upt_key, pemkot_key = (api.key(c) for c in ("KEMENHUB", "KANWIL-HUB", "UPT-HUB", "PEMKOT-SBY"))
+
+    forwarded = api.submit(agency_code="UPT-HUB", category="transport")["tracking_id"]
+    wait_for(lambda: forwarded in api.inbox(upt_key))
+    body = {"reason": "Jalan kota, bukan wewenang kami", "suggested_agency_code": "PEMKOT-SBY"}
+    api.ok(api.client.post(f"/api/v1/agency/complaints/{forwarded}/forward", json=body, headers=upt_key), 202)
+    wait_for(lambda: forwarded in api.inbox(pemkot_key))
+    assert forwarded not in api.inbox(upt_key)
+    assert api.client.get(f"/api/v1/agency/complaints/{forwarded}", headers=upt_key).status_code == 404
+
+    delegated = api.submit(agency_code="KANWIL-HUB", category="transport")["tracking_id"]
+    wait_for(lambda: delegated in api.inbox(kanwil_key))
+    assert api.client.get(f"/api/v1/agency/complaints/{delegated}", headers=upt_key).status_code == 404
+    api.ok(
+        api.client.post(
+            f"/api/v1/agency/complaints/{delegated}/delegate", json={"agency_code": "UPT-HUB"}, headers=kanwil_key
+        ),
+        202,
+    )
+    wait_for(lambda: delegated in api.inbox(upt_key))
+    assert delegated in api.inbox(hub_key), "the ministry still sees its subtree"
+
+    outsider = api.submit(agency_code="PEMKOT-SBY", category="transport")["tracking_id"]
+    wait_for(lambda: outsider in api.inbox(pemkot_key))
+    for method, path, body in (
+        ("GET", "", None),
+        ("POST", "/acknowledge", None),
+        ("POST", "/follow-ups", {"content": "x", "is_final": False}),
+        ("POST", "/forward", {"reason": "x"}),
+        ("POST", "/delegate", {"agency_code": "UPT-HUB"}),
+    ):
+        r = api.client.request(method, f"/api/v1/agency/complaints/{outsider}{path}", json=body, headers=upt_key)
+        assert r.status_code == 404, (path, r.text)
+        assert r.json()["error"]["code"] == "not_found"
+
+
+def test_routing_killed_during_a_burst_loses_and_duplicates_nothing(api: Api, hub: Hub) -> None:
+    api.node("BURST", "instansi")
+    key = api.key("BURST")
+    total = 300
+
+    async def burst() -> list[str]:
+        sem = asyncio.Semaphore(32)
+        killed = asyncio.Event()
+
+        async with httpx.AsyncClient(base_url=hub.base_url, timeout=60) as client:
+
+            async def one(i: int) -> str:
+                async with sem:
+                    body = {
+                        "title": f"Burst {i}",
+                        "content": "Antrean layanan terlalu lama.",
+                        "classification": "pengaduan",
+                        "agency_code": "BURST",
+                    }
+                    r = await client.post("/api/v1/complaints", json=body)
+                    assert r.status_code == 201, r.text
+                    if i == total // 3 and not killed.is_set():
+                        killed.set()
+                        os.kill(hub.service_pid("routing"), signal.SIGKILL)
+                    return str(r.json()["tracking_id"])
+
+            return await asyncio.gather(*(one(i) for i in range(total)))
+
+    old_pid = hub.service_pid("routing")
+    accepted = asyncio.run(burst())
+    assert len(set(accepted)) == total
+    wait_for(lambda: hub.service_pid("routing") != old_pid, timeout=30)
+    wait_for(lambda: len(set(api.inbox(key)) & set(accepted)) == total, timeout=60, interval=0.5)
+    inbox = Counter(api.inbox(key))
+    assert all(inbox[t] == 1 for t in accepted), "every complaint is in exactly one inbox, once"
+    for tid in accepted[:: total // 10]:
+        case = api.ok(api.client.get(f"/api/v1/hub/complaints/{tid}", headers=api.admin), 200)
+        assert len([h for h in case["history"] if h["to_status"] == "dispositioned"]) == 1
+    assert hub.state()["services"]["routing"]["restarts"] >= 1

@@ -80,21 +80,22 @@ class OutboxRelay:
         self.poll_interval = poll_interval
         self.retention = retention
         self._wake = asyncio.Event()
-        self._stopping = False
+        self._stop = asyncio.Event()
 
     def wake(self) -> None:
         self._wake.set()
 
     def stop(self) -> None:
-        self._stopping = True
+        self._stop.set()
         self._wake.set()
 
     async def run(self) -> None:
         backoff = 0.2
         cycles = 0
-        while not self._stopping:
+        while not self._stop.is_set():
             try:
-                await self.bus.wait_ready()
+                if not await self.bus.wait_ready_or(self._stop):
+                    break
                 sent = await self.drain_once()
                 backoff = 0.2
                 cycles += 1

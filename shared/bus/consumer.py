@@ -87,7 +87,8 @@ class ConsumerRunner:
     async def run(self) -> None:
         while not self._stopping.is_set():
             try:
-                await self.bus.wait_ready()
+                if not await self.bus.wait_ready_or(self._stopping):
+                    return
                 psub = await self._bind()
                 try:
                     await self._loop(psub)

@@ -77,6 +77,17 @@ class Bus:
     async def wait_ready(self, timeout: float | None = None) -> None:
         await asyncio.wait_for(self._ready.wait(), timeout)
 
+    async def wait_ready_or(self, stop: asyncio.Event) -> bool:
+        """Wait until connected or until `stop` is set; True when connected."""
+        if self._ready.is_set():
+            return True
+        ready = asyncio.ensure_future(self._ready.wait())
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({ready, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (ready, stopping):
+            task.cancel()
+        return self._ready.is_set()
+
     async def connect(self) -> None:
         self._nc = await nats.connect(
             servers=self._servers,

@@ -11,7 +11,7 @@ from sqlalchemy import MetaData, pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from shared.db.engine import is_sqlite
+from shared.db.engine import ensure_sqlite_folder, is_sqlite
 
 
 def alembic_config(service_package: str, url: str, schema: str | None) -> Config:
@@ -24,6 +24,7 @@ def alembic_config(service_package: str, url: str, schema: str | None) -> Config
 
 def upgrade(service_package: str, url: str, schema: str | None = None, revision: str = "head") -> None:
     """Apply migrations. Call from a thread with no running event loop (env.py runs its own)."""
+    ensure_sqlite_folder(url)
     command.upgrade(alembic_config(service_package, url, schema), revision)
 
 

@@ -1,0 +1,91 @@
+"""intake_svc's app: the reporter's API, the submission writer (group commit) and the reporter-view consumer."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from fastapi import FastAPI
+from sqlalchemy import delete
+
+from intake_svc.complaints.endpoints import router as complaints_router
+from intake_svc.complaints.writer import write_batch
+from intake_svc.consumers import REPORTER_VIEW
+from intake_svc.models import KIT, Base, IdempotencyKey
+from intake_svc.parts import EXTRAS_KEY, IntakeParts, intake_parts
+from intake_svc.privacy import opening_bus
+from intake_svc.settings import IntakeSettings
+from shared.crypto import Sealer
+from shared.db.batch_writer import BatchWriter
+from shared.db.engine import Database
+from shared.http.app import build_app
+from shared.logging import get_logger
+from shared.outbox import OutboxRelay
+from shared.runtime import Runtime
+
+log = get_logger(__name__)
+
+IDEMPOTENCY_PURGE_INTERVAL_S = 600.0
+
+DESCRIPTION = """\
+Submissions from every channel ("no wrong door"). A submission answers with a tracking id and, once only,
+a receipt: the reporter's secret for reading the case (`X-Receipt`), adding information, disputing an answer
+and rating it. Contact details are sealed at rest and never leave the service on a shared event.
+"""
+
+
+async def submission_writer(runtime: Runtime) -> None:
+    """Runs the group-commit writer for the service's lifetime; on stop, commits what is queued."""
+    writer = intake_parts(runtime).writer
+    writer.start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await writer.stop()
+
+
+async def purge_expired_idempotency_keys(db: Database, now: datetime) -> int:
+    """Deletes the Idempotency-Keys (and the sealed receipts they replay) whose TTL has passed."""
+    table = Base.metadata.tables[IdempotencyKey.__tablename__]
+    async with db.engine.begin() as conn:
+        result = await conn.execute(delete(table).where(table.c.expires_at < now))
+    return int(result.rowcount)
+
+
+async def purge_idempotency_keys(runtime: Runtime) -> None:
+    """Purges expired Idempotency-Keys now and then, for the service's lifetime."""
+    while True:
+        try:
+            purged = await purge_expired_idempotency_keys(runtime.db, runtime.clock.now())
+            if purged:
+                log.info("idempotency_keys_purged", count=purged)
+        except Exception as exc:
+            log.warning("idempotency_purge_failed", error=repr(exc))
+        await asyncio.sleep(IDEMPOTENCY_PURGE_INTERVAL_S)
+
+
+def create_app(settings: IntakeSettings | None = None) -> FastAPI:
+    settings = settings or IntakeSettings()
+    sealer = Sealer(settings.encryption_key_list())
+    runtime = Runtime(
+        settings,
+        KIT,
+        subscriptions=[REPORTER_VIEW],
+        workers=[submission_writer, purge_idempotency_keys],
+    )
+    # The relay opens sealed private payloads (contact.registered) just before publishing them.
+    runtime.relay = OutboxRelay(
+        runtime.db,
+        opening_bus(runtime.bus, sealer),
+        KIT.outbox,
+        service=runtime.service,
+        poll_interval=settings.relay_poll_interval,
+    )
+    writer = BatchWriter(runtime.db.engine, write_batch, max_batch=settings.batch_max, on_commit=runtime.relay.wake)
+    runtime.extras[EXTRAS_KEY] = IntakeParts(settings=settings, sealer=sealer, writer=writer)
+    return build_app(
+        runtime,
+        title="Simpul intake",
+        description=DESCRIPTION,
+        routers=[complaints_router],
+    )

@@ -1,0 +1,1 @@
+"""Complaints: submission, the reporter's view, messages and ratings."""

@@ -1,0 +1,130 @@
+"""The reporter's API: submit from any channel, then read and answer the case with the receipt."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response
+from sqlalchemy.exc import IntegrityError
+
+from intake_svc.complaints import service
+from intake_svc.complaints.schemas import (
+    CaseView,
+    MessageCreated,
+    MessageIn,
+    RatingIn,
+    RatingView,
+    SubmitRequest,
+    SubmitResponse,
+)
+from intake_svc.complaints.writer import Mismatch, Replayed
+from intake_svc.parts import intake_parts
+from shared.errors import ApiError, error_responses
+from shared.http.app import RuntimeDep, SessionDep
+from shared.logging import bind_tracking_id, get_logger
+
+log = get_logger(__name__)
+
+router = APIRouter(prefix="/api/v1/complaints")
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[\x20-\x7e]+$",
+        description="Makes a retried submission create nothing twice (same key and body: the same answer).",
+    ),
+]
+Receipt = Annotated[str | None, Header(alias="X-Receipt", description="The receipt the submission returned.")]
+
+_TRACKING_ID_COLLISION_RETRIES = 3
+
+
+@router.post(
+    "",
+    response_model=SubmitResponse,
+    status_code=201,
+    tags=["complaints"],
+    responses=error_responses(422, 503),
+)
+async def submit_complaint(
+    body: SubmitRequest, runtime: RuntimeDep, response: Response, idempotency_key: IdempotencyKey = None
+) -> SubmitResponse:
+    """Submit a complaint from any channel; returns the tracking id and, once only, the receipt."""
+    parts = intake_parts(runtime)
+    for attempt in range(_TRACKING_ID_COLLISION_RETRIES):
+        prepared, created = service.prepare_submission(
+            body,
+            idempotency_key=idempotency_key,
+            sealer=parts.sealer,
+            outbox=runtime.outbox,
+            now=runtime.clock.now(),
+            idempotency_ttl=timedelta(hours=parts.settings.idempotency_ttl_hours),
+        )
+        try:
+            outcome = await parts.writer.submit(prepared)
+        except IntegrityError:
+            # Only a tracking id drawn twice (50 random bits) can collide: draw again.
+            log.warning("submission_conflict_retrying", attempt=attempt)
+            continue
+        if isinstance(outcome, Mismatch):
+            raise ApiError(
+                422, "idempotency_key_mismatch", "this Idempotency-Key was already used with a different request"
+            )
+        if isinstance(outcome, Replayed):
+            response.headers["Idempotent-Replayed"] = "true"
+            return service.opened_response(outcome.response_sealed, parts.sealer)
+        bind_tracking_id(created.tracking_id)
+        log.info("complaint_submitted", classification=body.classification.value, channel=body.channel.value)
+        return created
+    raise ApiError(503, "service_unavailable", "the submission could not be stored; retry shortly")
+
+
+@router.get(
+    "/{tracking_id}",
+    response_model=CaseView,
+    status_code=200,
+    tags=["reporter"],
+    responses=error_responses(404),
+)
+async def get_complaint(tracking_id: str, session: SessionDep, x_receipt: Receipt = None) -> CaseView:
+    """The reporter's view of a case: status, timeline, follow-ups, messages and rating (needs X-Receipt)."""
+    return await service.case_view(session, tracking_id, x_receipt)
+
+
+@router.post(
+    "/{tracking_id}/messages",
+    response_model=MessageCreated,
+    status_code=201,
+    tags=["reporter"],
+    responses=error_responses(404, 409, 422),
+)
+async def post_message(
+    tracking_id: str, body: MessageIn, session: SessionDep, runtime: RuntimeDep, x_receipt: Receipt = None
+) -> MessageCreated:
+    """Add information to a case, or reply to (and perhaps dispute) the agency's answer (needs X-Receipt)."""
+    created = await service.add_message(session, runtime.outbox, tracking_id, x_receipt, body, now=runtime.clock.now())
+    await session.commit()
+    return created
+
+
+@router.post(
+    "/{tracking_id}/rating",
+    response_model=RatingView,
+    status_code=201,
+    tags=["reporter"],
+    responses=error_responses(404, 409, 422),
+)
+async def rate_complaint(
+    tracking_id: str, body: RatingIn, session: SessionDep, runtime: RuntimeDep, x_receipt: Receipt = None
+) -> RatingView:
+    """Rate the answer, 1 to 5, once; allowed when the case is answered or completed (needs X-Receipt)."""
+    rating = await service.rate(session, runtime.outbox, tracking_id, x_receipt, body, now=runtime.clock.now())
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        raise ApiError(409, "already_rated", "this case has already been rated") from exc
+    return rating

@@ -1,0 +1,142 @@
+"""The reporter-facing request and response models."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Annotated, Literal
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from shared.domain import Channel, Classification, NodeCode, RegionCode, Status
+
+# The easternmost Indonesian time zone (WIT, UTC+9, no daylight saving): no reporter's "today" is later than this.
+_LATEST_TODAY = timezone(timedelta(hours=9))
+
+
+def _check_email(value: str) -> str:
+    try:
+        # test_environment admits the reserved `.test` domain (used by test suites) and never asks DNS.
+        return validate_email(value, check_deliverability=False, test_environment=True).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"value is not a valid email address: {exc}") from exc
+
+
+Email = Annotated[str, Field(max_length=254, json_schema_extra={"format": "email"}), AfterValidator(_check_email)]
+Phone = Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{6,20}$")]
+
+
+class ReporterIn(BaseModel):
+    """Who the reporter is. Sealed at rest; never on a shared event (the name only when not anonymous)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: Email | None = None
+    phone: Phone | None = None
+
+
+class SubmitRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: str = Field(min_length=1, max_length=200)
+    content: str = Field(min_length=1, max_length=20000)
+    classification: Classification
+    category: str | None = Field(default=None, min_length=1, max_length=100)
+    region_code: RegionCode | None = None
+    agency_code: NodeCode | None = Field(default=None, description="The reporter's own choice of agency node.")
+    channel: Channel = Channel.web
+    incident_date: date | None = Field(default=None, description="Not in the future.")
+    is_anonymous: bool = False
+    is_confidential: bool = False
+    reporter: ReporterIn | None = None
+    language: Literal["id", "en"] = "id"
+
+    @field_validator("incident_date")
+    @classmethod
+    def _not_in_future(cls, value: date | None) -> date | None:
+        if value is not None and value > datetime.now(UTC).astimezone(_LATEST_TODAY).date():
+            raise ValueError("the incident date is in the future")
+        return value
+
+    @model_validator(mode="after")
+    def _wbs_is_anonymous_and_confidential(self) -> SubmitRequest:
+        if self.classification is Classification.wbs:
+            self.is_anonymous = True
+            self.is_confidential = True
+        return self
+
+
+class SubmitResponse(BaseModel):
+    tracking_id: str
+    receipt: str = Field(description="The reporter's secret, shown once. Keep it to read and answer the case.")
+    status: Status
+    submitted_at: datetime
+
+
+class TimelineItem(BaseModel):
+    at: datetime
+    status: Status
+    status_label: str
+    note: str | None = None
+
+
+class FollowUpView(BaseModel):
+    followup_id: str
+    agency_code: str
+    agency_name: str | None = None
+    content: str
+    is_final: bool
+    posted_at: datetime
+
+
+class MessageView(BaseModel):
+    message_id: str
+    content: str
+    sent_at: datetime
+    disputes_answer: bool
+
+
+class RatingView(BaseModel):
+    score: int
+    comment: str | None = None
+    rated_at: datetime
+
+
+class CaseView(BaseModel):
+    """The reporter's view of their case."""
+
+    tracking_id: str
+    title: str
+    classification: Classification
+    category: str | None = None
+    status: Status
+    status_label: str
+    is_anonymous: bool
+    is_confidential: bool
+    submitted_at: datetime
+    updated_at: datetime
+    agency_code: str | None = Field(default=None, description="The agency node that holds the case now.")
+    timeline: list[TimelineItem]
+    follow_ups: list[FollowUpView]
+    messages: list[MessageView]
+    rating: RatingView | None = None
+
+
+class MessageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    content: str = Field(min_length=1, max_length=5000)
+    disputes_answer: bool = Field(default=False, description="Disputes the agency's answer (only while answered).")
+
+
+class MessageCreated(BaseModel):
+    message_id: str
+    sent_at: datetime
+
+
+class RatingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    score: int = Field(ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=2000)

@@ -1,0 +1,300 @@
+"""Complaint logic: preparing a submission, the reporter's view, messages and ratings. Never commits."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import orjson
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake_svc.complaints import repository
+from intake_svc.complaints.schemas import (
+    CaseView,
+    FollowUpView,
+    MessageCreated,
+    MessageIn,
+    MessageView,
+    RatingIn,
+    RatingView,
+    SubmitRequest,
+    SubmitResponse,
+    TimelineItem,
+)
+from intake_svc.complaints.writer import PreparedSubmission
+from intake_svc.models import Complaint, Rating, ReporterMessage
+from intake_svc.privacy import seal_private_row
+from shared.crypto import Sealer, hash_receipt, hash_secret, new_receipt, secrets_equal
+from shared.domain import STATUS_LABELS, Classification, Status
+from shared.errors import ApiError
+from shared.events.contracts import (
+    CaseSnapshot,
+    ComplaintSubmitted,
+    ContactRegistered,
+    EventData,
+    ReporterRated,
+    ReporterReplied,
+)
+from shared.logging import bind_tracking_id, get_logger
+from shared.outbox import Outbox
+
+log = get_logger(__name__)
+
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+TRACKING_PREFIX = "SPL-"
+_NO_RECEIPT_HASH = hash_secret("no such receipt")
+_CLOSED = frozenset({Status.rejected, Status.completed, Status.archived})
+_RATABLE = frozenset({Status.answered, Status.completed})
+
+
+def new_tracking_id() -> str:
+    """`SPL-` and 10 random Crockford base32 characters (50 bits), e.g. SPL-7K3F9Q2XAB."""
+    return TRACKING_PREFIX + "".join(secrets.choice(CROCKFORD) for _ in range(10))
+
+
+def request_hash(request: SubmitRequest) -> str:
+    """SHA-256 of the validated request's canonical JSON: what an Idempotency-Key is bound to."""
+    canonical = orjson.dumps(request.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stored one is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def prepare_submission(
+    request: SubmitRequest,
+    *,
+    idempotency_key: str | None,
+    sealer: Sealer,
+    outbox: Outbox,
+    now: datetime,
+    idempotency_ttl: timedelta,
+) -> tuple[PreparedSubmission, SubmitResponse]:
+    """Everything one submission writes, computed up front: the writer only inserts it."""
+    tracking_id = new_tracking_id()
+    receipt = new_receipt()
+    reporter = request.reporter
+    name = reporter.name if reporter else None
+    email = reporter.email if reporter else None
+    phone = reporter.phone if reporter else None
+    response = SubmitResponse(tracking_id=tracking_id, receipt=receipt, status=Status.submitted, submitted_at=now)
+
+    complaint = {
+        "tracking_id": tracking_id,
+        "receipt_hash": hash_receipt(receipt),
+        "title": request.title,
+        "content": request.content,
+        "classification": request.classification.value,
+        "category": request.category,
+        "region_code": request.region_code,
+        "agency_code": request.agency_code,
+        "channel": request.channel.value,
+        "incident_date": request.incident_date,
+        "is_anonymous": request.is_anonymous,
+        "is_confidential": request.is_confidential,
+        "language": request.language,
+        "status": Status.submitted.value,
+        "case_version": 0,
+        "holder_agency_code": None,
+        "submitted_at": now,
+        "updated_at": now,
+    }
+    contact = None
+    if name or email or phone:
+        contact = {
+            "tracking_id": tracking_id,
+            "name_sealed": sealer.seal_optional(name),
+            "email_sealed": sealer.seal_optional(email),
+            "phone_sealed": sealer.seal_optional(phone),
+            "created_at": now,
+        }
+    timeline = {
+        "tracking_id": tracking_id,
+        "entry_key": "submitted",
+        "at": now,
+        "status": Status.submitted.value,
+        "note": None,
+    }
+    snapshot = CaseSnapshot(
+        title=request.title,
+        content=request.content,
+        classification=request.classification,
+        category=request.category,
+        region_code=request.region_code,
+        channel=request.channel,
+        incident_date=request.incident_date,
+        is_anonymous=request.is_anonymous,
+        is_confidential=request.is_confidential,
+        reporter_name=None if request.is_anonymous else name,
+        submitted_at=now,
+    )
+    events: list[EventData] = [
+        ComplaintSubmitted(tracking_id=tracking_id, agency_code=request.agency_code, case=snapshot),
+        ContactRegistered(
+            tracking_id=tracking_id,
+            name=name,
+            email=email,
+            phone=phone,
+            language=request.language,
+            is_anonymous=request.is_anonymous,
+        ),
+    ]
+    outbox_rows = [seal_private_row(outbox.row(outbox.envelope(e), e), sealer) for e in events]
+    idempotency = None
+    if idempotency_key is not None:
+        idempotency = {
+            "key_hash": hash_secret(idempotency_key),
+            "request_hash": request_hash(request),
+            "tracking_id": tracking_id,
+            "response_sealed": sealer.seal(response.model_dump_json()),
+            "created_at": now,
+            "expires_at": now + idempotency_ttl,
+        }
+    prepared = PreparedSubmission(
+        tracking_id=tracking_id,
+        complaint=complaint,
+        timeline=timeline,
+        outbox=outbox_rows,
+        contact=contact,
+        idempotency=idempotency,
+    )
+    return prepared, response
+
+
+def _not_found() -> ApiError:
+    return ApiError(404, "not_found", "complaint not found")
+
+
+async def authorize(session: AsyncSession, tracking_id: str, receipt: str | None) -> Complaint:
+    """The case, if the receipt opens it. Unknown case, missing or wrong receipt: the same 404."""
+    complaint = await repository.get_complaint(session, tracking_id) if len(tracking_id) <= 40 else None
+    given = hash_receipt(receipt) if receipt and len(receipt) <= 200 else _NO_RECEIPT_HASH
+    expected = complaint.receipt_hash if complaint is not None else _NO_RECEIPT_HASH
+    if complaint is None or not receipt or not secrets_equal(given, expected):
+        raise _not_found()
+    bind_tracking_id(complaint.tracking_id)
+    return complaint
+
+
+async def case_view(session: AsyncSession, tracking_id: str, receipt: str | None) -> CaseView:
+    complaint = await authorize(session, tracking_id, receipt)
+    status = Status(complaint.status)
+    rating = await repository.rating(session, tracking_id)
+    return CaseView(
+        tracking_id=complaint.tracking_id,
+        title=complaint.title,
+        classification=Classification(complaint.classification),
+        category=complaint.category,
+        status=status,
+        status_label=STATUS_LABELS[status],
+        is_anonymous=complaint.is_anonymous,
+        is_confidential=complaint.is_confidential,
+        submitted_at=as_utc(complaint.submitted_at),
+        updated_at=as_utc(complaint.updated_at),
+        agency_code=complaint.holder_agency_code,
+        timeline=[
+            TimelineItem(
+                at=as_utc(t.at), status=Status(t.status), status_label=STATUS_LABELS[Status(t.status)], note=t.note
+            )
+            for t in await repository.timeline(session, tracking_id)
+        ],
+        follow_ups=[
+            FollowUpView(
+                followup_id=f.followup_id,
+                agency_code=f.agency_code,
+                agency_name=f.agency_name,
+                content=f.content,
+                is_final=f.is_final,
+                posted_at=as_utc(f.posted_at),
+            )
+            for f in await repository.follow_ups(session, tracking_id)
+        ],
+        messages=[
+            MessageView(
+                message_id=m.message_id, content=m.content, sent_at=as_utc(m.sent_at), disputes_answer=m.disputes_answer
+            )
+            for m in await repository.messages(session, tracking_id)
+        ],
+        rating=(
+            RatingView(score=rating.score, comment=rating.comment, rated_at=as_utc(rating.rated_at))
+            if rating is not None
+            else None
+        ),
+    )
+
+
+async def add_message(
+    session: AsyncSession,
+    outbox: Outbox,
+    tracking_id: str,
+    receipt: str | None,
+    body: MessageIn,
+    *,
+    now: datetime,
+) -> MessageCreated:
+    complaint = await authorize(session, tracking_id, receipt)
+    status = Status(complaint.status)
+    if status in _CLOSED:
+        raise ApiError(409, "illegal_transition", f"a {status.value} case takes no more messages")
+    if body.disputes_answer and status is not Status.answered:
+        raise ApiError(409, "illegal_transition", "only an answered case can have its answer disputed")
+    message = ReporterMessage(
+        message_id=str(uuid.uuid4()),
+        tracking_id=complaint.tracking_id,
+        content=body.content,
+        disputes_answer=body.disputes_answer,
+        sent_at=now,
+    )
+    session.add(message)
+    complaint.updated_at = now
+    await outbox.add(
+        session,
+        ReporterReplied(
+            tracking_id=complaint.tracking_id,
+            message_id=message.message_id,
+            content=body.content,
+            disputes_answer=body.disputes_answer,
+            sent_at=now,
+        ),
+    )
+    log.info("reporter_replied", disputes_answer=body.disputes_answer)
+    return MessageCreated(message_id=message.message_id, sent_at=now)
+
+
+async def rate(
+    session: AsyncSession,
+    outbox: Outbox,
+    tracking_id: str,
+    receipt: str | None,
+    body: RatingIn,
+    *,
+    now: datetime,
+) -> RatingView:
+    complaint = await authorize(session, tracking_id, receipt)
+    if await repository.rating(session, tracking_id) is not None:
+        raise ApiError(409, "already_rated", "this case has already been rated")
+    status = Status(complaint.status)
+    if status not in _RATABLE:
+        raise ApiError(409, "illegal_transition", f"a {status.value} case cannot be rated yet")
+    session.add(Rating(tracking_id=complaint.tracking_id, score=body.score, comment=body.comment, rated_at=now))
+    complaint.updated_at = now
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise ApiError(409, "already_rated", "this case has already been rated") from exc
+    await outbox.add(
+        session,
+        ReporterRated(tracking_id=complaint.tracking_id, score=body.score, comment=body.comment, rated_at=now),
+    )
+    log.info("reporter_rated", score=body.score)
+    return RatingView(score=body.score, comment=body.comment, rated_at=now)
+
+
+def opened_response(sealed: str, sealer: Sealer) -> SubmitResponse:
+    """The first answer to an Idempotency-Key, unsealed for its replay."""
+    return SubmitResponse.model_validate_json(sealer.open(sealed))

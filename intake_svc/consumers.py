@@ -1,0 +1,114 @@
+"""The reporter's view, kept from the hub's events: status changes (newest case_version wins) and follow-ups."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake_svc.complaints.service import as_utc
+from intake_svc.models import Base, Complaint, FollowUp, TimelineEntry
+from shared.bus.consumer import Subscription
+from shared.db.dialect import dialect_of, insert_ignore
+from shared.domain import Status
+from shared.events import Envelope, EventData
+from shared.events.contracts import ComplaintStatusChanged, FollowupPosted
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+_TIMELINE = Base.metadata.tables[TimelineEntry.__tablename__]
+_FOLLOW_UPS = Base.metadata.tables[FollowUp.__tablename__]
+_UNHELD = frozenset({Status.submitted, Status.postponed, Status.rejected})
+
+
+async def _add_timeline(
+    session: AsyncSession, tracking_id: str, entry_key: str, at: datetime, status: str, note: str | None
+) -> None:
+    stmt = insert_ignore(dialect_of(session), _TIMELINE, ["tracking_id", "entry_key"]).values(
+        tracking_id=tracking_id, entry_key=entry_key, at=at, status=status, note=note
+    )
+    await session.execute(stmt)
+
+
+def _touch(complaint: Complaint, at: datetime) -> None:
+    complaint.updated_at = max(as_utc(complaint.updated_at), as_utc(at))
+
+
+async def on_status_changed(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
+    if not isinstance(data, ComplaintStatusChanged):
+        return
+    complaint = await session.get(Complaint, data.tracking_id)
+    if complaint is None:
+        log.info("status_for_unknown_complaint_ignored", event_id=str(envelope.id))
+        return
+    if data.case_version <= complaint.case_version:
+        log.info("stale_status_ignored", case_version=data.case_version, stored_version=complaint.case_version)
+        return
+    # The hub's first word on a new case repeats "submitted", which the timeline already shows.
+    echo = data.previous_status is None and data.status is Status.submitted and complaint.status == data.status
+    complaint.status = data.status.value
+    complaint.case_version = data.case_version
+    if data.agency_code is not None:
+        complaint.holder_agency_code = data.agency_code
+    elif data.status in _UNHELD:
+        complaint.holder_agency_code = None
+    _touch(complaint, data.changed_at)
+    if not echo:
+        await _add_timeline(
+            session,
+            complaint.tracking_id,
+            f"status:{data.case_version}",
+            data.changed_at,
+            data.status.value,
+            data.reason,
+        )
+    log.info("status_applied", status=data.status.value, case_version=data.case_version)
+
+
+def _followup_note(language: str, data: FollowupPosted) -> str:
+    who = data.agency_name or data.agency_code
+    if language == "en":
+        return f"{'Final follow-up' if data.is_final else 'Follow-up'} from {who}"
+    return f"Tindak lanjut{' akhir' if data.is_final else ''} dari {who}"
+
+
+async def on_followup_posted(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
+    if not isinstance(data, FollowupPosted):
+        return
+    complaint = await session.get(Complaint, data.tracking_id)
+    if complaint is None:
+        log.info("followup_for_unknown_complaint_ignored", event_id=str(envelope.id))
+        return
+    stmt = insert_ignore(dialect_of(session), _FOLLOW_UPS, ["followup_id"]).values(
+        followup_id=data.followup_id,
+        tracking_id=complaint.tracking_id,
+        agency_code=data.agency_code,
+        agency_name=data.agency_name,
+        content=data.content,
+        is_final=data.is_final,
+        posted_at=data.posted_at,
+    )
+    result = await session.execute(stmt)
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        return
+    await _add_timeline(
+        session,
+        complaint.tracking_id,
+        f"followup:{data.followup_id}",
+        data.posted_at,
+        complaint.status,
+        _followup_note(complaint.language, data),
+    )
+    _touch(complaint, data.posted_at)
+    log.info("followup_stored", is_final=data.is_final)
+
+
+REPORTER_VIEW = Subscription(
+    durable="intake-reporter-view",
+    subjects=["simpul.complaint.status_changed", "simpul.followup.posted"],
+    handlers={
+        ComplaintStatusChanged.event_type: on_status_changed,
+        FollowupPosted.event_type: on_followup_posted,
+    },
+)

@@ -1,0 +1,124 @@
+"""intake_svc's tables. The reporter's contact details exist only here, and only sealed."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db.kit_tables import add_kit_tables, new_metadata
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+KIT = add_kit_tables(Base.metadata)
+
+TZ = DateTime(timezone=True)
+
+
+class Complaint(Base):
+    """A submission and the reporter's view of its status (as the hub reports it)."""
+
+    __tablename__ = "complaints"
+
+    tracking_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    receipt_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+    classification: Mapped[str] = mapped_column(String(32), nullable=False)
+    category: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    region_code: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    agency_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    channel: Mapped[str] = mapped_column(String(32), nullable=False)
+    incident_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    is_anonymous: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    is_confidential: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    language: Mapped[str] = mapped_column(String(2), nullable=False)
+    status: Mapped[str] = mapped_column(String(32), nullable=False)
+    case_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    holder_agency_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    submitted_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+
+
+class Contact(Base):
+    """How to reach the reporter: every field sealed with the service's Fernet keys."""
+
+    __tablename__ = "contacts"
+
+    tracking_id: Mapped[str] = mapped_column(String(20), ForeignKey("complaints.tracking_id"), primary_key=True)
+    name_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    email_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    phone_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+
+
+class IdempotencyKey(Base):
+    """A submission's Idempotency-Key (hashed) and its sealed 201 answer, kept for the TTL."""
+
+    __tablename__ = "idempotency_keys"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    tracking_id: Mapped[str] = mapped_column(String(20), nullable=False)
+    response_sealed: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(TZ, nullable=False, index=True)
+
+
+class TimelineEntry(Base):
+    """One line of the reporter's timeline. `entry_key` makes every entry idempotent."""
+
+    __tablename__ = "timeline_entries"
+    __table_args__ = (UniqueConstraint("tracking_id", "entry_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tracking_id: Mapped[str] = mapped_column(String(20), ForeignKey("complaints.tracking_id"), nullable=False)
+    entry_key: Mapped[str] = mapped_column(String(100), nullable=False)
+    at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    status: Mapped[str] = mapped_column(String(32), nullable=False)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class FollowUp(Base):
+    """An agency's follow-up (tindak lanjut), as the reporter sees it."""
+
+    __tablename__ = "follow_ups"
+
+    followup_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tracking_id: Mapped[str] = mapped_column(
+        String(20), ForeignKey("complaints.tracking_id"), nullable=False, index=True
+    )
+    agency_code: Mapped[str] = mapped_column(String(64), nullable=False)
+    agency_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+    is_final: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    posted_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+
+
+class ReporterMessage(Base):
+    """What the reporter added to the case after submitting it."""
+
+    __tablename__ = "reporter_messages"
+
+    message_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tracking_id: Mapped[str] = mapped_column(
+        String(20), ForeignKey("complaints.tracking_id"), nullable=False, index=True
+    )
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+    disputes_answer: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    sent_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+
+
+class Rating(Base):
+    """The reporter's one rating of the answer."""
+
+    __tablename__ = "ratings"
+
+    tracking_id: Mapped[str] = mapped_column(String(20), ForeignKey("complaints.tracking_id"), primary_key=True)
+    score: Mapped[int] = mapped_column(Integer, nullable=False)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    rated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)

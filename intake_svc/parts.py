@@ -1,0 +1,25 @@
+"""What intake adds to the kit's Runtime: its settings, its Sealer and the submission writer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from intake_svc.complaints.writer import Outcome, PreparedSubmission
+from intake_svc.settings import IntakeSettings
+from shared.crypto import Sealer
+from shared.db.batch_writer import BatchWriter
+from shared.runtime import Runtime
+
+EXTRAS_KEY = "intake"
+
+
+@dataclass(frozen=True)
+class IntakeParts:
+    settings: IntakeSettings
+    sealer: Sealer
+    writer: BatchWriter[PreparedSubmission, Outcome]
+
+
+def intake_parts(runtime: Runtime) -> IntakeParts:
+    parts: IntakeParts = runtime.extras[EXTRAS_KEY]
+    return parts

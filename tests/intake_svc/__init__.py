@@ -1,0 +1,1 @@
+"""intake_svc against a real nats-server and real databases."""

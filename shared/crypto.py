@@ -28,7 +28,8 @@ def new_api_key(kind: str) -> str:
 
 def key_prefix(key: str) -> str:
     """What listings show of a key: enough to recognise it, far too little to use it."""
-    return key[: key.rfind("_") + 7]
+    kind_end = key.index("_", 3) if key.startswith("sk_") and "_" in key[3:] else 0
+    return key[: kind_end + 7]
 
 
 def new_receipt() -> str:

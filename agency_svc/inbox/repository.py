@@ -1,0 +1,77 @@
+"""Queries on cases and what hangs off them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agency_svc.directory.repository import subtree_codes
+from agency_svc.directory.service import Scope
+from agency_svc.models import Base, Case, CaseHistory, CaseMessage, FollowUp
+from shared.db.dialect import dialect_of, insert_ignore
+from shared.domain import Status
+
+_HISTORY = Base.metadata.tables[CaseHistory.__tablename__]
+
+
+async def get_case(session: AsyncSession, tracking_id: str, *, lock: bool = False) -> Case | None:
+    return await session.get(Case, tracking_id, with_for_update=lock or None)
+
+
+async def inbox_page(
+    session: AsyncSession, scope: Scope, status: Status | None, limit: int, offset: int
+) -> Sequence[Case]:
+    """Cases held anywhere in the scope's subtree, newest disposition first; one extra row tells of a next page."""
+    stmt = select(Case).where(Case.agency_code.in_(subtree_codes(scope.path)), Case.released_at.is_(None))
+    if status is not None:
+        stmt = stmt.where(Case.status == status.value)
+    stmt = stmt.order_by(Case.dispositioned_at.desc(), Case.tracking_id.desc()).offset(offset).limit(limit + 1)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def follow_ups_of(session: AsyncSession, tracking_id: str) -> Sequence[FollowUp]:
+    stmt = (
+        select(FollowUp).where(FollowUp.tracking_id == tracking_id).order_by(FollowUp.posted_at, FollowUp.followup_id)
+    )
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def messages_of(session: AsyncSession, tracking_id: str) -> Sequence[CaseMessage]:
+    stmt = select(CaseMessage).where(CaseMessage.tracking_id == tracking_id).order_by(CaseMessage.sent_at)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def history_of(session: AsyncSession, tracking_id: str) -> Sequence[CaseHistory]:
+    stmt = select(CaseHistory).where(CaseHistory.tracking_id == tracking_id).order_by(CaseHistory.id)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def add_history(
+    session: AsyncSession,
+    tracking_id: str,
+    *,
+    at: datetime,
+    kind: str,
+    entry_key: str | None = None,
+    status: str | None = None,
+    agency_code: str | None = None,
+    actor: str | None = None,
+    note: str | None = None,
+) -> None:
+    """One history line; a repeated `entry_key` for the case is ignored (events may come twice)."""
+    await session.flush()  # the case row must exist before its history (foreign key)
+    stmt = insert_ignore(dialect_of(session), _HISTORY, ["tracking_id", "entry_key"]).values(
+        tracking_id=tracking_id,
+        entry_key=entry_key or f"{kind}:{uuid.uuid4()}",
+        at=at,
+        kind=kind,
+        status=status,
+        agency_code=agency_code,
+        actor=actor,
+        note=note,
+    )
+    await session.execute(stmt)

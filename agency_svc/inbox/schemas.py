@@ -1,0 +1,116 @@
+"""The agency API's input and output models."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from agency_svc.timeutil import UtcDatetime
+from shared.domain import Channel, Classification, NodeCode, RouteKind, Status
+
+FollowUpText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class CaseSummary(BaseModel):
+    """One line of the inbox."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    tracking_id: str
+    title: str
+    classification: Classification
+    category: str | None
+    status: Status
+    status_label: str
+    agency_code: str
+    dispositioned_at: UtcDatetime
+    acknowledged_at: UtcDatetime | None
+    forward_requested_at: UtcDatetime | None
+
+
+class Inbox(BaseModel):
+    items: list[CaseSummary]
+    next_offset: int | None = Field(description="The offset of the next page; null on the last page.")
+
+
+class FollowUpView(BaseModel):
+    followup_id: str
+    tracking_id: str
+    agency_code: str = Field(description="The case's holder when it was posted (the node answering).")
+    agency_name: str | None = None
+    author_code: str = Field(description="The node whose key posted it: the holder or one of its ancestors.")
+    content: str
+    is_final: bool
+    posted_at: UtcDatetime
+
+
+class MessageView(BaseModel):
+    message_id: str
+    content: str
+    disputes_answer: bool
+    sent_at: UtcDatetime
+
+
+class HistoryEntry(BaseModel):
+    at: UtcDatetime
+    kind: str = Field(
+        description="dispositioned, status, acknowledged, follow_up, forward_requested, delegation_requested, "
+        "reporter_message"
+    )
+    status: Status | None = None
+    agency_code: str | None = None
+    actor: str | None = None
+    note: str | None = None
+
+
+class CaseDetail(BaseModel):
+    """A case as its holder (and the holder's ancestors) see it. Never the reporter's contact details."""
+
+    tracking_id: str
+    title: str
+    content: str
+    classification: Classification
+    category: str | None
+    region_code: str | None
+    channel: Channel
+    incident_date: date | None
+    is_anonymous: bool
+    is_confidential: bool
+    reporter_name: str | None = Field(description='"Anonim" when the reporter is anonymous.')
+    submitted_at: UtcDatetime
+    status: Status
+    status_label: str
+    case_version: int
+    agency_code: str
+    previous_agency_code: str | None
+    route_kind: RouteKind
+    disposition_reason: str
+    dispositioned_at: UtcDatetime
+    acknowledged_at: UtcDatetime | None
+    forward_requested_at: UtcDatetime | None
+    forward_reason: str | None
+    suggested_agency_code: str | None
+    delegation_requested_at: UtcDatetime | None
+    delegation_target_code: str | None
+    final_posted_at: UtcDatetime | None
+    follow_ups: list[FollowUpView]
+    messages: list[MessageView]
+    history: list[HistoryEntry]
+
+
+class FollowUpIn(BaseModel):
+    content: FollowUpText
+    is_final: bool = Field(default=False, description="A final follow-up answers the case (status answered).")
+
+
+class ForwardIn(BaseModel):
+    reason: Reason = Field(description="Why the case is not this node's authority (bukan wewenang).")
+    suggested_agency_code: NodeCode | None = Field(default=None, description="The node that should take it.")
+
+
+class DelegateIn(BaseModel):
+    agency_code: NodeCode = Field(description="A strict descendant of the case's holder, inside the key's subtree.")
+    reason: Reason | None = None

@@ -1,0 +1,328 @@
+"""The inbox and the work on a case. Never commits: the endpoint does, with the outbox rows in the same transaction.
+
+Who is named in the events: `agency_code` is always the case's current holder (the node the hub holds
+responsible), `actor` is the key's node (`agency:<code>`), which may be the holder or one of its ancestors.
+Follow-ups also store `author_code` (the key's node). The hub owns the status: these calls only set local flags
+(acknowledged_at, forward_requested_at, delegation_requested_at, final_posted_at) and emit the event.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agency_svc.directory.repository import get_node
+from agency_svc.directory.service import Scope, scope_of
+from agency_svc.inbox import repository as repo
+from agency_svc.inbox.schemas import (
+    CaseDetail,
+    CaseSummary,
+    DelegateIn,
+    FollowUpIn,
+    FollowUpView,
+    ForwardIn,
+    HistoryEntry,
+    Inbox,
+    MessageView,
+)
+from agency_svc.models import Case, FollowUp, Node
+from shared.auth.keys import Principal
+from shared.domain import ANONYMOUS_NAME, STATUS_LABELS, Status
+from shared.errors import ApiError, not_found
+from shared.events.contracts import AgencyAcknowledged, AgencyDelegated, AgencyForwardRequested, FollowupPosted
+from shared.logging import get_logger
+from shared.outbox import Outbox
+
+log = get_logger(__name__)
+
+WORKABLE = frozenset({Status.dispositioned, Status.in_progress})
+"""The statuses in which a node may post follow-ups, forward or delegate."""
+
+
+@dataclass
+class Held:
+    """A case visible to the calling key, with its holder's node (None if the directory has not told us yet)."""
+
+    case: Case
+    scope: Scope
+    holder: Node | None
+
+
+def _label(status: str) -> str:
+    return STATUS_LABELS[Status(status)]
+
+
+def summary(case: Case) -> CaseSummary:
+    return CaseSummary(
+        tracking_id=case.tracking_id,
+        title=case.title,
+        classification=case.classification,
+        category=case.category,
+        status=case.status,
+        status_label=_label(case.status),
+        agency_code=case.agency_code,
+        dispositioned_at=case.dispositioned_at,
+        acknowledged_at=case.acknowledged_at,
+        forward_requested_at=case.forward_requested_at,
+    )
+
+
+async def inbox(session: AsyncSession, principal: Principal, status: Status | None, limit: int, offset: int) -> Inbox:
+    scope = await scope_of(session, principal)
+    if scope is None:
+        return Inbox(items=[], next_offset=None)
+    rows = await repo.inbox_page(session, scope, status, limit, offset)
+    more = len(rows) > limit
+    return Inbox(items=[summary(c) for c in rows[:limit]], next_offset=offset + limit if more else None)
+
+
+async def held_case(session: AsyncSession, principal: Principal, tracking_id: str, *, lock: bool = False) -> Held:
+    """The case if the key's subtree holds it; otherwise 404, whether or not it exists."""
+    scope = await scope_of(session, principal)
+    case = await repo.get_case(session, tracking_id, lock=lock) if scope is not None else None
+    if scope is None or case is None or case.released_at is not None:
+        raise not_found("case")
+    holder = await get_node(session, case.agency_code)
+    if not scope.covers(case.agency_code, holder.path if holder else None):
+        raise not_found("case")
+    return Held(case=case, scope=scope, holder=holder)
+
+
+def _follow_up_view(f: FollowUp) -> FollowUpView:
+    return FollowUpView(
+        followup_id=f.followup_id,
+        tracking_id=f.tracking_id,
+        agency_code=f.agency_code,
+        agency_name=f.agency_name,
+        author_code=f.author_code,
+        content=f.content,
+        is_final=f.is_final,
+        posted_at=f.posted_at,
+    )
+
+
+async def detail(session: AsyncSession, case: Case) -> CaseDetail:
+    follow_ups = await repo.follow_ups_of(session, case.tracking_id)
+    messages = await repo.messages_of(session, case.tracking_id)
+    history = await repo.history_of(session, case.tracking_id)
+    return CaseDetail(
+        tracking_id=case.tracking_id,
+        title=case.title,
+        content=case.content,
+        classification=case.classification,
+        category=case.category,
+        region_code=case.region_code,
+        channel=case.channel,
+        incident_date=case.incident_date,
+        is_anonymous=case.is_anonymous,
+        is_confidential=case.is_confidential,
+        reporter_name=ANONYMOUS_NAME if case.is_anonymous else case.reporter_name,
+        submitted_at=case.submitted_at,
+        status=case.status,
+        status_label=_label(case.status),
+        case_version=case.case_version,
+        agency_code=case.agency_code,
+        previous_agency_code=case.previous_agency_code,
+        route_kind=case.route_kind,
+        disposition_reason=case.disposition_reason,
+        dispositioned_at=case.dispositioned_at,
+        acknowledged_at=case.acknowledged_at,
+        forward_requested_at=case.forward_requested_at,
+        forward_reason=case.forward_reason,
+        suggested_agency_code=case.forward_suggested_code,
+        delegation_requested_at=case.delegation_requested_at,
+        delegation_target_code=case.delegation_target_code,
+        final_posted_at=case.final_posted_at,
+        follow_ups=[_follow_up_view(f) for f in follow_ups],
+        messages=[
+            MessageView(
+                message_id=m.message_id, content=m.content, disputes_answer=m.disputes_answer, sent_at=m.sent_at
+            )
+            for m in messages
+        ],
+        history=[
+            HistoryEntry(
+                at=h.at,
+                kind=h.kind,
+                status=h.status,
+                agency_code=h.agency_code,
+                actor=h.actor,
+                note=h.note,
+            )
+            for h in history
+        ],
+    )
+
+
+async def case_detail(session: AsyncSession, principal: Principal, tracking_id: str) -> CaseDetail:
+    held = await held_case(session, principal, tracking_id)
+    return await detail(session, held.case)
+
+
+def _illegal(case: Case, action: str) -> ApiError:
+    return ApiError(409, "illegal_transition", f"a case that is {case.status} cannot be {action}")
+
+
+def _require_workable(case: Case, action: str) -> None:
+    """Posting, forwarding and delegating need a workable status, no final answer and nothing pending."""
+    if Status(case.status) not in WORKABLE:
+        raise _illegal(case, action)
+    if case.final_posted_at is not None:
+        raise ApiError(409, "final_follow_up_posted", "a final follow-up was posted; wait for the reporter or the hub")
+    if case.forward_requested_at is not None:
+        raise ApiError(409, "forward_pending", "a forward of this case is waiting for the hub")
+    if case.delegation_requested_at is not None:
+        raise ApiError(409, "delegation_pending", "a delegation of this case is waiting for the hub")
+
+
+async def acknowledge(
+    session: AsyncSession, outbox: Outbox, principal: Principal, tracking_id: str, now: datetime
+) -> CaseDetail:
+    held = await held_case(session, principal, tracking_id, lock=True)
+    case = held.case
+    status = Status(case.status)
+    if status not in WORKABLE:
+        raise _illegal(case, "acknowledged")
+    if status is Status.dispositioned and case.acknowledged_at is None:
+        case.acknowledged_at = now
+        case.updated_at = now
+        await outbox.add(
+            session,
+            AgencyAcknowledged(
+                tracking_id=case.tracking_id, agency_code=case.agency_code, actor=principal.actor, acknowledged_at=now
+            ),
+        )
+        await repo.add_history(
+            session, case.tracking_id, at=now, kind="acknowledged", agency_code=case.agency_code, actor=principal.actor
+        )
+        log.info("case_acknowledged", agency_code=case.agency_code)
+    return await detail(session, case)
+
+
+async def post_follow_up(
+    session: AsyncSession, outbox: Outbox, principal: Principal, tracking_id: str, body: FollowUpIn, now: datetime
+) -> FollowUpView:
+    held = await held_case(session, principal, tracking_id, lock=True)
+    case = held.case
+    _require_workable(case, "followed up")
+    follow_up = FollowUp(
+        followup_id=str(uuid.uuid4()),
+        tracking_id=case.tracking_id,
+        agency_code=case.agency_code,
+        agency_name=held.holder.name if held.holder else None,
+        author_code=held.scope.code,
+        content=body.content,
+        is_final=body.is_final,
+        posted_at=now,
+    )
+    session.add(follow_up)
+    if body.is_final:
+        case.final_posted_at = now
+    case.updated_at = now
+    await outbox.add(
+        session,
+        FollowupPosted(
+            tracking_id=case.tracking_id,
+            followup_id=follow_up.followup_id,
+            agency_code=follow_up.agency_code,
+            agency_name=follow_up.agency_name,
+            content=follow_up.content,
+            is_final=follow_up.is_final,
+            actor=principal.actor,
+            posted_at=now,
+        ),
+    )
+    await repo.add_history(
+        session,
+        case.tracking_id,
+        at=now,
+        kind="follow_up",
+        agency_code=case.agency_code,
+        actor=principal.actor,
+        note="final" if body.is_final else "progress",
+    )
+    log.info("follow_up_posted", agency_code=case.agency_code, is_final=body.is_final)
+    return _follow_up_view(follow_up)
+
+
+async def request_forward(
+    session: AsyncSession, outbox: Outbox, principal: Principal, tracking_id: str, body: ForwardIn, now: datetime
+) -> CaseDetail:
+    held = await held_case(session, principal, tracking_id, lock=True)
+    case = held.case
+    if body.suggested_agency_code == case.agency_code:
+        raise ApiError(422, "invalid_forward", "the suggested node already holds the case")
+    _require_workable(case, "forwarded")
+    case.forward_requested_at = now
+    case.forward_reason = body.reason
+    case.forward_suggested_code = body.suggested_agency_code
+    case.updated_at = now
+    await outbox.add(
+        session,
+        AgencyForwardRequested(
+            tracking_id=case.tracking_id,
+            agency_code=case.agency_code,
+            reason=body.reason,
+            suggested_agency_code=body.suggested_agency_code,
+            actor=principal.actor,
+            requested_at=now,
+        ),
+    )
+    note = body.reason if body.suggested_agency_code is None else f"{body.reason} (-> {body.suggested_agency_code})"
+    await repo.add_history(
+        session,
+        case.tracking_id,
+        at=now,
+        kind="forward_requested",
+        agency_code=case.agency_code,
+        actor=principal.actor,
+        note=note,
+    )
+    log.info("forward_requested", agency_code=case.agency_code, suggested=body.suggested_agency_code)
+    return await detail(session, case)
+
+
+async def delegate(
+    session: AsyncSession, outbox: Outbox, principal: Principal, tracking_id: str, body: DelegateIn, now: datetime
+) -> CaseDetail:
+    held = await held_case(session, principal, tracking_id, lock=True)
+    case = held.case
+    target = await get_node(session, body.agency_code)
+    if target is None or not held.scope.covers(target.code, target.path):
+        raise not_found("agency")
+    holder_path = held.holder.path if held.holder else None
+    if holder_path is None or target.code == case.agency_code or not target.path.startswith(holder_path):
+        raise ApiError(
+            422, "invalid_delegation", f"{target.code} is not a descendant of the case's holder {case.agency_code}"
+        )
+    if not target.is_active:
+        raise ApiError(422, "invalid_delegation", f"{target.code} is not active")
+    _require_workable(case, "delegated")
+    case.delegation_requested_at = now
+    case.delegation_target_code = target.code
+    case.updated_at = now
+    await outbox.add(
+        session,
+        AgencyDelegated(
+            tracking_id=case.tracking_id,
+            from_agency_code=case.agency_code,
+            agency_code=target.code,
+            reason=body.reason,
+            actor=principal.actor,
+            delegated_at=now,
+        ),
+    )
+    await repo.add_history(
+        session,
+        case.tracking_id,
+        at=now,
+        kind="delegation_requested",
+        agency_code=target.code,
+        actor=principal.actor,
+        note=body.reason,
+    )
+    log.info("delegation_requested", agency_code=case.agency_code, target=target.code)
+    return await detail(session, case)

@@ -1,0 +1,133 @@
+"""agency_svc's tables: the directory replica, the cases held by agency nodes, and the work done on them.
+
+The directory (`nodes`) and the keys (kit `api_keys`) are replicas of routing_svc's events. A case is one row
+keyed by tracking id whose `agency_code` is its current holder, so a re-disposition moves it between inboxes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db.kit_tables import add_kit_tables, new_metadata
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+KIT = add_kit_tables(Base.metadata)
+
+TZ = DateTime(timezone=True)
+
+
+class Node(Base):
+    """A directory node as the hub last described it. `path` is the materialized path "/ROOT/.../CODE/"."""
+
+    __tablename__ = "nodes"
+    __table_args__ = (
+        # text_pattern_ops lets PostgreSQL serve `path LIKE '/A/B/%'` (a subtree) from the index.
+        Index("ix_nodes_path", "path", postgresql_ops={"path": "text_pattern_ops"}),
+    )
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), nullable=False)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    parent_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    path: Mapped[str] = mapped_column(String(2000), nullable=False)
+    timezone: Mapped[str] = mapped_column(String(64), nullable=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    """When the applied NodeUpserted occurred; an older event never overwrites a newer one."""
+
+
+class Case(Base):
+    """A case as its current holder sees it: the hub's snapshot, status, and the node's local flags.
+
+    `case_version` is the newest hub version applied (status); `disposition_version` the newest disposition.
+    `push_due_at` / `push_attempts` are reserved for webhook push delivery to the holder's system: a pusher
+    will pick rows with `push_due_at <= now` (indexed) and clear it once delivered.
+    """
+
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_agency_code_dispositioned_at", "agency_code", "dispositioned_at"),)
+
+    tracking_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    agency_code: Mapped[str] = mapped_column(String(64), nullable=False)
+    previous_agency_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    title: Mapped[str] = mapped_column(Text, nullable=False)
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+    classification: Mapped[str] = mapped_column(String(32), nullable=False)
+    category: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    region_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    channel: Mapped[str] = mapped_column(String(32), nullable=False)
+    incident_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    is_anonymous: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    is_confidential: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    reporter_name: Mapped[str | None] = mapped_column(Text, nullable=True)
+    submitted_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    status: Mapped[str] = mapped_column(String(32), nullable=False)
+    case_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    disposition_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    route_kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    rule_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    disposition_reason: Mapped[str] = mapped_column(Text, nullable=False)
+    dispositioned_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    forward_requested_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    forward_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    forward_suggested_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    delegation_requested_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    delegation_target_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    final_posted_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    released_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    """Set when the hub says no agency holds the case any more (triage); the case then leaves every inbox."""
+    updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    push_due_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True, index=True)
+    push_attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+
+
+class FollowUp(Base):
+    """A follow-up (tindak lanjut) posted through this service."""
+
+    __tablename__ = "follow_ups"
+
+    followup_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tracking_id: Mapped[str] = mapped_column(String(40), ForeignKey("cases.tracking_id"), nullable=False, index=True)
+    agency_code: Mapped[str] = mapped_column(String(64), nullable=False)
+    agency_name: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    author_code: Mapped[str] = mapped_column(String(64), nullable=False)
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+    is_final: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    posted_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+
+
+class CaseMessage(Base):
+    """What the reporter added to the case (reporter.replied), as the holder reads it."""
+
+    __tablename__ = "case_messages"
+
+    message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tracking_id: Mapped[str] = mapped_column(String(40), ForeignKey("cases.tracking_id"), nullable=False, index=True)
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+    disputes_answer: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    sent_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+
+
+class CaseHistory(Base):
+    """The case's local history: dispositions, hub statuses and the node's actions. `entry_key` dedupes."""
+
+    __tablename__ = "case_history"
+    __table_args__ = (UniqueConstraint("tracking_id", "entry_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tracking_id: Mapped[str] = mapped_column(String(40), ForeignKey("cases.tracking_id"), nullable=False)
+    entry_key: Mapped[str] = mapped_column(String(100), nullable=False)
+    at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    agency_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    actor: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -1,0 +1,1 @@
+"""Cases: the state machine, the hub's case views and the coordinators' decisions."""

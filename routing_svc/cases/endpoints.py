@@ -1,0 +1,78 @@
+"""Cases as the hub's coordinators see them (triage, search, full history), and their decisions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from routing_svc.auth import StaffDep
+from routing_svc.cases import repository, service, views
+from routing_svc.cases.schemas import CaseList, CaseView, Decision
+from routing_svc.pagination import Limit, Offset, next_offset
+from shared.domain import NodeCode, Status
+from shared.errors import error_responses, not_found
+from shared.http.app import RuntimeDep, SessionDep
+from shared.logging import bind_tracking_id
+
+router = APIRouter(prefix="/api/v1/hub")
+
+
+@router.get(
+    "/complaints",
+    response_model=CaseList,
+    status_code=200,
+    tags=["cases"],
+    responses=error_responses(401, 403, 422),
+)
+async def list_complaints(
+    session: SessionDep,
+    _: StaffDep,
+    status: Status | None = None,
+    agency_code: NodeCode | None = None,
+    triage: Annotated[bool, Query(description="Only the triage queue: submitted and with no node.")] = False,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> CaseList:
+    """Search cases by status and holding node, oldest submission first; `triage=true` gives the triage queue."""
+    cases = await repository.list_cases(
+        session,
+        status=status.value if status else None,
+        agency_code=agency_code,
+        triage=triage,
+        limit=limit,
+        offset=offset,
+    )
+    return CaseList(items=[views.summary(c) for c in cases[:limit]], next_offset=next_offset(offset, limit, len(cases)))
+
+
+@router.get(
+    "/complaints/{tracking_id}",
+    response_model=CaseView,
+    status_code=200,
+    tags=["cases"],
+    responses=error_responses(401, 403, 404),
+)
+async def get_complaint(tracking_id: str, session: SessionDep, _: StaffDep) -> CaseView:
+    """One case with its full history: every transition, who made it and why."""
+    case = await repository.get_case(session, tracking_id)
+    if case is None:
+        raise not_found("case")
+    return views.full_view(case, await repository.history(session, tracking_id))
+
+
+@router.post(
+    "/complaints/{tracking_id}/decisions",
+    response_model=CaseView,
+    status_code=200,
+    tags=["decisions"],
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def decide(
+    tracking_id: str, body: Decision, session: SessionDep, runtime: RuntimeDep, principal: StaffDep
+) -> CaseView:
+    """Dispose (also to override a holding node), postpone or reject a case; 409 `illegal_transition` if not allowed."""
+    bind_tracking_id(tracking_id)
+    case = await service.decide(session, runtime.outbox, runtime.clock.now(), tracking_id, body, principal)
+    await session.commit()
+    return views.full_view(case, await repository.history(session, tracking_id))

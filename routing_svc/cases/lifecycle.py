@@ -1,0 +1,319 @@
+"""The case state machine: which action may move a case from which status to which, and the one function that does it.
+
+The transitions are ARCHITECTURE.md's "Complaint lifecycle" plus the ones the hub needs to keep a case moving:
+
+| action      | from                          | to            | who                                      |
+|-------------|-------------------------------|---------------|------------------------------------------|
+| dispose     | submitted                     | dispositioned | reporter's choice, rule, coordinator     |
+| override    | dispositioned, in_progress    | dispositioned | coordinator                              |
+| postpone    | submitted                     | postponed     | coordinator                              |
+| reject      | submitted                     | rejected      | coordinator                              |
+| acknowledge | dispositioned                 | in_progress   | agency.acknowledged                      |
+| progress    | dispositioned                 | in_progress   | followup.posted (progress)               |
+| answer      | dispositioned, in_progress    | answered      | followup.posted (final)                  |
+| forward     | dispositioned, in_progress    | dispositioned | agency.forward_requested                 |
+| delegate    | dispositioned, in_progress    | dispositioned | agency.delegated                         |
+| triage      | dispositioned, in_progress    | submitted     | a forward with no usable target          |
+| resubmit    | postponed                     | submitted     | reporter.replied                         |
+| dispute     | answered                      | in_progress   | reporter.replied (disputes_answer)       |
+| complete    | answered                      | completed     | reporter.rated                           |
+| withdraw    | any non-terminal (*)          | rejected      | reporter.withdrew (reason_code withdrawn) |
+| archive     | completed                     | archived      | retention                                |
+
+(*) submitted, postponed, dispositioned, in_progress, answered.
+
+`apply_transition` is the only writer of a case's status. It checks legality (IllegalTransition otherwise), bumps
+`case_version`, appends the history line and writes the events into the caller's transaction through the outbox:
+ComplaintStatusChanged always, plus ComplaintVerified (the first disposition), ComplaintDispositioned,
+ComplaintPostponed or ComplaintRejected as the target status asks. It never commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from routing_svc.models import Assignment, Case, CaseHistory
+from shared.domain import ANONYMOUS_NAME, Channel, Classification, RejectReason, RouteKind, Status
+from shared.events.contracts import (
+    CaseSnapshot,
+    ComplaintDispositioned,
+    ComplaintPostponed,
+    ComplaintRejected,
+    ComplaintStatusChanged,
+    ComplaintVerified,
+    EventData,
+)
+from shared.logging import get_logger
+from shared.outbox import Outbox
+
+log = get_logger(__name__)
+
+
+class Action(StrEnum):
+    submit = "submit"
+    """Not a transition: the history line of a case's creation."""
+    note = "note"
+    """Not a transition: a history line that records a decision that moved nothing (e.g. kept in triage)."""
+    dispose = "dispose"
+    override = "override"
+    postpone = "postpone"
+    reject = "reject"
+    acknowledge = "acknowledge"
+    progress = "progress"
+    answer = "answer"
+    forward = "forward"
+    delegate = "delegate"
+    triage = "triage"
+    resubmit = "resubmit"
+    dispute = "dispute"
+    complete = "complete"
+    withdraw = "withdraw"
+    archive = "archive"
+
+
+S = Status
+NON_TERMINAL = frozenset({S.submitted, S.postponed, S.dispositioned, S.in_progress, S.answered})
+HELD = frozenset({S.dispositioned, S.in_progress})
+
+TRANSITIONS: dict[Action, tuple[frozenset[Status], Status]] = {
+    Action.dispose: (frozenset({S.submitted}), S.dispositioned),
+    Action.override: (HELD, S.dispositioned),
+    Action.postpone: (frozenset({S.submitted}), S.postponed),
+    Action.reject: (frozenset({S.submitted}), S.rejected),
+    Action.acknowledge: (frozenset({S.dispositioned}), S.in_progress),
+    Action.progress: (frozenset({S.dispositioned}), S.in_progress),
+    Action.answer: (HELD, S.answered),
+    Action.forward: (HELD, S.dispositioned),
+    Action.delegate: (HELD, S.dispositioned),
+    Action.triage: (HELD, S.submitted),
+    Action.resubmit: (frozenset({S.postponed}), S.submitted),
+    Action.dispute: (frozenset({S.answered}), S.in_progress),
+    Action.complete: (frozenset({S.answered}), S.completed),
+    Action.withdraw: (NON_TERMINAL, S.rejected),
+    Action.archive: (frozenset({S.completed}), S.archived),
+}
+"""action -> (the statuses it may start from, the status it leads to)."""
+
+DISPOSING = frozenset({Action.dispose, Action.override, Action.forward, Action.delegate})
+
+
+class IllegalTransition(Exception):
+    """The case's status does not allow the action. The API answers 409; consumers log and ignore."""
+
+    def __init__(self, action: Action, from_status: Status, to_status: Status | None):
+        self.action = action
+        self.from_status = from_status
+        self.to_status = to_status
+        target = to_status.value if to_status else "?"
+        super().__init__(f"cannot {action.value} a case: {from_status.value} -> {target} is not allowed")
+
+
+def target_status(action: Action, from_status: Status) -> Status:
+    """The status `action` leads to from `from_status`; IllegalTransition when it may not start there."""
+    rule = TRANSITIONS.get(action)
+    if rule is None:
+        raise IllegalTransition(action, from_status, None)
+    sources, to = rule
+    if from_status not in sources:
+        raise IllegalTransition(action, from_status, to)
+    return to
+
+
+def is_legal(action: Action, from_status: Status) -> bool:
+    rule = TRANSITIONS.get(action)
+    return rule is not None and from_status in rule[0]
+
+
+def snapshot(case: Case) -> CaseSnapshot:
+    """What an agency may see of the case: never contact details, the name only when not anonymous."""
+    return CaseSnapshot(
+        title=case.title,
+        content=case.content,
+        classification=Classification(case.classification),
+        category=case.category,
+        region_code=case.region_code,
+        channel=Channel(case.channel),
+        incident_date=case.incident_date,
+        is_anonymous=case.is_anonymous,
+        is_confidential=case.is_confidential,
+        reporter_name=None if case.is_anonymous else case.reporter_name,
+        submitted_at=case.submitted_at,
+    )
+
+
+def display_name(case: Case) -> str | None:
+    return ANONYMOUS_NAME if case.is_anonymous else case.reporter_name
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The effect of one applied transition, for logging and tests."""
+
+    action: Action
+    from_status: Status
+    to_status: Status
+    case_version: int
+    events: tuple[EventData, ...]
+
+
+_DEFAULT_DISPOSITION_REASON = {
+    RouteKind.reporter_choice: "reporter's choice",
+    RouteKind.rule: "routing rule",
+    RouteKind.coordinator: "coordinator decision",
+    RouteKind.forward: "forwarded",
+    RouteKind.delegation: "delegated",
+}
+
+
+async def apply_transition(
+    session: AsyncSession,
+    outbox: Outbox,
+    case: Case,
+    action: Action,
+    *,
+    actor: str,
+    now: datetime,
+    agency_code: str | None = None,
+    route_kind: RouteKind | None = None,
+    rule_id: str | None = None,
+    reason: str | None = None,
+    reason_code: str | None = None,
+    causation_id: uuid.UUID | None = None,
+) -> Transition:
+    """Move `case` by `action` (or raise IllegalTransition), record why, and write its events. Never commits.
+
+    For a disposing action, `agency_code` is the target node and `route_kind` says how it was chosen.
+    """
+    from_status = Status(case.status)
+    to_status = target_status(action, from_status)
+    previous_agency = case.agency_code
+    if action in DISPOSING:
+        if not agency_code or route_kind is None:
+            raise ValueError(f"{action.value} needs a target agency_code and a route_kind")
+        case.agency_code = agency_code
+    elif to_status is S.dispositioned:
+        raise ValueError(f"{action.value} cannot dispose")
+    elif action is Action.triage:
+        case.agency_code = None
+    if action is Action.withdraw:
+        reason_code = RejectReason.withdrawn.value
+    elif action is Action.reject:
+        reason_code = RejectReason(reason_code or RejectReason.not_relevant).value
+
+    case.status = to_status.value
+    case.case_version += 1
+    case.updated_at = now
+    version = case.case_version
+
+    events: list[EventData] = []
+    if agency_code and route_kind is not None:  # a disposing action (checked above)
+        reason = reason or _DEFAULT_DISPOSITION_REASON[route_kind]
+        if case.verified_at is None:
+            case.verified_at = now
+            events.append(ComplaintVerified(tracking_id=case.tracking_id, actor=actor, rule_id=rule_id))
+        events.append(
+            ComplaintDispositioned(
+                tracking_id=case.tracking_id,
+                agency_code=agency_code,
+                previous_agency_code=previous_agency,
+                route_kind=route_kind,
+                rule_id=rule_id,
+                reason=reason,
+                actor=actor,
+                case_version=version,
+                case=snapshot(case),
+            )
+        )
+    elif to_status is S.postponed:
+        events.append(ComplaintPostponed(tracking_id=case.tracking_id, actor=actor, reason=reason or "postponed"))
+    elif to_status is S.rejected:
+        events.append(
+            ComplaintRejected(
+                tracking_id=case.tracking_id,
+                actor=actor,
+                reason_code=RejectReason(reason_code or RejectReason.not_relevant),
+                reason=reason,
+            )
+        )
+    events.append(
+        ComplaintStatusChanged(
+            tracking_id=case.tracking_id,
+            status=to_status,
+            previous_status=from_status,
+            agency_code=case.agency_code,
+            actor=actor,
+            reason_code=reason_code,
+            reason=reason,
+            case_version=version,
+            changed_at=now,
+        )
+    )
+
+    if from_status in HELD and (to_status is not S.in_progress and to_status is not S.answered):
+        # The case leaves its node (re-disposition, triage, withdrawal): close the node's stay.
+        await session.execute(
+            update(Assignment)
+            .where(Assignment.tracking_id == case.tracking_id, Assignment.ended_at.is_(None))
+            .values(ended_at=now)
+        )
+    if action in DISPOSING and agency_code and route_kind is not None:
+        session.add(
+            Assignment(
+                tracking_id=case.tracking_id,
+                agency_code=agency_code,
+                route_kind=route_kind.value,
+                dispositioned_at=now,
+            )
+        )
+    session.add(
+        CaseHistory(
+            tracking_id=case.tracking_id,
+            at=now,
+            action=action.value,
+            from_status=from_status.value,
+            to_status=to_status.value,
+            actor=actor,
+            agency_code=case.agency_code,
+            route_kind=route_kind.value if route_kind else None,
+            rule_id=rule_id,
+            reason_code=reason_code,
+            reason=reason,
+            case_version=version,
+        )
+    )
+    await outbox.add(session, *events, causation_id=causation_id)
+    log.info(
+        "case_transition",
+        action=action.value,
+        from_status=from_status.value,
+        to_status=to_status.value,
+        agency_code=case.agency_code,
+        case_version=version,
+    )
+    return Transition(action, from_status, to_status, version, tuple(events))
+
+
+def add_note(
+    session: AsyncSession, case: Case, *, actor: str, now: datetime, reason: str, reason_code: str | None = None
+) -> None:
+    """A history line for a decision that changed no status (the case stays where it is, and why)."""
+    session.add(
+        CaseHistory(
+            tracking_id=case.tracking_id,
+            at=now,
+            action=Action.note.value,
+            from_status=case.status,
+            to_status=case.status,
+            actor=actor,
+            agency_code=case.agency_code,
+            reason_code=reason_code,
+            reason=reason,
+            case_version=case.case_version,
+        )
+    )

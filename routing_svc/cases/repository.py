@@ -1,0 +1,50 @@
+"""Case queries."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from routing_svc.models import Assignment, Case, CaseHistory
+
+
+async def get_case(session: AsyncSession, tracking_id: str, *, for_update: bool = False) -> Case | None:
+    stmt = select(Case).where(Case.tracking_id == tracking_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def history(session: AsyncSession, tracking_id: str) -> list[CaseHistory]:
+    stmt = select(CaseHistory).where(CaseHistory.tracking_id == tracking_id).order_by(CaseHistory.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def list_cases(
+    session: AsyncSession,
+    *,
+    status: str | None,
+    agency_code: str | None,
+    triage: bool,
+    limit: int,
+    offset: int,
+) -> list[Case]:
+    stmt = select(Case)
+    if triage:
+        stmt = stmt.where(Case.status == "submitted", Case.agency_code.is_(None))
+    if status is not None:
+        stmt = stmt.where(Case.status == status)
+    if agency_code is not None:
+        stmt = stmt.where(Case.agency_code == agency_code)
+    stmt = stmt.order_by(Case.submitted_at, Case.tracking_id).limit(limit + 1).offset(offset)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def open_assignment(session: AsyncSession, tracking_id: str) -> Assignment | None:
+    stmt = (
+        select(Assignment)
+        .where(Assignment.tracking_id == tracking_id, Assignment.ended_at.is_(None))
+        .order_by(Assignment.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()

@@ -1,0 +1,76 @@
+"""The hub's case views and the coordinators' decisions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from shared.domain import Channel, Classification, NodeCode, RejectReason, RouteKind, Status
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class HistoryEntry(BaseModel):
+    at: datetime
+    action: str = Field(
+        description="submit, dispose, override, postpone, reject, acknowledge, progress, answer, "
+        "forward, delegate, triage, resubmit, dispute, complete, withdraw, archive, or note."
+    )
+    from_status: Status | None
+    to_status: Status
+    actor: str
+    agency_code: str | None = Field(description="The node holding the case after this step.")
+    route_kind: RouteKind | None
+    rule_id: str | None
+    reason_code: str | None
+    reason: str | None = Field(
+        description="Why: 'rule <id>', \"reporter's choice\", the coordinator's or agency's reason."
+    )
+    case_version: int
+
+
+class CaseSummary(BaseModel):
+    tracking_id: str
+    status: Status
+    status_label: str
+    classification: Classification
+    category: str | None
+    region_code: str | None
+    title: str
+    channel: Channel
+    is_confidential: bool
+    agency_code: str | None
+    submitted_at: datetime
+    updated_at: datetime
+    case_version: int
+    forward_count: int
+
+
+class CaseList(BaseModel):
+    items: list[CaseSummary]
+    next_offset: int | None
+
+
+class CaseView(CaseSummary):
+    content: str
+    incident_date: date | None
+    is_anonymous: bool
+    reporter_name: str | None = Field(description='"Anonim" when the reporter is anonymous.')
+    rating: int | None
+    history: list[HistoryEntry]
+
+
+class DecisionAction(StrEnum):
+    dispose = "dispose"
+    postpone = "postpone"
+    reject = "reject"
+
+
+class Decision(BaseModel):
+    action: DecisionAction
+    agency_code: NodeCode | None = Field(default=None, description="dispose: the target node (existing and active).")
+    reason: Reason | None = Field(default=None, description="Why; required to postpone.")
+    reason_code: RejectReason | None = Field(default=None, description="reject: defaults to not_relevant.")

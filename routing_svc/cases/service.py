@@ -1,0 +1,443 @@
+"""What moves a case: submissions, agency and reporter events, and coordinators' decisions. Never commits.
+
+Consumers never raise on an illegal or stale event: they log it and change nothing. An agency event counts only
+when it comes from the node holding the case or one of that node's ancestors.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from routing_svc.cases.lifecycle import (
+    HELD,
+    Action,
+    IllegalTransition,
+    Transition,
+    add_note,
+    apply_transition,
+    is_legal,
+)
+from routing_svc.cases.repository import get_case, open_assignment
+from routing_svc.cases.schemas import Decision, DecisionAction
+from routing_svc.directory.repository import get_active_node, get_node
+from routing_svc.models import Case, CaseHistory
+from routing_svc.rules.matcher import Complaint
+from routing_svc.rules.repository import best_rule
+from shared.auth.keys import Principal
+from shared.bus.consumer import RetryLater
+from shared.clock import Clock
+from shared.domain import RejectReason, RouteKind, Status
+from shared.errors import ApiError, not_found
+from shared.events.contracts import (
+    AgencyAcknowledged,
+    AgencyDelegated,
+    AgencyForwardRequested,
+    ComplaintSubmitted,
+    FollowupPosted,
+    ReporterRated,
+    ReporterReplied,
+    ReporterWithdrew,
+)
+from shared.logging import get_logger
+from shared.outbox import Outbox
+
+log = get_logger(__name__)
+
+ROUTING_ACTOR = "routing"
+REPORTER_ACTOR = "reporter"
+
+
+@dataclass(frozen=True)
+class CaseContext:
+    """What the case logic needs besides a session."""
+
+    outbox: Outbox
+    clock: Clock
+    max_forwards: int
+
+
+# Creation and routing ---------------------------------------------------------------------------
+
+
+async def create_case(session: AsyncSession, data: ComplaintSubmitted, now: datetime) -> Case | None:
+    """Create the case from complaint.submitted; None (and nothing written) if it exists already."""
+    if await get_case(session, data.tracking_id) is not None:
+        log.info("duplicate_submission_ignored")
+        return None
+    snap = data.case
+    case = Case(
+        tracking_id=data.tracking_id,
+        status=Status.submitted.value,
+        classification=snap.classification.value,
+        category=snap.category,
+        region_code=snap.region_code,
+        title=snap.title,
+        content=snap.content,
+        channel=snap.channel.value,
+        incident_date=snap.incident_date,
+        is_anonymous=snap.is_anonymous,
+        is_confidential=snap.is_confidential,
+        reporter_name=None if snap.is_anonymous else snap.reporter_name,
+        chosen_agency_code=data.agency_code,
+        agency_code=None,
+        case_version=0,
+        forward_count=0,
+        submitted_at=snap.submitted_at,
+        updated_at=now,
+    )
+    session.add(case)
+    session.add(
+        CaseHistory(
+            tracking_id=case.tracking_id,
+            at=now,
+            action=Action.submit.value,
+            from_status=None,
+            to_status=Status.submitted.value,
+            actor=f"intake:{snap.channel.value}",
+            agency_code=None,
+            case_version=0,
+        )
+    )
+    await session.flush()
+    return case
+
+
+async def route(session: AsyncSession, ctx: CaseContext, case: Case, *, causation_id: uuid.UUID | None) -> None:
+    """Route a submitted case: the reporter's (active) choice, else the best rule, else it waits in triage."""
+    now = ctx.clock.now()
+    chosen = case.chosen_agency_code
+    unknown_choice = ""
+    if chosen:
+        node = await get_active_node(session, chosen)
+        if node is not None:
+            await apply_transition(
+                session,
+                ctx.outbox,
+                case,
+                Action.dispose,
+                actor=ROUTING_ACTOR,
+                now=now,
+                agency_code=node.code,
+                route_kind=RouteKind.reporter_choice,
+                reason="reporter's choice",
+                causation_id=causation_id,
+            )
+            return
+        unknown_choice = f"the reporter's choice {chosen!r} is not an active node; "
+        log.info("chosen_agency_unusable", chosen=chosen)
+    rule = await best_rule(
+        session,
+        Complaint(
+            classification=case.classification,
+            category=case.category,
+            region_code=case.region_code,
+            title=case.title,
+            content=case.content,
+        ),
+    )
+    if rule is not None:
+        await apply_transition(
+            session,
+            ctx.outbox,
+            case,
+            Action.dispose,
+            actor=ROUTING_ACTOR,
+            now=now,
+            agency_code=rule.agency_code,
+            route_kind=RouteKind.rule,
+            rule_id=str(rule.id),
+            reason=f"{unknown_choice}rule {rule.id}",
+            causation_id=causation_id,
+        )
+        return
+    add_note(
+        session,
+        case,
+        actor=ROUTING_ACTOR,
+        now=now,
+        reason=f"{unknown_choice}no routing rule matched; waiting in triage",
+        reason_code="triage",
+    )
+    log.info("case_in_triage")
+
+
+async def on_submitted(
+    session: AsyncSession, ctx: CaseContext, data: ComplaintSubmitted, causation_id: uuid.UUID
+) -> None:
+    case = await create_case(session, data, ctx.clock.now())
+    if case is not None:
+        await route(session, ctx, case, causation_id=causation_id)
+
+
+# Agency events ----------------------------------------------------------------------------------
+
+
+async def _case(session: AsyncSession, tracking_id: str) -> Case:
+    case = await get_case(session, tracking_id, for_update=True)
+    if case is None:
+        raise RetryLater(f"case {tracking_id} is not known yet")
+    return case
+
+
+async def _held_by(session: AsyncSession, case: Case, agency_code: str, event: str) -> bool:
+    """True if `agency_code` holds the case or is an ancestor of the node that does; else log and say False."""
+    if case.agency_code is not None:
+        if agency_code == case.agency_code:
+            return True
+        holder = await get_node(session, case.agency_code)
+        if holder is not None and agency_code in holder.path_codes:
+            return True
+    log.info("agency_event_ignored", event_type=event, agency_code=agency_code, holder=case.agency_code)
+    return False
+
+
+async def _try(
+    session: AsyncSession,
+    ctx: CaseContext,
+    case: Case,
+    action: Action,
+    *,
+    actor: str,
+    causation_id: uuid.UUID,
+    agency_code: str | None = None,
+    route_kind: RouteKind | None = None,
+    reason: str | None = None,
+    reason_code: str | None = None,
+) -> Transition | None:
+    """Apply a transition for a consumer: an illegal (stale, repeated, reordered) one is logged and ignored."""
+    try:
+        return await apply_transition(
+            session,
+            ctx.outbox,
+            case,
+            action,
+            actor=actor,
+            now=ctx.clock.now(),
+            agency_code=agency_code,
+            route_kind=route_kind,
+            reason=reason,
+            reason_code=reason_code,
+            causation_id=causation_id,
+        )
+    except IllegalTransition as exc:
+        log.info("transition_ignored", action=action.value, status=case.status, error=str(exc))
+        return None
+
+
+async def on_acknowledged(
+    session: AsyncSession, ctx: CaseContext, data: AgencyAcknowledged, causation_id: uuid.UUID
+) -> None:
+    case = await _case(session, data.tracking_id)
+    if not await _held_by(session, case, data.agency_code, "agency.acknowledged"):
+        return
+    assignment = await open_assignment(session, case.tracking_id)
+    if assignment is not None and assignment.acknowledged_at is None:
+        assignment.acknowledged_at = data.acknowledged_at
+    if case.status == Status.dispositioned:
+        await _try(session, ctx, case, Action.acknowledge, actor=data.actor, causation_id=causation_id)
+    else:
+        log.info("acknowledgement_noted", status=case.status)
+
+
+async def on_followup(session: AsyncSession, ctx: CaseContext, data: FollowupPosted, causation_id: uuid.UUID) -> None:
+    case = await _case(session, data.tracking_id)
+    if not await _held_by(session, case, data.agency_code, "followup.posted"):
+        return
+    assignment = await open_assignment(session, case.tracking_id)
+    if assignment is not None and assignment.first_followup_at is None:
+        assignment.first_followup_at = data.posted_at
+    if data.is_final:
+        await _try(
+            session, ctx, case, Action.answer, actor=data.actor, reason="final follow-up", causation_id=causation_id
+        )
+    elif case.status == Status.dispositioned:
+        await _try(session, ctx, case, Action.progress, actor=data.actor, reason="follow-up", causation_id=causation_id)
+    else:
+        log.info("followup_noted", status=case.status)
+
+
+async def on_forward_requested(
+    session: AsyncSession, ctx: CaseContext, data: AgencyForwardRequested, causation_id: uuid.UUID
+) -> None:
+    """Bukan wewenang: to the suggested node if usable and under the bounce limit, else back to triage."""
+    case = await _case(session, data.tracking_id)
+    if not await _held_by(session, case, data.agency_code, "agency.forward_requested"):
+        return
+    if Status(case.status) not in HELD:
+        log.info("forward_ignored", status=case.status)
+        return
+    case.forward_count += 1
+    target = await get_active_node(session, data.suggested_agency_code)
+    over_limit = case.forward_count > ctx.max_forwards
+    if target is not None and target.code != case.agency_code and not over_limit:
+        await _try(
+            session,
+            ctx,
+            case,
+            Action.forward,
+            actor=data.actor,
+            agency_code=target.code,
+            route_kind=RouteKind.forward,
+            reason=data.reason,
+            causation_id=causation_id,
+        )
+        return
+    if over_limit:
+        why, code = f"forwarded {case.forward_count} times (limit {ctx.max_forwards})", "forward_limit"
+    elif data.suggested_agency_code:
+        why, code = f"suggested node {data.suggested_agency_code!r} is not usable", "forward_no_target"
+    else:
+        why, code = "no node suggested", "forward_no_target"
+    await _try(
+        session,
+        ctx,
+        case,
+        Action.triage,
+        actor=data.actor,
+        reason=f"{data.reason} ({why}; to triage)",
+        reason_code=code,
+        causation_id=causation_id,
+    )
+
+
+async def on_delegated(session: AsyncSession, ctx: CaseContext, data: AgencyDelegated, causation_id: uuid.UUID) -> None:
+    """Delegation to a strict descendant of the holding node (Kanwil -> UPT)."""
+    case = await _case(session, data.tracking_id)
+    if not await _held_by(session, case, data.from_agency_code, "agency.delegated"):
+        return
+    holder = await get_node(session, case.agency_code) if case.agency_code else None
+    target = await get_active_node(session, data.agency_code)
+    if holder is None or target is None or target.code == holder.code or not target.path.startswith(holder.path):
+        log.info("delegation_ignored", target=data.agency_code, holder=case.agency_code)
+        return
+    await _try(
+        session,
+        ctx,
+        case,
+        Action.delegate,
+        actor=data.actor,
+        agency_code=target.code,
+        route_kind=RouteKind.delegation,
+        reason=data.reason or f"delegated by {data.from_agency_code}",
+        causation_id=causation_id,
+    )
+
+
+# Reporter events --------------------------------------------------------------------------------
+
+
+async def on_replied(session: AsyncSession, ctx: CaseContext, data: ReporterReplied, causation_id: uuid.UUID) -> None:
+    case = await _case(session, data.tracking_id)
+    if case.status == Status.postponed:
+        done = await _try(
+            session,
+            ctx,
+            case,
+            Action.resubmit,
+            actor=REPORTER_ACTOR,
+            reason="reporter added information",
+            causation_id=causation_id,
+        )
+        if done is not None:
+            await route(session, ctx, case, causation_id=causation_id)
+    elif case.status == Status.answered and data.disputes_answer:
+        await _try(
+            session,
+            ctx,
+            case,
+            Action.dispute,
+            actor=REPORTER_ACTOR,
+            reason="reporter disputes the answer",
+            causation_id=causation_id,
+        )
+    else:
+        log.info("reply_noted", status=case.status, disputes_answer=data.disputes_answer)
+
+
+async def on_rated(session: AsyncSession, ctx: CaseContext, data: ReporterRated, causation_id: uuid.UUID) -> None:
+    case = await _case(session, data.tracking_id)
+    if not is_legal(Action.complete, Status(case.status)):
+        log.info("rating_ignored", status=case.status)
+        return
+    case.rating = data.score
+    case.rated_at = data.rated_at
+    await _try(
+        session,
+        ctx,
+        case,
+        Action.complete,
+        actor=REPORTER_ACTOR,
+        reason=f"rated {data.score}/5",
+        causation_id=causation_id,
+    )
+
+
+async def on_withdrew(session: AsyncSession, ctx: CaseContext, data: ReporterWithdrew, causation_id: uuid.UUID) -> None:
+    case = await _case(session, data.tracking_id)
+    await _try(
+        session,
+        ctx,
+        case,
+        Action.withdraw,
+        actor=REPORTER_ACTOR,
+        reason=data.reason or "withdrawn by the reporter",
+        causation_id=causation_id,
+    )
+
+
+# Coordinators' decisions ------------------------------------------------------------------------
+
+
+def _illegal(exc: IllegalTransition) -> ApiError:
+    return ApiError(409, "illegal_transition", str(exc))
+
+
+async def decide(
+    session: AsyncSession, outbox: Outbox, now: datetime, tracking_id: str, body: Decision, principal: Principal
+) -> Case:
+    """Apply a coordinator's decision: dispose (or override), postpone, or reject. 409 when the status forbids it."""
+    case = await get_case(session, tracking_id, for_update=True)
+    if case is None:
+        raise not_found("case")
+    actor = principal.actor
+    try:
+        if body.action is DecisionAction.dispose:
+            node = await get_active_node(session, body.agency_code)
+            if node is None:
+                raise ApiError(422, "unknown_agency", f"agency_code {body.agency_code!r} is not an active node")
+            action = Action.dispose if case.status == Status.submitted else Action.override
+            if action is Action.override and is_legal(action, Status(case.status)) and node.code == case.agency_code:
+                raise ApiError(409, "illegal_transition", f"the case is already with {node.code}")
+            await apply_transition(
+                session,
+                outbox,
+                case,
+                action,
+                actor=actor,
+                now=now,
+                agency_code=node.code,
+                route_kind=RouteKind.coordinator,
+                reason=body.reason or "coordinator decision",
+            )
+        elif body.action is DecisionAction.postpone:
+            if not body.reason:
+                raise ApiError(422, "reason_required", "a postponement needs a reason (what the reporter should add)")
+            await apply_transition(session, outbox, case, Action.postpone, actor=actor, now=now, reason=body.reason)
+        else:
+            await apply_transition(
+                session,
+                outbox,
+                case,
+                Action.reject,
+                actor=actor,
+                now=now,
+                reason=body.reason,
+                reason_code=(body.reason_code or RejectReason.not_relevant).value,
+            )
+    except IllegalTransition as exc:
+        raise _illegal(exc) from exc
+    return case

@@ -1,0 +1,57 @@
+"""Building the hub's case views from rows."""
+
+from __future__ import annotations
+
+from routing_svc.cases.lifecycle import display_name
+from routing_svc.cases.schemas import CaseSummary, CaseView, HistoryEntry
+from routing_svc.models import Case, CaseHistory
+from routing_svc.timeutil import as_utc
+from shared.domain import STATUS_LABELS, Channel, Classification, RouteKind, Status
+
+
+def summary(case: Case) -> CaseSummary:
+    status = Status(case.status)
+    return CaseSummary(
+        tracking_id=case.tracking_id,
+        status=status,
+        status_label=STATUS_LABELS[status],
+        classification=Classification(case.classification),
+        category=case.category,
+        region_code=case.region_code,
+        title=case.title,
+        channel=Channel(case.channel),
+        is_confidential=case.is_confidential,
+        agency_code=case.agency_code,
+        submitted_at=as_utc(case.submitted_at),
+        updated_at=as_utc(case.updated_at),
+        case_version=case.case_version,
+        forward_count=case.forward_count,
+    )
+
+
+def history_entry(h: CaseHistory) -> HistoryEntry:
+    return HistoryEntry(
+        at=as_utc(h.at),
+        action=h.action,
+        from_status=Status(h.from_status) if h.from_status else None,
+        to_status=Status(h.to_status),
+        actor=h.actor,
+        agency_code=h.agency_code,
+        route_kind=RouteKind(h.route_kind) if h.route_kind else None,
+        rule_id=h.rule_id,
+        reason_code=h.reason_code,
+        reason=h.reason,
+        case_version=h.case_version,
+    )
+
+
+def full_view(case: Case, history: list[CaseHistory]) -> CaseView:
+    return CaseView(
+        **summary(case).model_dump(),
+        content=case.content,
+        incident_date=case.incident_date,
+        is_anonymous=case.is_anonymous,
+        reporter_name=display_name(case),
+        rating=case.rating,
+        history=[history_entry(h) for h in history],
+    )

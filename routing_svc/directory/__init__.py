@@ -1,0 +1,1 @@
+"""The agency directory: a tree of nodes with materialized paths."""

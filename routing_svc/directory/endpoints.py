@@ -1,0 +1,82 @@
+"""The agency directory: a tree of nodes (instansi > unit utama / Kanwil > UPT)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy.exc import IntegrityError
+
+from routing_svc.auth import AdminDep, StaffDep
+from routing_svc.directory import repository, service
+from routing_svc.directory.schemas import NodeCreate, NodeList, NodeOut, NodeUpdate
+from routing_svc.pagination import Limit, Offset, next_offset
+from shared.domain import NodeCode, NodeKind
+from shared.errors import ApiError, error_responses, not_found
+from shared.http.app import RuntimeDep, SessionDep
+
+router = APIRouter(prefix="/api/v1/hub", tags=["directory"])
+
+
+@router.post(
+    "/agencies",
+    response_model=NodeOut,
+    status_code=201,
+    responses=error_responses(401, 403, 409, 422),
+)
+async def create_agency(body: NodeCreate, session: SessionDep, runtime: RuntimeDep, _: AdminDep) -> NodeOut:
+    """Add a node to the directory (admin); `agency_exists` if the code is taken, `unknown_parent` if no parent."""
+    node = await service.create_node(session, runtime.outbox, body, runtime.clock.now())
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        raise ApiError(409, "agency_exists", f"a node with code {body.code!r} already exists") from exc
+    return service.node_out(node)
+
+
+@router.get("/agencies", response_model=NodeList, status_code=200, responses=error_responses(401, 403, 422))
+async def list_agencies(
+    session: SessionDep,
+    _: StaffDep,
+    parent_code: NodeCode | None = None,
+    kind: NodeKind | None = None,
+    q: Annotated[str | None, Query(max_length=100, description="Part of the code or name.")] = None,
+    under: Annotated[NodeCode | None, Query(description="Only this node's subtree (itself included).")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> NodeList:
+    """List directory nodes in tree order, filtered by parent, kind, subtree or text."""
+    nodes = await repository.list_nodes(
+        session,
+        parent_code=parent_code,
+        kind=kind.value if kind else None,
+        q=q,
+        under=under,
+        limit=limit,
+        offset=offset,
+    )
+    return NodeList(
+        items=[service.node_out(n) for n in nodes[:limit]], next_offset=next_offset(offset, limit, len(nodes))
+    )
+
+
+@router.get("/agencies/{code}", response_model=NodeOut, status_code=200, responses=error_responses(401, 403, 404))
+async def get_agency(code: str, session: SessionDep, _: StaffDep) -> NodeOut:
+    """One directory node, with its path from the root."""
+    node = await repository.get_node(session, code)
+    if node is None:
+        raise not_found("agency")
+    return service.node_out(node)
+
+
+@router.patch(
+    "/agencies/{code}",
+    response_model=NodeOut,
+    status_code=200,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def update_agency(code: str, body: NodeUpdate, session: SessionDep, runtime: RuntimeDep, _: AdminDep) -> NodeOut:
+    """Change a node (admin); a new parent moves its subtree (`cycle` if the parent is inside it)."""
+    node = await service.update_node(session, runtime.outbox, code, body, runtime.clock.now())
+    await session.commit()
+    return service.node_out(node)

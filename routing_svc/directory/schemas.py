@@ -1,0 +1,85 @@
+"""The directory's API shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
+
+from shared.domain import NodeCode, NodeKind, RegionCode, Timezone
+
+_TZ_ALIASES = {"WIB": Timezone.WIB.value, "WITA": Timezone.WITA.value, "WIT": Timezone.WIT.value}
+
+
+def _timezone_alias(value: Any) -> Any:
+    if isinstance(value, str):
+        return _TZ_ALIASES.get(value.strip().upper(), value.strip())
+    return value
+
+
+TimezoneIn = Annotated[
+    Timezone,
+    BeforeValidator(_timezone_alias),
+    Field(description="Asia/Jakarta, Asia/Makassar or Asia/Jayapura; WIB, WITA and WIT are accepted as aliases."),
+]
+Category = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9+() .-]{3,32}$")]
+
+
+class LiaisonOfficer(BaseModel):
+    """A liaison officer (pejabat penghubung) of the node."""
+
+    name: Name
+    email: Email | None = None
+    phone: Phone | None = None
+
+
+class NodeCreate(BaseModel):
+    code: NodeCode = Field(description="Unique; also a NATS subject token (letters, digits, '-' and '_').")
+    name: Name
+    kind: NodeKind
+    parent_code: NodeCode | None = None
+    region_codes: list[RegionCode] = Field(default_factory=list, max_length=1000)
+    categories: list[Category] = Field(default_factory=list, max_length=200)
+    timezone: TimezoneIn = Timezone.WIB
+    is_active: bool = True
+    liaison_officers: list[LiaisonOfficer] = Field(default_factory=list, max_length=50)
+
+
+class NodeUpdate(BaseModel):
+    """Only the fields sent change. `parent_code: null` makes the node a root; a new parent re-parents its subtree."""
+
+    name: Name | None = None
+    kind: NodeKind | None = None
+    parent_code: NodeCode | None = None
+    region_codes: list[RegionCode] | None = Field(default=None, max_length=1000)
+    categories: list[Category] | None = Field(default=None, max_length=200)
+    timezone: TimezoneIn | None = None
+    is_active: bool | None = None
+    liaison_officers: list[LiaisonOfficer] | None = Field(default=None, max_length=50)
+
+
+class NodeOut(BaseModel):
+    code: str
+    name: str
+    kind: NodeKind
+    parent_code: str | None
+    region_codes: list[str]
+    categories: list[str]
+    timezone: Timezone
+    is_active: bool
+    liaison_officers: list[LiaisonOfficer]
+    path: list[str] = Field(description="The codes from the root to this node, itself included.")
+    depth: int = Field(description="0 for a root.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class NodeList(BaseModel):
+    items: list[NodeOut]
+    next_offset: int | None

@@ -1,0 +1,1 @@
+"""API keys: the hub issues them and publishes them for the other services to replicate."""

@@ -1,0 +1,101 @@
+"""API keys: per agency node (scoped to its subtree by the agency service) and for coordinators and admins."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from routing_svc.auth import AdminDep
+from routing_svc.directory.repository import get_node
+from routing_svc.keys import service
+from routing_svc.keys.schemas import AgencyKeyCreate, IssuedKeyOut, KeyList, StaffKeyCreate
+from routing_svc.pagination import Limit, Offset, next_offset
+from shared.domain import Role
+from shared.errors import ApiError, error_responses, not_found
+from shared.http.app import RuntimeDep, SessionDep
+
+router = APIRouter(prefix="/api/v1/hub", tags=["keys"])
+
+
+@router.post(
+    "/agencies/{code}/api-keys",
+    response_model=IssuedKeyOut,
+    status_code=201,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def issue_agency_key(
+    code: str, body: AgencyKeyCreate, session: SessionDep, runtime: RuntimeDep, _: AdminDep
+) -> IssuedKeyOut:
+    """Issue an API key for an agency node (admin); the key is shown once, only its hash is kept."""
+    node = await get_node(session, code)
+    if node is None:
+        raise not_found("agency")
+    if not node.is_active:
+        raise ApiError(409, "agency_inactive", f"node {code!r} is inactive")
+    issued = await service.issue_key(
+        session,
+        runtime.keystore,
+        runtime.outbox,
+        role=Role.agency,
+        agency_code=node.code,
+        label=body.label,
+        expires_at=body.expires_at,
+        now=runtime.clock.now(),
+    )
+    await session.commit()
+    return issued
+
+
+@router.get(
+    "/agencies/{code}/api-keys",
+    response_model=KeyList,
+    status_code=200,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def list_agency_keys(
+    code: str, session: SessionDep, _: AdminDep, limit: Limit = 50, offset: Offset = 0
+) -> KeyList:
+    """List an agency node's keys (admin): prefixes only, never the keys."""
+    if await get_node(session, code) is None:
+        raise not_found("agency")
+    items = await service.list_keys(session, agency_code=code, role=None, limit=limit, offset=offset)
+    return KeyList(items=items[:limit], next_offset=next_offset(offset, limit, len(items)))
+
+
+@router.post("/api-keys", response_model=IssuedKeyOut, status_code=201, responses=error_responses(401, 403, 422))
+async def issue_staff_key(body: StaffKeyCreate, session: SessionDep, runtime: RuntimeDep, _: AdminDep) -> IssuedKeyOut:
+    """Issue a coordinator or admin key (admin); the key is shown once, only its hash is kept."""
+    issued = await service.issue_key(
+        session,
+        runtime.keystore,
+        runtime.outbox,
+        role=Role(body.role.value),
+        agency_code=None,
+        label=body.label,
+        expires_at=body.expires_at,
+        now=runtime.clock.now(),
+    )
+    await session.commit()
+    return issued
+
+
+@router.get("/api-keys", response_model=KeyList, status_code=200, responses=error_responses(401, 403, 422))
+async def list_all_keys(
+    session: SessionDep, _: AdminDep, role: Role | None = None, limit: Limit = 50, offset: Offset = 0
+) -> KeyList:
+    """List every issued key (admin), oldest first: prefixes only, never the keys."""
+    items = await service.list_keys(session, agency_code=None, role=role, limit=limit, offset=offset)
+    return KeyList(items=items[:limit], next_offset=next_offset(offset, limit, len(items)))
+
+
+@router.delete(
+    "/api-keys/{key_id}",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(401, 403, 404),
+)
+async def revoke_api_key(key_id: str, session: SessionDep, runtime: RuntimeDep, _: AdminDep) -> Response:
+    """Revoke a key (admin); every service stops accepting it once auth.key_revoked reaches it."""
+    if not await service.revoke_key(session, runtime.keystore, runtime.outbox, key_id, runtime.clock.now()):
+        raise not_found("API key")
+    await session.commit()
+    return Response(status_code=204)

@@ -1,0 +1,131 @@
+"""routing_svc's tables: the directory, the routing rules, the cases with their history and assignments."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db.kit_tables import add_kit_tables, new_metadata
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+KIT = add_kit_tables(Base.metadata)
+
+TZ = DateTime(timezone=True)
+
+ANY = ""
+"""A rule matcher left out is stored as '' (not NULL), so candidate lookup is one IN-list on a composite index."""
+
+
+class Node(Base):
+    """A directory node. `path` is materialized ("/ROOT/CHILD/NODE/") so a subtree is a prefix query."""
+
+    __tablename__ = "nodes"
+    __table_args__ = (Index("ix_nodes_path", "path", postgresql_ops={"path": "varchar_pattern_ops"}),)
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    parent_code: Mapped[str | None] = mapped_column(String(64), ForeignKey("nodes.code"), nullable=True, index=True)
+    path: Mapped[str] = mapped_column(String(2000), nullable=False)
+    depth: Mapped[int] = mapped_column(Integer, nullable=False)
+    region_codes: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    categories: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    timezone: Mapped[str] = mapped_column(String(32), nullable=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    liaison_officers: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+
+    @property
+    def path_codes(self) -> list[str]:
+        return [p for p in self.path.split("/") if p]
+
+
+class RoutingRule(Base):
+    """A routing rule. Matchers left out are '' (see ANY); `specificity` is stored x10 as an integer."""
+
+    __tablename__ = "routing_rules"
+    __table_args__ = (
+        Index("ix_routing_rules_category_classification_region_code", "category", "classification", "region_code"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agency_code: Mapped[str] = mapped_column(String(64), ForeignKey("nodes.code"), nullable=False, index=True)
+    classification: Mapped[str] = mapped_column(String(32), nullable=False)
+    category: Mapped[str] = mapped_column(String(100), nullable=False)
+    region_code: Mapped[str] = mapped_column(String(10), nullable=False)
+    keywords: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    priority: Mapped[int] = mapped_column(Integer, nullable=False)
+    specificity: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+
+
+class Case(Base):
+    """A complaint as the hub works it: the snapshot from intake plus the state machine's state."""
+
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_status_submitted_at", "status", "submitted_at"),)
+
+    tracking_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32), nullable=False)
+    classification: Mapped[str] = mapped_column(String(32), nullable=False)
+    category: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    region_code: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    title: Mapped[str] = mapped_column(Text, nullable=False)
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+    channel: Mapped[str] = mapped_column(String(32), nullable=False)
+    incident_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    is_anonymous: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    is_confidential: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    reporter_name: Mapped[str | None] = mapped_column(Text, nullable=True)
+    chosen_agency_code: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    agency_code: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    case_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    forward_count: Mapped[int] = mapped_column(Integer, nullable=False)
+    verified_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rated_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    submitted_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+
+
+class CaseHistory(Base):
+    """One line of a case's history. Appended, never rewritten."""
+
+    __tablename__ = "case_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tracking_id: Mapped[str] = mapped_column(String(40), ForeignKey("cases.tracking_id"), nullable=False, index=True)
+    at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    from_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    to_status: Mapped[str] = mapped_column(String(32), nullable=False)
+    actor: Mapped[str] = mapped_column(String(200), nullable=False)
+    agency_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    route_kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    rule_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    reason_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    case_version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class Assignment(Base):
+    """One stay of a case with a node, from its disposition until it leaves; feeds the statistics."""
+
+    __tablename__ = "assignments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tracking_id: Mapped[str] = mapped_column(String(40), ForeignKey("cases.tracking_id"), nullable=False, index=True)
+    agency_code: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    route_kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    dispositioned_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    first_followup_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)

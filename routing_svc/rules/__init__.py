@@ -1,0 +1,1 @@
+"""Routing rules and the matcher that picks the most specific one."""

@@ -1,0 +1,74 @@
+"""Routing rules: which node a complaint goes to when the reporter chose none."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from routing_svc.auth import AdminDep, StaffDep
+from routing_svc.pagination import Limit, Offset, next_offset
+from routing_svc.rules import service
+from routing_svc.rules.schemas import RuleCreate, RuleList, RuleOut
+from shared.domain import NodeCode
+from shared.errors import error_responses, not_found
+from shared.http.app import RuntimeDep, SessionDep
+
+router = APIRouter(prefix="/api/v1/hub", tags=["routing rules"])
+
+ORDER = """
+A rule matches when every matcher it has matches: classification and category equal (category case-insensitively);
+region_code is the complaint's region or contains it (rule `12` covers `1271`); keywords: ANY of them occurs as a
+whole word or phrase in title + content, case-insensitively. The reporter's own (active) choice of agency always
+comes first. Among matching rules whose node is active, the winner is decided in this order:
+**priority** (highest first), then **specificity** (highest first; 4 if keywords + 2 if category + 1 if
+classification + len(region_code)/10), then **created_at** (oldest first), then **id** (lowest first).
+With no match the complaint waits in the coordinators' triage queue.
+"""
+
+
+@router.post(
+    "/routing-rules",
+    response_model=RuleOut,
+    status_code=201,
+    responses=error_responses(401, 403, 422),
+    description="Add a routing rule (admin). `unknown_agency` if the node does not exist.\n" + ORDER,
+)
+async def create_routing_rule(body: RuleCreate, session: SessionDep, runtime: RuntimeDep, _: AdminDep) -> RuleOut:
+    """Add a routing rule; every matcher is optional and the most specific rule wins."""
+    rule = await service.create_rule(session, body, runtime.clock.now())
+    await session.commit()
+    return service.rule_out(rule)
+
+
+@router.get(
+    "/routing-rules",
+    response_model=RuleList,
+    status_code=200,
+    responses=error_responses(401, 403, 422),
+    description="List routing rules, by id, optionally those of one node.\n" + ORDER,
+)
+async def list_routing_rules(
+    session: SessionDep, _: StaffDep, agency_code: NodeCode | None = None, limit: Limit = 50, offset: Offset = 0
+) -> RuleList:
+    """List routing rules, optionally those routing to one node."""
+    rules = await service.list_rules(session, agency_code, limit, offset)
+    return RuleList(
+        items=[service.rule_out(r) for r in rules[:limit]], next_offset=next_offset(offset, limit, len(rules))
+    )
+
+
+@router.delete(
+    "/routing-rules/{id}",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def delete_routing_rule(
+    id: Annotated[int, Path(ge=1, le=2**31 - 1, description="The rule's id.")], session: SessionDep, _: AdminDep
+) -> Response:
+    """Delete a routing rule (admin); cases it routed keep its id in their history."""
+    if not await service.delete_rule(session, id):
+        raise not_found("routing rule")
+    await session.commit()
+    return Response(status_code=204)

@@ -1,0 +1,73 @@
+"""Rule writes and views."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from routing_svc.directory.repository import get_node
+from routing_svc.models import ANY, RoutingRule
+from routing_svc.rules.matcher import specificity_x10
+from routing_svc.rules.schemas import RuleCreate, RuleOut
+from routing_svc.timeutil import as_utc
+from shared.domain import Classification
+from shared.errors import ApiError
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+def rule_out(rule: RoutingRule) -> RuleOut:
+    return RuleOut(
+        id=rule.id,
+        agency_code=rule.agency_code,
+        classification=Classification(rule.classification) if rule.classification else None,
+        category=rule.category or None,
+        region_code=rule.region_code or None,
+        keywords=list(rule.keywords),
+        priority=rule.priority,
+        specificity=rule.specificity / 10,
+        created_at=as_utc(rule.created_at),
+    )
+
+
+async def create_rule(session: AsyncSession, body: RuleCreate, now: datetime) -> RoutingRule:
+    if await get_node(session, body.agency_code) is None:
+        raise ApiError(422, "unknown_agency", f"node {body.agency_code!r} does not exist")
+    classification = body.classification.value if body.classification else ANY
+    category = body.category.lower() if body.category else ANY
+    region = body.region_code or ANY
+    rule = RoutingRule(
+        agency_code=body.agency_code,
+        classification=classification,
+        category=category,
+        region_code=region,
+        keywords=body.keywords,
+        priority=body.priority,
+        specificity=specificity_x10(
+            keywords=body.keywords, category=category, classification=classification, region_code=region
+        ),
+        created_at=now,
+    )
+    session.add(rule)
+    await session.flush()
+    log.info("rule_created", rule_id=rule.id, agency_code=rule.agency_code)
+    return rule
+
+
+async def list_rules(session: AsyncSession, agency_code: str | None, limit: int, offset: int) -> list[RoutingRule]:
+    stmt = select(RoutingRule).order_by(RoutingRule.id).limit(limit + 1).offset(offset)
+    if agency_code is not None:
+        stmt = stmt.where(RoutingRule.agency_code == agency_code)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def delete_rule(session: AsyncSession, rule_id: int) -> bool:
+    rule = await session.get(RoutingRule, rule_id)
+    if rule is None:
+        return False
+    await session.delete(rule)
+    log.info("rule_deleted", rule_id=rule_id)
+    return True

@@ -1,0 +1,1 @@
+"""Basic statistics per agency node."""

@@ -1,0 +1,150 @@
+"""routing_svc running in-process against the per-test nats-server and database, and a driver for it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from fastapi import FastAPI
+from nats.js.errors import NotFoundError
+
+from routing_svc.app import create_app
+from routing_svc.models import KIT
+from routing_svc.settings import RoutingSettings
+from shared.bus import STREAM, Bus
+from shared.events import Envelope, EventData, encode_event, new_event
+from shared.events.contracts import CaseSnapshot, ComplaintSubmitted
+from shared.runtime import Runtime
+from tests.support.apps import ADMIN_KEY, auth, eventually, running_service, service_settings, test_bus
+from tests.support.databases import TestDatabase
+
+ADMIN = auth(ADMIN_KEY)
+
+
+def new_tid() -> str:
+    return "LPR-" + uuid.uuid4().hex[:12].upper()
+
+
+def submitted(
+    tid: str,
+    *,
+    agency_code: str | None = None,
+    title: str = "Pungutan liar di layanan kunjungan",
+    content: str = "Petugas meminta uang untuk kunjungan keluarga.",
+    classification: str = "pengaduan",
+    category: str | None = "pemasyarakatan",
+    region_code: str | None = "3578",
+    is_anonymous: bool = False,
+    reporter_name: str | None = "Siti Aminah",
+) -> ComplaintSubmitted:
+    return ComplaintSubmitted(
+        tracking_id=tid,
+        agency_code=agency_code,
+        case=CaseSnapshot(
+            title=title,
+            content=content,
+            classification=classification,  # type: ignore[arg-type]
+            category=category,
+            region_code=region_code,
+            channel="web",  # type: ignore[arg-type]
+            is_anonymous=is_anonymous,
+            is_confidential=False,
+            reporter_name=None if is_anonymous else reporter_name,
+            submitted_at=datetime.now(UTC),
+        ),
+    )
+
+
+@dataclass
+class Hub:
+    app: FastAPI
+    client: httpx.AsyncClient
+    bus: Bus
+    settings: RoutingSettings
+
+    @property
+    def runtime(self) -> Runtime:
+        runtime: Runtime = self.app.state.runtime
+        return runtime
+
+    async def ok(self, method: str, path: str, status: int, key: str | None = ADMIN_KEY, **kwargs: Any) -> Any:
+        r = await self.client.request(method, path, headers=auth(key) if key else None, **kwargs)
+        assert r.status_code == status, f"{method} {path}: {r.status_code} {r.text}"
+        return r.json() if r.content else None
+
+    async def node(self, code: str, kind: str = "instansi", parent: str | None = None, **extra: Any) -> dict:
+        body = {"code": code, "name": f"Node {code}", "kind": kind, "parent_code": parent, "timezone": "WIB", **extra}
+        return dict(await self.ok("POST", "/api/v1/hub/agencies", 201, json=body))
+
+    async def rule(self, **body: Any) -> dict:
+        return dict(await self.ok("POST", "/api/v1/hub/routing-rules", 201, json=body))
+
+    async def publish(self, data: EventData, env: Envelope | None = None) -> Envelope:
+        """Publish an event as a service's relay would.
+
+        Pass `env` to deliver the very same envelope again: under a new Nats-Msg-Id, so JetStream does not drop it
+        and only the consumer's inbox (processed event ids) stands between it and a second effect.
+        """
+        msg_id = f"again-{uuid.uuid4()}" if env else None
+        env = env or new_event(data, source="test")
+        await self.bus.publish(data.subject(), encode_event(env), headers={"Nats-Msg-Id": msg_id or str(env.id)})
+        return env
+
+    async def processed(self, env: Envelope) -> bool:
+        t = KIT.processed_events
+        async with self.runtime.db.engine.connect() as conn:
+            found = await conn.execute(t.select().where(t.c.event_id == str(env.id)))
+            return found.first() is not None
+
+    async def publish_and_wait(self, data: EventData) -> Envelope:
+        env = await self.publish(data)
+        await eventually(lambda: self.processed(env))
+        return env
+
+    async def case(self, tid: str) -> dict:
+        return dict(await self.ok("GET", f"/api/v1/hub/complaints/{tid}", 200))
+
+    async def wait_status(self, tid: str, status: str) -> dict:
+        async def probe() -> dict | None:
+            r = await self.client.get(f"/api/v1/hub/complaints/{tid}", headers=ADMIN)
+            return r.json() if r.status_code == 200 and r.json()["status"] == status else None
+
+        return await eventually(probe)
+
+    async def submit(self, tid: str | None = None, **kwargs: Any) -> str:
+        """Publish complaint.submitted and wait until the hub has processed it."""
+        tid = tid or new_tid()
+        await self.publish_and_wait(submitted(tid, **kwargs))
+        return tid
+
+    async def events(self, subject: str) -> list[dict[str, Any]]:
+        return await stream_events(self.bus, subject)
+
+
+async def stream_events(bus: Bus, subject: str) -> list[dict[str, Any]]:
+    """Every envelope the stream holds on `subject` (a trailing '>' matches any tail), oldest first."""
+    info = await bus.js.stream_info(STREAM)
+    prefix = subject[:-1] if subject.endswith(">") else None
+    found: list[dict[str, Any]] = []
+    for seq in range(max(info.state.first_seq, 1), info.state.last_seq + 1):
+        try:
+            msg = await bus.js.get_msg(STREAM, seq)
+        except NotFoundError:
+            continue
+        if (msg.subject == subject or (prefix and msg.subject and msg.subject.startswith(prefix))) and msg.data:
+            found.append(orjson.loads(msg.data))
+    return found
+
+
+@pytest.fixture
+async def hub(database: TestDatabase, natsd: Any, tmp_path: Path) -> AsyncIterator[Hub]:
+    settings = service_settings(RoutingSettings, database, natsd, tmp_path)
+    async with running_service("routing_svc", create_app, settings) as (app, client), test_bus(natsd) as bus:
+        yield Hub(app=app, client=client, bus=bus, settings=settings)

@@ -56,7 +56,7 @@ class Subscription:
     subjects: list[str]
     handlers: dict[str, Handler]
     stream: str = STREAM
-    ack_wait: float = 60.0
+    ack_wait: float = 10.0
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -135,6 +135,20 @@ class ConsumerRunner:
             decoded.append((msg, envelope, data))
         if not decoded:
             return
+        heartbeat = asyncio.create_task(self._keep_in_progress([m for m, _, _ in decoded]))
+        try:
+            await self._process(decoded)
+        finally:
+            heartbeat.cancel()
+
+    async def _keep_in_progress(self, msgs: list[Msg]) -> None:
+        """Tell JetStream the batch is still being worked on, so a slow batch is not redelivered meanwhile."""
+        while True:
+            await asyncio.sleep(self.sub.ack_wait / 2)
+            for msg in msgs:
+                await _quietly(msg.in_progress())
+
+    async def _process(self, decoded: list[tuple[Msg, Envelope, EventData]]) -> None:
         failures: dict[int, BaseException] = {}
         try:
             async with self.db.session() as session, session.begin():

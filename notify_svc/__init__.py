@@ -1,0 +1,1 @@
+"""notify_svc: messages to reporters (email), their templates (id, en), the delivery log and retries."""

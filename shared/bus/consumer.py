@@ -135,7 +135,7 @@ class ConsumerRunner:
             decoded.append((msg, envelope, data))
         if not decoded:
             return
-        heartbeat = asyncio.create_task(self._keep_in_progress([m for m, _, _ in decoded]))
+        heartbeat = asyncio.create_task(self._keep_in_progress([m for m, _, _ in decoded]))  # noqa: RUF006
         try:
             await self._process(decoded)
         finally:

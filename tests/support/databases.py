@@ -21,6 +21,8 @@ def backends() -> list[str]:
 
 @dataclass(frozen=True)
 class TestDatabase:
+    __test__ = False  # a fixture value, not a test class
+
     url: str
     schema: str | None
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+import signal
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import uvicorn
@@ -166,48 +169,70 @@ async def _up(args: argparse.Namespace) -> int:
 
     supervisor = Supervisor(processes, say, on_change=save_state)
     stop_nats_watch = threading.Event()
-    try:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    server = _GatewayServer(
+        uvicorn.Config(
+            create_gateway([Upstream(s.name, s.api_prefix, f"http://127.0.0.1:{ports[s.name]}") for s in SERVICES]),
+            host="127.0.0.1",
+            port=args.port,
+            loop="none",
+            http="httptools",
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=5,
+        )
+    )
+
+    async def start_everything() -> asyncio.Task[None]:
         say("  applying migrations ...")
         await _migrate(list(SERVICES), envs, data_dir / "logs")
         await supervisor.start_all()
-        watcher = asyncio.create_task(asyncio.to_thread(_watch_nats, nats, stop_nats_watch, save_state))
-        gateway = create_gateway(
-            [Upstream(s.name, s.api_prefix, f"http://127.0.0.1:{ports[s.name]}") for s in SERVICES]
-        )
-        server = uvicorn.Server(
-            uvicorn.Config(
-                gateway,
-                host="127.0.0.1",
-                port=args.port,
-                loop="none",
-                http="httptools",
-                log_config=None,
-                access_log=False,
-                timeout_graceful_shutdown=5,
-            )
-        )
         serve = asyncio.create_task(server.serve())
         while not server.started and not serve.done():  # noqa: ASYNC110 - uvicorn exposes only a flag
             await asyncio.sleep(0.05)
         if serve.done():
-            say(f"The gateway could not start on port {args.port}.")
-            return 1
+            raise RuntimeError(f"the gateway could not listen on port {args.port}")
+        return serve
+
+    watcher = asyncio.create_task(asyncio.to_thread(_watch_nats, nats, stop_nats_watch, save_state))
+    startup = asyncio.create_task(start_everything())
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({startup, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not startup.done():
+            startup.cancel()
+            say("Interrupted during start-up.")
+            return 130
+        serve = startup.result()
         save_state()
         _banner(gateway_url, secrets, data_dir)
-        await serve
+        await asyncio.wait({serve, stopping}, return_when=asyncio.FIRST_COMPLETED)
         say("Stopping ...")
-        stop_nats_watch.set()
-        await watcher
+        server.should_exit = True
+        await serve
         return 0
     except (RuntimeError, TimeoutError) as exc:
         say(f"Simpul could not start: {exc}")
         return 1
     finally:
+        stopping.cancel()
         stop_nats_watch.set()
+        await watcher
         await supervisor.stop_all()
         await asyncio.to_thread(nats.stop)
         clear_state(data_dir)
         say("Simpul stopped.")
+
+
+class _GatewayServer(uvicorn.Server):
+    """The gateway's uvicorn, minus its own signal handling: `simpul up` handles signals for every process."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 def _watch_nats(nats: NatsServer, stop: threading.Event, on_change: object) -> None:

@@ -38,15 +38,19 @@ class Hub:
 
 
 @contextlib.contextmanager
-def running_hub(data_dir: Path, *, postgres: str | None = None, schema_prefix: str = "") -> Iterator[Hub]:
+def running_hub(
+    data_dir: Path, *, postgres: str | None = None, schema_prefix: str = "", admin_key: str | None = ADMIN_KEY
+) -> Iterator[Hub]:
     port = free_port()
     argv = [sys.executable, "-m", "services.cli", "up", "--port", str(port), "--data-dir", str(data_dir)]
     if postgres:
         argv += ["--postgres", postgres, "--schema-prefix", schema_prefix]
-    env = {**_clean_env(), "SIMPUL_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY}
+    env = _clean_env()
+    if admin_key:
+        env["SIMPUL_BOOTSTRAP_ADMIN_KEY"] = admin_key
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "simpul-up.out"
-    with log_path.open("wb") as out:
+    with log_path.open("ab") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
     hub = Hub(base_url=f"http://127.0.0.1:{port}", data_dir=data_dir, process=proc, log_path=log_path)
     try:

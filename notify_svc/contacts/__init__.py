@@ -1,0 +1,1 @@
+"""Reporters' contacts: sealed at rest, opened only to deliver."""

@@ -1,0 +1,1 @@
+"""Notifications: created from events, delivered by the sender, listed as the delivery log."""

@@ -1,0 +1,185 @@
+"""What happens to a notification: created from an event, then sent, retried, failed or skipped. Never commits."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notify_svc.models import Notification, NotificationStatus, NotifyChannel, RecipientKind
+from notify_svc.notifications import repository
+from notify_svc.notifications.schemas import DeliveryPage, DeliveryView
+from shared.db.dialect import dialect_of, insert_ignore
+from shared.errors import not_found
+from shared.events import Envelope
+from shared.events.contracts import NotificationFailed, NotificationSent
+from shared.logging import get_logger
+from shared.outbox import Outbox
+
+log = get_logger(__name__)
+
+_NAMESPACE = uuid.UUID("6f0d3c2e-4a61-5a8e-9a5d-5e1f4b7c9a10")
+
+
+def notification_id(event_id: str, recipient_kind: str, channel: str) -> str:
+    """Deterministic: the same (event, recipient, channel) always names the same notification."""
+    return str(uuid.uuid5(_NAMESPACE, f"{event_id}:{recipient_kind}:{channel}"))
+
+
+async def enqueue(
+    session: AsyncSession,
+    envelope: Envelope,
+    *,
+    template: str,
+    tracking_id: str | None,
+    context: dict[str, Any],
+    now: datetime,
+    recipient_kind: RecipientKind = RecipientKind.reporter,
+    channel: NotifyChannel = NotifyChannel.email,
+) -> bool:
+    """Create the notification for this event and recipient, once: a repeat inserts nothing. True when created."""
+    event_id = str(envelope.id)
+    stmt = insert_ignore(dialect_of(session), repository.TABLE).values(
+        id=notification_id(event_id, recipient_kind.value, channel.value),
+        event_id=event_id,
+        event_type=envelope.type,
+        tracking_id=tracking_id,
+        recipient_kind=recipient_kind.value,
+        channel=channel.value,
+        template=template,
+        context=context,
+        status=NotificationStatus.pending.value,
+        attempts=0,
+        created_at=now,
+        updated_at=now,
+        next_attempt_at=now,
+    )
+    result = await session.execute(stmt)
+    created = bool(getattr(result, "rowcount", 0) == 1)
+    log.info("notification_queued", template=template, recipient_kind=recipient_kind.value, created=created)
+    return created
+
+
+def backoff(attempts: int, base: float, cap: float) -> float:
+    """Exponential backoff with jitter: about base * 2^(attempts-1), between half and all of it, at most cap."""
+    ceiling = min(cap, base * (2.0 ** max(attempts - 1, 0)))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+async def mark_sent(session: AsyncSession, outbox: Outbox, n: Notification, *, message_id: str, now: datetime) -> bool:
+    attempts = n.attempts + 1
+    done = await repository.finish(
+        session,
+        n.id,
+        status=NotificationStatus.sent.value,
+        attempts=attempts,
+        sent_at=now,
+        next_attempt_at=None,
+        reason=None,
+        message_id=message_id,
+        updated_at=now,
+    )
+    if done:
+        await outbox.add(
+            session,
+            NotificationSent(
+                notification_id=n.id,
+                tracking_id=n.tracking_id,
+                channel=n.channel,
+                template=n.template,
+                attempts=attempts,
+            ),
+        )
+    return done
+
+
+async def mark_attempt_failed(
+    session: AsyncSession,
+    outbox: Outbox,
+    n: Notification,
+    *,
+    error: str,
+    now: datetime,
+    max_attempts: int,
+    retry_base: float,
+    retry_cap: float,
+    permanent: bool = False,
+    message_id: str | None = None,
+) -> str:
+    """Count a failed attempt: retry later with backoff, or fail for good (emitting NotificationFailed)."""
+    attempts = n.attempts + 1
+    if permanent or attempts >= max_attempts:
+        reason = "recipient_refused" if permanent else "max_attempts"
+        done = await repository.finish(
+            session,
+            n.id,
+            status=NotificationStatus.failed.value,
+            attempts=attempts,
+            last_error=error,
+            reason=reason,
+            next_attempt_at=None,
+            message_id=message_id,
+            updated_at=now,
+        )
+        if done:
+            await outbox.add(
+                session,
+                NotificationFailed(
+                    notification_id=n.id,
+                    tracking_id=n.tracking_id,
+                    channel=n.channel,
+                    template=n.template,
+                    attempts=attempts,
+                    error=error,
+                ),
+            )
+        return NotificationStatus.failed.value
+    await repository.finish(
+        session,
+        n.id,
+        attempts=attempts,
+        last_error=error,
+        next_attempt_at=now + timedelta(seconds=backoff(attempts, retry_base, retry_cap)),
+        message_id=message_id,
+        updated_at=now,
+    )
+    return NotificationStatus.pending.value
+
+
+async def skip(session: AsyncSession, n: Notification, *, reason: str, now: datetime) -> bool:
+    return await repository.finish(
+        session, n.id, status=NotificationStatus.skipped.value, reason=reason, next_attempt_at=None, updated_at=now
+    )
+
+
+async def await_contact(session: AsyncSession, n: Notification, *, retry_at: datetime, now: datetime) -> bool:
+    """Leave it pending until the contact arrives (the private event may lag the public one)."""
+    return await repository.finish(
+        session, n.id, reason=repository.AWAITING_CONTACT, next_attempt_at=retry_at, updated_at=now
+    )
+
+
+# The delivery log ---------------------------------------------------------------------------------
+
+
+async def delivery_page(
+    session: AsyncSession, *, tracking_id: str | None, status: NotificationStatus | None, limit: int, offset: int
+) -> DeliveryPage:
+    rows = await repository.page(
+        session, tracking_id=tracking_id, status=status.value if status else None, limit=limit, offset=offset
+    )
+    more = len(rows) > limit
+    return DeliveryPage(
+        items=[DeliveryView.model_validate(r) for r in rows[:limit]],
+        next_offset=offset + limit if more else None,
+    )
+
+
+async def delivery(session: AsyncSession, notification_id: str) -> DeliveryView:
+    row = await repository.get(session, notification_id)
+    if row is None:
+        raise not_found("delivery")
+    return DeliveryView.model_validate(row)

@@ -1,0 +1,1 @@
+"""Rendering messages and delivering them: SMTP, or .eml files when no SMTP server is configured."""

@@ -1,0 +1,132 @@
+"""Building an RFC 5322 message and handing it over: to an SMTP server, or to a `.eml` file."""
+
+from __future__ import annotations
+
+import asyncio
+import email.policy
+import os
+import re
+import tempfile
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+from typing import Protocol
+
+import aiosmtplib
+
+from notify_svc.settings import NotifySettings
+
+_EMAIL_RE = re.compile(r"^[^@\s<>(),;:\"\[\]\\]+@[^@\s<>(),;:\"\[\]\\]+\.[^@\s<>(),;:\"\[\]\\]+$")
+_ANY_EMAIL_RE = re.compile(r"[^\s<>(),;:\"']+@[^\s<>(),;:\"']+")
+
+
+def valid_address(address: str) -> bool:
+    return len(address) <= 254 and _EMAIL_RE.match(address) is not None
+
+
+def message_id_for(notification_id: str, mail_from: str) -> str:
+    """The Message-ID of a notification: the same on every attempt, so a resend after a crash is recognisable."""
+    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "simpul.localhost"
+    return f"<{notification_id}@{domain}>"
+
+
+def build_message(
+    *,
+    notification_id: str,
+    mail_from: str,
+    to: str,
+    subject: str,
+    body: str,
+    language: str,
+    now: datetime,
+) -> EmailMessage:
+    msg = EmailMessage()
+    msg["Message-ID"] = message_id_for(notification_id, mail_from)
+    msg["Date"] = format_datetime(now)
+    msg["From"] = mail_from
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(body)
+    msg["Content-Language"] = language  # after set_content, which replaces every Content-* header
+    return msg
+
+
+def redact(text: str, secrets: list[str], limit: int = 1000) -> str:
+    """An error message fit for the delivery log and logs: the recipient's details and any address removed."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "[redacted]")
+    text = _ANY_EMAIL_RE.sub("[address]", text)
+    return " ".join(text.split())[:limit]
+
+
+class PermanentFailure(Exception):
+    """The message can never be delivered as it is (for example, the server refuses the recipient for good)."""
+
+
+class Transport(Protocol):
+    async def deliver(self, message: EmailMessage, notification_id: str) -> None: ...
+
+
+class SmtpTransport:
+    def __init__(self, settings: NotifySettings):
+        if not settings.smtp_host:
+            raise ValueError("SmtpTransport needs smtp_host")
+        self.host = settings.smtp_host
+        self.port = settings.smtp_port
+        self.username = settings.smtp_username
+        self.password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        self.start_tls = settings.smtp_starttls
+        self.timeout = settings.smtp_timeout
+
+    async def deliver(self, message: EmailMessage, notification_id: str) -> None:
+        try:
+            await aiosmtplib.send(
+                message,
+                hostname=self.host,
+                port=self.port,
+                username=self.username,
+                password=self.password,
+                start_tls=self.start_tls,
+                timeout=self.timeout,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            if exc.recipients and all(r.code >= 500 for r in exc.recipients):
+                raise PermanentFailure(
+                    "recipient refused: " + "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+                ) from exc
+            raise
+
+
+class FileTransport:
+    """Writes `<notification_id>.eml` into a folder, atomically: a crash never leaves half a file."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    async def deliver(self, message: EmailMessage, notification_id: str) -> None:
+        # RFC 5322 lines end in CRLF.
+        await asyncio.to_thread(self._write, message.as_bytes(policy=email.policy.SMTP), notification_id)
+
+    def _write(self, data: bytes, notification_id: str) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{notification_id}.", suffix=".tmp", dir=self.directory)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.directory / f"{notification_id}.eml")
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+
+
+def transport_for(settings: NotifySettings) -> Transport:
+    if settings.smtp_host:
+        return SmtpTransport(settings)
+    return FileTransport(settings.resolved_mail_dir())

@@ -1,0 +1,143 @@
+"""Delivery without SMTP (.eml files), late contacts, reporters without email, exactly-once, privacy at rest."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from notify_svc.contacts.service import open_contact
+from notify_svc.models import Contact, Notification
+from notify_svc.notifications.service import notification_id
+from shared.crypto import Sealer
+from shared.domain import Status
+from tests.notify_svc.conftest import Notify, body_of, new_tid, start_notify, wait_stream_events
+from tests.support.apps import TEST_ENCRYPTION_KEY
+
+
+async def test_eml_files_in_the_mail_dir(notify: Notify) -> None:
+    assert notify.mail_dir == notify.settings.data_dir / "mail"
+    tid = new_tid()
+    await notify.contact(tid)
+    await notify.status(tid, Status.answered, 4, previous=Status.in_progress)
+    [entry] = await notify.wait_deliveries(tid, 1, status="sent")
+
+    path = notify.mail_dir / f"{entry['id']}.eml"
+    assert path.exists(), "the file is named after the notification"
+    raw = path.read_bytes()
+    assert b"\r\n" in raw, "RFC 5322 lines end in CRLF"
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    assert msg["To"] == "siti.aminah@example.test"
+    assert msg["From"] == "Simpul <no-reply@simpul.localhost>"
+    assert msg["Subject"] == f"[Simpul] Laporan {tid}: Ditindaklanjuti"
+    assert msg["Message-ID"] == f"<{entry['id']}@simpul.localhost>"
+    assert msg["Date"] is not None and msg["Date"].datetime.tzinfo is not None
+    body = body_of(msg)
+    assert f"nomor pelacakan {tid} kini: Ditindaklanjuti" in body
+    assert "Instansi telah memberikan tindak lanjut" in body
+    assert f"/api/v1/complaints/{tid}" in body
+    assert [p.name for p in notify.mail_dir.iterdir()] == [path.name], "no temporary file is left behind"
+    await wait_stream_events(notify.bus, "simpul.notification.sent", tid, 1)
+
+
+async def test_contact_arriving_after_the_status_event_still_mails(notify: Notify) -> None:
+    tid = new_tid()
+    await notify.status(tid, Status.dispositioned, 2, previous=Status.submitted)
+    await notify.followup(tid, "Kami sedang memeriksa.")
+    waiting = await notify.wait_deliveries(tid, 2, status="pending", reason="awaiting_contact")
+    assert all(d["attempts"] == 0 for d in waiting), "waiting for a contact is not a failed attempt"
+    assert notify.mails_for(tid) == []
+
+    await notify.contact(tid)
+    mails = await notify.wait_mails(tid, 2)
+    assert {m["To"] for m in mails} == {"siti.aminah@example.test"}
+    await notify.wait_deliveries(tid, 2, status="sent", attempts=1)
+
+
+async def test_reporter_without_email_is_skipped_and_unknown_contact_gives_up(
+    database: Any, natsd: Any, tmp_path: Path
+) -> None:
+    async with start_notify(database, natsd, tmp_path, contact_wait_seconds=0.5, contact_retry_seconds=0.05) as svc:
+        no_email = new_tid()
+        await svc.contact(no_email, email_address=None)
+        await svc.status(no_email, Status.dispositioned, 2, previous=Status.submitted)
+        [entry] = await svc.wait_deliveries(no_email, 1, status="skipped")
+        assert entry["reason"] == "no_email" and entry["attempts"] == 0 and entry["sent_at"] is None
+
+        never = new_tid()
+        await svc.status(never, Status.dispositioned, 2, previous=Status.submitted)
+        [entry] = await svc.wait_deliveries(never, 1, status="skipped")
+        assert entry["reason"] == "no_contact"
+
+        bad = new_tid()
+        await svc.contact(bad, email_address="not an address\r\nBcc: x@evil.test")
+        await svc.status(bad, Status.dispositioned, 2, previous=Status.submitted)
+        [entry] = await svc.wait_deliveries(bad, 1, status="skipped")
+        assert entry["reason"] == "invalid_email"
+        assert svc.eml_files() == []
+
+
+async def test_the_same_event_twice_makes_one_mail(notify: Notify) -> None:
+    tid = new_tid()
+    await notify.contact(tid)
+    event = notify.status_event(tid, Status.in_progress, 3, previous=Status.dispositioned)
+    await notify.publish_twice(event)
+    # A later event for the same case: once its mail is out, the repeat before it has been handled too.
+    await notify.followup(tid, "Penanda urutan.")
+    await notify.wait_deliveries(tid, 2, status="sent")
+    assert len(notify.mails_for(tid)) == 2
+    [status_entry] = [d for d in await notify.deliveries(tid) if d["template"] == "status_changed"]
+    assert status_entry["attempts"] == 1
+    await wait_stream_events(notify.bus, "simpul.notification.sent", tid, 2)
+
+
+async def test_a_notification_is_created_once_per_event_recipient_and_channel(notify: Notify) -> None:
+    """The unique (event_id, recipient_kind, channel) holds even when the inbox is bypassed."""
+    from notify_svc.notifications.service import enqueue
+    from shared.events import new_event
+
+    tid = new_tid()
+    env = new_event(notify.status_event(tid, Status.submitted, 1), source="routing")
+    now = notify.runtime.clock.now()
+    async with notify.runtime.db.session() as session, session.begin():
+        first = await enqueue(session, env, template="status_changed", tracking_id=tid, context={}, now=now)
+        again = await enqueue(session, env, template="status_changed", tracking_id=tid, context={}, now=now)
+    assert (first, again) == (True, False)
+    async with notify.runtime.db.session() as session:
+        count = (
+            await session.execute(select(func.count()).select_from(Notification).where(Notification.tracking_id == tid))
+        ).scalar()
+        row = await session.get(Notification, notification_id(str(env.id), "reporter", "email"))
+    assert count == 1 and row is not None
+
+
+async def test_contact_details_are_sealed_at_rest(notify: Notify, backend: str) -> None:
+    tid = new_tid()
+    secrets = {"name": "Kartini Wulandari", "email": "kartini.wulandari@example.test", "phone": "+62 813 9876 5432"}
+    await notify.contact(tid, name=secrets["name"], email_address=secrets["email"], phone=secrets["phone"])
+    await notify.status(tid, Status.in_progress, 3, previous=Status.dispositioned)
+    [entry] = await notify.wait_deliveries(tid, 1, status="sent")
+    assert secrets["email"] not in str(entry)
+
+    async with notify.runtime.db.session() as session:
+        stored = await session.get(Contact, tid)
+        assert stored is not None
+        assert secrets["email"] not in (stored.email_sealed or "")
+        opened = await open_contact(session, Sealer([TEST_ENCRYPTION_KEY]), tid)
+    assert opened is not None and opened.email == secrets["email"] and opened.phone == secrets["phone"]
+    assert secrets["email"] not in repr(opened)
+
+    if backend != "sqlite":
+        pytest.skip("the file check reads the SQLite file; the sealed column check above ran on PostgreSQL")
+    db_file = Path(notify.database.url.removeprefix("sqlite+aiosqlite:///"))
+    blobs = b"".join(p.read_bytes() for p in db_file.parent.glob(db_file.name + "*"))
+    assert len(blobs) > 0
+    for value in secrets.values():
+        assert value.encode() not in blobs, "a contact detail is in plaintext in the database files"
+    assert b"kartini" not in blobs.lower()

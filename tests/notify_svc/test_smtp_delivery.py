@@ -1,0 +1,125 @@
+"""Delivery through a real SMTP server (aiosmtpd): language, content, retries after refusals, failures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from shared.domain import STATUS_LABELS, Status
+from tests.notify_svc.conftest import (
+    Notify,
+    SmtpServer,
+    body_of,
+    new_tid,
+    start_notify,
+    stream_events,
+    wait_stream_events,
+)
+from tests.support.apps import eventually
+
+
+async def test_status_and_followup_mails_in_indonesian(notify_smtp: Notify, smtp_server: SmtpServer) -> None:
+    tid = new_tid()
+    await notify_smtp.contact(tid)
+    await notify_smtp.status(tid, Status.in_progress, 3, previous=Status.dispositioned)
+    await notify_smtp.followup(tid, "Petugas yang meminta uang telah diperiksa.", is_final=True)
+
+    msgs = await eventually(lambda: _n(smtp_server, tid, 2))
+    by_subject = {m["Subject"]: m for m in msgs}
+    status_msg = next(m for s, m in by_subject.items() if "Proses" in s)
+    follow_msg = next(m for s, m in by_subject.items() if "tindak lanjut" in s)
+    for m in msgs:
+        assert m["To"] == "siti.aminah@example.test"
+        assert m["From"] == "Simpul <no-reply@simpul.localhost>"
+        assert m["Date"] is not None
+        assert m["Content-Language"] == "id"
+    assert all(rcpts == ["siti.aminah@example.test"] for rcpts, _ in smtp_server.inbox.received)
+
+    assert status_msg["Subject"] == f"[Simpul] Laporan {tid}: {STATUS_LABELS[Status.in_progress]}"
+    body = body_of(status_msg)
+    assert "Yth. Siti Aminah" in body
+    assert f"Status laporan Anda dengan nomor pelacakan {tid} kini: Proses." in body
+    assert f"http://127.0.0.1:8000/api/v1/complaints/{tid}" in body
+    assert "+62 812" not in body, "the phone number has no business in the mail"
+
+    follow_body = body_of(follow_msg)
+    assert "Lapas Kelas I Surabaya telah memberikan tindak lanjut akhir" in follow_body
+    assert "Petugas yang meminta uang telah diperiksa." in follow_body
+    assert "Lapas Kelas I Surabaya" in follow_msg["Subject"]
+
+    log = await notify_smtp.wait_deliveries(tid, 2, status="sent", attempts=1)
+    assert {d["template"] for d in log} == {"status_changed", "followup_posted"}
+    assert all(d["sent_at"] and d["recipient_kind"] == "reporter" and d["channel"] == "email" for d in log)
+    # The Message-ID is derived from the notification id: a resend after a crash is recognisable.
+    assert {m["Message-ID"] for m in msgs} == {f"<{d['id']}@simpul.localhost>" for d in log}
+
+    sent = await wait_stream_events(notify_smtp.bus, "simpul.notification.sent", tid, 2)
+    assert {e["data"]["notification_id"] for e in sent} == {d["id"] for d in log}
+    assert all(e["data"]["attempts"] == 1 and e["data"]["channel"] == "email" for e in sent)
+    assert all("siti" not in str(e).lower() for e in sent)
+
+
+async def test_english_when_the_reporter_chose_it(notify_smtp: Notify, smtp_server: SmtpServer) -> None:
+    tid = new_tid()
+    await notify_smtp.contact(tid, language="en", name="Budi")
+    await notify_smtp.status(tid, Status.postponed, 2, previous=Status.submitted, reason="Please add the location.")
+    await notify_smtp.followup(tid, "We are checking the visiting rules.", agency_name=None)
+
+    msgs = await eventually(lambda: _n(smtp_server, tid, 2))
+    status_msg = next(m for m in msgs if "On hold" in m["Subject"])
+    follow_msg = next(m for m in msgs if "follow-up" in m["Subject"])
+    assert status_msg["Subject"] == f"[Simpul] Report {tid}: On hold (Tunda)"
+    assert status_msg["Content-Language"] == "en"
+    body = body_of(status_msg)
+    assert body.startswith("Dear Budi,")
+    assert f"The status of your report with tracking number {tid} is now: On hold (Tunda)." in body
+    assert "Note: Please add the location." in body
+    assert "Status laporan" not in body
+    # Without an agency name the mail names the agency by its code.
+    assert "LAPAS-SBY has posted a follow-up" in body_of(follow_msg)
+
+
+async def test_refused_then_accepted_shows_attempts_and_ends_sent(notify_smtp: Notify, smtp_server: SmtpServer) -> None:
+    smtp_server.inbox.refuse_first = 2
+    tid = new_tid()
+    await notify_smtp.contact(tid)
+    await notify_smtp.status(tid, Status.dispositioned, 2, previous=Status.submitted)
+
+    [msg] = await eventually(lambda: _n(smtp_server, tid, 1))
+    assert smtp_server.inbox.refused == 2
+    [entry] = await notify_smtp.wait_deliveries(tid, 1, status="sent")
+    assert entry["attempts"] == 3
+    assert "451" in entry["last_error"] and "try later" in entry["last_error"]
+    assert "siti" not in entry["last_error"].lower()
+    assert msg["Message-ID"] == f"<{entry['id']}@simpul.localhost>"
+    [event] = await wait_stream_events(notify_smtp.bus, "simpul.notification.sent", tid, 1)
+    assert event["data"]["attempts"] == 3
+
+
+async def test_always_refused_fails_after_max_attempts(
+    database: Any, natsd: Any, tmp_path: Path, smtp_server: SmtpServer
+) -> None:
+    # The refusal echoes the address, as some servers do: it must not reach the delivery log.
+    smtp_server.inbox.refuse_first = 10_000
+    smtp_server.inbox.refusal = "452 mailbox of siti.aminah@example.test is over quota"
+    async with start_notify(
+        database, natsd, tmp_path, smtp_host="127.0.0.1", smtp_port=smtp_server.port, max_attempts=3
+    ) as svc:
+        tid = new_tid()
+        await svc.contact(tid)
+        await svc.status(tid, Status.completed, 6, previous=Status.answered)
+        [entry] = await svc.wait_deliveries(tid, 1, status="failed")
+        assert entry["attempts"] == 3 and entry["reason"] == "max_attempts"
+        assert entry["next_attempt_at"] is None and entry["sent_at"] is None
+        assert "452" in entry["last_error"]
+        assert "siti" not in entry["last_error"].lower() and "example.test" not in entry["last_error"]
+        [failed] = await wait_stream_events(svc.bus, "simpul.notification.failed", tid, 1)
+        assert failed["data"]["attempts"] == 3 and failed["data"]["template"] == "status_changed"
+        assert "example.test" not in failed["data"]["error"]
+        assert await stream_events(svc.bus, "simpul.notification.sent") == []
+        assert smtp_server.inbox.for_tid(tid) == []
+
+
+async def _n(smtp_server: SmtpServer, tid: str, n: int) -> list[Any] | None:
+    found = smtp_server.inbox.for_tid(tid)
+    return found if len(found) == n else None

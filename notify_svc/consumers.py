@@ -15,6 +15,7 @@ from shared.clock import Clock
 from shared.crypto import Sealer
 from shared.events import Envelope, EventData
 from shared.events.contracts import (
+    PRIVATE_ROOT,
     ComplaintStatusChanged,
     ContactRegistered,
     FollowupPosted,
@@ -36,7 +37,7 @@ def contacts_subscription(sealer: Sealer, clock: Clock) -> Subscription:
 
     return Subscription(
         durable="notify-contacts",
-        subjects=[ContactRegistered(tracking_id="X").subject()],
+        subjects=[f"{PRIVATE_ROOT}.{ContactRegistered.event_type}"],
         handlers={ContactRegistered.event_type: on_contact_registered},
         stream=PRIVATE_STREAM,
     )

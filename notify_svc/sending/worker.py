@@ -13,6 +13,7 @@ from collections.abc import Awaitable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from prometheus_client import Counter
 from sqlalchemy import event
 
 from notify_svc.contacts.service import OpenedContact, open_contact
@@ -38,6 +39,12 @@ from shared.runtime import Runtime
 log = get_logger(__name__)
 
 T = TypeVar("T")
+
+NOTIFICATIONS = Counter(
+    "simpul_notifications_total",
+    "Notification delivery outcomes: sent, retry, failed, skipped, awaiting_contact",
+    ["service", "template", "outcome"],
+)
 
 
 class Sender:
@@ -97,6 +104,11 @@ class Sender:
                 raise_if_cancelling()
                 try:
                     await self.process(runtime, left[0])
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    # One bad notification (say, a contact sealed with a retired key) must not stall the rest.
+                    await finish_even_if_cancelled(self._broken(runtime, left[0], exc))
                 finally:
                     clear_context()
                 left.pop(0)
@@ -112,6 +124,26 @@ class Sender:
             due = await repository.due(session, now, self.settings.sender_batch)
             claimed = [n for n in due if await repository.claim(session, n, now, lease_until)]
         return len(due), claimed
+
+    async def _broken(self, runtime: Runtime, notification_id: str, exc: Exception) -> None:
+        """Count an attempt that failed before delivery (no contact details are in these errors)."""
+        error = redact(f"{type(exc).__name__}: {exc}", [])
+        now = runtime.clock.now()
+        async with runtime.db.session() as session, session.begin():
+            n = await session.get(Notification, notification_id)
+            if n is None or n.status != NotificationStatus.pending.value:
+                return
+            await service.mark_attempt_failed(
+                session,
+                runtime.outbox,
+                n,
+                error=error,
+                now=now,
+                max_attempts=self.settings.max_attempts,
+                retry_base=self.settings.retry_base_seconds,
+                retry_cap=self.settings.retry_max_seconds,
+            )
+        log.warning("notification_processing_failed", notification_id=notification_id, error=error)
 
     async def _release(self, runtime: Runtime, ids: list[str]) -> None:
         async with runtime.db.session() as session, session.begin():
@@ -167,6 +199,7 @@ class Sender:
     async def _sent(self, runtime: Runtime, n: Notification, contact: OpenedContact, message_id: str) -> None:
         async with runtime.db.session() as session, session.begin():
             await service.mark_sent(session, runtime.outbox, n, message_id=message_id, now=runtime.clock.now())
+        NOTIFICATIONS.labels(runtime.service, n.template, "sent").inc()
         log.info(
             "notification_sent",
             notification_id=n.id,
@@ -198,11 +231,13 @@ class Sender:
         retry_at = now + timedelta(seconds=self.settings.contact_retry_seconds)
         async with runtime.db.session() as session, session.begin():
             await service.await_contact(session, n, retry_at=retry_at, now=now)
+        NOTIFICATIONS.labels(runtime.service, n.template, "awaiting_contact").inc()
         log.info("notification_awaits_contact", notification_id=n.id, waited_s=round(waited, 1))
 
     async def _finish_skip(self, runtime: Runtime, n: Notification, reason: str, now: datetime) -> None:
         async with runtime.db.session() as session, session.begin():
             await service.skip(session, n, reason=reason, now=now)
+        NOTIFICATIONS.labels(runtime.service, n.template, "skipped").inc()
         log.info("notification_skipped", notification_id=n.id, template=n.template, reason=reason)
 
     async def _failed(
@@ -223,6 +258,7 @@ class Sender:
                 permanent=isinstance(exc, PermanentFailure),
                 message_id=message_id,
             )
+        NOTIFICATIONS.labels(runtime.service, n.template, "retry" if outcome == "pending" else "failed").inc()
         log.warning(
             "notification_attempt_failed",
             notification_id=n.id,

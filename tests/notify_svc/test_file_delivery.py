@@ -8,11 +8,10 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from notify_svc.contacts.service import open_contact
-from notify_svc.models import Contact, Notification
+from notify_svc.models import Base, Contact, Notification
 from notify_svc.notifications.service import notification_id
 from shared.crypto import Sealer
 from shared.domain import Status
@@ -133,11 +132,48 @@ async def test_contact_details_are_sealed_at_rest(notify: Notify, backend: str) 
     assert opened is not None and opened.email == secrets["email"] and opened.phone == secrets["phone"]
     assert secrets["email"] not in repr(opened)
 
-    if backend != "sqlite":
-        pytest.skip("the file check reads the SQLite file; the sealed column check above ran on PostgreSQL")
-    db_file = Path(notify.database.url.removeprefix("sqlite+aiosqlite:///"))
-    blobs = b"".join(p.read_bytes() for p in db_file.parent.glob(db_file.name + "*"))
-    assert len(blobs) > 0
+    # Nothing any table holds shows a contact detail (on either database).
+    async with notify.runtime.db.engine.connect() as conn:
+        dump = ""
+        for table in Base.metadata.sorted_tables:
+            dump += repr((await conn.execute(select(table))).all())
+    assert tid in dump
     for value in secrets.values():
-        assert value.encode() not in blobs, "a contact detail is in plaintext in the database files"
-    assert b"kartini" not in blobs.lower()
+        assert value not in dump
+
+    if backend == "sqlite":
+        # And the files themselves (the database, its WAL and shared memory) never hold them in plaintext.
+        db_file = Path(notify.database.url.removeprefix("sqlite+aiosqlite:///"))
+        blobs = b"".join(p.read_bytes() for p in db_file.parent.glob(db_file.name + "*"))
+        assert tid.encode() in blobs, "the check reads the right files"
+        for value in secrets.values():
+            assert value.encode() not in blobs, "a contact detail is in plaintext in the database files"
+        assert b"kartini" not in blobs.lower()
+
+
+async def test_an_unreadable_contact_fails_alone(notify: Notify) -> None:
+    """A contact sealed with a key the service no longer has: retried, then failed; other mail still flows."""
+    from shared.crypto import generate_fernet_key
+
+    stranger = Sealer([generate_fernet_key()])
+    broken = new_tid()
+    async with notify.runtime.db.session() as session, session.begin():
+        session.add(
+            Contact(
+                tracking_id=broken,
+                email_sealed=stranger.seal("lost@example.test"),
+                language="id",
+                is_anonymous=False,
+                registered_at=notify.runtime.clock.now(),
+            )
+        )
+    fine = new_tid()
+    await notify.contact(fine)
+    await notify.status(broken, Status.dispositioned, 2, previous=Status.submitted)
+    await notify.status(fine, Status.dispositioned, 2, previous=Status.submitted)
+    await notify.wait_mails(fine, 1)
+    [entry] = await notify.wait_deliveries(broken, 1, status="failed")
+    assert entry["attempts"] == notify.settings.max_attempts and entry["reason"] == "max_attempts"
+    assert "cannot decrypt" in entry["last_error"]
+    [failed] = await wait_stream_events(notify.bus, "simpul.notification.failed", broken, 1)
+    assert failed["data"]["notification_id"] == entry["id"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import datetime
 
 from fastapi import FastAPI
@@ -39,7 +40,7 @@ async def submission_writer(runtime: Runtime) -> None:
     writer = intake_parts(runtime).writer
     writer.start()
     try:
-        await asyncio.Event().wait()
+        await runtime.stopping.wait()
     finally:
         await writer.stop()
 
@@ -54,14 +55,15 @@ async def purge_expired_idempotency_keys(db: Database, now: datetime) -> int:
 
 async def purge_idempotency_keys(runtime: Runtime) -> None:
     """Purges expired Idempotency-Keys now and then, for the service's lifetime."""
-    while True:
+    while not runtime.stopping.is_set():
         try:
             purged = await purge_expired_idempotency_keys(runtime.db, runtime.clock.now())
             if purged:
                 log.info("idempotency_keys_purged", count=purged)
         except Exception as exc:
             log.warning("idempotency_purge_failed", error=repr(exc))
-        await asyncio.sleep(IDEMPOTENCY_PURGE_INTERVAL_S)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(runtime.stopping.wait(), IDEMPOTENCY_PURGE_INTERVAL_S)
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:

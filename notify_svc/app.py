@@ -10,7 +10,6 @@ from notify_svc.notifications.endpoints import router as deliveries_router
 from notify_svc.sending.mail import Transport
 from notify_svc.sending.worker import Sender
 from notify_svc.settings import NotifySettings
-from shared.auth.keys import KeyStore
 from shared.clock import Clock, SystemClock
 from shared.crypto import Sealer
 from shared.http.app import build_app
@@ -32,15 +31,13 @@ def create_app(
     clock = clock or SystemClock()
     sealer = Sealer(settings.encryption_key_list())
     sender = Sender(settings, sealer, transport=transport)
-    # Replicated keys need only the table; the runtime's keystore adds the bootstrap admin key on top.
-    replica = KeyStore(KIT.api_keys)
     runtime = Runtime(
         settings,
         KIT,
         subscriptions=[
             contacts_subscription(sealer, clock),
             messages_subscription(clock),
-            keys_subscription(replica),
+            keys_subscription(),
         ],
         workers=[sender.run],
         clock=clock,

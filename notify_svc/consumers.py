@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.contacts.service import register_contact
 from notify_svc.models import KIT
 from notify_svc.notifications.service import enqueue
-from shared.auth.keys import KeyStore
+from shared.auth.replica import SUBJECTS as KEY_SUBJECTS
+from shared.auth.replica import key_replica_handlers
 from shared.bus import PRIVATE_STREAM
-from shared.bus.consumer import Handler, RetryLater, Subscription
+from shared.bus.consumer import Handler, Subscription
 from shared.clock import Clock
 from shared.crypto import Sealer
 from shared.events import Envelope, EventData
@@ -19,8 +19,6 @@ from shared.events.contracts import (
     ComplaintStatusChanged,
     ContactRegistered,
     FollowupPosted,
-    KeyIssued,
-    KeyRevoked,
 )
 from shared.logging import get_logger
 
@@ -87,24 +85,9 @@ def messages_subscription(clock: Clock) -> Subscription:
     )
 
 
-def keys_subscription(keystore: KeyStore) -> Subscription:
-    async def on_key_issued(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
-        if isinstance(data, KeyIssued):
-            await keystore.apply_issued(session, data)
-            log.info("key_replicated", key_id=data.key_id, role=data.role.value)
-
-    async def on_key_revoked(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
-        if not isinstance(data, KeyRevoked):
-            return
-        t = KIT.api_keys
-        if (await session.execute(select(t.c.id).where(t.c.id == data.key_id))).first() is None:
-            # Applied before its issue, the revocation would be lost and the key later made valid: wait for it.
-            raise RetryLater("the key's issue has not arrived yet", delay=2.0)
-        await keystore.apply_revoked(session, data)
-        log.info("key_revoked", key_id=data.key_id)
-
+def keys_subscription() -> Subscription:
     return Subscription(
         durable="notify-keys",
-        subjects=["simpul.auth.>"],
-        handlers={KeyIssued.event_type: on_key_issued, KeyRevoked.event_type: on_key_revoked},
+        subjects=KEY_SUBJECTS,
+        handlers=key_replica_handlers(KIT.api_keys),
     )

@@ -77,6 +77,8 @@ class Runtime:
         self.extras: dict[str, Any] = extras or {}
         self._tasks: list[asyncio.Task[None]] = []
         self._worker_tasks: list[asyncio.Task[None]] = []
+        self.stopping = asyncio.Event()
+        """Set when the service stops: workers finish their unit of work and return."""
         self.started = False
         event.listen(self.db.sync_session_class, "after_commit", self._after_commit)
 
@@ -95,11 +97,14 @@ class Runtime:
 
     async def stop(self) -> None:
         """Stop taking work, finish what is held, publish what is written, then close."""
+        self.stopping.set()
         for c in self.consumers:
             c.stop()
-        for t in self._worker_tasks:
-            t.cancel()
-        await asyncio.gather(*self._worker_tasks, return_exceptions=True)
+        if self._worker_tasks:
+            _, late = await asyncio.wait(self._worker_tasks, timeout=10)
+            for t in late:
+                t.cancel()
+            await asyncio.gather(*self._worker_tasks, return_exceptions=True)
         consumer_tasks = self._tasks[1:]
         try:
             await asyncio.wait_for(asyncio.gather(*consumer_tasks, return_exceptions=True), 10)

@@ -66,11 +66,11 @@ class Sender:
         self._wake.set()
 
     async def run(self, runtime: Runtime) -> None:
-        """Loop until cancelled: send what is due, then wait for a commit (new work) or the poll interval."""
+        """Loop until the service stops: send what is due, then wait for a commit (new work) or the poll interval."""
         event.listen(runtime.db.sync_session_class, "after_commit", self.wake)
         pause = 0.2
         try:
-            while True:
+            while not runtime.stopping.is_set():
                 raise_if_cancelling()
                 self._wake.clear()
                 try:
@@ -87,10 +87,14 @@ class Sender:
                     continue
                 # asyncio.wait, not wait_for: on Python 3.11 wait_for can swallow a cancel that races its timeout.
                 waiter = asyncio.ensure_future(self._wake.wait())
+                stopping = asyncio.ensure_future(runtime.stopping.wait())
                 try:
-                    await asyncio.wait({waiter}, timeout=self.settings.sender_poll_interval)
+                    await asyncio.wait(
+                        {waiter, stopping}, timeout=self.settings.sender_poll_interval, return_when="FIRST_COMPLETED"
+                    )
                 finally:
                     waiter.cancel()
+                    stopping.cancel()
         finally:
             event.remove(runtime.db.sync_session_class, "after_commit", self.wake)
 

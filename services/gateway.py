@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from services.openapi_merge import merge_openapi
 from shared.errors import ApiError
+from shared.http.errors import install_error_handlers
 
 HOP_BY_HOP = frozenset(
     {
@@ -63,6 +64,7 @@ def create_gateway(upstreams: Sequence[Upstream], version: str = "1.0.0") -> Fas
             await client.aclose()
 
     app = FastAPI(title="Simpul gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    install_error_handlers(app)
     ordered = sorted(upstreams, key=lambda u: len(u.prefix), reverse=True)
 
     @app.get("/openapi.json", include_in_schema=False)
@@ -104,12 +106,14 @@ def create_gateway(upstreams: Sequence[Upstream], version: str = "1.0.0") -> Fas
         target = next((u for u in ordered if _under(request.url.path, u.prefix)), None)
         if target is None:
             return _error(404, "not_found", "no such endpoint; see /docs")
-        url = f"{target.base_url}{request.url.path}"
+        # Forward the path as received (still percent-encoded), so the service judges it, not the gateway.
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+        url = f"{target.base_url}{raw_path.decode('latin-1')}"
         if request.url.query:
             url = f"{url}?{request.url.query}"
-        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
+        headers = [(k, v) for k, v in request.headers.raw if k.decode("latin-1").lower() not in HOP_BY_HOP]
         if request.client:
-            headers.append(("x-forwarded-for", request.client.host))
+            headers.append((b"x-forwarded-for", request.client.host.encode()))
         body = await request.body()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + CONNECT_RETRY_SECONDS
@@ -122,8 +126,8 @@ def create_gateway(upstreams: Sequence[Upstream], version: str = "1.0.0") -> Fas
                 if loop.time() > deadline:
                     return _error(503, "service_unavailable", f"{target.name} is unavailable; retry shortly")
                 await asyncio.sleep(0.2)
-            except httpx.HTTPError:
-                return _error(502, "bad_gateway", f"{target.name} did not answer properly")
+            except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, ValueError):
+                return _error(502, "bad_gateway", f"{target.name} could not be asked this request")
         out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
         out_headers.pop("content-encoding", None)
         return Response(content=upstream.content, status_code=upstream.status_code, headers=out_headers)

@@ -118,7 +118,7 @@ class ConsumerRunner:
         while not self._stopping.is_set():
             try:
                 msgs: list[Msg] = await psub.fetch(self.batch, timeout=1.0)  # type: ignore[attr-defined]
-            except nats.errors.TimeoutError:
+            except (nats.errors.TimeoutError, TimeoutError):
                 continue
             await self.handle_batch(msgs)
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.http.errors import install_error_handlers
 from shared.http.health import router as health_router
-from shared.http.middleware import MetricsMiddleware
+from shared.http.middleware import MetricsMiddleware, NulGuardMiddleware
 from shared.runtime import Runtime
 
 
@@ -34,6 +34,7 @@ def build_app(
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
     app.state.runtime = runtime
     install_error_handlers(app)
+    app.add_middleware(NulGuardMiddleware)
     app.add_middleware(MetricsMiddleware, service=runtime.service)
     app.include_router(health_router)
     for router in routers:

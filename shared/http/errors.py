@@ -57,6 +57,16 @@ def install_error_handlers(app: FastAPI) -> None:
             ApiError(exc.status_code, code, message).body(), status_code=exc.status_code, headers=exc.headers
         )
 
+    @app.exception_handler(sa_exc.DataError)
+    async def data_error(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("value_refused_by_database", error=type(exc).__name__)
+        return _json(422, "invalid_value", "a value is not acceptable (too long, or holds characters not allowed)")
+
+    @app.exception_handler(sa_exc.IntegrityError)
+    async def integrity_error(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("integrity_conflict", error=type(exc).__name__)
+        return _json(409, "conflict", "the request conflicts with existing data")
+
     @app.exception_handler(sa_exc.OperationalError)
     @app.exception_handler(sa_exc.InterfaceError)
     @app.exception_handler(sa_exc.DisconnectionError)

@@ -81,8 +81,11 @@ class Api:
         return self.ok(self.client.post("/api/v1/hub/agencies", json=body, headers=self.admin), 201)
 
     def key(self, code: str) -> dict[str, str]:
+        """Issue a node's key and wait until agency_svc's replica knows it (keys travel as events)."""
         issued = self.ok(self.client.post(f"/api/v1/hub/agencies/{code}/api-keys", json={}, headers=self.admin), 201)
-        return auth(issued["key"])
+        key = auth(issued["key"])
+        wait_for(lambda: self.client.get("/api/v1/agency/complaints", headers=key).status_code == 200)
+        return key
 
     def submit(self, **overrides: Any) -> dict:
         body = {
@@ -315,3 +318,38 @@ def test_routing_killed_during_a_burst_loses_and_duplicates_nothing(api: Api, hu
         case = api.ok(api.client.get(f"/api/v1/hub/complaints/{tid}", headers=api.admin), 200)
         assert len([h for h in case["history"] if h["to_status"] == "dispositioned"]) == 1
     assert hub.state()["services"]["routing"]["restarts"] >= 1
+
+
+def test_hostile_input_gets_a_json_refusal_never_a_5xx(api: Api, hub: Hub) -> None:
+    admin = api.admin
+    probes: list[tuple[str, str, dict[str, Any]]] = [
+        ("POST", "/api/v1/complaints", {"content": b"{not json", "headers": {"content-type": "application/json"}}),
+        ("POST", "/api/v1/complaints", {"json": [1, 2, 3]}),
+        (
+            "POST",
+            "/api/v1/complaints",
+            {"json": {"title": "x" * 100_000, "content": "y", "classification": "aspirasi"}},
+        ),
+        (
+            "POST",
+            "/api/v1/complaints",
+            {"content": b"[" * 5000 + b"]" * 5000, "headers": {"content-type": "application/json"}},
+        ),
+        ("POST", "/api/v1/complaints", {"json": {"title": "a\u0000b", "content": "c", "classification": "aspirasi"}}),
+        ("GET", "/api/v1/complaints/..%2F..%2Fetc%2Fpasswd", {"headers": {"X-Receipt": "x"}}),
+        ("GET", "/api/v1/complaints/SPL-AAAA", {"headers": [(b"X-Receipt", b"\xff\xfe")]}),
+        ("GET", "/api/v1/hub/agencies/%00", {"headers": admin}),
+        ("GET", "/api/v1/hub/agencies?limit=99999999999999999999", {"headers": admin}),
+        ("POST", "/api/v1/hub/agencies", {"json": {"code": "A.B>", "name": "x", "kind": "x"}, "headers": admin}),
+        ("GET", "/api/v1/hub/complaints?status=%27%3B--", {"headers": admin}),
+        ("DELETE", "/api/v1/hub/routing-rules/%27%20OR%201%3D1", {"headers": admin}),
+        ("GET", "/api/v1/agency/complaints", {"headers": {"Authorization": "Bearer"}}),
+        ("GET", "/api/v1/notify/deliveries/../../etc", {"headers": admin}),
+        ("PUT", "/api/v1/complaints", {}),
+        ("GET", "/elsewhere", {}),
+    ]
+    for method, path, kwargs in probes:
+        r = api.client.request(method, path, **kwargs)
+        assert 400 <= r.status_code < 500, (method, path, r.status_code, r.text[:200])
+        assert r.json()["error"]["code"], (method, path, r.text[:200])
+    assert "Traceback" not in hub.output()

@@ -10,15 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 from fastapi import FastAPI
-from nats.js.errors import NotFoundError
 
 from agency_svc.app import create_app
 from agency_svc.models import Case
 from agency_svc.settings import AgencySettings
-from shared.bus import STREAM, Bus
+from shared.bus import Bus
 from shared.domain import Channel, Classification, Role, RouteKind, Status
 from shared.events.contracts import (
     CaseSnapshot,
@@ -29,7 +27,7 @@ from shared.events.contracts import (
     NodeUpserted,
 )
 from shared.runtime import Runtime
-from tests.support.apps import auth, eventually, publish, running_service, service_settings, test_bus
+from tests.support.apps import auth, eventually, publish, running_service, service_settings, stream_events, test_bus
 from tests.support.databases import TestDatabase
 
 # code -> (kind, path from the root, ending with the node itself)
@@ -200,20 +198,6 @@ class Agency:
             return body if all(body.get(k) == v for k, v in expected.items()) else None
 
         return await eventually(probe)
-
-
-async def stream_events(bus: Bus, subject: str) -> list[dict[str, Any]]:
-    """Every event envelope the stream holds on `subject`, oldest first (read by sequence, no consumer)."""
-    info = await bus.js.stream_info(STREAM)
-    found: list[dict[str, Any]] = []
-    for seq in range(max(info.state.first_seq, 1), info.state.last_seq + 1):
-        try:
-            msg = await bus.js.get_msg(STREAM, seq)
-        except NotFoundError:
-            continue
-        if msg.subject == subject and msg.data:
-            found.append(orjson.loads(msg.data))
-    return found
 
 
 async def events_for(bus: Bus, subject: str, tracking_id: str) -> list[dict[str, Any]]:

@@ -9,10 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 from fastapi import FastAPI
-from nats.js.errors import NotFoundError
 from sqlalchemy import func, select
 
 from intake_svc.app import create_app
@@ -76,20 +74,6 @@ class Intake:
         async with self.runtime.db.engine.connect() as conn:
             found = await conn.execute(select(t.c.event_id).where(t.c.event_id == event_id))
             return found.first() is not None
-
-
-async def stream_events(bus: Bus, subject: str, stream: str = STREAM) -> list[dict[str, Any]]:
-    """Every event envelope the stream holds on `subject`, oldest first (read by sequence, no consumer)."""
-    info = await bus.js.stream_info(stream)
-    found: list[dict[str, Any]] = []
-    for seq in range(max(info.state.first_seq, 1), info.state.last_seq + 1):
-        try:
-            msg = await bus.js.get_msg(stream, seq)
-        except NotFoundError:
-            continue
-        if msg.subject == subject and msg.data:
-            found.append(orjson.loads(msg.data))
-    return found
 
 
 async def subject_count(bus: Bus, subject: str, stream: str = STREAM) -> int:

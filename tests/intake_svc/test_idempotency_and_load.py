@@ -9,8 +9,8 @@ from sqlalchemy import event
 
 from intake_svc.app import purge_expired_idempotency_keys
 from intake_svc.models import KIT, Base
-from tests.intake_svc.conftest import Intake, complaint_body, stream_events, subject_count
-from tests.support.apps import eventually
+from tests.intake_svc.conftest import Intake, complaint_body, subject_count
+from tests.support.apps import eventually, stream_events
 
 COMPLAINTS = Base.metadata.tables["complaints"]
 IDEMPOTENCY = Base.metadata.tables["idempotency_keys"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from shared.domain import Status
-from tests.intake_svc.conftest import Intake, publish_and_wait, status_changed, stream_events
-from tests.support.apps import eventually
+from tests.intake_svc.conftest import Intake, publish_and_wait, status_changed
+from tests.support.apps import eventually, stream_events
 
 
 async def _post(intake: Intake, receipt: dict[str, Any], what: str, body: dict[str, Any]) -> Any:

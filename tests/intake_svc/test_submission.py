@@ -11,8 +11,8 @@ from sqlalchemy import LargeBinary, String, Text, select
 from intake_svc.models import Base, Contact
 from shared.bus import PRIVATE_STREAM
 from shared.crypto import hash_receipt, normalize_receipt
-from tests.intake_svc.conftest import REPORTER, Intake, complaint_body, stream_events
-from tests.support.apps import eventually
+from tests.intake_svc.conftest import REPORTER, Intake, complaint_body
+from tests.support.apps import eventually, stream_events
 
 TRACKING_ID = re.compile(r"^SPL-[0-9A-HJKMNP-TV-Z]{10}$")
 

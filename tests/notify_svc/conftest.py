@@ -14,21 +14,28 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI
-from nats.js.errors import NotFoundError
 
 from notify_svc.app import create_app
 from notify_svc.settings import NotifySettings
 from services.ports import free_port
-from shared.bus import STREAM, Bus
+from shared.bus import Bus
 from shared.domain import Status
 from shared.events import EventData, encode_event, new_event
 from shared.events.contracts import ComplaintStatusChanged, ContactRegistered, FollowupPosted
 from shared.runtime import Runtime
-from tests.support.apps import ADMIN_KEY, auth, eventually, publish, running_service, service_settings, test_bus
+from tests.support.apps import (
+    ADMIN_KEY,
+    auth,
+    eventually,
+    publish,
+    running_service,
+    service_settings,
+    stream_events,
+    test_bus,
+)
 from tests.support.databases import TestDatabase
 
 # Fast loops for tests: the sender polls often and retries quickly.
@@ -225,20 +232,6 @@ async def notify_smtp(
 ) -> AsyncIterator[Notify]:
     async with start_notify(database, natsd, tmp_path, smtp_host="127.0.0.1", smtp_port=smtp_server.port) as svc:
         yield svc
-
-
-async def stream_events(bus: Bus, subject: str) -> list[dict[str, Any]]:
-    """Every event envelope the stream holds on `subject`, oldest first (read by sequence, no consumer)."""
-    info = await bus.js.stream_info(STREAM)
-    found: list[dict[str, Any]] = []
-    for seq in range(max(info.state.first_seq, 1), info.state.last_seq + 1):
-        try:
-            msg = await bus.js.get_msg(STREAM, seq)
-        except NotFoundError:
-            continue
-        if msg.subject == subject and msg.data:
-            found.append(orjson.loads(msg.data))
-    return found
 
 
 async def wait_stream_events(bus: Bus, subject: str, tid: str, n: int) -> list[dict[str, Any]]:

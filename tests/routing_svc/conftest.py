@@ -10,19 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 from fastapi import FastAPI
-from nats.js.errors import NotFoundError
 
 from routing_svc.app import create_app
 from routing_svc.models import KIT
 from routing_svc.settings import RoutingSettings
-from shared.bus import STREAM, Bus
+from shared.bus import Bus
 from shared.events import Envelope, EventData, encode_event, new_event
 from shared.events.contracts import CaseSnapshot, ComplaintSubmitted
 from shared.runtime import Runtime
-from tests.support.apps import ADMIN_KEY, auth, eventually, running_service, service_settings, test_bus
+from tests.support.apps import ADMIN_KEY, auth, eventually, running_service, service_settings, stream_events, test_bus
 from tests.support.databases import TestDatabase
 
 ADMIN = auth(ADMIN_KEY)
@@ -126,21 +124,6 @@ class Hub:
 
     async def events(self, subject: str) -> list[dict[str, Any]]:
         return await stream_events(self.bus, subject)
-
-
-async def stream_events(bus: Bus, subject: str) -> list[dict[str, Any]]:
-    """Every envelope the stream holds on `subject` (a trailing '>' matches any tail), oldest first."""
-    info = await bus.js.stream_info(STREAM)
-    prefix = subject[:-1] if subject.endswith(">") else None
-    found: list[dict[str, Any]] = []
-    for seq in range(max(info.state.first_seq, 1), info.state.last_seq + 1):
-        try:
-            msg = await bus.js.get_msg(STREAM, seq)
-        except NotFoundError:
-            continue
-        if (msg.subject == subject or (prefix and msg.subject and msg.subject.startswith(prefix))) and msg.data:
-            found.append(orjson.loads(msg.data))
-    return found
 
 
 @pytest.fixture

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import orjson
 from fastapi import FastAPI
+from nats.js.errors import NotFoundError
 
 from services.natsd import NatsServer
-from shared.bus import Bus
+from shared.bus import STREAM, Bus
 from shared.db.migrations import upgrade_async
 from shared.events import EventData, encode_event, new_event
 from shared.settings import ServiceSettings
@@ -90,3 +92,18 @@ async def eventually(probe: Callable[[], Awaitable[T]], timeout: float = 10.0, i
 
 def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+async def stream_events(bus: Bus, subject: str, stream: str = STREAM) -> list[dict[str, Any]]:
+    """Every envelope `stream` holds on `subject` (a trailing '>' matches any tail), oldest first; no consumer."""
+    info = await bus.js.stream_info(stream)
+    prefix = subject[:-1] if subject.endswith(">") else None
+    found: list[dict[str, Any]] = []
+    for seq in range(max(info.state.first_seq, 1), info.state.last_seq + 1):
+        try:
+            msg = await bus.js.get_msg(stream, seq)
+        except NotFoundError:
+            continue
+        if msg.data and (msg.subject == subject or (prefix and msg.subject and msg.subject.startswith(prefix))):
+            found.append(orjson.loads(msg.data))
+    return found

@@ -37,10 +37,6 @@ def not_found(what: str = "resource") -> ApiError:
     return ApiError(404, "not_found", f"{what} not found")
 
 
-def conflict(code: str, message: str) -> ApiError:
-    return ApiError(409, code, message)
-
-
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries documenting the ErrorBody for the given statuses."""
     descriptions = {

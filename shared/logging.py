@@ -8,7 +8,6 @@ from typing import Any
 
 import structlog
 
-bind_context = structlog.contextvars.bind_contextvars
 clear_context = structlog.contextvars.clear_contextvars
 
 

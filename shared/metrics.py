@@ -20,4 +20,3 @@ EVENTS_CONSUMED = Counter(
 )
 REDELIVERIES = Counter("simpul_redeliveries_total", "Messages received more than once", ["service", "durable"])
 DEAD_LETTERS = Counter("simpul_dead_letters_total", "Messages sent to the dead-letter stream", ["service", "durable"])
-CONSUMER_PENDING = Gauge("simpul_consumer_pending", "Messages not yet delivered to a durable", ["service", "durable"])

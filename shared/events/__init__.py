@@ -1,6 +1,6 @@
 """Event envelope and contracts: the only language the services speak to one another."""
 
-from shared.events.contracts import EVENT_MODELS, EventData, subject_for
+from shared.events.contracts import EVENT_MODELS, EventData
 from shared.events.envelope import Envelope, MalformedEvent, decode_event, encode_event, new_event
 
 __all__ = [
@@ -11,5 +11,4 @@ __all__ = [
     "decode_event",
     "encode_event",
     "new_event",
-    "subject_for",
 ]

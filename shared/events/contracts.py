@@ -268,7 +268,3 @@ EVENT_MODELS: dict[str, type[EventData]] = {
         NotificationFailed,
     )
 }
-
-
-def subject_for(data: EventData) -> str:
-    return data.subject()

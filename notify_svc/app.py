@@ -10,7 +10,7 @@ from notify_svc.notifications.endpoints import router as deliveries_router
 from notify_svc.sending.mail import Transport
 from notify_svc.sending.worker import Sender
 from notify_svc.settings import NotifySettings
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, load_clock
 from shared.crypto import Sealer
 from shared.http.app import build_app
 from shared.runtime import Runtime
@@ -28,7 +28,7 @@ def create_app(
     settings: NotifySettings | None = None, *, clock: Clock | None = None, transport: Transport | None = None
 ) -> FastAPI:
     settings = settings or NotifySettings()
-    clock = clock or SystemClock()
+    clock = clock or load_clock(settings.clock)
     sealer = Sealer(settings.encryption_key_list())
     sender = Sender(settings, sealer, transport=transport)
     runtime = Runtime(

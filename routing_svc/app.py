@@ -13,7 +13,7 @@ from routing_svc.models import KIT
 from routing_svc.rules.endpoints import router as rules_router
 from routing_svc.settings import RoutingSettings
 from routing_svc.stats.endpoints import router as stats_router
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, load_clock
 from shared.http.app import build_app
 from shared.outbox import Outbox
 from shared.runtime import Runtime
@@ -28,7 +28,7 @@ reporter actions (reply, rating, withdrawal), and every transition is an event w
 
 def create_app(settings: RoutingSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or RoutingSettings()
-    clock = clock or SystemClock()
+    clock = clock or load_clock(settings.clock)
     ctx = CaseContext(
         outbox=Outbox(KIT.outbox, source=settings.service_name), clock=clock, max_forwards=settings.max_forwards
     )

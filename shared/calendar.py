@@ -210,6 +210,29 @@ class WorkingCalendar:
         moment = _start_of(target, local_zone) + timedelta(days=fraction)
         return min(moment, _end_of(target, local_zone))
 
+    def advance(self, start: datetime, days: float, tz: str) -> datetime:
+        """The instant (UTC) at which ``days`` of working time have passed since ``start``.
+
+        Unlike ``add_working_time``, the rest of ``start``'s own day counts when it is a working day, so
+        ``working_time_between(start, advance(start, x)) == x`` (to the microsecond). It places points inside a
+        running clock: its 80% warning, or its deadline moved on by the working time it spent paused.
+        """
+        if isinstance(days, bool) or not isinstance(days, int | float):
+            raise TypeError(f"days must be a number, got {type(days).__name__}")
+        if not math.isfinite(days) or days < 0:
+            raise ValueError(f"days must be a finite number >= 0, got {days}")
+        local_zone = zone(tz)
+        at = _aware_utc(start, "start")
+        if days == 0:
+            return at
+        local_day = at.astimezone(local_zone).date()
+        if self.is_working_day(local_day):
+            rest = (_start_of(local_day + _ONE_DAY, local_zone) - at) / _ONE_DAY
+            if days <= rest:
+                return at + timedelta(days=days)
+            days -= rest
+        return self.add_working_time(at, days, tz)
+
     def working_time_between(self, a: datetime, b: datetime, tz: str) -> float:
         """Working days (fractional) inside ``[a, b)``: each working day adds its overlap with its local 24h / 24h."""
         local_zone = zone(tz)

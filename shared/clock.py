@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -17,3 +18,21 @@ class SystemClock:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def load_clock(spec: str | None) -> Clock:
+    """The system clock, or, when `spec` ("package.module:factory") is set, the clock that factory returns.
+
+    Only test configuration sets `spec` (SIMPUL_CLOCK): it lets a test move time in a running process. The movable
+    clocks live in the test suite, so nothing in the services themselves can move time.
+    """
+    if not spec:
+        return SystemClock()
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise ValueError(f"SIMPUL_CLOCK must be 'package.module:factory', got {spec!r}")
+    factory = getattr(importlib.import_module(module_name), attr)
+    clock = factory()
+    if not callable(getattr(clock, "now", None)):
+        raise TypeError(f"{spec} did not return a clock (an object with now())")
+    return clock  # type: ignore[no-any-return]

@@ -76,6 +76,34 @@ class RouteKind(StrEnum):
     delegation = "delegation"
 
 
+class ClockKind(StrEnum):
+    """The SLA clocks a case runs (ARCHITECTURE.md "Deadlines")."""
+
+    verification = "verification"
+    first_response = "first_response"
+    resolution = "resolution"
+    reporter_response = "reporter_response"
+
+
+class ClockState(StrEnum):
+    running = "running"
+    met = "met"
+    breached = "breached"
+
+
+class EscalationTarget(StrEnum):
+    """Who a rung of the escalation ladder goes to, by level: 1 liaison, 2 parent, 3 coordinators, 4 oversight."""
+
+    liaison = "liaison"
+    parent = "parent"
+    coordinators = "coordinators"
+    oversight = "oversight"
+
+
+ESCALATION_LADDER: tuple[EscalationTarget, ...] = tuple(EscalationTarget)
+"""Level n (1-based) of the ladder is ESCALATION_LADDER[n - 1]."""
+
+
 NodeCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", strip_whitespace=True)]
 """A node code is also a NATS subject token, so it holds no dots, spaces or wildcards."""
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from shared.auth.keys import KeyStore
 from shared.bus.consumer import ConsumerRunner, Subscription
 from shared.bus.nats_bus import Bus
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, load_clock
 from shared.db.engine import Database
 from shared.db.kit_tables import KitTables
 from shared.logging import get_logger
@@ -39,7 +39,7 @@ class Runtime:
         self.settings = settings
         self.service = name
         self.kit = kit
-        self.clock: Clock = clock or SystemClock()
+        self.clock: Clock = clock or load_clock(settings.clock)
         self.db = Database(
             settings.resolved_database_url(),
             schema=settings.database_schema,

@@ -47,6 +47,12 @@ class ServiceSettings(BaseSettings):
         description="SHA-256 of the first admin key, for when the key itself must not be kept (simpul up).",
     )
 
+    clock: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SIMPUL_CLOCK", "clock"),
+        description="Test configuration only: 'package.module:factory' of a movable clock (see shared.clock).",
+    )
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -11,7 +11,17 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.domain import Channel, Classification, RejectReason, Role, RouteKind, Status
+from shared.domain import (
+    Channel,
+    Classification,
+    ClockKind,
+    ClockState,
+    EscalationTarget,
+    RejectReason,
+    Role,
+    RouteKind,
+    Status,
+)
 
 SUBJECT_ROOT = "simpul"
 PRIVATE_ROOT = "private.notify"
@@ -149,6 +159,73 @@ class ComplaintStatusChanged(EventData):
     changed_at: datetime
 
 
+class ClockView(BaseModel):
+    """One SLA clock of a case, as the hub, the agency and the reporter may see it."""
+
+    name: ClockKind
+    agency_code: str | None = Field(default=None, description="The node the clock runs against; null for the hub's.")
+    working_days: int = Field(description="The clock's budget in working days.")
+    started_at: datetime
+    due_at: datetime = Field(description="The deadline, moved on by any time spent paused.")
+    paused: bool
+    state: ClockState = Field(description="running, met (stopped in time) or breached (past due, running or not).")
+    stopped_at: datetime | None = None
+    escalation_level: int = Field(default=0, description="The highest rung of the ladder this clock has reached.")
+
+
+class SlaClocksChanged(EventData):
+    """A case's clocks after any change (start, stop, pause, resume, breach, recompute), ordered by clocks_version."""
+
+    event_type: ClassVar[str] = "sla.clocks_changed"
+    tracking_id: str
+    agency_code: str | None = None
+    clocks: list[ClockView]
+    escalation_level: int
+    clocks_version: int
+    expected_answer_by: datetime | None = None
+    changed_at: datetime
+
+
+class SlaWarning(EventData):
+    """80% of a clock's working time is gone."""
+
+    event_type: ClassVar[str] = "sla.warning"
+    tracking_id: str
+    clock_id: str
+    clock: ClockKind
+    agency_code: str | None = None
+    started_at: datetime
+    due_at: datetime
+    warned_at: datetime
+
+
+class SlaBreached(EventData):
+    event_type: ClassVar[str] = "sla.breached"
+    tracking_id: str
+    clock_id: str
+    clock: ClockKind
+    agency_code: str | None = None
+    due_at: datetime
+    breached_at: datetime
+
+
+class ComplaintEscalated(EventData):
+    """One rung of the escalation ladder, fired once per clock and level."""
+
+    event_type: ClassVar[str] = "complaint.escalated"
+    tracking_id: str
+    clock_id: str
+    clock: ClockKind
+    level: int = Field(ge=1, le=4)
+    target: EscalationTarget
+    agency_code: str | None = Field(default=None, description="The node holding the case (whose clock is late).")
+    target_agency_code: str | None = Field(
+        default=None, description="The node told: the holder for `liaison`, its parent for `parent`, else null."
+    )
+    due_at: datetime
+    escalated_at: datetime
+
+
 class NodeUpserted(EventData):
     """The directory as agency services need it: the node, and its path from the root."""
 
@@ -257,6 +334,10 @@ EVENT_MODELS: dict[str, type[EventData]] = {
         ComplaintRejected,
         ComplaintDispositioned,
         ComplaintStatusChanged,
+        SlaClocksChanged,
+        SlaWarning,
+        SlaBreached,
+        ComplaintEscalated,
         NodeUpserted,
         KeyIssued,
         KeyRevoked,

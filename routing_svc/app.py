@@ -1,18 +1,25 @@
-"""routing_svc's app: the hub core (directory, keys, routing rules, cases, decisions, statistics)."""
+"""routing_svc's app: the hub core (directory, keys, routing rules, cases, decisions, SLA clocks, statistics)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 
+from routing_svc.cases.context import CaseContext
 from routing_svc.cases.endpoints import router as cases_router
-from routing_svc.cases.service import CaseContext
 from routing_svc.consumers import case_subscription
 from routing_svc.directory.endpoints import router as directory_router
 from routing_svc.keys.endpoints import router as keys_router
 from routing_svc.models import KIT
+from routing_svc.policies.endpoints import router as policies_router
 from routing_svc.rules.endpoints import router as rules_router
 from routing_svc.settings import RoutingSettings
+from routing_svc.sla.engine import SlaEngine
+from routing_svc.sla.schedule import ScheduleRules
+from routing_svc.sla.sweep import sla_worker
 from routing_svc.stats.endpoints import router as stats_router
+from shared.calendar import WorkingCalendar
 from shared.clock import Clock, load_clock
 from shared.http.app import build_app
 from shared.outbox import Outbox
@@ -20,22 +27,45 @@ from shared.runtime import Runtime
 
 DESCRIPTION = """\
 The hub core. Coordinators keep the agency directory (a tree of nodes: instansi > unit utama / Kanwil > UPT),
-issue API keys, define routing rules, work the triage queue and decide on cases (dispose, postpone, reject).
-Every case's state machine lives here: it moves on agency work (acknowledge, follow-up, forward, delegate) and
-reporter actions (reply, rating, withdrawal), and every transition is an event with its actor and reason.
+issue API keys, define routing rules and SLA policies, work the triage queue and decide on cases (dispose, postpone,
+reject). Every case's state machine lives here: it moves on agency work (acknowledge, follow-up, forward, delegate)
+and reporter actions (reply, rating, withdrawal), and every transition is an event with its actor and reason.
+Each case runs SLA clocks on the Indonesian working-day calendar (verification, first response, resolution,
+reporter response); a late clock warns at 80% and climbs the escalation ladder: the node's liaison, its parent,
+the hub's coordinators, and the oversight flag.
 """
+
+
+def case_context(settings: RoutingSettings, clock: Clock) -> CaseContext:
+    rules = ScheduleRules(
+        calendar=WorkingCalendar(settings.extra_holidays, settings.extra_working_days),
+        escalation_interval_days=settings.escalation_interval_days,
+        oversight_days=settings.oversight_days,
+        archive_after=timedelta(days=settings.archive_after_days),
+    )
+    return CaseContext(
+        outbox=Outbox(KIT.outbox, source=settings.service_name),
+        clock=clock,
+        max_forwards=settings.max_forwards,
+        sla=SlaEngine(rules=rules, hub_timezone=settings.hub_timezone.value),
+    )
 
 
 def create_app(settings: RoutingSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or RoutingSettings()
     clock = clock or load_clock(settings.clock)
-    ctx = CaseContext(
-        outbox=Outbox(KIT.outbox, source=settings.service_name), clock=clock, max_forwards=settings.max_forwards
+    ctx = case_context(settings, clock)
+    runtime = Runtime(
+        settings,
+        KIT,
+        subscriptions=[case_subscription(ctx)],
+        workers=[sla_worker],
+        clock=clock,
+        extras={"cases": ctx},
     )
-    runtime = Runtime(settings, KIT, subscriptions=[case_subscription(ctx)], clock=clock)
     return build_app(
         runtime,
         title="Simpul hub",
         description=DESCRIPTION,
-        routers=[directory_router, keys_router, rules_router, cases_router, stats_router],
+        routers=[directory_router, keys_router, rules_router, policies_router, cases_router, stats_router],
     )

@@ -13,7 +13,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing_svc.cases import service
-from routing_svc.cases.service import CaseContext
+from routing_svc.cases.context import CaseContext
 from shared.bus.consumer import Handler, Subscription
 from shared.events import Envelope, EventData
 from shared.events.contracts import (

@@ -5,7 +5,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db.kit_tables import add_kit_tables, new_metadata
@@ -92,6 +105,12 @@ class Case(Base):
     verified_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
     rated_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    berkadar_pengawasan: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    """Flagged by a coordinator as needing examination: the pengaduan resolution clock becomes 60 working days."""
+    escalation_level: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    """The highest rung of the escalation ladder any of the case's clocks reached (4: oversight)."""
+    clocks_version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    """Bumped on every change of the case's clocks; orders sla.clocks_changed."""
     submitted_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
 
@@ -128,4 +147,78 @@ class Assignment(Base):
     dispositioned_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
     acknowledged_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
     first_followup_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    first_response_working_days: Mapped[float | None] = mapped_column(Float, nullable=True)
+    """Working time (in the node's timezone) from the disposition to the first acknowledgement or follow-up."""
     ended_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+
+
+class SlaClock(Base):
+    """One SLA clock of a case (see routing_svc/sla). `next_fire_at` is when the sweep must look at it next.
+
+    Kinds: the four SLA clocks (shared.domain.ClockKind) plus `retention`, the hub's own timer that archives a
+    completed case; it is never shown as an SLA clock.
+    """
+
+    __tablename__ = "sla_clocks"
+    __table_args__ = (
+        Index(
+            "ix_sla_clocks_next_fire_at",
+            "next_fire_at",
+            postgresql_where=text("next_fire_at IS NOT NULL"),
+            sqlite_where=text("next_fire_at IS NOT NULL"),
+        ),
+        Index("ix_sla_clocks_tracking_id_kind", "tracking_id", "kind"),
+        Index("ix_sla_clocks_agency_code_kind", "agency_code", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tracking_id: Mapped[str] = mapped_column(String(40), ForeignKey("cases.tracking_id"), nullable=False)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    agency_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    timezone: Mapped[str] = mapped_column(String(32), nullable=False)
+    working_days: Mapped[int] = mapped_column(Integer, nullable=False)
+    policy_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    started_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    due_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    warn_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    oversight_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    paused_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    paused_days: Mapped[float] = mapped_column(Float, nullable=False)
+    stopped_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    state: Mapped[str] = mapped_column(String(16), nullable=False)
+    warned_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    breached_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    escalation_level: Mapped[int] = mapped_column(Integer, nullable=False)
+    recompute: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    next_fire_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+
+
+class SlaPolicy(Base):
+    """A deadline for one clock kind, for the cases its matchers fit. Matchers left out are '' (see ANY)."""
+
+    __tablename__ = "sla_policies"
+    __table_args__ = (
+        UniqueConstraint(
+            "kind", "classification", "category", "agency_code", "berkadar_pengawasan", name="uq_sla_policies_matchers"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    classification: Mapped[str] = mapped_column(String(32), nullable=False)
+    category: Mapped[str] = mapped_column(String(100), nullable=False)
+    agency_code: Mapped[str] = mapped_column(String(64), nullable=False)
+    berkadar_pengawasan: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    """True: the policy is for cases flagged berkadar pengawasan; false: for the others."""
+    working_days: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+
+
+class SlaSetting(Base):
+    """Small facts the SLA engine keeps between runs (e.g. the fingerprint of the calendar it computed with)."""
+
+    __tablename__ = "sla_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, nullable=False)

@@ -1,14 +1,15 @@
-"""Cases as the hub's coordinators see them (triage, search, full history), and their decisions."""
+"""Cases as the hub's coordinators see them (triage, search, full history, clocks), and their decisions."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from routing_svc.auth import StaffDep
 from routing_svc.cases import repository, service, views
-from routing_svc.cases.schemas import CaseList, CaseView, Decision
+from routing_svc.cases.context import CaseContext
+from routing_svc.cases.schemas import CaseList, CaseUpdate, CaseView, Decision
 from routing_svc.pagination import Limit, Offset, next_offset
 from shared.domain import NodeCode, Status
 from shared.errors import error_responses, not_found
@@ -16,6 +17,14 @@ from shared.http.app import RuntimeDep, SessionDep
 from shared.logging import bind_tracking_id
 
 router = APIRouter(prefix="/api/v1/hub")
+
+
+def case_context(runtime: RuntimeDep) -> CaseContext:
+    ctx: CaseContext = runtime.extras["cases"]
+    return ctx
+
+
+CaseCtxDep = Annotated[CaseContext, Depends(case_context)]
 
 
 @router.get(
@@ -27,19 +36,26 @@ router = APIRouter(prefix="/api/v1/hub")
 )
 async def list_complaints(
     session: SessionDep,
+    ctx: CaseCtxDep,
     _: StaffDep,
     status: Status | None = None,
     agency_code: NodeCode | None = None,
     triage: Annotated[bool, Query(description="Only the triage queue: submitted and with no node.")] = False,
+    overdue: Annotated[bool, Query(description="Only cases with a running clock past its deadline.")] = False,
+    escalation_level: Annotated[
+        int | None, Query(ge=0, le=4, description="Only cases escalated to at least this level.")
+    ] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> CaseList:
-    """Search cases by status and holding node, oldest submission first; `triage=true` gives the triage queue."""
+    """Search cases by status, node, lateness and escalation, oldest first; `triage=true` gives the triage queue."""
     cases = await repository.list_cases(
         session,
         status=status.value if status else None,
         agency_code=agency_code,
         triage=triage,
+        overdue_at=ctx.clock.now() if overdue else None,
+        min_escalation_level=escalation_level,
         limit=limit,
         offset=offset,
     )
@@ -53,12 +69,29 @@ async def list_complaints(
     tags=["cases"],
     responses=error_responses(401, 403, 404),
 )
-async def get_complaint(tracking_id: str, session: SessionDep, _: StaffDep) -> CaseView:
-    """One case with its full history: every transition, who made it and why."""
+async def get_complaint(tracking_id: str, session: SessionDep, ctx: CaseCtxDep, _: StaffDep) -> CaseView:
+    """One case with its full history (every transition, who made it and why) and its SLA clocks."""
     case = await repository.get_case(session, tracking_id)
     if case is None:
         raise not_found("case")
-    return views.full_view(case, await repository.history(session, tracking_id))
+    return await service.view(session, ctx, case)
+
+
+@router.patch(
+    "/complaints/{tracking_id}",
+    response_model=CaseView,
+    status_code=200,
+    tags=["cases"],
+    responses=error_responses(401, 403, 404, 422),
+)
+async def update_complaint(
+    tracking_id: str, body: CaseUpdate, session: SessionDep, ctx: CaseCtxDep, principal: StaffDep
+) -> CaseView:
+    """Flag a pengaduan berkadar pengawasan (or unflag it); `not_pengaduan` (422) for other classifications."""
+    bind_tracking_id(tracking_id)
+    case = await service.set_berkadar_pengawasan(session, ctx, tracking_id, body.berkadar_pengawasan, principal)
+    await session.commit()
+    return await service.view(session, ctx, case)
 
 
 @router.post(
@@ -69,10 +102,10 @@ async def get_complaint(tracking_id: str, session: SessionDep, _: StaffDep) -> C
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def decide(
-    tracking_id: str, body: Decision, session: SessionDep, runtime: RuntimeDep, principal: StaffDep
+    tracking_id: str, body: Decision, session: SessionDep, ctx: CaseCtxDep, principal: StaffDep
 ) -> CaseView:
     """Dispose (also to override a holding node), postpone or reject a case; 409 `illegal_transition` if not allowed."""
     bind_tracking_id(tracking_id)
-    case = await service.decide(session, runtime.outbox, runtime.clock.now(), tracking_id, body, principal)
+    case = await service.decide(session, ctx, tracking_id, body, principal)
     await session.commit()
-    return views.full_view(case, await repository.history(session, tracking_id))
+    return await service.view(session, ctx, case)

@@ -38,6 +38,7 @@ from enum import StrEnum
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from routing_svc.cases.context import CaseContext
 from routing_svc.models import Assignment, Case, CaseHistory
 from shared.domain import ANONYMOUS_NAME, Channel, Classification, RejectReason, RouteKind, Status
 from shared.events.contracts import (
@@ -50,7 +51,6 @@ from shared.events.contracts import (
     EventData,
 )
 from shared.logging import get_logger
-from shared.outbox import Outbox
 
 log = get_logger(__name__)
 
@@ -173,7 +173,7 @@ _DEFAULT_DISPOSITION_REASON = {
 
 async def apply_transition(
     session: AsyncSession,
-    outbox: Outbox,
+    ctx: CaseContext,
     case: Case,
     action: Action,
     *,
@@ -186,8 +186,9 @@ async def apply_transition(
     reason_code: str | None = None,
     causation_id: uuid.UUID | None = None,
 ) -> Transition:
-    """Move `case` by `action` (or raise IllegalTransition), record why, and write its events. Never commits.
+    """Move `case` by `action` (or raise IllegalTransition), move its clocks, record why, write its events.
 
+    Never commits.
     For a disposing action, `agency_code` is the target node and `route_kind` says how it was chosen.
     """
     from_status = Status(case.status)
@@ -287,7 +288,8 @@ async def apply_transition(
             case_version=version,
         )
     )
-    await outbox.add(session, *events, causation_id=causation_id)
+    events += await ctx.sla.on_transition(session, case, action.value, to_status, now)
+    await ctx.outbox.add(session, *events, causation_id=causation_id)
     log.info(
         "case_transition",
         action=action.value,

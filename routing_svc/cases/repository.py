@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from routing_svc.models import Assignment, Case, CaseHistory
+from routing_svc.models import Assignment, Case, CaseHistory, SlaClock
+from routing_svc.sla.engine import SLA_KINDS
 
 
 async def get_case(session: AsyncSession, tracking_id: str, *, for_update: bool = False) -> Case | None:
@@ -26,6 +29,8 @@ async def list_cases(
     status: str | None,
     agency_code: str | None,
     triage: bool,
+    overdue_at: datetime | None = None,
+    min_escalation_level: int | None = None,
     limit: int,
     offset: int,
 ) -> list[Case]:
@@ -36,6 +41,21 @@ async def list_cases(
         stmt = stmt.where(Case.status == status)
     if agency_code is not None:
         stmt = stmt.where(Case.agency_code == agency_code)
+    if overdue_at is not None:
+        late = (
+            select(SlaClock.id)
+            .where(
+                SlaClock.tracking_id == Case.tracking_id,
+                SlaClock.stopped_at.is_(None),
+                SlaClock.paused_at.is_(None),
+                SlaClock.kind.in_(SLA_KINDS),
+                SlaClock.due_at < overdue_at,
+            )
+            .exists()
+        )
+        stmt = stmt.where(late)
+    if min_escalation_level is not None:
+        stmt = stmt.where(Case.escalation_level >= min_escalation_level)
     stmt = stmt.order_by(Case.submitted_at, Case.tracking_id).limit(limit + 1).offset(offset)
     return list((await session.execute(stmt)).scalars())
 

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints
 
 from shared.domain import Channel, Classification, NodeCode, RejectReason, RouteKind, Status
+from shared.events.contracts import ClockView
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
@@ -47,6 +48,10 @@ class CaseSummary(BaseModel):
     updated_at: datetime
     case_version: int
     forward_count: int
+    escalation_level: int = Field(
+        description="The highest rung of the escalation ladder reached: 0 none, 1 the node's liaison, "
+        "2 the parent node, 3 the hub's coordinators, 4 the oversight flag (Ombudsman)."
+    )
 
 
 class CaseList(BaseModel):
@@ -60,6 +65,9 @@ class CaseView(CaseSummary):
     is_anonymous: bool
     reporter_name: str | None = Field(description='"Anonim" when the reporter is anonymous.')
     rating: int | None
+    berkadar_pengawasan: bool = Field(description="Needs examination: the pengaduan resolution clock is 60 days.")
+    clocks: list[ClockView] = Field(description="Every SLA clock the case has run, oldest first.")
+    expected_answer_by: datetime | None = Field(description="What the reporter is told to expect; null once answered.")
     history: list[HistoryEntry]
 
 
@@ -74,3 +82,13 @@ class Decision(BaseModel):
     agency_code: NodeCode | None = Field(default=None, description="dispose: the target node (existing and active).")
     reason: Reason | None = Field(default=None, description="Why; required to postpone.")
     reason_code: RejectReason | None = Field(default=None, description="reject: defaults to not_relevant.")
+    berkadar_pengawasan: bool | None = Field(
+        default=None, description="dispose: flag (or unflag) a pengaduan as needing examination (60 working days)."
+    )
+
+
+class CaseUpdate(BaseModel):
+    berkadar_pengawasan: bool = Field(
+        description="Flag a pengaduan as needing examination (berkadar pengawasan): its resolution clock becomes "
+        "60 working days (or what a policy says), recomputed at once."
+    )

@@ -7,11 +7,12 @@ when it comes from the node holding the case or one of that node's ancestors.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from routing_svc.cases import views
+from routing_svc.cases.context import CaseContext
 from routing_svc.cases.lifecycle import (
     HELD,
     Action,
@@ -21,16 +22,16 @@ from routing_svc.cases.lifecycle import (
     apply_transition,
     is_legal,
 )
-from routing_svc.cases.repository import get_case, open_assignment
-from routing_svc.cases.schemas import Decision, DecisionAction
+from routing_svc.cases.repository import get_case, history, open_assignment
+from routing_svc.cases.schemas import CaseView, Decision, DecisionAction
 from routing_svc.directory.repository import get_active_node, get_node
-from routing_svc.models import Case, CaseHistory
+from routing_svc.models import Assignment, Case, CaseHistory
 from routing_svc.rules.matcher import Complaint
 from routing_svc.rules.repository import best_rule
+from routing_svc.timeutil import as_utc
 from shared.auth.keys import Principal
 from shared.bus.consumer import RetryLater
-from shared.clock import Clock
-from shared.domain import RejectReason, RouteKind, Status
+from shared.domain import Classification, ClockKind, RejectReason, RouteKind, Status
 from shared.errors import ApiError, not_found
 from shared.events.contracts import (
     AgencyAcknowledged,
@@ -43,21 +44,11 @@ from shared.events.contracts import (
     ReporterWithdrew,
 )
 from shared.logging import get_logger
-from shared.outbox import Outbox
 
 log = get_logger(__name__)
 
 ROUTING_ACTOR = "routing"
 REPORTER_ACTOR = "reporter"
-
-
-@dataclass(frozen=True)
-class CaseContext:
-    """What the case logic needs besides a session."""
-
-    outbox: Outbox
-    clock: Clock
-    max_forwards: int
 
 
 # Creation and routing ---------------------------------------------------------------------------
@@ -116,7 +107,7 @@ async def route(session: AsyncSession, ctx: CaseContext, case: Case, *, causatio
         if node is not None:
             await apply_transition(
                 session,
-                ctx.outbox,
+                ctx,
                 case,
                 Action.dispose,
                 actor=ROUTING_ACTOR,
@@ -142,7 +133,7 @@ async def route(session: AsyncSession, ctx: CaseContext, case: Case, *, causatio
     if rule is not None:
         await apply_transition(
             session,
-            ctx.outbox,
+            ctx,
             case,
             Action.dispose,
             actor=ROUTING_ACTOR,
@@ -212,7 +203,7 @@ async def _try(
     try:
         return await apply_transition(
             session,
-            ctx.outbox,
+            ctx,
             case,
             action,
             actor=actor,
@@ -228,6 +219,17 @@ async def _try(
         return None
 
 
+async def _first_response(session: AsyncSession, ctx: CaseContext, assignment: Assignment, at: datetime) -> None:
+    """Record how long the node took to respond first, in working days of its own timezone."""
+    if assignment.first_response_working_days is not None:
+        return
+    node = await get_node(session, assignment.agency_code)
+    tz = node.timezone if node else ctx.sla.hub_timezone
+    assignment.first_response_working_days = ctx.sla.rules.calendar.working_time_between(
+        as_utc(assignment.dispositioned_at), as_utc(at), tz
+    )
+
+
 async def on_acknowledged(
     session: AsyncSession, ctx: CaseContext, data: AgencyAcknowledged, causation_id: uuid.UUID
 ) -> None:
@@ -237,6 +239,7 @@ async def on_acknowledged(
     assignment = await open_assignment(session, case.tracking_id)
     if assignment is not None and assignment.acknowledged_at is None:
         assignment.acknowledged_at = data.acknowledged_at
+        await _first_response(session, ctx, assignment, data.acknowledged_at)
     if case.status == Status.dispositioned:
         await _try(session, ctx, case, Action.acknowledge, actor=data.actor, causation_id=causation_id)
     else:
@@ -250,6 +253,7 @@ async def on_followup(session: AsyncSession, ctx: CaseContext, data: FollowupPos
     assignment = await open_assignment(session, case.tracking_id)
     if assignment is not None and assignment.first_followup_at is None:
         assignment.first_followup_at = data.posted_at
+        await _first_response(session, ctx, assignment, data.posted_at)
     if data.is_final:
         await _try(
             session, ctx, case, Action.answer, actor=data.actor, reason="final follow-up", causation_id=causation_id
@@ -397,24 +401,32 @@ def _illegal(exc: IllegalTransition) -> ApiError:
 
 
 async def decide(
-    session: AsyncSession, outbox: Outbox, now: datetime, tracking_id: str, body: Decision, principal: Principal
+    session: AsyncSession, ctx: CaseContext, tracking_id: str, body: Decision, principal: Principal
 ) -> Case:
     """Apply a coordinator's decision: dispose (or override), postpone, or reject. 409 when the status forbids it."""
     case = await get_case(session, tracking_id, for_update=True)
     if case is None:
         raise not_found("case")
     actor = principal.actor
+    now = ctx.clock.now()
     try:
         if body.action is DecisionAction.dispose:
             node = await get_active_node(session, body.agency_code)
             if node is None:
                 raise ApiError(422, "unknown_agency", f"agency_code {body.agency_code!r} is not an active node")
+            if body.berkadar_pengawasan is not None:
+                _check_flag(case, body.berkadar_pengawasan)
             action = Action.dispose if case.status == Status.submitted else Action.override
             if action is Action.override and is_legal(action, Status(case.status)) and node.code == case.agency_code:
                 raise ApiError(409, "illegal_transition", f"the case is already with {node.code}")
+            flag_changed = (
+                body.berkadar_pengawasan is not None
+                and is_legal(action, Status(case.status))
+                and _note_flag(session, case, body.berkadar_pengawasan, actor, now)
+            )
             await apply_transition(
                 session,
-                outbox,
+                ctx,
                 case,
                 action,
                 actor=actor,
@@ -423,14 +435,16 @@ async def decide(
                 route_kind=RouteKind.coordinator,
                 reason=body.reason or "coordinator decision",
             )
+            if flag_changed:
+                await _recompute_resolution(session, ctx, case, now)
         elif body.action is DecisionAction.postpone:
             if not body.reason:
                 raise ApiError(422, "reason_required", "a postponement needs a reason (what the reporter should add)")
-            await apply_transition(session, outbox, case, Action.postpone, actor=actor, now=now, reason=body.reason)
+            await apply_transition(session, ctx, case, Action.postpone, actor=actor, now=now, reason=body.reason)
         else:
             await apply_transition(
                 session,
-                outbox,
+                ctx,
                 case,
                 Action.reject,
                 actor=actor,
@@ -441,3 +455,59 @@ async def decide(
     except IllegalTransition as exc:
         raise _illegal(exc) from exc
     return case
+
+
+def _check_flag(case: Case, flagged: bool) -> None:
+    if flagged and case.classification != Classification.pengaduan:
+        raise ApiError(
+            422, "not_pengaduan", f"only a pengaduan can be berkadar pengawasan; this is {case.classification}"
+        )
+
+
+def _note_flag(session: AsyncSession, case: Case, flagged: bool, actor: str, now: datetime) -> bool:
+    """Set the flag and say so in the history; False if it was already so."""
+    if case.berkadar_pengawasan == flagged:
+        return False
+    case.berkadar_pengawasan = flagged
+    add_note(
+        session,
+        case,
+        actor=actor,
+        now=now,
+        reason="flagged berkadar pengawasan (needs examination)" if flagged else "berkadar pengawasan flag removed",
+        reason_code="berkadar_pengawasan",
+    )
+    return True
+
+
+async def set_berkadar_pengawasan(
+    session: AsyncSession, ctx: CaseContext, tracking_id: str, flagged: bool, principal: Principal
+) -> Case:
+    """Flag or unflag a pengaduan; its open resolution clock is recomputed at once."""
+    case = await get_case(session, tracking_id, for_update=True)
+    if case is None:
+        raise not_found("case")
+    _check_flag(case, flagged)
+    now = ctx.clock.now()
+    if _note_flag(session, case, flagged, principal.actor, now):
+        await _recompute_resolution(session, ctx, case, now)
+    return case
+
+
+async def _recompute_resolution(session: AsyncSession, ctx: CaseContext, case: Case, now: datetime) -> None:
+    for clock in await ctx.sla.clocks(session, case.tracking_id, open_only=True):
+        if clock.kind == ClockKind.resolution:
+            await ctx.sla.recompute(session, case, clock)
+    await ctx.outbox.add(session, await ctx.sla.clocks_changed(session, case, now))
+
+
+async def view(session: AsyncSession, ctx: CaseContext, case: Case) -> CaseView:
+    """The hub's full view of a case: history, clocks and what the reporter is told to expect."""
+    clocks = await ctx.sla.clocks(session, case.tracking_id)
+    return views.full_view(
+        case,
+        await history(session, case.tracking_id),
+        clocks,
+        ctx.clock.now(),
+        await ctx.sla.expected_answer_by(session, case, clocks),
+    )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from routing_svc.cases.lifecycle import display_name
 from routing_svc.cases.schemas import CaseSummary, CaseView, HistoryEntry
-from routing_svc.models import Case, CaseHistory
+from routing_svc.models import Case, CaseHistory, SlaClock
+from routing_svc.sla.engine import views as clock_views
 from routing_svc.timeutil import as_utc
 from shared.domain import STATUS_LABELS, Channel, Classification, RouteKind, Status
 
@@ -26,6 +29,7 @@ def summary(case: Case) -> CaseSummary:
         updated_at=as_utc(case.updated_at),
         case_version=case.case_version,
         forward_count=case.forward_count,
+        escalation_level=case.escalation_level,
     )
 
 
@@ -45,7 +49,13 @@ def history_entry(h: CaseHistory) -> HistoryEntry:
     )
 
 
-def full_view(case: Case, history: list[CaseHistory]) -> CaseView:
+def full_view(
+    case: Case,
+    history: list[CaseHistory],
+    clocks: list[SlaClock],
+    now: datetime,
+    expected_answer_by: datetime | None,
+) -> CaseView:
     return CaseView(
         **summary(case).model_dump(),
         content=case.content,
@@ -53,5 +63,8 @@ def full_view(case: Case, history: list[CaseHistory]) -> CaseView:
         is_anonymous=case.is_anonymous,
         reporter_name=display_name(case),
         rating=case.rating,
+        berkadar_pengawasan=case.berkadar_pengawasan,
+        clocks=clock_views(clocks, now),
+        expected_answer_by=expected_answer_by,
         history=[history_entry(h) for h in history],
     )

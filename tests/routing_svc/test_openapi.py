@@ -13,11 +13,14 @@ PATHS = {
     "/api/v1/hub/routing-rules": {"get", "post"},
     "/api/v1/hub/routing-rules/{id}": {"delete"},
     "/api/v1/hub/complaints": {"get"},
-    "/api/v1/hub/complaints/{tracking_id}": {"get"},
+    "/api/v1/hub/complaints/{tracking_id}": {"get", "patch"},
     "/api/v1/hub/complaints/{tracking_id}/decisions": {"post"},
+    "/api/v1/hub/sla-policies": {"get", "post"},
+    "/api/v1/hub/sla-policies/effective": {"get"},
+    "/api/v1/hub/sla-policies/{id}": {"get", "patch", "delete"},
     "/api/v1/hub/stats/agencies": {"get"},
 }
-TAGS = {"directory", "keys", "routing rules", "cases", "decisions", "statistics"}
+TAGS = {"directory", "keys", "routing rules", "sla policies", "cases", "decisions", "statistics"}
 
 
 async def test_every_endpoint_is_documented(hub: Hub) -> None:

@@ -1,0 +1,144 @@
+"""SLA policies: the working days each clock gets, per classification, category and node."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from routing_svc.auth import AdminDep, StaffDep
+from routing_svc.directory.repository import get_node
+from routing_svc.pagination import Limit, Offset, next_offset
+from routing_svc.policies import repository, service
+from routing_svc.policies.defaults import default_table
+from routing_svc.policies.schemas import (
+    DefaultDeadline,
+    EffectiveDeadline,
+    PolicyCreate,
+    PolicyList,
+    PolicyOut,
+    PolicyUpdate,
+)
+from shared.domain import Classification, ClockKind, NodeCode
+from shared.errors import ApiError, error_responses, not_found
+from shared.http.app import RuntimeDep, SessionDep
+
+router = APIRouter(prefix="/api/v1/hub", tags=["sla policies"])
+
+PolicyId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The policy's id.")]
+
+RULES = """
+A policy gives one clock (`verification`, `first_response`, `resolution`, `reporter_response`) a budget in working
+days for the cases its matchers fit. A matcher left out fits every case; `agency_code` fits the node and its whole
+subtree; a policy is either for pengaduan flagged *berkadar pengawasan* (`berkadar_pengawasan: true`, resolution
+only) or for the other cases. When several fit, the nearest node wins, then a policy naming the category, then one
+naming the classification, then the oldest. Where none fits, the defaults apply (listed with the policies).
+Every change recomputes the deadlines of the open clocks of its kind; what already fired (a warning, a breach, an
+escalation) stays fired.
+"""
+
+
+@router.post(
+    "/sla-policies",
+    response_model=PolicyOut,
+    status_code=201,
+    responses=error_responses(401, 403, 409, 422),
+    description="Add an SLA policy (admin). `policy_exists` (409) if one has the same matchers.\n" + RULES,
+)
+async def create_sla_policy(body: PolicyCreate, session: SessionDep, runtime: RuntimeDep, _: AdminDep) -> PolicyOut:
+    """Add an SLA policy; open clocks of its kind are recomputed."""
+    policy = await service.create(session, body, runtime.clock.now())
+    await session.commit()
+    return service.to_out(policy)
+
+
+@router.get(
+    "/sla-policies",
+    response_model=PolicyList,
+    status_code=200,
+    responses=error_responses(401, 403, 422),
+    description="List the SLA policies, and the defaults that apply where none fits.\n" + RULES,
+)
+async def list_sla_policies(
+    session: SessionDep, _: StaffDep, kind: ClockKind | None = None, limit: Limit = 50, offset: Offset = 0
+) -> PolicyList:
+    """List the SLA policies and the built-in defaults."""
+    policies = await repository.list_policies(session, kind, limit, offset)
+    return PolicyList(
+        items=[service.to_out(p) for p in policies[:limit]],
+        next_offset=next_offset(offset, limit, len(policies)),
+        defaults=[
+            DefaultDeadline(kind=k, classification=c, berkadar_pengawasan=b, working_days=d)
+            for k, c, b, d in default_table()
+            if kind is None or k is kind
+        ],
+    )
+
+
+@router.get(
+    "/sla-policies/effective",
+    response_model=EffectiveDeadline,
+    status_code=200,
+    responses=error_responses(401, 403, 422),
+    description="The budget a clock would get for a case like the one described.\n" + RULES,
+)
+async def effective_sla_policy(
+    session: SessionDep,
+    _: StaffDep,
+    kind: ClockKind,
+    classification: Classification,
+    category: Annotated[str | None, Query(max_length=100)] = None,
+    agency_code: NodeCode | None = None,
+    berkadar_pengawasan: bool = False,
+) -> EffectiveDeadline:
+    """Which policy (or default) applies to a case of this kind, classification, category and node."""
+    path: list[str] = []
+    if agency_code:
+        node = await get_node(session, agency_code)
+        if node is None:
+            raise ApiError(422, "unknown_agency", f"agency_code {agency_code!r} is not in the directory")
+        path = node.path_codes
+    budget = await repository.effective_budget(session, kind, classification, category, path, berkadar_pengawasan)
+    return EffectiveDeadline(kind=kind, working_days=budget.working_days, policy_id=budget.policy_id)
+
+
+@router.get(
+    "/sla-policies/{id}",
+    response_model=PolicyOut,
+    status_code=200,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def get_sla_policy(id: PolicyId, session: SessionDep, _: StaffDep) -> PolicyOut:
+    """One SLA policy."""
+    policy = await repository.get_policy(session, id)
+    if policy is None:
+        raise not_found("policy")
+    return service.to_out(policy)
+
+
+@router.patch(
+    "/sla-policies/{id}",
+    response_model=PolicyOut,
+    status_code=200,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def update_sla_policy(
+    id: PolicyId, body: PolicyUpdate, session: SessionDep, runtime: RuntimeDep, _: AdminDep
+) -> PolicyOut:
+    """Change a policy's working days (admin); open clocks of its kind are recomputed."""
+    policy = await service.update(session, id, body.working_days, runtime.clock.now())
+    await session.commit()
+    return service.to_out(policy)
+
+
+@router.delete(
+    "/sla-policies/{id}",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def delete_sla_policy(id: PolicyId, session: SessionDep, runtime: RuntimeDep, _: AdminDep) -> Response:
+    """Remove a policy (admin); the open clocks it governed fall back to the next fitting policy or the default."""
+    await service.delete(session, id, runtime.clock.now())
+    await session.commit()
+    return Response(status_code=204)

@@ -1,0 +1,87 @@
+"""SLA policy queries, and the choice of the policy that applies to a case."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from routing_svc.models import ANY, SlaClock, SlaPolicy
+from routing_svc.policies.defaults import default_working_days
+from shared.domain import Classification, ClockKind
+
+
+@dataclass(frozen=True)
+class Budget:
+    working_days: int
+    policy_id: int | None
+    """None: the built-in default applies."""
+
+
+async def effective_budget(
+    session: AsyncSession,
+    kind: ClockKind,
+    classification: Classification,
+    category: str | None,
+    node_path: Sequence[str],
+    berkadar_pengawasan: bool,
+) -> Budget:
+    """The policy that fits best, else the default.
+
+    Fitting: each matcher left out fits anything; `agency_code` fits the node and its subtree; a policy is for either
+    the cases flagged berkadar pengawasan or the others. Best: the nearest node (deepest in the path) first, then a
+    policy naming the category, then one naming the classification; the oldest policy breaks a tie.
+    """
+    stmt = select(SlaPolicy).where(
+        SlaPolicy.kind == kind.value,
+        SlaPolicy.classification.in_([ANY, classification.value]),
+        SlaPolicy.category.in_([ANY, category] if category else [ANY]),
+        SlaPolicy.agency_code.in_([ANY, *node_path]),
+        SlaPolicy.berkadar_pengawasan.is_(berkadar_pengawasan),
+    )
+    depth = {code: i + 1 for i, code in enumerate(node_path)}
+    best: SlaPolicy | None = None
+    best_key: tuple[int, int, int, int] | None = None
+    for policy in (await session.execute(stmt)).scalars():
+        key = (depth.get(policy.agency_code, 0), policy.category != ANY, policy.classification != ANY, -policy.id)
+        if best_key is None or key > best_key:
+            best, best_key = policy, key
+    if best is not None:
+        return Budget(best.working_days, best.id)
+    return Budget(default_working_days(kind, classification, berkadar_pengawasan), None)
+
+
+async def get_policy(session: AsyncSession, policy_id: int) -> SlaPolicy | None:
+    return await session.get(SlaPolicy, policy_id)
+
+
+async def find_same(session: AsyncSession, policy: SlaPolicy) -> SlaPolicy | None:
+    stmt = select(SlaPolicy).where(
+        SlaPolicy.kind == policy.kind,
+        SlaPolicy.classification == policy.classification,
+        SlaPolicy.category == policy.category,
+        SlaPolicy.agency_code == policy.agency_code,
+        SlaPolicy.berkadar_pengawasan.is_(policy.berkadar_pengawasan),
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def list_policies(session: AsyncSession, kind: ClockKind | None, limit: int, offset: int) -> list[SlaPolicy]:
+    stmt = select(SlaPolicy)
+    if kind is not None:
+        stmt = stmt.where(SlaPolicy.kind == kind.value)
+    stmt = stmt.order_by(SlaPolicy.kind, SlaPolicy.id).limit(limit + 1).offset(offset)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def mark_for_recompute(session: AsyncSession, kind: str, due: object) -> int:
+    """Make every open clock of `kind` due now, flagged to be recomputed by the sweep; returns how many."""
+    result = await session.execute(
+        update(SlaClock)
+        .where(SlaClock.stopped_at.is_(None), SlaClock.kind == kind)
+        .values(recompute=True, next_fire_at=due)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

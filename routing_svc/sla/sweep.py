@@ -1,0 +1,166 @@
+"""The due-clock sweep: find the clocks whose `next_fire_at` has come (an indexed range query), fire them, commit.
+
+Exactly once, with any number of replicas: a replica takes the cases of the due clocks under a row lock
+(`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite serializes writers with BEGIN IMMEDIATE), re-reads their clocks
+under that lock, and every firing is recorded on the clock (`warned_at`, `breached_at`, `escalation_level`) in the
+same transaction as its events go into the outbox. A replica that comes second finds nothing left due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from datetime import datetime, timedelta
+from importlib.metadata import version
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from routing_svc.cases.context import CaseContext
+from routing_svc.cases.lifecycle import Action, apply_transition
+from routing_svc.models import Case, SlaClock, SlaSetting
+from routing_svc.settings import RoutingSettings
+from routing_svc.sla.schedule import ACTING_KINDS, TimerKind
+from routing_svc.timeutil import as_utc
+from shared.db.engine import Database
+from shared.domain import ClockKind, Status
+from shared.events import EventData
+from shared.logging import get_logger
+from shared.runtime import Runtime
+
+log = get_logger(__name__)
+
+SLA_ACTOR = "hub:sla"
+FINGERPRINT_KEY = "schedule_fingerprint"
+RETRY_BROKEN = timedelta(minutes=1)
+
+
+async def sweep_once(db: Database, ctx: CaseContext, limit: int) -> int:
+    """Fire what is due now for up to `limit` clocks; returns how many due clocks it saw."""
+    now = ctx.clock.now()
+    async with db.session() as session:
+        due = (
+            select(SlaClock.tracking_id)
+            .where(SlaClock.next_fire_at <= now)
+            .order_by(SlaClock.next_fire_at)
+            .limit(limit)
+        )
+        seen = list((await session.execute(due)).scalars())
+        if not seen:
+            await session.rollback()
+            return 0
+        cases = select(Case).where(Case.tracking_id.in_(sorted(set(seen)))).order_by(Case.tracking_id)
+        if not db.is_sqlite:
+            cases = cases.with_for_update(skip_locked=True)
+        for case in list((await session.execute(cases)).scalars()):
+            try:
+                async with session.begin_nested():
+                    await sweep_case(session, ctx, case, now)
+            except Exception as exc:
+                # One broken case must not hold up the others: look at it again later.
+                log.error("sla_case_failed", tracking_id=case.tracking_id, error=f"{type(exc).__name__}: {exc}")
+                await session.execute(
+                    update(SlaClock)
+                    .where(SlaClock.tracking_id == case.tracking_id, SlaClock.next_fire_at <= now)
+                    .values(next_fire_at=now + RETRY_BROKEN)
+                    .execution_options(synchronize_session=False)
+                )
+        await session.commit()
+        return len(seen)
+
+
+async def sweep_case(session: AsyncSession, ctx: CaseContext, case: Case, now: datetime) -> None:
+    """Fire the due clocks of one case (locked by the caller), in the order they were started."""
+    stmt = (
+        select(SlaClock)
+        .where(SlaClock.tracking_id == case.tracking_id, SlaClock.next_fire_at <= now)
+        .order_by(SlaClock.id)
+    )
+    touched = False
+    for clock in list((await session.execute(stmt)).scalars()):
+        touched = True
+        fired: list[EventData] = await ctx.sla.fire(session, case, clock, now)
+        await ctx.outbox.add(session, *fired)
+        running = clock.stopped_at is None and clock.paused_at is None
+        if clock.kind in ACTING_KINDS and running and as_utc(clock.due_at) <= now:
+            await _run_out(session, ctx, case, clock, now)
+    if touched:
+        await ctx.outbox.add(session, await ctx.sla.clocks_changed(session, case, now))
+
+
+async def _run_out(session: AsyncSession, ctx: CaseContext, case: Case, clock: SlaClock, now: datetime) -> None:
+    """A clock whose end moves the case: the reporter's silence completes or withdraws it; retention archives it."""
+    status = Status(case.status)
+    days = clock.working_days
+    if clock.kind == ClockKind.reporter_response and status is Status.answered:
+        action, reason = Action.complete, f"no reply from the reporter within {days} working days of the answer"
+    elif clock.kind == ClockKind.reporter_response and status is Status.postponed:
+        action, reason = Action.withdraw, f"the reporter added no information within {days} working days"
+    elif clock.kind == TimerKind.retention and status is Status.completed:
+        action, reason = Action.archive, "past the retention period after completion"
+    else:
+        log.info("timer_stale", kind=clock.kind, status=case.status)
+        ctx.sla.stop(clock, now)
+        return
+    await apply_transition(session, ctx, case, action, actor=SLA_ACTOR, now=now, reason=reason)
+
+
+def schedule_fingerprint(settings: RoutingSettings) -> str:
+    """What the clocks' deadlines depend on besides the policies: the calendar and the ladder's settings."""
+    facts = {
+        "holidays": version("holidays"),
+        "extra_holidays": sorted(d.isoformat() for d in settings.extra_holidays),
+        "extra_working_days": sorted(d.isoformat() for d in settings.extra_working_days),
+        "escalation_interval_days": settings.escalation_interval_days,
+        "oversight_days": settings.oversight_days,
+        "archive_after_days": settings.archive_after_days,
+    }
+    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+
+
+async def sync_schedule(db: Database, fingerprint: str, now: datetime) -> int:
+    """If the calendar or ladder settings changed since the clocks were planned, have every open clock recomputed."""
+    async with db.session() as session:
+        stored = await session.get(SlaSetting, FINGERPRINT_KEY)
+        if stored is not None and stored.value == fingerprint:
+            await session.rollback()
+            return 0
+        result = await session.execute(
+            update(SlaClock)
+            .where(SlaClock.stopped_at.is_(None))
+            .values(recompute=True, next_fire_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if stored is None:
+            session.add(SlaSetting(key=FINGERPRINT_KEY, value=fingerprint))
+        else:
+            stored.value = fingerprint
+        await session.commit()
+        marked = int(getattr(result, "rowcount", 0) or 0)
+        log.info("sla_schedule_changed", clocks_to_recompute=marked)
+        return marked
+
+
+async def sla_worker(runtime: Runtime) -> None:
+    """Sweep for due clocks until the service stops; a failing sweep is logged and tried again."""
+    ctx: CaseContext = runtime.extras["cases"]
+    settings = runtime.settings
+    assert isinstance(settings, RoutingSettings)
+    fingerprint = schedule_fingerprint(settings)
+    synced = False
+    while not runtime.stopping.is_set():
+        seen = 0
+        try:
+            if not synced:
+                await sync_schedule(runtime.db, fingerprint, ctx.clock.now())
+                synced = True
+            seen = await sweep_once(runtime.db, ctx, settings.sla_sweep_batch)
+        except Exception as exc:
+            log.warning("sla_sweep_failed", error=f"{type(exc).__name__}: {exc}")
+        if seen >= settings.sla_sweep_batch:
+            continue
+        try:
+            await asyncio.wait_for(runtime.stopping.wait(), settings.sla_sweep_interval)
+        except TimeoutError:
+            pass

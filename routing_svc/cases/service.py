@@ -159,9 +159,15 @@ async def route(session: AsyncSession, ctx: CaseContext, case: Case, *, causatio
 async def on_submitted(
     session: AsyncSession, ctx: CaseContext, data: ComplaintSubmitted, causation_id: uuid.UUID
 ) -> None:
-    case = await create_case(session, data, ctx.clock.now())
-    if case is not None:
-        await route(session, ctx, case, causation_id=causation_id)
+    now = ctx.clock.now()
+    case = await create_case(session, data, now)
+    if case is None:
+        return
+    await session.flush()
+    await ctx.sla.start(session, case, ClockKind.verification, now, None)
+    await route(session, ctx, case, causation_id=causation_id)
+    if case.status == Status.submitted:  # no transition told the others about the verification clock
+        await ctx.outbox.add(session, await ctx.sla.clocks_changed(session, case, now), causation_id=causation_id)
 
 
 # Agency events ----------------------------------------------------------------------------------

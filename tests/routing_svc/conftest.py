@@ -12,15 +12,18 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import func, select
 
 from routing_svc.app import create_app
 from routing_svc.models import KIT
 from routing_svc.settings import RoutingSettings
+from routing_svc.sla.sweep import sweep_once
 from shared.bus import Bus
 from shared.events import Envelope, EventData, encode_event, new_event
 from shared.events.contracts import CaseSnapshot, ComplaintSubmitted
 from shared.runtime import Runtime
 from tests.support.apps import ADMIN_KEY, auth, eventually, running_service, service_settings, stream_events, test_bus
+from tests.support.clock import ManualClock
 from tests.support.databases import TestDatabase
 
 ADMIN = auth(ADMIN_KEY)
@@ -124,6 +127,40 @@ class Hub:
 
     async def events(self, subject: str) -> list[dict[str, Any]]:
         return await stream_events(self.bus, subject)
+
+    @property
+    def clock(self) -> ManualClock:
+        clock = self.runtime.clock
+        assert isinstance(clock, ManualClock), "this test needs the timed_hub fixture"
+        return clock
+
+    async def sweep(self) -> int:
+        """Run the due-clock sweep once, now (as the worker would), and wait for its events to be published."""
+        seen = await sweep_once(self.runtime.db, self.runtime.extras["cases"], 1000)
+        await eventually(self.outbox_drained)
+        return seen
+
+    async def outbox_drained(self) -> bool:
+        t = KIT.outbox
+        async with self.runtime.db.engine.connect() as conn:
+            left = await conn.execute(select(func.count()).select_from(t).where(t.c.published_at.is_(None)))
+            return left.scalar_one() == 0
+
+
+START = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+"""Monday 2 March 2026, 09:00 WIB: a working week, with Nyepi and Lebaran (18-24 March) ahead."""
+
+
+@pytest.fixture
+async def timed_hub(database: TestDatabase, natsd: Any, tmp_path: Path) -> AsyncIterator[Hub]:
+    """routing_svc on a ManualClock standing at START; the sweep runs only when the test calls hub.sweep()."""
+    settings = service_settings(RoutingSettings, database, natsd, tmp_path, sla_sweep_interval=3600)
+    clock = ManualClock(START)
+    async with (
+        running_service("routing_svc", create_app, settings, clock=clock) as (app, client),
+        test_bus(natsd) as bus,
+    ):
+        yield Hub(app=app, client=client, bus=bus, settings=settings)
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
-"""agency_svc's consumers: the inbox (dispositions, statuses, reporter replies) and the directory/key replicas."""
+"""agency_svc's consumers: the inbox (cases, reporter replies, SLA clocks) and the directory and key replicas."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agency_svc.clocks.service import apply_clocks_changed
 from agency_svc.directory.service import apply_node_upserted
 from agency_svc.inbox.projection import (
     RETRY_DELAY_S,
@@ -21,6 +22,7 @@ from shared.events.contracts import (
     ComplaintStatusChanged,
     NodeUpserted,
     ReporterReplied,
+    SlaClocksChanged,
 )
 from shared.logging import get_logger
 
@@ -42,6 +44,11 @@ async def on_reporter_replied(session: AsyncSession, envelope: Envelope, data: E
         await apply_reporter_replied(session, data)
 
 
+async def on_clocks_changed(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
+    if isinstance(data, SlaClocksChanged):
+        await apply_clocks_changed(session, data)
+
+
 async def on_node_upserted(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
     if isinstance(data, NodeUpserted):
         await apply_node_upserted(session, data, envelope.occurred_at)
@@ -49,11 +56,19 @@ async def on_node_upserted(session: AsyncSession, envelope: Envelope, data: Even
 
 INBOX = Subscription(
     durable="agency-inbox",
-    subjects=["simpul.complaint.dispositioned.>", "simpul.complaint.status_changed", "simpul.reporter.replied"],
+    # An existing durable takes the new filter subjects when the consumer binds (create-or-update), but only
+    # for messages after its position: events on an added subject published before that are never delivered.
+    subjects=[
+        "simpul.complaint.dispositioned.>",
+        "simpul.complaint.status_changed",
+        "simpul.reporter.replied",
+        "simpul.sla.clocks_changed",
+    ],
     handlers={
         ComplaintDispositioned.event_type: on_dispositioned,
         ComplaintStatusChanged.event_type: on_status_changed,
         ReporterReplied.event_type: on_reporter_replied,
+        SlaClocksChanged.event_type: on_clocks_changed,
     },
 )
 

@@ -2,13 +2,15 @@
 
 The directory (`nodes`) and the keys (kit `api_keys`) are replicas of routing_svc's events. A case is one row
 keyed by tracking id whose `agency_code` is its current holder, so a re-disposition moves it between inboxes.
+A case's SLA clocks (`case_clocks`, `case_clock_deadlines`) are kept apart from `cases`: they may arrive first.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db.kit_tables import add_kit_tables, new_metadata
@@ -131,3 +133,35 @@ class CaseHistory(Base):
     agency_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     actor: Mapped[str | None] = mapped_column(String(200), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class CaseClocks(Base):
+    """A case's SLA clocks as the hub last published them (sla.clocks_changed), whether or not the case is held here.
+
+    `clocks` holds the event's ClockView dicts (times in UTC); a smaller `clocks_version` never overwrites a larger.
+    """
+
+    __tablename__ = "case_clocks"
+
+    tracking_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    clocks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
+    escalation_level: Mapped[int] = mapped_column(Integer, nullable=False)
+    clocks_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    expected_answer_by: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    """The event's `changed_at`."""
+
+
+class CaseClockDeadline(Base):
+    """One running, unpaused clock of an agency node, by due time: what the inbox's `overdue` filter looks up.
+
+    Rewritten with `case_clocks` whenever a newer clocks_version arrives. `position` is the clock's index in the
+    event's list. A node's clocks only: the hub's own (agency_code null) are never shown to agencies.
+    """
+
+    __tablename__ = "case_clock_deadlines"
+
+    tracking_id: Mapped[str] = mapped_column(String(40), ForeignKey("case_clocks.tracking_id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    agency_code: Mapped[str] = mapped_column(String(64), nullable=False)
+    due_at: Mapped[datetime] = mapped_column(TZ, nullable=False, index=True)

@@ -1,9 +1,11 @@
-"""The reporter's view, kept from the hub's events: status changes (newest case_version wins) and follow-ups."""
+"""The reporter's view, kept from the hub's events: status changes (newest case_version wins), follow-ups, and the
+expected date of an answer (newest clocks_version wins)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake_svc.complaints.service import as_utc
@@ -12,7 +14,7 @@ from shared.bus.consumer import Subscription
 from shared.db.dialect import dialect_of, insert_ignore
 from shared.domain import Status
 from shared.events import Envelope, EventData
-from shared.events.contracts import ComplaintStatusChanged, FollowupPosted
+from shared.events.contracts import ComplaintStatusChanged, FollowupPosted, SlaClocksChanged
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -104,11 +106,33 @@ async def on_followup_posted(session: AsyncSession, envelope: Envelope, data: Ev
     log.info("followup_stored", is_final=data.is_final)
 
 
+async def on_clocks_changed(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
+    if not isinstance(data, SlaClocksChanged):
+        return
+    expected = as_utc(data.expected_answer_by) if data.expected_answer_by is not None else None
+    # One conditional UPDATE, so that of two replicas racing on one case the older clocks_version never wins.
+    stmt = (
+        update(Complaint)
+        .where(Complaint.tracking_id == data.tracking_id, Complaint.clocks_version < data.clocks_version)
+        .values(expected_answer_by=expected, clocks_version=data.clocks_version)
+    )
+    result = await session.execute(stmt)
+    if result.rowcount == 1:  # type: ignore[attr-defined]
+        log.info("expected_answer_applied", clocks_version=data.clocks_version, known=expected is not None)
+        return
+    stored = await session.scalar(select(Complaint.clocks_version).where(Complaint.tracking_id == data.tracking_id))
+    if stored is None:
+        log.info("clocks_for_unknown_complaint_ignored", event_id=str(envelope.id))
+    else:
+        log.info("stale_clocks_ignored", clocks_version=data.clocks_version, stored_version=stored)
+
+
 REPORTER_VIEW = Subscription(
     durable="intake-reporter-view",
-    subjects=["simpul.complaint.status_changed", "simpul.followup.posted"],
+    subjects=["simpul.complaint.status_changed", "simpul.followup.posted", "simpul.sla.clocks_changed"],
     handlers={
         ComplaintStatusChanged.event_type: on_status_changed,
         FollowupPosted.event_type: on_followup_posted,
+        SlaClocksChanged.event_type: on_clocks_changed,
     },
 )

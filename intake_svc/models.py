@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db.kit_tables import add_kit_tables, new_metadata
@@ -40,6 +40,10 @@ class Complaint(Base):
     status: Mapped[str] = mapped_column(String(32), nullable=False)
     case_version: Mapped[int] = mapped_column(Integer, nullable=False)
     holder_agency_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    expected_answer_by: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    """The hub's date by which the reporter should have an answer (from sla.clocks_changed)."""
+    clocks_version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    """The clocks_version of the sla.clocks_changed that set `expected_answer_by`; only a newer one applies."""
     submitted_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
 

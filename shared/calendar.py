@@ -229,7 +229,8 @@ class WorkingCalendar:
         if self.is_working_day(local_day):
             rest = (_start_of(local_day + _ONE_DAY, local_zone) - at) / _ONE_DAY
             if days <= rest:
-                return at + timedelta(days=days)
+                # at most the day's last instant: its end, never the next (possibly non-working) local date
+                return min(at + timedelta(days=days), _end_of(local_day, local_zone))
             days -= rest
         return self.add_working_time(at, days, tz)
 

@@ -32,3 +32,11 @@ async def get_node(session: AsyncSession, code: str | None) -> Node | None:
     if not code:
         return None
     return await session.get(Node, code)
+
+
+async def paths_of(session: AsyncSession, codes: set[str]) -> dict[str, str]:
+    """The materialized path of each of `codes` the directory knows."""
+    if not codes:
+        return {}
+    rows = await session.execute(select(Node.code, Node.path).where(Node.code.in_(codes)))
+    return {code: path for code, path in rows}

@@ -29,12 +29,20 @@ AgencyKey = Annotated[Principal, Depends(require_roles(Role.agency))]
 async def list_complaints(
     principal: AgencyKey,
     session: SessionDep,
+    runtime: RuntimeDep,
     status: Annotated[Status | None, Query(description="Only cases in this status.")] = None,
+    overdue: Annotated[
+        bool | None,
+        Query(
+            description="true: only cases with a running clock of the key's subtree past its due time; "
+            "false: only the others."
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> Inbox:
     """The inbox of the key's node and every node under it, newest disposition first."""
-    return await service.inbox(session, principal, status, limit, offset)
+    return await service.inbox(session, principal, status, limit, offset, overdue=overdue, now=runtime.clock.now())
 
 
 @router.get(

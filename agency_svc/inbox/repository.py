@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agency_svc.clocks.repository import overdue as overdue_clause
 from agency_svc.directory.repository import subtree_codes
 from agency_svc.directory.service import Scope
 from agency_svc.models import Base, Case, CaseHistory, CaseMessage, FollowUp
@@ -23,12 +24,25 @@ async def get_case(session: AsyncSession, tracking_id: str, *, lock: bool = Fals
 
 
 async def inbox_page(
-    session: AsyncSession, scope: Scope, status: Status | None, limit: int, offset: int
+    session: AsyncSession,
+    scope: Scope,
+    status: Status | None,
+    limit: int,
+    offset: int,
+    *,
+    overdue: bool | None = None,
+    now: datetime,
 ) -> Sequence[Case]:
-    """Cases held anywhere in the scope's subtree, newest disposition first; one extra row tells of a next page."""
+    """Cases held anywhere in the scope's subtree, newest disposition first; one extra row tells of a next page.
+
+    `overdue` true keeps the cases with a running clock of the subtree past due at `now`; false, the others.
+    """
     stmt = select(Case).where(Case.agency_code.in_(subtree_codes(scope.path)), Case.released_at.is_(None))
     if status is not None:
         stmt = stmt.where(Case.status == status.value)
+    if overdue is not None:
+        late = overdue_clause(subtree_codes(scope.path), now)
+        stmt = stmt.where(late if overdue else ~late)
     stmt = stmt.order_by(Case.dispositioned_at.desc(), Case.tracking_id.desc()).offset(offset).limit(limit + 1)
     return (await session.execute(stmt)).scalars().all()
 

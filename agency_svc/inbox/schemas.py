@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from agency_svc.timeutil import UtcDatetime
 from shared.domain import Channel, Classification, NodeCode, RouteKind, Status
+from shared.events.contracts import ClockView
 
 FollowUpText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -29,6 +30,10 @@ class CaseSummary(BaseModel):
     dispositioned_at: UtcDatetime
     acknowledged_at: UtcDatetime | None
     forward_requested_at: UtcDatetime | None
+    escalation_level: int = Field(description="The highest escalation rung the clocks of the key's subtree reached.")
+    next_due_at: UtcDatetime | None = Field(
+        description="The earliest due time among the running, unpaused clocks of the key's subtree; null if none."
+    )
 
 
 class Inbox(BaseModel):
@@ -96,6 +101,11 @@ class CaseDetail(BaseModel):
     delegation_requested_at: UtcDatetime | None
     delegation_target_code: str | None
     final_posted_at: UtcDatetime | None
+    clocks: list[ClockView] = Field(
+        description="The case's SLA clocks that run against the key's node or a node under it; the hub's own are not "
+        "shown. A clock past due is breached whether or not it has stopped; it runs until stopped_at is set."
+    )
+    escalation_level: int = Field(description="The highest escalation rung those clocks reached; 0 without clocks.")
     follow_ups: list[FollowUpView]
     messages: list[MessageView]
     history: list[HistoryEntry]

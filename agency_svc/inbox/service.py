@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agency_svc.clocks.service import NO_CLOCKS, ShownClocks, shown_clocks
 from agency_svc.directory.repository import get_node
 from agency_svc.directory.service import Scope, scope_of
 from agency_svc.inbox import repository as repo
@@ -29,6 +30,7 @@ from agency_svc.inbox.schemas import (
     MessageView,
 )
 from agency_svc.models import Case, FollowUp, Node
+from agency_svc.timeutil import as_utc
 from shared.auth.keys import Principal
 from shared.domain import ANONYMOUS_NAME, STATUS_LABELS, Status
 from shared.errors import ApiError, not_found
@@ -55,7 +57,7 @@ def _label(status: str) -> str:
     return STATUS_LABELS[Status(status)]
 
 
-def summary(case: Case) -> CaseSummary:
+def summary(case: Case, clocks: ShownClocks) -> CaseSummary:
     return CaseSummary(
         tracking_id=case.tracking_id,
         title=case.title,
@@ -67,16 +69,29 @@ def summary(case: Case) -> CaseSummary:
         dispositioned_at=case.dispositioned_at,
         acknowledged_at=case.acknowledged_at,
         forward_requested_at=case.forward_requested_at,
+        escalation_level=clocks.escalation_level,
+        next_due_at=clocks.next_due_at,
     )
 
 
-async def inbox(session: AsyncSession, principal: Principal, status: Status | None, limit: int, offset: int) -> Inbox:
+async def inbox(
+    session: AsyncSession,
+    principal: Principal,
+    status: Status | None,
+    limit: int,
+    offset: int,
+    *,
+    overdue: bool | None = None,
+    now: datetime,
+) -> Inbox:
     scope = await scope_of(session, principal)
     if scope is None:
         return Inbox(items=[], next_offset=None)
-    rows = await repo.inbox_page(session, scope, status, limit, offset)
-    more = len(rows) > limit
-    return Inbox(items=[summary(c) for c in rows[:limit]], next_offset=offset + limit if more else None)
+    rows = await repo.inbox_page(session, scope, status, limit, offset, overdue=overdue, now=as_utc(now))
+    page = rows[:limit]
+    clocks = await shown_clocks(session, scope, [c.tracking_id for c in page])
+    items = [summary(c, clocks.get(c.tracking_id, NO_CLOCKS)) for c in page]
+    return Inbox(items=items, next_offset=offset + limit if len(rows) > limit else None)
 
 
 async def held_case(session: AsyncSession, principal: Principal, tracking_id: str, *, lock: bool = False) -> Held:
@@ -104,7 +119,8 @@ def _follow_up_view(f: FollowUp) -> FollowUpView:
     )
 
 
-async def detail(session: AsyncSession, case: Case) -> CaseDetail:
+async def detail(session: AsyncSession, case: Case, scope: Scope) -> CaseDetail:
+    clocks = (await shown_clocks(session, scope, [case.tracking_id])).get(case.tracking_id, NO_CLOCKS)
     follow_ups = await repo.follow_ups_of(session, case.tracking_id)
     messages = await repo.messages_of(session, case.tracking_id)
     history = await repo.history_of(session, case.tracking_id)
@@ -136,6 +152,8 @@ async def detail(session: AsyncSession, case: Case) -> CaseDetail:
         delegation_requested_at=case.delegation_requested_at,
         delegation_target_code=case.delegation_target_code,
         final_posted_at=case.final_posted_at,
+        clocks=clocks.clocks,
+        escalation_level=clocks.escalation_level,
         follow_ups=[_follow_up_view(f) for f in follow_ups],
         messages=[
             MessageView(
@@ -159,7 +177,7 @@ async def detail(session: AsyncSession, case: Case) -> CaseDetail:
 
 async def case_detail(session: AsyncSession, principal: Principal, tracking_id: str) -> CaseDetail:
     held = await held_case(session, principal, tracking_id)
-    return await detail(session, held.case)
+    return await detail(session, held.case, held.scope)
 
 
 def _illegal(case: Case, action: str) -> ApiError:
@@ -199,7 +217,7 @@ async def acknowledge(
             session, case.tracking_id, at=now, kind="acknowledged", agency_code=case.agency_code, actor=principal.actor
         )
         log.info("case_acknowledged", agency_code=case.agency_code)
-    return await detail(session, case)
+    return await detail(session, case, held.scope)
 
 
 async def post_follow_up(
@@ -282,7 +300,7 @@ async def request_forward(
         note=note,
     )
     log.info("forward_requested", agency_code=case.agency_code, suggested=body.suggested_agency_code)
-    return await detail(session, case)
+    return await detail(session, case, held.scope)
 
 
 async def delegate(
@@ -325,4 +343,4 @@ async def delegate(
         note=body.reason,
     )
     log.info("delegation_requested", agency_code=case.agency_code, target=target.code)
-    return await detail(session, case)
+    return await detail(session, case, held.scope)

@@ -117,6 +117,20 @@ class CaseView(BaseModel):
     submitted_at: datetime
     updated_at: datetime
     agency_code: str | None = Field(default=None, description="The agency node that holds the case now.")
+    expected_answer_by: datetime | None = Field(
+        default=None,
+        description=(
+            "The moment (UTC) by which the reporter should have an answer, as the hub's deadlines reckon it in working"
+            " days, pauses included; it may move when the case is routed again or postponed. Null while not known yet"
+            " and once no answer is awaited (answered, completed, rejected or archived)."
+        ),
+    )
+    expected_answer_date: date | None = Field(
+        default=None,
+        description=(
+            "The calendar date of `expected_answer_by` in WIB (Asia/Jakarta, UTC+7), for display. Null likewise."
+        ),
+    )
     timeline: list[TimelineItem]
     follow_ups: list[FollowUpView]
     messages: list[MessageView]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import orjson
 from sqlalchemy.exc import IntegrityError
@@ -27,8 +27,9 @@ from intake_svc.complaints.schemas import (
 from intake_svc.complaints.writer import PreparedSubmission
 from intake_svc.models import Complaint, Rating, ReporterMessage
 from intake_svc.privacy import seal_private_row
+from shared.calendar import zone
 from shared.crypto import Sealer, hash_receipt, hash_secret, new_receipt, secrets_equal
-from shared.domain import STATUS_LABELS, Classification, Status
+from shared.domain import STATUS_LABELS, Classification, Status, Timezone
 from shared.errors import ApiError
 from shared.events.contracts import (
     CaseSnapshot,
@@ -48,6 +49,8 @@ TRACKING_PREFIX = "SPL-"
 _NO_RECEIPT_HASH = hash_secret("no such receipt")
 _CLOSED = frozenset({Status.rejected, Status.completed, Status.archived})
 _RATABLE = frozenset({Status.answered, Status.completed})
+_NO_ANSWER_AWAITED = frozenset({Status.answered, Status.completed, Status.rejected, Status.archived})
+_DISPLAY_ZONE = zone(Timezone.WIB)
 
 
 def new_tracking_id() -> str:
@@ -101,6 +104,8 @@ def prepare_submission(
         "status": Status.submitted.value,
         "case_version": 0,
         "holder_agency_code": None,
+        "expected_answer_by": None,
+        "clocks_version": 0,
         "submitted_at": now,
         "updated_at": now,
     }
@@ -181,10 +186,20 @@ async def authorize(session: AsyncSession, tracking_id: str, receipt: str | None
     return complaint
 
 
+def expected_answer(complaint: Complaint) -> tuple[datetime | None, date | None]:
+    """When an answer is due (UTC) and its date in WIB; none when unknown or when no answer is awaited any more."""
+    # The status is checked too: the hub's status change may arrive before its clocks change.
+    if complaint.expected_answer_by is None or Status(complaint.status) in _NO_ANSWER_AWAITED:
+        return None, None
+    due = as_utc(complaint.expected_answer_by)
+    return due, due.astimezone(_DISPLAY_ZONE).date()
+
+
 async def case_view(session: AsyncSession, tracking_id: str, receipt: str | None) -> CaseView:
     complaint = await authorize(session, tracking_id, receipt)
     status = Status(complaint.status)
     rating = await repository.rating(session, tracking_id)
+    expected_answer_by, expected_answer_date = expected_answer(complaint)
     return CaseView(
         tracking_id=complaint.tracking_id,
         title=complaint.title,
@@ -197,6 +212,8 @@ async def case_view(session: AsyncSession, tracking_id: str, receipt: str | None
         submitted_at=as_utc(complaint.submitted_at),
         updated_at=as_utc(complaint.updated_at),
         agency_code=complaint.holder_agency_code,
+        expected_answer_by=expected_answer_by,
+        expected_answer_date=expected_answer_date,
         timeline=[
             TimelineItem(
                 at=as_utc(t.at), status=Status(t.status), status_label=STATUS_LABELS[Status(t.status)], note=t.note

@@ -16,11 +16,14 @@ The transitions are ARCHITECTURE.md's "Complaint lifecycle" plus the ones the hu
 | triage      | dispositioned, in_progress    | submitted     | a forward with no usable target          |
 | resubmit    | postponed                     | submitted     | reporter.replied                         |
 | dispute     | answered                      | in_progress   | reporter.replied (disputes_answer)       |
-| complete    | answered                      | completed     | reporter.rated                           |
-| withdraw    | any non-terminal (*)          | rejected      | reporter.withdrew (reason_code withdrawn) |
-| archive     | completed                     | archived      | retention                                |
+| complete    | answered                      | completed     | reporter.rated; 10 wd of silence (sla)   |
+| withdraw    | any non-terminal (*)          | rejected      | reporter.withdrew (reason_code withdrawn);|
+|             |                               |               | 10 wd of silence when postponed (sla)    |
+| archive     | completed                     | archived      | retention runs out (sla)                 |
 
 (*) submitted, postponed, dispositioned, in_progress, answered.
+
+"(sla)" is the due-clock sweep (routing_svc/sla/sweep.py), acting as `hub:sla`.
 
 `apply_transition` is the only writer of a case's status. It checks legality (IllegalTransition otherwise), bumps
 `case_version`, appends the history line and writes the events into the caller's transaction through the outbox:

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.ports import free_port
 from services.state import read_state
-from tests.support.apps import ADMIN_KEY
+from tests.support.apps import ADMIN_KEY, auth
+from tests.support.databases import postgres_env_url
 
 
 @dataclass
@@ -39,15 +44,22 @@ class Hub:
 
 @contextlib.contextmanager
 def running_hub(
-    data_dir: Path, *, postgres: str | None = None, schema_prefix: str = "", admin_key: str | None = ADMIN_KEY
+    data_dir: Path,
+    *,
+    postgres: str | None = None,
+    schema_prefix: str = "",
+    admin_key: str | None = ADMIN_KEY,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Hub]:
     port = free_port()
     argv = [sys.executable, "-m", "services.cli", "up", "--port", str(port), "--data-dir", str(data_dir)]
     if postgres:
         argv += ["--postgres", postgres, "--schema-prefix", schema_prefix]
+    extra_env = env
     env = _clean_env()
     if admin_key:
         env["SIMPUL_BOOTSTRAP_ADMIN_KEY"] = admin_key
+    env.update(extra_env or {})
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "simpul-up.out"
     with log_path.open("ab") as out:
@@ -84,3 +96,77 @@ def _clean_env() -> dict[str, str]:
     import os
 
     return {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL_")}
+
+
+def asyncpg_url() -> str:
+    url = postgres_env_url()
+    assert url
+    return url
+
+
+def drop_schemas(prefix: str) -> None:
+    async def drop() -> None:
+        engine = create_async_engine(asyncpg_url())
+        async with engine.begin() as conn:
+            for name in ("intake", "routing", "agency", "notify"):
+                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{prefix}{name}" CASCADE'))
+        await engine.dispose()
+
+    asyncio.run(drop())
+
+
+def wait_for(probe: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    last = probe()
+    while not last:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
+        time.sleep(interval)
+        last = probe()
+    return last
+
+
+class Api:
+    def __init__(self, hub: Hub):
+        self.client = httpx.Client(base_url=hub.base_url, timeout=30)
+        self.admin = auth(ADMIN_KEY)
+
+    def ok(self, response: httpx.Response, status: int) -> Any:
+        assert response.status_code == status, f"{response.request.method} {response.request.url}: {response.text}"
+        return response.json() if response.content else None
+
+    def node(self, code: str, kind: str, parent: str | None = None, **extra: Any) -> dict:
+        body = {"code": code, "name": f"Node {code}", "kind": kind, "parent_code": parent, "timezone": "WIB", **extra}
+        return self.ok(self.client.post("/api/v1/hub/agencies", json=body, headers=self.admin), 201)
+
+    def key(self, code: str) -> dict[str, str]:
+        """Issue a node's key and wait until agency_svc's replica knows it (keys travel as events)."""
+        issued = self.ok(self.client.post(f"/api/v1/hub/agencies/{code}/api-keys", json={}, headers=self.admin), 201)
+        key = auth(issued["key"])
+        wait_for(lambda: self.client.get("/api/v1/agency/complaints", headers=key).status_code == 200)
+        return key
+
+    def submit(self, **overrides: Any) -> dict:
+        body = {
+            "title": "Layanan kunjungan dipungut biaya",
+            "content": "Petugas meminta uang untuk kunjungan keluarga.",
+            "classification": "pengaduan",
+            "category": "pemasyarakatan",
+            "region_code": "3578",
+            "reporter": {"name": "Siti Aminah", "email": "siti@example.test", "phone": "+62 812 0000 1111"},
+        }
+        body.update(overrides)
+        return self.ok(self.client.post("/api/v1/complaints", json=body), 201)
+
+    def inbox(self, key: dict[str, str]) -> list[str]:
+        items: list[str] = []
+        offset: int | None = 0
+        while offset is not None:
+            page = self.ok(self.client.get(f"/api/v1/agency/complaints?limit=200&offset={offset}", headers=key), 200)
+            items += [c["tracking_id"] for c in page["items"]]
+            offset = page["next_offset"]
+        return items
+
+    def reporter_view(self, receipt: dict) -> dict:
+        headers = {"X-Receipt": receipt["receipt"]}
+        return self.ok(self.client.get(f"/api/v1/complaints/{receipt['tracking_id']}", headers=headers), 200)

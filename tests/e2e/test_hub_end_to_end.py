@@ -10,18 +10,15 @@ import signal
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.e2e.hub import Hub, running_hub
-from tests.support.apps import ADMIN_KEY, auth
-from tests.support.databases import backends, postgres_env_url
+from tests.e2e.hub import Api, Hub, asyncpg_url, drop_schemas, running_hub, wait_for
+from tests.support.databases import backends
 
 pytestmark = pytest.mark.e2e
 
@@ -31,86 +28,12 @@ def hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     data_dir = tmp_path_factory.mktemp("hub")
     if request.param == "postgres":
         prefix = f"e2e_{uuid.uuid4().hex[:8]}_"
-        with running_hub(data_dir, postgres=_asyncpg_url(), schema_prefix=prefix) as h:
+        with running_hub(data_dir, postgres=asyncpg_url(), schema_prefix=prefix) as h:
             yield h
-        _drop_schemas(prefix)
+        drop_schemas(prefix)
     else:
         with running_hub(data_dir) as h:
             yield h
-
-
-def _asyncpg_url() -> str:
-    url = postgres_env_url()
-    assert url
-    return url
-
-
-def _drop_schemas(prefix: str) -> None:
-    async def drop() -> None:
-        engine = create_async_engine(_asyncpg_url())
-        async with engine.begin() as conn:
-            for name in ("intake", "routing", "agency", "notify"):
-                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{prefix}{name}" CASCADE'))
-        await engine.dispose()
-
-    asyncio.run(drop())
-
-
-def wait_for(probe: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    last = probe()
-    while not last:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
-        time.sleep(interval)
-        last = probe()
-    return last
-
-
-class Api:
-    def __init__(self, hub: Hub):
-        self.client = httpx.Client(base_url=hub.base_url, timeout=30)
-        self.admin = auth(ADMIN_KEY)
-
-    def ok(self, response: httpx.Response, status: int) -> Any:
-        assert response.status_code == status, f"{response.request.method} {response.request.url}: {response.text}"
-        return response.json() if response.content else None
-
-    def node(self, code: str, kind: str, parent: str | None = None, **extra: Any) -> dict:
-        body = {"code": code, "name": f"Node {code}", "kind": kind, "parent_code": parent, "timezone": "WIB", **extra}
-        return self.ok(self.client.post("/api/v1/hub/agencies", json=body, headers=self.admin), 201)
-
-    def key(self, code: str) -> dict[str, str]:
-        """Issue a node's key and wait until agency_svc's replica knows it (keys travel as events)."""
-        issued = self.ok(self.client.post(f"/api/v1/hub/agencies/{code}/api-keys", json={}, headers=self.admin), 201)
-        key = auth(issued["key"])
-        wait_for(lambda: self.client.get("/api/v1/agency/complaints", headers=key).status_code == 200)
-        return key
-
-    def submit(self, **overrides: Any) -> dict:
-        body = {
-            "title": "Layanan kunjungan dipungut biaya",
-            "content": "Petugas meminta uang untuk kunjungan keluarga.",
-            "classification": "pengaduan",
-            "category": "pemasyarakatan",
-            "region_code": "3578",
-            "reporter": {"name": "Siti Aminah", "email": "siti@example.test", "phone": "+62 812 0000 1111"},
-        }
-        body.update(overrides)
-        return self.ok(self.client.post("/api/v1/complaints", json=body), 201)
-
-    def inbox(self, key: dict[str, str]) -> list[str]:
-        items: list[str] = []
-        offset: int | None = 0
-        while offset is not None:
-            page = self.ok(self.client.get(f"/api/v1/agency/complaints?limit=200&offset={offset}", headers=key), 200)
-            items += [c["tracking_id"] for c in page["items"]]
-            offset = page["next_offset"]
-        return items
-
-    def reporter_view(self, receipt: dict) -> dict:
-        headers = {"X-Receipt": receipt["receipt"]}
-        return self.ok(self.client.get(f"/api/v1/complaints/{receipt['tracking_id']}", headers=headers), 200)
 
 
 @pytest.fixture(scope="module")

@@ -69,13 +69,18 @@ def running_hub(
         _wait_ready(hub, timeout=90)
         yield hub
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc, signal.SIGINT)
+
+
+def stop_process(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    """Ask a process we started to stop; kill it if it has not after 30 s."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def _wait_ready(hub: Hub, timeout: float) -> None:

@@ -29,7 +29,7 @@ import pytest
 
 from services.ports import free_port
 from shared.bus import Bus
-from tests.e2e.hub import Api, Hub, asyncpg_url, drop_schemas, running_hub, wait_for
+from tests.e2e.hub import Api, Hub, asyncpg_url, drop_schemas, running_hub, stop_process, wait_for
 from tests.support.apps import stream_events
 from tests.support.clock import CLOCK_FILE_ENV, CLOCK_SPEC, FileClock
 from tests.support.databases import backends
@@ -100,13 +100,7 @@ def second_routing_replica(hub: Hub, env: dict[str, str]) -> Iterator[Replica]:
         wait_for(lambda: _ready(replica), timeout=60)
         yield replica
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc, signal.SIGTERM)
         log.close()
 
 

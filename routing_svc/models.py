@@ -139,6 +139,7 @@ class Assignment(Base):
     """One stay of a case with a node, from its disposition until it leaves; feeds the statistics."""
 
     __tablename__ = "assignments"
+    __table_args__ = (Index("ix_assignments_agency_code_dispositioned_at", "agency_code", "dispositioned_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     tracking_id: Mapped[str] = mapped_column(String(40), ForeignKey("cases.tracking_id"), nullable=False, index=True)

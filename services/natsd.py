@@ -13,6 +13,9 @@ import httpx
 
 from services.ports import free_port
 
+BIND_ATTEMPTS = 5
+"""A free port can be taken by another process between picking it and binding it: try again with new ones."""
+
 
 def nats_server_binary() -> str:
     beside = Path(sys.executable).parent / "nats-server"
@@ -64,16 +67,29 @@ jetstream {{
         return self.config_path
 
     def start(self, timeout: float = 20.0) -> None:
-        if not self.port:
-            self.port = free_port(self.host)
-        if not self.monitor_port:
-            self.monitor_port = free_port(self.host)
-        self.write_config()
-        log = (self.data_dir / "nats-server.log").open("ab")
-        self.process = subprocess.Popen(  # noqa: S603 - our own binary and config
-            [nats_server_binary(), "-c", str(self.config_path)], stdout=log, stderr=log
-        )
-        self.wait_healthy(timeout)
+        """Start the server; ports left at 0 are picked free, and picked again if another process takes one first."""
+        auto_port, auto_monitor = not self.port, not self.monitor_port
+        for attempt in range(BIND_ATTEMPTS):
+            if auto_port:
+                self.port = free_port(self.host)
+            if auto_monitor:
+                self.monitor_port = free_port(self.host)
+            self.write_config()
+            log_path = self.data_dir / "nats-server.log"
+            offset = log_path.stat().st_size if log_path.exists() else 0
+            with log_path.open("ab") as log:
+                self.process = subprocess.Popen(  # noqa: S603 - our own binary and config
+                    [nats_server_binary(), "-c", str(self.config_path)], stdout=log, stderr=log
+                )
+            try:
+                self.wait_healthy(timeout)
+                return
+            except RuntimeError:
+                with log_path.open("rb") as log:
+                    log.seek(offset)
+                    lost_race = b"address already in use" in log.read()
+                if not (lost_race and (auto_port or auto_monitor)) or attempt == BIND_ATTEMPTS - 1:
+                    raise
 
     def wait_healthy(self, timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout

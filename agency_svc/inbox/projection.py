@@ -159,6 +159,6 @@ async def apply_reporter_replied(session: AsyncSession, data: ReporterReplied) -
         entry_key=f"message:{data.message_id}",
         at=data.sent_at,
         kind="reporter_message",
-        note="disputes the answer" if data.disputes_answer else None,
+        note="disputes the answer" if data.disputes_answer else "accepts the answer" if data.accepts_answer else None,
     )
     log.info("reporter_message_stored", disputes_answer=data.disputes_answer)

@@ -142,6 +142,15 @@ class MessageIn(BaseModel):
 
     content: str = Field(min_length=1, max_length=5000)
     disputes_answer: bool = Field(default=False, description="Disputes the agency's answer (only while answered).")
+    accepts_answer: bool = Field(
+        default=False, description="Accepts the agency's answer, which completes the case (only while answered)."
+    )
+
+    @model_validator(mode="after")
+    def _not_both(self) -> MessageIn:
+        if self.disputes_answer and self.accepts_answer:
+            raise ValueError("a message cannot both accept and dispute the answer")
+        return self
 
 
 class MessageCreated(BaseModel):

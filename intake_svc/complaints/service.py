@@ -260,6 +260,8 @@ async def add_message(
         raise ApiError(409, "illegal_transition", f"a {status.value} case takes no more messages")
     if body.disputes_answer and status is not Status.answered:
         raise ApiError(409, "illegal_transition", "only an answered case can have its answer disputed")
+    if body.accepts_answer and status is not Status.answered:
+        raise ApiError(409, "illegal_transition", "only an answered case can have its answer accepted")
     message = ReporterMessage(
         message_id=str(uuid.uuid4()),
         tracking_id=complaint.tracking_id,
@@ -276,6 +278,7 @@ async def add_message(
             message_id=message.message_id,
             content=body.content,
             disputes_answer=body.disputes_answer,
+            accepts_answer=body.accepts_answer,
             sent_at=now,
         ),
     )

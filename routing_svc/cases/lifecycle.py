@@ -16,7 +16,7 @@ The transitions are ARCHITECTURE.md's "Complaint lifecycle" plus the ones the hu
 | triage      | dispositioned, in_progress    | submitted     | a forward with no usable target          |
 | resubmit    | postponed                     | submitted     | reporter.replied                         |
 | dispute     | answered                      | in_progress   | reporter.replied (disputes_answer)       |
-| complete    | answered                      | completed     | reporter.rated; 10 wd of silence (sla)   |
+| complete    | answered                      | completed     | reporter.rated or accepts; 10 wd silence |
 | withdraw    | any non-terminal (*)          | rejected      | reporter.withdrew (reason_code withdrawn);|
 |             |                               |               | 10 wd of silence when postponed (sla)    |
 | archive     | completed                     | archived      | retention runs out (sla)                 |

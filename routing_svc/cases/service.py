@@ -354,6 +354,16 @@ async def on_replied(session: AsyncSession, ctx: CaseContext, data: ReporterRepl
         )
         if done is not None:
             await route(session, ctx, case, causation_id=causation_id)
+    elif case.status == Status.answered and data.accepts_answer:
+        await _try(
+            session,
+            ctx,
+            case,
+            Action.complete,
+            actor=REPORTER_ACTOR,
+            reason="reporter accepted the answer",
+            causation_id=causation_id,
+        )
     elif case.status == Status.answered and data.disputes_answer:
         await _try(
             session,

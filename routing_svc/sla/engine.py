@@ -156,6 +156,8 @@ class SlaEngine:
                 for c in open_clocks:
                     self.resume(c, now)
             stop(F)
+            for c in of(R):  # back in triage: the hub answers for the case until a node holds it again
+                c.agency_code = None
             if not of(V):
                 await self.start(session, case, V, now, None)
         elif to_status is Status.postponed:

@@ -1,1 +1,1 @@
-"""Basic statistics per agency node."""
+"""Statistics per node (its subtree included) and per period, as JSON or CSV; see definitions.py."""

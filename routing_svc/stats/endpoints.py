@@ -1,26 +1,119 @@
-"""Basic statistics per directory node."""
+"""Statistics per node (its subtree included) and per period, as JSON or CSV."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from routing_svc.auth import StaffDep
-from routing_svc.pagination import Limit, Offset, next_offset
-from routing_svc.stats.schemas import AgencyStatsList
-from routing_svc.stats.service import agency_stats
+from routing_svc.cases.context import CaseContext
+from routing_svc.pagination import Limit, Offset
+from routing_svc.stats import service
+from routing_svc.stats.definitions import DEFINITIONS
+from routing_svc.stats.export import Format, csv_response, csv_responses, wants_csv
+from routing_svc.stats.periods import MAX_BUCKETS, Granularity
+from routing_svc.stats.schemas import AgencyStats, AgencyStatsList, PeriodStats, PeriodStatsList
+from shared.domain import NodeCode
 from shared.errors import error_responses
-from shared.http.app import SessionDep
+from shared.http.app import RuntimeDep, SessionDep
 
-router = APIRouter(prefix="/api/v1/hub", tags=["statistics"])
+router = APIRouter(prefix="/api/v1/hub/stats", tags=["statistics"])
+
+
+def case_context(runtime: RuntimeDep) -> CaseContext:
+    ctx: CaseContext = runtime.extras["cases"]
+    return ctx
+
+
+CaseCtxDep = Annotated[CaseContext, Depends(case_context)]
+From = Annotated[date | None, Query(alias="from", description="First day of the period (hub timezone), included.")]
+To = Annotated[date | None, Query(description="Last day of the period (hub timezone), included.")]
+
+ERRORS = """
+Errors (JSON): 422 `invalid_period` (`from` after `to`, or a date outside 1970-01-01..2999-12-31),
+422 `unknown_agency` (no such node), 422 `validation_error` (a malformed parameter).
+"""
 
 
 @router.get(
-    "/stats/agencies",
+    "/agencies",
     response_model=AgencyStatsList,
     status_code=200,
-    responses=error_responses(401, 403, 422),
+    summary="Statistics per node",
+    description=f"""One row per node in tree order (paged), or per child of `parent_code`; each row covers the node
+and its whole subtree, for the period `from`..`to` (both optional). CSV: `format=csv` or `Accept: text/csv`; a CSV
+page says in the `X-Next-Offset` header when another page follows.
+{ERRORS}
+{DEFINITIONS}""",
+    responses={**csv_responses(",".join(AgencyStats.model_fields) + "\r\n"), **error_responses(401, 403, 422)},
 )
-async def stats_per_agency(session: SessionDep, _: StaffDep, limit: Limit = 50, offset: Offset = 0) -> AgencyStatsList:
-    """Per node: received, followed up, completed, overdue, median first response, SLA compliance, mean rating."""
-    items = await agency_stats(session, limit, offset)
-    return AgencyStatsList(items=items[:limit], next_offset=next_offset(offset, limit, len(items)))
+async def stats_per_agency(
+    request: Request,
+    session: SessionDep,
+    ctx: CaseCtxDep,
+    _: StaffDep,
+    from_: From = None,
+    to: To = None,
+    parent_code: Annotated[NodeCode | None, Query(description="Only this node's children.")] = None,
+    fmt: Format = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> AgencyStatsList | Response:
+    """Per node and its subtree: received, followed up, completed, overdue, first response, SLA, rating."""
+    stats = await service.agency_stats(
+        session,
+        parent_code=parent_code,
+        first_day=from_,
+        last_day=to,
+        tz=ZoneInfo(ctx.sla.hub_timezone),
+        now=ctx.clock.now(),
+        limit=limit,
+        offset=offset,
+    )
+    if wants_csv(fmt, request):
+        more = {"X-Next-Offset": str(stats.next_offset)} if stats.next_offset is not None else None
+        return csv_response(AgencyStats, stats.items, "simpul-stats-agencies.csv", more)
+    return stats
+
+
+@router.get(
+    "/periods",
+    response_model=PeriodStatsList,
+    status_code=200,
+    summary="Statistics per period",
+    description=f"""One row per bucket (`granularity`: day, ISO week from Monday, month, quarter, year; in the hub
+timezone) for the subtree of `agency_code`, or the whole hub without it. The buckets are whole: the period
+`from`..`to` is widened to the buckets that hold it. Left out, `to` is today and `from` makes 12 buckets; at most
+{MAX_BUCKETS} buckets (422 `period_too_long`). Empty buckets are listed with zeros. CSV: `format=csv` or
+`Accept: text/csv`.
+{ERRORS}
+{DEFINITIONS}""",
+    responses={**csv_responses(",".join(PeriodStats.model_fields) + "\r\n"), **error_responses(401, 403, 422)},
+)
+async def stats_per_period(
+    request: Request,
+    session: SessionDep,
+    ctx: CaseCtxDep,
+    _: StaffDep,
+    granularity: Annotated[Granularity, Query(description="The size of a bucket.")] = Granularity.month,
+    agency_code: Annotated[NodeCode | None, Query(description="The node whose subtree is counted.")] = None,
+    from_: From = None,
+    to: To = None,
+    fmt: Format = None,
+) -> PeriodStatsList | Response:
+    """Per period bucket, for one node's subtree or the whole hub: the same figures as per node."""
+    stats = await service.period_stats(
+        session,
+        agency_code=agency_code,
+        granularity=granularity,
+        first_day=from_,
+        last_day=to,
+        tz=ZoneInfo(ctx.sla.hub_timezone),
+        now=ctx.clock.now(),
+    )
+    if wants_csv(fmt, request):
+        return csv_response(PeriodStats, stats.items, f"simpul-stats-{granularity.value}.csv")
+    return stats

@@ -1,24 +1,70 @@
-"""Statistics shapes."""
+"""Statistics shapes. The figures are defined in routing_svc/stats/definitions.py."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from pydantic import BaseModel, Field
 
+from routing_svc.stats.periods import Granularity
 
-class AgencyStats(BaseModel):
+
+class Figures(BaseModel):
+    received: int = Field(description="Cases that entered the subtree in the period (each case once).")
+    followed_up: int = Field(description="Of those, cases in which a subtree node posted a follow-up.")
+    completed: int = Field(description="Of those, cases now completed or archived, held by a subtree node.")
+    overdue: int = Field(
+        description="Of those, cases with a running node clock of a subtree node past its deadline now."
+    )
+    median_first_response_working_days: float | None = Field(
+        description="Median working days (node's timezone) from a disposition to the node's first response; 3 decimals."
+    )
+    median_first_response_hours: float | None = Field(description="The same median in clock hours; 2 decimals.")
+    sla_met: int = Field(description="Node clocks (first response, resolution) stopped in time.")
+    sla_breached: int = Field(description="Node clocks stopped late, breached, or running past their deadline now.")
+    sla_compliance: float | None = Field(
+        description="sla_met / (sla_met + sla_breached), 0..1 with 4 decimals; null when no clock is decided."
+    )
+    rated: int = Field(description="Cases rated by the reporter while held by a subtree node.")
+    mean_rating: float | None = Field(description="Mean rating (1..5) of those, 2 decimals; null when none.")
+
+
+class NodeColumns(BaseModel):
     agency_code: str
     name: str
-    received: int = Field(description="Cases dispositioned to this node (each case once).")
-    followed_up: int = Field(description="Of those, cases in which the node posted a follow-up while holding them.")
-    completed: int = Field(description="Cases this node holds that are completed.")
-    overdue: int = Field(description="Always 0 until the SLA clocks arrive.")
-    median_first_response_hours: float | None = Field(
-        description="Median hours from a disposition to the node's first acknowledgement or follow-up."
-    )
-    sla_compliance: float | None = Field(description="Always null until the SLA clocks arrive.")
-    mean_rating: float | None = Field(description="Mean reporter rating (1..5) of the node's completed cases.")
+    kind: str
+    parent_code: str | None
+    depth: int
+
+
+class AgencyStats(Figures, NodeColumns):
+    """One node's figures, its whole subtree included."""
 
 
 class AgencyStatsList(BaseModel):
-    items: list[AgencyStats]
+    items: list[AgencyStats] = Field(description="One row per node, in tree order.")
     next_offset: int | None
+    period_from: date | None = Field(description="First day of the period (hub timezone), included.")
+    period_to: date | None = Field(description="Last day of the period (hub timezone), included.")
+    timezone: str = Field(description="The hub timezone the period's days are in.")
+    as_of: datetime = Field(description="The time `overdue` and running clocks were judged at.")
+
+
+class PeriodColumns(BaseModel):
+    period: str = Field(description="2026-03-02 (day), 2026-W10 (ISO week), 2026-03, 2026-Q1, 2026.")
+    period_start: date = Field(description="The bucket's first day (hub timezone).")
+    period_end: date = Field(description="The bucket's last day (hub timezone), included.")
+
+
+class PeriodStats(Figures, PeriodColumns):
+    """One bucket's figures."""
+
+
+class PeriodStatsList(BaseModel):
+    agency_code: str | None = Field(description="The node whose subtree is counted; null for the whole hub.")
+    granularity: Granularity
+    period_from: date = Field(description="First day of the first bucket.")
+    period_to: date = Field(description="Last day of the last bucket.")
+    timezone: str = Field(description="The hub timezone the buckets are in.")
+    as_of: datetime = Field(description="The time `overdue` and running clocks were judged at.")
+    items: list[PeriodStats] = Field(description="One row per bucket, oldest first, empty buckets included.")

@@ -1,75 +1,143 @@
-"""Per-node statistics from the assignments (each stay of a case with a node) and the cases."""
+"""Statistics per node (its subtree included) and per period bucket; definitions in routing_svc/stats/definitions.py."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from datetime import date, datetime
 from statistics import median
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Executable, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from routing_svc.models import Assignment, Case, Node
-from routing_svc.stats.schemas import AgencyStats
-from routing_svc.timeutil import as_utc
-from shared.domain import Status
+from routing_svc.directory.repository import get_node
+from routing_svc.models import Node
+from routing_svc.stats import periods
+from routing_svc.stats.periods import Granularity
+from routing_svc.stats.repository import Tally, bucket_cohort, node_cohort, tally
+from routing_svc.stats.schemas import AgencyStats, AgencyStatsList, Figures, PeriodStats, PeriodStatsList
+from shared.errors import ApiError
+
+HUB_ROOT = "/"
+"""Every node's path starts with it: the whole directory as one subtree."""
 
 
-async def agency_stats(session: AsyncSession, limit: int, offset: int) -> list[AgencyStats]:
-    """Statistics for a page of nodes in tree order (limit + 1 rows, for paging)."""
-    nodes = list((await session.execute(select(Node).order_by(Node.path).limit(limit + 1).offset(offset))).scalars())
-    codes = [n.code for n in nodes]
-    if not codes:
-        return []
-
-    async def counts(stmt: Executable) -> dict[str, int]:
-        return {row[0]: int(row[1]) for row in (await session.execute(stmt)).all()}
-
-    received = await counts(
-        select(Assignment.agency_code, func.count(func.distinct(Assignment.tracking_id)))
-        .where(Assignment.agency_code.in_(codes))
-        .group_by(Assignment.agency_code)
+def figures(t: Tally) -> Figures:
+    decided = t.sla_met + t.sla_breached
+    return Figures(
+        received=t.received,
+        followed_up=t.followed_up,
+        completed=t.completed,
+        overdue=t.overdue,
+        median_first_response_working_days=round(median(t.response_days), 3) if t.response_days else None,
+        median_first_response_hours=round(median(t.response_hours), 2) if t.response_hours else None,
+        sla_met=t.sla_met,
+        sla_breached=t.sla_breached,
+        sla_compliance=round(t.sla_met / decided, 4) if decided else None,
+        rated=t.rated,
+        mean_rating=round(t.mean_rating, 2) if t.mean_rating is not None else None,
     )
-    followed_up = await counts(
-        select(Assignment.agency_code, func.count(func.distinct(Assignment.tracking_id)))
-        .where(Assignment.agency_code.in_(codes), Assignment.first_followup_at.is_not(None))
-        .group_by(Assignment.agency_code)
-    )
-    completed = await counts(
-        select(Case.agency_code, func.count())
-        .where(Case.agency_code.in_(codes), Case.status == Status.completed.value)
-        .group_by(Case.agency_code)
-    )
-    ratings = {
-        row[0]: float(row[1])
-        for row in (
-            await session.execute(
-                select(Case.agency_code, func.avg(Case.rating))
-                .where(Case.agency_code.in_(codes), Case.rating.is_not(None))
-                .group_by(Case.agency_code)
+
+
+def check_range(first_day: date | None, last_day: date | None) -> None:
+    for name, day in (("from", first_day), ("to", last_day)):
+        if day is not None and not periods.MIN_DATE <= day <= periods.MAX_DATE:
+            raise ApiError(
+                422,
+                "invalid_period",
+                f"`{name}` must be between {periods.MIN_DATE} and {periods.MAX_DATE}",
+                [{"loc": ["query", name]}],
             )
-        ).all()
-    }
-    hours: dict[str, list[float]] = defaultdict(list)
-    responded = select(
-        Assignment.agency_code, Assignment.dispositioned_at, Assignment.acknowledged_at, Assignment.first_followup_at
-    ).where(
-        Assignment.agency_code.in_(codes),
-        (Assignment.acknowledged_at.is_not(None)) | (Assignment.first_followup_at.is_not(None)),
+    if first_day is not None and last_day is not None and first_day > last_day:
+        raise ApiError(422, "invalid_period", "`from` is after `to`", [{"loc": ["query", "from"]}])
+
+
+async def known_node(session: AsyncSession, code: str, param: str) -> Node:
+    node = await get_node(session, code)
+    if node is None:
+        raise ApiError(422, "unknown_agency", f"{param} {code!r} is not a node", [{"loc": ["query", param]}])
+    return node
+
+
+async def agency_stats(
+    session: AsyncSession,
+    *,
+    parent_code: str | None,
+    first_day: date | None,
+    last_day: date | None,
+    tz: ZoneInfo,
+    now: datetime,
+    limit: int,
+    offset: int,
+) -> AgencyStatsList:
+    """A page of nodes in tree order (or of one node's children), each with its subtree's figures."""
+    check_range(first_day, last_day)
+    stmt = select(Node).order_by(Node.path).limit(limit + 1).offset(offset)
+    if parent_code is not None:
+        await known_node(session, parent_code, "parent_code")
+        stmt = stmt.where(Node.parent_code == parent_code)
+    fetched = list((await session.execute(stmt)).scalars())
+    page = fetched[:limit]
+    tallies = await tally(session, node_cohort(page, periods.window(first_day, last_day, tz)), now) if page else {}
+    return AgencyStatsList(
+        items=[
+            AgencyStats(
+                agency_code=n.code,
+                name=n.name,
+                kind=n.kind,
+                parent_code=n.parent_code,
+                depth=n.depth,
+                **figures(tallies.get(n.code, Tally())).model_dump(),
+            )
+            for n in page
+        ],
+        next_offset=offset + limit if len(fetched) > limit else None,
+        period_from=first_day,
+        period_to=last_day,
+        timezone=tz.key,
+        as_of=now,
     )
-    for code, dispositioned_at, acknowledged_at, first_followup_at in (await session.execute(responded)).all():
-        first = min(as_utc(t) for t in (acknowledged_at, first_followup_at) if t is not None)
-        hours[code].append(max((first - as_utc(dispositioned_at)).total_seconds(), 0.0) / 3600)
-    return [
-        AgencyStats(
-            agency_code=n.code,
-            name=n.name,
-            received=received.get(n.code, 0),
-            followed_up=followed_up.get(n.code, 0),
-            completed=completed.get(n.code, 0),
-            overdue=0,
-            median_first_response_hours=round(median(hours[n.code]), 2) if hours[n.code] else None,
-            sla_compliance=None,
-            mean_rating=round(ratings[n.code], 2) if n.code in ratings else None,
+
+
+async def period_stats(
+    session: AsyncSession,
+    *,
+    agency_code: str | None,
+    granularity: Granularity,
+    first_day: date | None,
+    last_day: date | None,
+    tz: ZoneInfo,
+    now: datetime,
+) -> PeriodStatsList:
+    """One row per bucket for one node's subtree, or the whole hub; 12 buckets up to today by default."""
+    check_range(first_day, last_day)
+    root = await known_node(session, agency_code, "agency_code") if agency_code is not None else None
+    if first_day is None:
+        first_day = periods.default_range(last_day or now.astimezone(tz).date(), granularity)[0]
+    if last_day is None:
+        last_day = max(now.astimezone(tz).date(), first_day)
+    buckets = periods.buckets(first_day, last_day, granularity, tz)
+    if buckets is None:
+        raise ApiError(
+            422,
+            "period_too_long",
+            f"more than {periods.MAX_BUCKETS} {granularity.value} buckets: shorten the period or choose a coarser one",
         )
-        for n in nodes
-    ]
+    cohort = bucket_cohort(root.path if root else HUB_ROOT, [b.window for b in buckets])
+    tallies = await tally(session, cohort, now)
+    return PeriodStatsList(
+        agency_code=root.code if root else None,
+        granularity=granularity,
+        period_from=buckets[0].first_day,
+        period_to=buckets[-1].last_day,
+        timezone=tz.key,
+        as_of=now,
+        items=[
+            PeriodStats(
+                period=b.label,
+                period_start=b.first_day,
+                period_end=b.last_day,
+                **figures(tallies.get(i, Tally())).model_dump(),
+            )
+            for i, b in enumerate(buckets)
+        ],
+    )

@@ -6,10 +6,10 @@ and the private events on `private.notify.<type>`, which only notify_svc may rea
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import ClassVar
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.domain import (
     Channel,
@@ -27,9 +27,20 @@ SUBJECT_ROOT = "simpul"
 PRIVATE_ROOT = "private.notify"
 
 
-class EventData(BaseModel):
+class _Contract(BaseModel):
+    """Every datetime in a contract is timezone-aware and in UTC (a naive one is taken as UTC)."""
+
     model_config = ConfigDict(extra="ignore")
 
+    @field_validator("*", mode="after")
+    @classmethod
+    def _utc(cls, value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value
+
+
+class EventData(_Contract):
     event_type: ClassVar[str]
     event_version: ClassVar[int] = 1
     private: ClassVar[bool] = False
@@ -42,7 +53,7 @@ class EventData(BaseModel):
         return getattr(self, "tracking_id", None)
 
 
-class CaseSnapshot(BaseModel):
+class CaseSnapshot(_Contract):
     """What an agency needs to work a case. Never contact details; the name only when not anonymous."""
 
     title: str
@@ -74,6 +85,7 @@ class ReporterReplied(EventData):
     message_id: str
     content: str
     disputes_answer: bool = False
+    accepts_answer: bool = False
     sent_at: datetime
 
 
@@ -159,7 +171,7 @@ class ComplaintStatusChanged(EventData):
     changed_at: datetime
 
 
-class ClockView(BaseModel):
+class ClockView(_Contract):
     """One SLA clock of a case, as the hub, the agency and the reporter may see it."""
 
     name: ClockKind

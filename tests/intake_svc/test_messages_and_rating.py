@@ -29,6 +29,8 @@ async def test_messages_and_rating_follow_the_status(intake: Intake) -> None:
     assert set(r.json()) == {"message_id", "sent_at"}
     r = await _post(intake, receipt, "messages", {"content": "Saya keberatan.", "disputes_answer": True})
     assert r.status_code == 409 and _code(r) == "illegal_transition"
+    r = await _post(intake, receipt, "messages", {"content": "Saya terima.", "accepts_answer": True})
+    assert r.status_code == 409 and _code(r) == "illegal_transition"
     r = await _post(intake, receipt, "rating", {"score": 4})
     assert r.status_code == 409 and _code(r) == "illegal_transition"
 
@@ -38,7 +40,8 @@ async def test_messages_and_rating_follow_the_status(intake: Intake) -> None:
     assert r.status_code == 404 and _code(r) == "not_found"
     r = await _post(intake, wrong, "rating", {"score": 5})
     assert r.status_code == 404 and _code(r) == "not_found"
-    for body in ({"content": ""}, {"content": "x" * 5001}, {"content": "x", "extra": 1}):
+    both = {"content": "x", "accepts_answer": True, "disputes_answer": True}
+    for body in ({"content": ""}, {"content": "x" * 5001}, {"content": "x", "extra": 1}, both):
         r = await _post(intake, receipt, "messages", body)
         assert r.status_code == 422 and _code(r) == "validation_error", body
     for body in ({"score": 0}, {"score": 6}, {"score": 3, "comment": "x" * 2001}, {}):
@@ -71,6 +74,7 @@ async def test_messages_and_rating_follow_the_status(intake: Intake) -> None:
     replied = await eventually(both_replies)
     assert [e["data"]["tracking_id"] for e in replied] == [tid, tid]
     assert [e["data"]["disputes_answer"] for e in replied] == [False, True]
+    assert [e["data"]["accepts_answer"] for e in replied] == [False, False]
     [rated] = await eventually(lambda: stream_events(intake.bus, "simpul.reporter.rated"))
     assert rated["data"]["tracking_id"] == tid and rated["data"]["score"] == 4
 
@@ -89,3 +93,18 @@ async def test_rejected_case_takes_no_messages_and_completed_can_be_rated(intake
     await publish_and_wait(intake, status_changed(completed["tracking_id"], 5, Status.completed, Status.answered))
     r = await _post(intake, completed, "rating", {"score": 2})
     assert r.status_code == 201, r.text
+
+
+async def test_an_answered_case_can_be_accepted_without_a_rating(intake: Intake) -> None:
+    receipt = await intake.submit()
+    tid = receipt["tracking_id"]
+    await publish_and_wait(intake, status_changed(tid, 1, Status.answered, Status.in_progress, agency_code="A1"))
+    r = await _post(intake, receipt, "messages", {"content": "Terima kasih, sudah beres.", "accepts_answer": True})
+    assert r.status_code == 201, r.text
+
+    async def accepted() -> list[dict[str, Any]]:
+        found = await stream_events(intake.bus, "simpul.reporter.replied")
+        return [e for e in found if e["data"]["tracking_id"] == tid and e["data"]["accepts_answer"]]
+
+    [event] = await eventually(accepted)
+    assert event["data"]["disputes_answer"] is False and event["data"]["content"] == "Terima kasih, sudah beres."

@@ -198,7 +198,7 @@ async def test_full_lifecycle_from_events_and_stats(hub: Hub) -> None:
     by_code = {s["agency_code"]: s for s in stats["items"]}
     upt = by_code["UPT-HUB"]
     assert (upt["received"], upt["followed_up"], upt["completed"], upt["overdue"]) == (2, 2, 1, 0)
-    assert upt["mean_rating"] == 4.0 and upt["sla_compliance"] is None
+    assert upt["mean_rating"] == 4.0 and upt["sla_compliance"] == 1.0  # every clock of theirs met in time
     assert 1.0 < upt["median_first_response_hours"] < 2.1  # one case after 2 h, the other after 1 h: median 1.5
     assert by_code["PEMKOT-SBY"]["received"] == 0 and by_code["PEMKOT-SBY"]["median_first_response_hours"] is None
 

@@ -19,6 +19,7 @@ PATHS = {
     "/api/v1/hub/sla-policies/effective": {"get"},
     "/api/v1/hub/sla-policies/{id}": {"get", "patch", "delete"},
     "/api/v1/hub/stats/agencies": {"get"},
+    "/api/v1/hub/stats/periods": {"get"},
 }
 TAGS = {"directory", "keys", "routing rules", "sla policies", "cases", "decisions", "statistics"}
 

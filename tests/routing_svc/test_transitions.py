@@ -139,6 +139,15 @@ TRIGGERS = [
         event(lambda h, t: reply(h, t, True)),
     ),
     Trigger(
+        "reporter.replied (accepts)",
+        lambda s: Action.resubmit if s is Status.postponed else Action.complete,
+        event(
+            lambda h, t: ReporterReplied(
+                tracking_id=t, message_id=f"ok-{t}", content="Terima kasih", accepts_answer=True, sent_at=_now(h)
+            )
+        ),
+    ),
+    Trigger(
         "reporter.rated",
         fixed(Action.complete),
         event(lambda h, t: ReporterRated(tracking_id=t, score=5, rated_at=_now(h))),

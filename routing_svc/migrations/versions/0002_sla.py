@@ -23,6 +23,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("clocks_version", sa.Integer, nullable=False, server_default=sa.text("0")))
     with op.batch_alter_table("assignments") as batch:
         batch.add_column(sa.Column("first_response_working_days", sa.Float, nullable=True))
+    op.create_index("ix_assignments_agency_code_dispositioned_at", "assignments", ["agency_code", "dispositioned_at"])
     op.create_table(
         "sla_clocks",
         sa.Column("id", sa.Integer, autoincrement=True, nullable=False),
@@ -90,6 +91,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in ("sla_settings", "sla_policies", "sla_clocks"):
         op.drop_table(table)
+    op.drop_index("ix_assignments_agency_code_dispositioned_at", "assignments")
     with op.batch_alter_table("assignments") as batch:
         batch.drop_column("first_response_working_days")
     with op.batch_alter_table("cases") as batch:

@@ -4,27 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from routing_svc.auth import StaffDep
 from routing_svc.cases import repository, service, views
-from routing_svc.cases.context import CaseContext
 from routing_svc.cases.schemas import CaseList, CaseUpdate, CaseView, Decision
+from routing_svc.dependencies import CaseCtxDep
 from routing_svc.pagination import Limit, Offset, next_offset
 from shared.domain import NodeCode, Status
 from shared.errors import error_responses, not_found
-from shared.http.app import RuntimeDep, SessionDep
+from shared.http.app import SessionDep
 from shared.logging import bind_tracking_id
 
 router = APIRouter(prefix="/api/v1/hub")
-
-
-def case_context(runtime: RuntimeDep) -> CaseContext:
-    ctx: CaseContext = runtime.extras["cases"]
-    return ctx
-
-
-CaseCtxDep = Annotated[CaseContext, Depends(case_context)]
 
 
 @router.get(

@@ -6,10 +6,10 @@ from datetime import date
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from routing_svc.auth import StaffDep
-from routing_svc.cases.context import CaseContext
+from routing_svc.dependencies import CaseCtxDep
 from routing_svc.pagination import Limit, Offset
 from routing_svc.stats import service
 from routing_svc.stats.definitions import DEFINITIONS
@@ -18,17 +18,11 @@ from routing_svc.stats.periods import MAX_BUCKETS, Granularity
 from routing_svc.stats.schemas import AgencyStats, AgencyStatsList, PeriodStats, PeriodStatsList
 from shared.domain import NodeCode
 from shared.errors import error_responses
-from shared.http.app import RuntimeDep, SessionDep
+from shared.http.app import SessionDep
 
 router = APIRouter(prefix="/api/v1/hub/stats", tags=["statistics"])
 
 
-def case_context(runtime: RuntimeDep) -> CaseContext:
-    ctx: CaseContext = runtime.extras["cases"]
-    return ctx
-
-
-CaseCtxDep = Annotated[CaseContext, Depends(case_context)]
 From = Annotated[date | None, Query(alias="from", description="First day of the period (hub timezone), included.")]
 To = Annotated[date | None, Query(description="Last day of the period (hub timezone), included.")]
 

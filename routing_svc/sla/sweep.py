@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import time
 from datetime import datetime, timedelta
 from importlib.metadata import version
 
@@ -21,6 +22,7 @@ from routing_svc.cases.context import CaseContext
 from routing_svc.cases.lifecycle import Action, apply_transition
 from routing_svc.models import Case, SlaClock, SlaSetting
 from routing_svc.settings import RoutingSettings
+from routing_svc.sla.metrics import SLA_FIRED, SWEEP_SECONDS
 from routing_svc.sla.schedule import ACTING_KINDS, TimerKind
 from routing_svc.timeutil import as_utc
 from shared.db.engine import Database
@@ -39,6 +41,8 @@ RETRY_BROKEN = timedelta(minutes=1)
 async def sweep_once(db: Database, ctx: CaseContext, limit: int) -> int:
     """Fire what is due now for up to `limit` clocks; returns how many due clocks it saw."""
     now = ctx.clock.now()
+    started = time.perf_counter()
+    fired: list[EventData] = []
     async with db.session() as session:
         due = (
             select(SlaClock.tracking_id)
@@ -56,7 +60,7 @@ async def sweep_once(db: Database, ctx: CaseContext, limit: int) -> int:
         for case in list((await session.execute(cases)).scalars()):
             try:
                 async with session.begin_nested():
-                    await sweep_case(session, ctx, case, now)
+                    fired += await sweep_case(session, ctx, case, now)
             except Exception as exc:
                 # One broken case must not hold up the others: look at it again later.
                 log.error("sla_case_failed", tracking_id=case.tracking_id, error=f"{type(exc).__name__}: {exc}")
@@ -67,26 +71,32 @@ async def sweep_once(db: Database, ctx: CaseContext, limit: int) -> int:
                     .execution_options(synchronize_session=False)
                 )
         await session.commit()
-        return len(seen)
+    SWEEP_SECONDS.observe(time.perf_counter() - started)
+    for event in fired:
+        SLA_FIRED.labels(event.event_type, getattr(event, "clock", ""), str(getattr(event, "level", ""))).inc()
+    return len(seen)
 
 
-async def sweep_case(session: AsyncSession, ctx: CaseContext, case: Case, now: datetime) -> None:
-    """Fire the due clocks of one case (locked by the caller), in the order they were started."""
+async def sweep_case(session: AsyncSession, ctx: CaseContext, case: Case, now: datetime) -> list[EventData]:
+    """Fire the due clocks of one case (locked by the caller), in the order they were started; returns what fired."""
     stmt = (
         select(SlaClock)
         .where(SlaClock.tracking_id == case.tracking_id, SlaClock.next_fire_at <= now)
         .order_by(SlaClock.id)
     )
     touched = False
+    fired: list[EventData] = []
     for clock in list((await session.execute(stmt)).scalars()):
         touched = True
-        fired: list[EventData] = await ctx.sla.fire(session, case, clock, now)
-        await ctx.outbox.add(session, *fired)
+        now_fired = await ctx.sla.fire(session, case, clock, now)
+        await ctx.outbox.add(session, *now_fired)
+        fired += now_fired
         running = clock.stopped_at is None and clock.paused_at is None
         if clock.kind in ACTING_KINDS and running and as_utc(clock.due_at) <= now:
             await _run_out(session, ctx, case, clock, now)
     if touched:
         await ctx.outbox.add(session, await ctx.sla.clocks_changed(session, case, now))
+    return fired
 
 
 async def _run_out(session: AsyncSession, ctx: CaseContext, case: Case, clock: SlaClock, now: datetime) -> None:

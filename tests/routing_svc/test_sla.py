@@ -189,6 +189,8 @@ async def test_warning_breach_and_the_ladder_fire_in_order_once_each(timed_hub: 
     escalated = await hub.ok("GET", "/api/v1/hub/complaints?escalation_level=4", 200)
     assert [c["tracking_id"] for c in escalated["items"]] == [tid]
     assert (await hub.ok("GET", "/api/v1/hub/complaints?escalation_level=5", 422))["error"]["code"]
+    metrics = (await hub.client.get("/metrics")).text
+    assert 'simpul_sla_fired_total{clock="resolution",event="complaint.escalated",level="4"}' in metrics
 
 
 async def test_answers_meet_clocks_and_the_reporters_silence_completes_then_archives(timed_hub: Hub) -> None:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
+from routing_svc.calendar.endpoints import router as calendar_router
 from routing_svc.cases.context import CaseContext
 from routing_svc.cases.endpoints import router as cases_router
 from routing_svc.consumers import case_subscription
@@ -67,5 +68,13 @@ def create_app(settings: RoutingSettings | None = None, *, clock: Clock | None =
         runtime,
         title="Simpul hub",
         description=DESCRIPTION,
-        routers=[directory_router, keys_router, rules_router, policies_router, cases_router, stats_router],
+        routers=[
+            directory_router,
+            keys_router,
+            rules_router,
+            policies_router,
+            calendar_router,
+            cases_router,
+            stats_router,
+        ],
     )

@@ -18,10 +18,12 @@ PATHS = {
     "/api/v1/hub/sla-policies": {"get", "post"},
     "/api/v1/hub/sla-policies/effective": {"get"},
     "/api/v1/hub/sla-policies/{id}": {"get", "patch", "delete"},
+    "/api/v1/hub/calendar/{year}": {"get"},
+    "/api/v1/hub/calendar/deadline": {"get"},
     "/api/v1/hub/stats/agencies": {"get"},
     "/api/v1/hub/stats/periods": {"get"},
 }
-TAGS = {"directory", "keys", "routing rules", "sla policies", "cases", "decisions", "statistics"}
+TAGS = {"directory", "keys", "routing rules", "sla policies", "calendar", "cases", "decisions", "statistics"}
 
 
 async def test_every_endpoint_is_documented(hub: Hub) -> None:

@@ -406,3 +406,27 @@ async def test_decisions_show_the_clocks_too(timed_hub: Hub) -> None:
         json={"action": "dispose", "agency_code": "KANWIL-JATIM"},
     )
     assert {c["name"] for c in case["clocks"]} == {"verification", "first_response", "resolution"}
+
+
+async def test_the_calendar_api_shows_days_off_and_deadlines(timed_hub: Hub) -> None:
+    hub = timed_hub
+    year = await hub.ok("GET", "/api/v1/hub/calendar/2026", 200)
+    off = {d["date"]: d["name"] for d in year["days_off"]}
+    lebaran = ["2026-03-18", "2026-03-19", "2026-03-20", "2026-03-23", "2026-03-24"]  # the weekdays of Nyepi-Lebaran
+    assert all(day in off for day in lebaran) and "2026-12-25" in off and "2026-01-01" in off
+    assert "2026-03-21" not in off  # a Saturday: not a working day anyway, so not listed
+    assert year["working_days"] == 261 - len(year["days_off"]) and year["extra_working_days"] == []
+
+    due = await hub.ok(
+        "GET", "/api/v1/hub/calendar/deadline?start=2026-03-17T10:00:00%2B07:00&working_days=3&timezone=WIB", 200
+    )
+    assert (due["due_at"], due["due_date"]) == ("2026-03-27" + END_OF, "2026-03-27")
+    wit = await hub.ok(
+        "GET", "/api/v1/hub/calendar/deadline?start=2026-03-02T02:00:00Z&working_days=5&timezone=WIT", 200
+    )
+    assert wit["due_at"] == "2026-03-09T14:59:59.999999Z"
+    naive = await hub.ok("GET", "/api/v1/hub/calendar/deadline?start=2026-03-02T09:00:00&working_days=1", 422)
+    assert naive["error"]["code"] == "naive_datetime"
+    await hub.ok("GET", "/api/v1/hub/calendar/deadline?start=2026-03-02T02:00:00Z&working_days=-1", 422)
+    await hub.ok("GET", "/api/v1/hub/calendar/1999", 422)
+    await hub.ok("GET", "/api/v1/hub/calendar/2026", 401, key=None)

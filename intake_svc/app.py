@@ -10,12 +10,14 @@ from fastapi import FastAPI
 from sqlalchemy import delete
 
 from intake_svc.complaints.endpoints import router as complaints_router
+from intake_svc.complaints.limits import PublicLimits
 from intake_svc.complaints.writer import write_batch
 from intake_svc.consumers import REPORTER_VIEW
 from intake_svc.models import KIT, Base, IdempotencyKey
 from intake_svc.parts import EXTRAS_KEY, IntakeParts, intake_parts
 from intake_svc.privacy import opening_bus
 from intake_svc.settings import IntakeSettings
+from shared.clock import Clock
 from shared.crypto import Sealer
 from shared.db.batch_writer import BatchWriter
 from shared.db.engine import Database
@@ -66,7 +68,7 @@ async def purge_idempotency_keys(runtime: Runtime) -> None:
             await asyncio.wait_for(runtime.stopping.wait(), IDEMPOTENCY_PURGE_INTERVAL_S)
 
 
-def create_app(settings: IntakeSettings | None = None) -> FastAPI:
+def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
     sealer = Sealer(settings.encryption_key_list())
     runtime = Runtime(
@@ -74,6 +76,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         KIT,
         subscriptions=[REPORTER_VIEW],
         workers=[submission_writer, purge_idempotency_keys],
+        clock=clock,
     )
     # The relay opens sealed private payloads (contact.registered) just before publishing them.
     runtime.relay = OutboxRelay(
@@ -84,7 +87,8 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         poll_interval=settings.relay_poll_interval,
     )
     writer = BatchWriter(runtime.db.engine, write_batch, max_batch=settings.batch_max, on_commit=runtime.relay.wake)
-    runtime.extras[EXTRAS_KEY] = IntakeParts(settings=settings, sealer=sealer, writer=writer)
+    limits = PublicLimits(settings, runtime.clock)
+    runtime.extras[EXTRAS_KEY] = IntakeParts(settings=settings, sealer=sealer, writer=writer, limits=limits)
     return build_app(
         runtime,
         title="Simpul intake",

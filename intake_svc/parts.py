@@ -1,9 +1,10 @@
-"""What intake adds to the kit's Runtime: its settings, its Sealer and the submission writer."""
+"""What intake adds to the kit's Runtime: its settings, its Sealer, the submission writer and the public limits."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from intake_svc.complaints.limits import PublicLimits
 from intake_svc.complaints.writer import Outcome, PreparedSubmission
 from intake_svc.settings import IntakeSettings
 from shared.crypto import Sealer
@@ -18,6 +19,7 @@ class IntakeParts:
     settings: IntakeSettings
     sealer: Sealer
     writer: BatchWriter[PreparedSubmission, Outcome]
+    limits: PublicLimits
 
 
 def intake_parts(runtime: Runtime) -> IntakeParts:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from shared.http.client_address import IPNetwork, parse_networks
+from shared.http.limits import BodyLimitSettings
 from shared.settings import EncryptionSettings, ServiceSettings
 
+LOOPBACK = "127.0.0.1,::1"
 
-class IntakeSettings(ServiceSettings, EncryptionSettings):
+
+class IntakeSettings(ServiceSettings, EncryptionSettings, BodyLimitSettings):
     service_name: ClassVar[str] = "intake"
     model_config = SettingsConfigDict(env_prefix="SIMPUL_INTAKE_", extra="ignore")
 
@@ -17,3 +22,41 @@ class IntakeSettings(ServiceSettings, EncryptionSettings):
     """How long a submission's Idempotency-Key replays its answer (the sealed receipt included)."""
     batch_max: int = 256
     """The most submissions committed in one transaction (group commit)."""
+
+    # Public limits. Each process counts on its own (N replicas admit N times as much): limit at the proxy too.
+    rate_limit_enabled: bool = True
+    rate_limit_per_minute: int = Field(default=60, ge=0, description="Requests a minute per client; 0 switches off.")
+    rate_limit_burst: int = Field(default=30, ge=0, description="Requests a client may make at once; 0 switches off.")
+    rate_limit_exempt: str = Field(
+        default=LOOPBACK,
+        description="Comma-separated clients (addresses or networks) the rate limit never counts: the machine itself"
+        " and channel gateways. They still count toward a case's failed receipt checks.",
+    )
+    limits_max_clients: int = Field(
+        default=100_000, ge=1, description="Clients (and cases) each limit remembers; the longest idle go first."
+    )
+    trusted_proxies: str = Field(
+        default=LOOPBACK,
+        description="Comma-separated proxies (addresses or networks) whose X-Forwarded-For names the client.",
+    )
+    receipt_failures_per_client: int = Field(
+        default=10, ge=0, description="Failed receipt checks a client may make per window, then 429; 0 switches off."
+    )
+    receipt_failures_per_case: int = Field(
+        default=30, ge=0, description="Failed receipt checks a case may take per window, then 429; 0 switches off."
+    )
+    receipt_failure_window_s: int = Field(
+        default=900, ge=1, description="The window for failed receipt checks, and how long a lockout lasts."
+    )
+
+    @field_validator("rate_limit_exempt", "trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value)
+        return value
+
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.trusted_proxies)
+
+    def rate_limit_exempt_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.rate_limit_exempt)

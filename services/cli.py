@@ -1,4 +1,4 @@
-"""The `simpul` command line: up, status, migrate, dlq."""
+"""The `simpul` command line: up, status, migrate, dlq, audit."""
 
 from __future__ import annotations
 
@@ -12,8 +12,11 @@ from typing import Any
 
 import httpx
 
+from services.audit_cli import add_audit_parser, run_audit
 from services.registry import BY_NAME
 from services.state import pid_alive, read_state
+
+CONNECT_TIMEOUT_S = 15.0
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -51,6 +54,8 @@ def main(argv: list[str] | None = None) -> None:
     dlq_replay.add_argument("id", nargs="?", type=int)
     dlq_replay.add_argument("--all", action="store_true")
 
+    add_audit_parser(sub)
+
     args = parser.parse_args(argv)
     if args.command == "up":
         from services.up import run_up
@@ -64,6 +69,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(asyncio.run(migrate_all(args)))
     if args.command == "dlq":
         sys.exit(asyncio.run(_dlq(args)))
+    if args.command == "audit":
+        sys.exit(asyncio.run(run_audit(args)))
 
 
 async def _status(data_dir: Path) -> int:
@@ -109,9 +116,14 @@ async def _dlq(args: argparse.Namespace) -> int:
             print("no running hub found; pass --nats-url", file=sys.stderr)
             return 2
         url = state["nats"]["url"]
-    user = os.environ.get("SIMPUL_NATS_USER")
-    bus = Bus(url, name="simpul-cli", user=user, password=os.environ.get("SIMPUL_NATS_PASSWORD"))
-    await bus.connect()
+    user, password = _dlq_credentials(Path(args.data_dir).resolve())
+    bus = Bus(url, name="simpul-cli", user=user, password=password)
+    try:
+        await asyncio.wait_for(bus.connect(), CONNECT_TIMEOUT_S)
+    except TimeoutError:
+        await bus.close()
+        print(f"could not connect to {url} as {user or 'no user'} within {CONNECT_TIMEOUT_S:.0f}s", file=sys.stderr)
+        return 2
     try:
         if args.dlq_command == "list":
             n = 0
@@ -146,6 +158,18 @@ async def _dlq(args: argparse.Namespace) -> int:
         return 0
     finally:
         await bus.close()
+
+
+def _dlq_credentials(data_dir: Path) -> tuple[str | None, str | None]:
+    """SIMPUL_NATS_USER and SIMPUL_NATS_PASSWORD when set, else the data folder's `ops` user (`simpul up` made it)."""
+    from services.nats_users import OPS
+    from services.secrets_store import stored_nats_password
+
+    user = os.environ.get("SIMPUL_NATS_USER")
+    if user:
+        return user, os.environ.get("SIMPUL_NATS_PASSWORD")
+    password = stored_nats_password(data_dir, OPS)
+    return (OPS, password) if password is not None else (None, None)
 
 
 if __name__ == "__main__":

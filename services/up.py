@@ -1,4 +1,8 @@
-"""`simpul up`: nats-server from the wheel, migrations, four service processes, and the gateway on one port."""
+"""`simpul up`: nats-server from the wheel, migrations, four service processes, and the gateway on one port.
+
+The broker admits only its users: each service connects as its own, within its own subjects, and `ops` (this
+process, and the command line) creates the streams before any service starts (see services.nats_users).
+"""
 
 from __future__ import annotations
 
@@ -12,15 +16,18 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import nats
 import uvicorn
 
 from services.gateway import Upstream, create_gateway
+from services.nats_users import OPS, hub_users
 from services.natsd import NatsServer
 from services.ports import free_port, port_open
 from services.registry import SERVICES, ServiceSpec
 from services.secrets_store import HubSecrets, load_or_create
 from services.state import clear_state, pid_alive, read_state, write_state
 from services.supervisor import ManagedProcess, Supervisor, child_env, python_module_argv
+from shared.bus.nats_bus import ensure_streams, inbox_prefix
 
 
 def say(line: str) -> None:
@@ -44,6 +51,8 @@ def service_env(
         f"{p}PORT": str(port),
         f"{p}DATA_DIR": str(data_dir),
         f"{p}NATS_URL": nats_url,
+        f"{p}NATS_USER": spec.name,
+        f"{p}NATS_PASSWORD": secrets.nats_passwords[spec.name],
         "SIMPUL_BOOTSTRAP_ADMIN_KEY_HASH": secrets.admin_key_hash,
     }
     if spec.holds_personal_data:
@@ -121,7 +130,9 @@ async def _up(args: argparse.Namespace) -> int:
     )
     say(f"Simpul: data in {data_dir}")
     say("  starting nats-server (JetStream) ...")
-    nats = NatsServer(data_dir=data_dir / "nats", server_name="simpul-embedded")
+    nats = NatsServer(
+        data_dir=data_dir / "nats", server_name="simpul-embedded", users=hub_users(secrets.nats_passwords)
+    )
     await asyncio.to_thread(nats.start)
     say(f"  nats-server ready at {nats.url} (pid {nats.process.pid if nats.process else '?'})")
 
@@ -187,6 +198,7 @@ async def _up(args: argparse.Namespace) -> int:
     )
 
     async def start_everything() -> asyncio.Task[None]:
+        await create_streams(nats.url, secrets.nats_passwords[OPS])
         say("  applying migrations ...")
         await _migrate(list(SERVICES), envs, data_dir / "logs")
         await supervisor.start_all()
@@ -225,6 +237,28 @@ async def _up(args: argparse.Namespace) -> int:
         await asyncio.to_thread(nats.stop)
         clear_state(data_dir)
         say("Simpul stopped.")
+
+
+async def create_streams(nats_url: str, ops_password: str) -> None:
+    """Create the streams as `ops`: the services may only look them up."""
+    try:
+        nc = await nats.connect(
+            nats_url,
+            name="simpul-up",
+            user=OPS,
+            password=ops_password,
+            inbox_prefix=inbox_prefix(OPS),
+            allow_reconnect=False,
+            connect_timeout=5,
+        )
+    except Exception as exc:
+        raise RuntimeError(f"could not connect to {nats_url} as {OPS}: {exc!r}") from exc
+    try:
+        await ensure_streams(nc.jetstream())
+    except Exception as exc:
+        raise RuntimeError(f"could not create the streams on {nats_url}: {exc!r}") from exc
+    finally:
+        await nc.close()
 
 
 class _GatewayServer(uvicorn.Server):

@@ -3,7 +3,8 @@
 Who is named in the events: `agency_code` is always the case's current holder (the node the hub holds
 responsible), `actor` is the key's node (`agency:<code>`), which may be the holder or one of its ancestors.
 Follow-ups also store `author_code` (the key's node). The hub owns the status: these calls only set local flags
-(acknowledged_at, forward_requested_at, delegation_requested_at, final_posted_at) and emit the event.
+(acknowledged_at, forward_requested_at, delegation_requested_at, final_posted_at) and emit the event. Each one that
+changes something is also an audit entry, in the same transaction.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from agency_svc.inbox.schemas import (
     Inbox,
     MessageView,
 )
-from agency_svc.models import Case, FollowUp, Node
+from agency_svc.models import KIT, Case, FollowUp, Node
 from agency_svc.timeutil import as_utc
+from shared import audit
 from shared.auth.keys import Principal
 from shared.domain import ANONYMOUS_NAME, STATUS_LABELS, Status
 from shared.errors import ApiError, not_found
@@ -216,6 +218,7 @@ async def acknowledge(
         await repo.add_history(
             session, case.tracking_id, at=now, kind="acknowledged", agency_code=case.agency_code, actor=principal.actor
         )
+        await _audit(session, principal, "agency.acknowledge", case, now)
         log.info("case_acknowledged", agency_code=case.agency_code)
     return await detail(session, case, held.scope)
 
@@ -262,6 +265,9 @@ async def post_follow_up(
         actor=principal.actor,
         note="final" if body.is_final else "progress",
     )
+    await _audit(
+        session, principal, "agency.follow_up", case, now, followup_id=follow_up.followup_id, is_final=body.is_final
+    )
     log.info("follow_up_posted", agency_code=case.agency_code, is_final=body.is_final)
     return _follow_up_view(follow_up)
 
@@ -298,6 +304,15 @@ async def request_forward(
         agency_code=case.agency_code,
         actor=principal.actor,
         note=note,
+    )
+    await _audit(
+        session,
+        principal,
+        "agency.forward",
+        case,
+        now,
+        reason=body.reason,
+        suggested_agency_code=body.suggested_agency_code,
     )
     log.info("forward_requested", agency_code=case.agency_code, suggested=body.suggested_agency_code)
     return await detail(session, case, held.scope)
@@ -342,5 +357,30 @@ async def delegate(
         actor=principal.actor,
         note=body.reason,
     )
+    await _audit(session, principal, "agency.delegate", case, now, reason=body.reason, target_agency_code=target.code)
     log.info("delegation_requested", agency_code=case.agency_code, target=target.code)
     return await detail(session, case, held.scope)
+
+
+async def _audit(
+    session: AsyncSession,
+    principal: Principal,
+    action: str,
+    case: Case,
+    now: datetime,
+    *,
+    reason: str | None = None,
+    **details: object,
+) -> None:
+    """What the key did to the case; never the follow-up's text or anything of the reporter's."""
+    await audit.record(
+        session,
+        KIT,
+        actor=principal.actor,
+        action=action,
+        target_type=audit.Target.case,
+        target_id=case.tracking_id,
+        at=now,
+        reason=reason,
+        details={"key_id": principal.key_id, "agency_code": case.agency_code, **details},
+    )

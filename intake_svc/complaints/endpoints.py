@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from sqlalchemy.exc import IntegrityError
 
 from intake_svc.complaints import service
+from intake_svc.complaints.limits import Caller, PublicLimits, ReceiptGate
 from intake_svc.complaints.schemas import (
     CaseView,
     MessageCreated,
@@ -21,12 +22,36 @@ from intake_svc.complaints.schemas import (
 from intake_svc.complaints.writer import Mismatch, Replayed
 from intake_svc.parts import intake_parts
 from shared.errors import ApiError, error_responses
-from shared.http.app import RuntimeDep, SessionDep
+from shared.http.app import RuntimeDep, SessionDep, get_runtime
 from shared.logging import bind_tracking_id, get_logger
 
 log = get_logger(__name__)
 
-router = APIRouter(prefix="/api/v1/complaints")
+
+# The dependencies are async so that the limits are only ever touched from the event loop, never from threads.
+def _limits(request: Request) -> PublicLimits:
+    return intake_parts(get_runtime(request)).limits
+
+
+async def get_caller(request: Request) -> Caller:
+    return _limits(request).caller(request)
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+async def rate_limit(request: Request, caller: CallerDep) -> None:
+    """Every public request spends one of its client's requests."""
+    _limits(request).admit(caller)
+
+
+async def get_receipt_gate(request: Request, caller: CallerDep) -> ReceiptGate:
+    return ReceiptGate(_limits(request), caller)
+
+
+ReceiptGateDep = Annotated[ReceiptGate, Depends(get_receipt_gate)]
+
+router = APIRouter(prefix="/api/v1/complaints", dependencies=[Depends(rate_limit)])
 
 IdempotencyKey = Annotated[
     str | None,
@@ -48,7 +73,7 @@ _TRACKING_ID_COLLISION_RETRIES = 3
     response_model=SubmitResponse,
     status_code=201,
     tags=["complaints"],
-    responses=error_responses(422, 503),
+    responses=error_responses(413, 422, 429, 503),
 )
 async def submit_complaint(
     body: SubmitRequest, runtime: RuntimeDep, response: Response, idempotency_key: IdempotencyKey = None
@@ -88,11 +113,13 @@ async def submit_complaint(
     response_model=CaseView,
     status_code=200,
     tags=["reporter"],
-    responses=error_responses(404),
+    responses=error_responses(404, 429),
 )
-async def get_complaint(tracking_id: str, session: SessionDep, x_receipt: Receipt = None) -> CaseView:
+async def get_complaint(
+    tracking_id: str, session: SessionDep, gate: ReceiptGateDep, x_receipt: Receipt = None
+) -> CaseView:
     """The reporter's view of a case: status, timeline, follow-ups, messages and rating (needs X-Receipt)."""
-    return await service.case_view(session, tracking_id, x_receipt)
+    return await service.case_view(session, tracking_id, x_receipt, gate)
 
 
 @router.post(
@@ -100,13 +127,20 @@ async def get_complaint(tracking_id: str, session: SessionDep, x_receipt: Receip
     response_model=MessageCreated,
     status_code=201,
     tags=["reporter"],
-    responses=error_responses(404, 409, 422),
+    responses=error_responses(404, 409, 413, 422, 429),
 )
 async def post_message(
-    tracking_id: str, body: MessageIn, session: SessionDep, runtime: RuntimeDep, x_receipt: Receipt = None
+    tracking_id: str,
+    body: MessageIn,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    gate: ReceiptGateDep,
+    x_receipt: Receipt = None,
 ) -> MessageCreated:
     """Add information to a case, or reply to (and perhaps dispute) the agency's answer (needs X-Receipt)."""
-    created = await service.add_message(session, runtime.outbox, tracking_id, x_receipt, body, now=runtime.clock.now())
+    created = await service.add_message(
+        session, runtime.outbox, tracking_id, x_receipt, gate, body, now=runtime.clock.now()
+    )
     await session.commit()
     return created
 
@@ -116,13 +150,18 @@ async def post_message(
     response_model=RatingView,
     status_code=201,
     tags=["reporter"],
-    responses=error_responses(404, 409, 422),
+    responses=error_responses(404, 409, 413, 422, 429),
 )
 async def rate_complaint(
-    tracking_id: str, body: RatingIn, session: SessionDep, runtime: RuntimeDep, x_receipt: Receipt = None
+    tracking_id: str,
+    body: RatingIn,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    gate: ReceiptGateDep,
+    x_receipt: Receipt = None,
 ) -> RatingView:
     """Rate the answer, 1 to 5, once; allowed when the case is answered or completed (needs X-Receipt)."""
-    rating = await service.rate(session, runtime.outbox, tracking_id, x_receipt, body, now=runtime.clock.now())
+    rating = await service.rate(session, runtime.outbox, tracking_id, x_receipt, gate, body, now=runtime.clock.now())
     try:
         await session.commit()
     except IntegrityError as exc:

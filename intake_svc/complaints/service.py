@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake_svc.complaints import repository
+from intake_svc.complaints.limits import ReceiptGate
 from intake_svc.complaints.schemas import (
     CaseView,
     FollowUpView,
@@ -175,12 +176,17 @@ def _not_found() -> ApiError:
     return ApiError(404, "not_found", "complaint not found")
 
 
-async def authorize(session: AsyncSession, tracking_id: str, receipt: str | None) -> Complaint:
-    """The case, if the receipt opens it. Unknown case, missing or wrong receipt: the same 404."""
+async def authorize(session: AsyncSession, tracking_id: str, receipt: str | None, gate: ReceiptGate) -> Complaint:
+    """The case, if the receipt opens it. Unknown case, missing or wrong receipt: the same 404 (and a strike).
+
+    Once the client or the case has failed too often, 429 until its lockout ends, even for the right receipt.
+    """
+    gate.admit(tracking_id)
     complaint = await repository.get_complaint(session, tracking_id) if len(tracking_id) <= 40 else None
     given = hash_receipt(receipt) if receipt and len(receipt) <= 200 else _NO_RECEIPT_HASH
     expected = complaint.receipt_hash if complaint is not None else _NO_RECEIPT_HASH
     if complaint is None or not receipt or not secrets_equal(given, expected):
+        gate.failed(tracking_id)
         raise _not_found()
     bind_tracking_id(complaint.tracking_id)
     return complaint
@@ -195,8 +201,8 @@ def expected_answer(complaint: Complaint) -> tuple[datetime | None, date | None]
     return due, due.astimezone(_DISPLAY_ZONE).date()
 
 
-async def case_view(session: AsyncSession, tracking_id: str, receipt: str | None) -> CaseView:
-    complaint = await authorize(session, tracking_id, receipt)
+async def case_view(session: AsyncSession, tracking_id: str, receipt: str | None, gate: ReceiptGate) -> CaseView:
+    complaint = await authorize(session, tracking_id, receipt, gate)
     status = Status(complaint.status)
     rating = await repository.rating(session, tracking_id)
     expected_answer_by, expected_answer_date = expected_answer(complaint)
@@ -250,11 +256,12 @@ async def add_message(
     outbox: Outbox,
     tracking_id: str,
     receipt: str | None,
+    gate: ReceiptGate,
     body: MessageIn,
     *,
     now: datetime,
 ) -> MessageCreated:
-    complaint = await authorize(session, tracking_id, receipt)
+    complaint = await authorize(session, tracking_id, receipt, gate)
     status = Status(complaint.status)
     if status in _CLOSED:
         raise ApiError(409, "illegal_transition", f"a {status.value} case takes no more messages")
@@ -291,11 +298,12 @@ async def rate(
     outbox: Outbox,
     tracking_id: str,
     receipt: str | None,
+    gate: ReceiptGate,
     body: RatingIn,
     *,
     now: datetime,
 ) -> RatingView:
-    complaint = await authorize(session, tracking_id, receipt)
+    complaint = await authorize(session, tracking_id, receipt, gate)
     if await repository.rating(session, tracking_id) is not None:
         raise ApiError(409, "already_rated", "this case has already been rated")
     status = Status(complaint.status)

@@ -26,9 +26,9 @@ The transitions are ARCHITECTURE.md's "Complaint lifecycle" plus the ones the hu
 "(sla)" is the due-clock sweep (routing_svc/sla/sweep.py), acting as `hub:sla`.
 
 `apply_transition` is the only writer of a case's status. It checks legality (IllegalTransition otherwise), bumps
-`case_version`, appends the history line and writes the events into the caller's transaction through the outbox:
-ComplaintStatusChanged always, plus ComplaintVerified (the first disposition), ComplaintDispositioned,
-ComplaintPostponed or ComplaintRejected as the target status asks. It never commits.
+`case_version`, appends the history line and the audit entry, and writes the events into the caller's transaction
+through the outbox: ComplaintStatusChanged always, plus ComplaintVerified (the first disposition),
+ComplaintDispositioned, ComplaintPostponed or ComplaintRejected as the target status asks. It never commits.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing_svc.cases.context import CaseContext
-from routing_svc.models import Assignment, Case, CaseHistory
+from routing_svc.models import KIT, Assignment, Case, CaseHistory
+from shared import audit
 from shared.domain import ANONYMOUS_NAME, Channel, Classification, RejectReason, RouteKind, Status
 from shared.events.contracts import (
     CaseSnapshot,
@@ -291,6 +292,25 @@ async def apply_transition(
             case_version=version,
         )
     )
+    await audit.record(
+        session,
+        KIT,
+        actor=actor,
+        action=f"case.{action.value}",
+        target_type=audit.Target.case,
+        target_id=case.tracking_id,
+        at=now,
+        reason=reason,
+        details=_present(
+            from_status=from_status.value,
+            to_status=to_status.value,
+            agency_code=case.agency_code,
+            route_kind=route_kind.value if route_kind else None,
+            rule_id=rule_id,
+            reason_code=reason_code,
+            case_version=version,
+        ),
+    )
     events += await ctx.sla.on_transition(session, case, action.value, to_status, now)
     await ctx.outbox.add(session, *events, causation_id=causation_id)
     log.info(
@@ -304,10 +324,10 @@ async def apply_transition(
     return Transition(action, from_status, to_status, version, tuple(events))
 
 
-def add_note(
+async def add_note(
     session: AsyncSession, case: Case, *, actor: str, now: datetime, reason: str, reason_code: str | None = None
 ) -> None:
-    """A history line for a decision that changed no status (the case stays where it is, and why)."""
+    """A history line and an audit entry for a decision that changed no status (the case stays where it is, and why)."""
     session.add(
         CaseHistory(
             tracking_id=case.tracking_id,
@@ -322,3 +342,18 @@ def add_note(
             case_version=case.case_version,
         )
     )
+    await audit.record(
+        session,
+        KIT,
+        actor=actor,
+        action=f"case.{Action.note.value}",
+        target_type=audit.Target.case,
+        target_id=case.tracking_id,
+        at=now,
+        reason=reason,
+        details=_present(status=case.status, agency_code=case.agency_code, reason_code=reason_code),
+    )
+
+
+def _present(**values: object) -> dict[str, object]:
+    return {k: v for k, v in values.items() if v is not None}

@@ -145,7 +145,7 @@ async def route(session: AsyncSession, ctx: CaseContext, case: Case, *, causatio
             causation_id=causation_id,
         )
         return
-    add_note(
+    await add_note(
         session,
         case,
         actor=ROUTING_ACTOR,
@@ -438,7 +438,7 @@ async def decide(
             flag_changed = (
                 body.berkadar_pengawasan is not None
                 and is_legal(action, Status(case.status))
-                and _note_flag(session, case, body.berkadar_pengawasan, actor, now)
+                and await _note_flag(session, case, body.berkadar_pengawasan, actor, now)
             )
             await apply_transition(
                 session,
@@ -480,12 +480,12 @@ def _check_flag(case: Case, flagged: bool) -> None:
         )
 
 
-def _note_flag(session: AsyncSession, case: Case, flagged: bool, actor: str, now: datetime) -> bool:
-    """Set the flag and say so in the history; False if it was already so."""
+async def _note_flag(session: AsyncSession, case: Case, flagged: bool, actor: str, now: datetime) -> bool:
+    """Set the flag and say so in the history (and the audit trail); False if it was already so."""
     if case.berkadar_pengawasan == flagged:
         return False
     case.berkadar_pengawasan = flagged
-    add_note(
+    await add_note(
         session,
         case,
         actor=actor,
@@ -505,7 +505,7 @@ async def set_berkadar_pengawasan(
         raise not_found("case")
     _check_flag(case, flagged)
     now = ctx.clock.now()
-    if _note_flag(session, case, flagged, principal.actor, now):
+    if await _note_flag(session, case, flagged, principal.actor, now):
         await _recompute_resolution(session, ctx, case, now)
     return case
 

@@ -24,9 +24,9 @@ router = APIRouter(prefix="/api/v1/hub", tags=["directory"])
     status_code=201,
     responses=error_responses(401, 403, 409, 422),
 )
-async def create_agency(body: NodeCreate, session: SessionDep, runtime: RuntimeDep, _: AdminDep) -> NodeOut:
+async def create_agency(body: NodeCreate, session: SessionDep, runtime: RuntimeDep, principal: AdminDep) -> NodeOut:
     """Add a node to the directory (admin); `agency_exists` if the code is taken, `unknown_parent` if no parent."""
-    node = await service.create_node(session, runtime.outbox, body, runtime.clock.now())
+    node = await service.create_node(session, runtime.outbox, body, runtime.clock.now(), actor=principal.actor)
     try:
         await session.commit()
     except IntegrityError as exc:
@@ -75,8 +75,10 @@ async def get_agency(code: str, session: SessionDep, _: StaffDep) -> NodeOut:
     status_code=200,
     responses=error_responses(401, 403, 404, 422),
 )
-async def update_agency(code: str, body: NodeUpdate, session: SessionDep, runtime: RuntimeDep, _: AdminDep) -> NodeOut:
+async def update_agency(
+    code: str, body: NodeUpdate, session: SessionDep, runtime: RuntimeDep, principal: AdminDep
+) -> NodeOut:
     """Change a node (admin); a new parent moves its subtree (`cycle` if the parent is inside it)."""
-    node = await service.update_node(session, runtime.outbox, code, body, runtime.clock.now())
+    node = await service.update_node(session, runtime.outbox, code, body, runtime.clock.now(), actor=principal.actor)
     await session.commit()
     return service.node_out(node)

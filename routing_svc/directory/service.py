@@ -8,8 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing_svc.directory.repository import descendants, get_node, path_of
 from routing_svc.directory.schemas import NodeCreate, NodeOut, NodeUpdate
-from routing_svc.models import Node
+from routing_svc.models import KIT, Node
 from routing_svc.timeutil import as_utc
+from shared import audit
 from shared.errors import ApiError, not_found
 from shared.events.contracts import NodeUpserted
 from shared.logging import get_logger
@@ -68,7 +69,7 @@ def _too_deep(depth: int) -> ApiError:
     )
 
 
-async def create_node(session: AsyncSession, outbox: Outbox, body: NodeCreate, now: datetime) -> Node:
+async def create_node(session: AsyncSession, outbox: Outbox, body: NodeCreate, now: datetime, *, actor: str) -> Node:
     if await get_node(session, body.code) is not None:
         raise ApiError(409, "agency_exists", f"a node with code {body.code!r} already exists")
     parent = await _parent(session, body.parent_code)
@@ -93,11 +94,14 @@ async def create_node(session: AsyncSession, outbox: Outbox, body: NodeCreate, n
     session.add(node)
     await session.flush()
     await outbox.add(session, node_event(node))
+    await _audit(session, actor, "node.create", node, now, fields=sorted(body.model_fields_set))
     log.info("node_created", code=node.code, parent_code=node.parent_code)
     return node
 
 
-async def update_node(session: AsyncSession, outbox: Outbox, code: str, body: NodeUpdate, now: datetime) -> Node:
+async def update_node(
+    session: AsyncSession, outbox: Outbox, code: str, body: NodeUpdate, now: datetime, *, actor: str
+) -> Node:
     node = await get_node(session, code, for_update=True)
     if node is None:
         raise not_found("agency")
@@ -121,8 +125,23 @@ async def update_node(session: AsyncSession, outbox: Outbox, code: str, body: No
         moved = await _reparent(session, node, body.parent_code, now)
     await session.flush()
     await outbox.add(session, node_event(node), *(node_event(d) for d in moved))
+    await _audit(session, actor, "node.update", node, now, fields=sorted(sent), moved_descendants=len(moved))
     log.info("node_updated", code=node.code, moved_descendants=len(moved))
     return node
+
+
+async def _audit(session: AsyncSession, actor: str, action: str, node: Node, now: datetime, **details: object) -> None:
+    """The names of the fields sent, not their values: liaison officers' contacts stay out of the trail."""
+    await audit.record(
+        session,
+        KIT,
+        actor=actor,
+        action=action,
+        target_type=audit.Target.node,
+        target_id=node.code,
+        at=now,
+        details={"parent_code": node.parent_code, "kind": node.kind, "is_active": node.is_active, **details},
+    )
 
 
 async def _reparent(session: AsyncSession, node: Node, parent_code: str | None, now: datetime) -> list[Node]:

@@ -23,7 +23,7 @@ router = APIRouter(prefix="/api/v1/hub", tags=["keys"])
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def issue_agency_key(
-    code: str, body: AgencyKeyCreate, session: SessionDep, runtime: RuntimeDep, _: AdminDep
+    code: str, body: AgencyKeyCreate, session: SessionDep, runtime: RuntimeDep, principal: AdminDep
 ) -> IssuedKeyOut:
     """Issue an API key for an agency node (admin); the key is shown once, only its hash is kept."""
     node = await get_node(session, code)
@@ -40,6 +40,7 @@ async def issue_agency_key(
         label=body.label,
         expires_at=body.expires_at,
         now=runtime.clock.now(),
+        actor=principal.actor,
     )
     await session.commit()
     return issued
@@ -62,7 +63,9 @@ async def list_agency_keys(
 
 
 @router.post("/api-keys", response_model=IssuedKeyOut, status_code=201, responses=error_responses(401, 403, 422))
-async def issue_staff_key(body: StaffKeyCreate, session: SessionDep, runtime: RuntimeDep, _: AdminDep) -> IssuedKeyOut:
+async def issue_staff_key(
+    body: StaffKeyCreate, session: SessionDep, runtime: RuntimeDep, principal: AdminDep
+) -> IssuedKeyOut:
     """Issue a coordinator or admin key (admin); the key is shown once, only its hash is kept."""
     issued = await service.issue_key(
         session,
@@ -73,6 +76,7 @@ async def issue_staff_key(body: StaffKeyCreate, session: SessionDep, runtime: Ru
         label=body.label,
         expires_at=body.expires_at,
         now=runtime.clock.now(),
+        actor=principal.actor,
     )
     await session.commit()
     return issued
@@ -93,9 +97,12 @@ async def list_all_keys(
     response_class=Response,
     responses=error_responses(401, 403, 404),
 )
-async def revoke_api_key(key_id: str, session: SessionDep, runtime: RuntimeDep, _: AdminDep) -> Response:
+async def revoke_api_key(key_id: str, session: SessionDep, runtime: RuntimeDep, principal: AdminDep) -> Response:
     """Revoke a key (admin); every service stops accepting it once auth.key_revoked reaches it."""
-    if not await service.revoke_key(session, runtime.keystore, runtime.outbox, key_id, runtime.clock.now()):
+    revoked = await service.revoke_key(
+        session, runtime.keystore, runtime.outbox, key_id, runtime.clock.now(), actor=principal.actor
+    )
+    if not revoked:
         raise not_found("API key")
     await session.commit()
     return Response(status_code=204)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from routing_svc.keys.schemas import IssuedKeyOut, KeyOut
 from routing_svc.models import KIT
 from routing_svc.timeutil import as_utc, as_utc_or_none
+from shared import audit
 from shared.auth.keys import KeyStore
 from shared.domain import Role
 from shared.errors import ApiError
@@ -40,12 +41,24 @@ async def issue_key(
     label: str | None,
     expires_at: datetime | None,
     now: datetime,
+    actor: str,
 ) -> IssuedKeyOut:
     """Mint a key, store its hash here, and publish auth.key_issued, all in the caller's transaction."""
     issued = keystore.new_key(role, agency_code=agency_code, expires_at=_future(expires_at, now))
     event = issued.event
     await keystore.apply_issued(session, event, label)
     await outbox.add(session, event)
+    await _audit(
+        session,
+        actor,
+        "key.issue",
+        event.key_id,
+        now,
+        role=role.value,
+        agency_code=agency_code,
+        prefix=event.prefix,
+        expires_at=event.expires_at.isoformat() if event.expires_at else None,
+    )
     log.info("key_issued", key_id=event.key_id, role=role.value, agency_code=agency_code)
     return IssuedKeyOut(
         key=issued.key,
@@ -84,7 +97,9 @@ async def list_keys(
     return [_key_out(r) for r in (await session.execute(stmt)).all()]
 
 
-async def revoke_key(session: AsyncSession, keystore: KeyStore, outbox: Outbox, key_id: str, now: datetime) -> bool:
+async def revoke_key(
+    session: AsyncSession, keystore: KeyStore, outbox: Outbox, key_id: str, now: datetime, *, actor: str
+) -> bool:
     """Revoke a key and publish auth.key_revoked; False if no such key. Revoking twice changes nothing."""
     t = KIT.api_keys
     row = (await session.execute(select(t.c.id, t.c.revoked_at).where(t.c.id == key_id))).first()
@@ -95,5 +110,19 @@ async def revoke_key(session: AsyncSession, keystore: KeyStore, outbox: Outbox, 
     event = KeyRevoked(key_id=key_id, revoked_at=now)
     await keystore.apply_revoked(session, event)
     await outbox.add(session, event)
+    await _audit(session, actor, "key.revoke", key_id, now)
     log.info("key_revoked", key_id=key_id)
     return True
+
+
+async def _audit(session: AsyncSession, actor: str, action: str, key_id: str, now: datetime, **details: object) -> None:
+    await audit.record(
+        session,
+        KIT,
+        actor=actor,
+        action=action,
+        target_type=audit.Target.key,
+        target_id=key_id,
+        at=now,
+        details=details,
+    )

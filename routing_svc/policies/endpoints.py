@@ -45,9 +45,11 @@ escalation) stays fired.
     responses=error_responses(401, 403, 409, 422),
     description="Add an SLA policy (admin). `policy_exists` (409) if one has the same matchers.\n" + RULES,
 )
-async def create_sla_policy(body: PolicyCreate, session: SessionDep, runtime: RuntimeDep, _: AdminDep) -> PolicyOut:
+async def create_sla_policy(
+    body: PolicyCreate, session: SessionDep, runtime: RuntimeDep, principal: AdminDep
+) -> PolicyOut:
     """Add an SLA policy; open clocks of its kind are recomputed."""
-    policy = await service.create(session, body, runtime.clock.now())
+    policy = await service.create(session, body, runtime.clock.now(), actor=principal.actor)
     await session.commit()
     return service.to_out(policy)
 
@@ -123,10 +125,10 @@ async def get_sla_policy(id: PolicyId, session: SessionDep, _: StaffDep) -> Poli
     responses=error_responses(401, 403, 404, 422),
 )
 async def update_sla_policy(
-    id: PolicyId, body: PolicyUpdate, session: SessionDep, runtime: RuntimeDep, _: AdminDep
+    id: PolicyId, body: PolicyUpdate, session: SessionDep, runtime: RuntimeDep, principal: AdminDep
 ) -> PolicyOut:
     """Change a policy's working days (admin); open clocks of its kind are recomputed."""
-    policy = await service.update(session, id, body.working_days, runtime.clock.now())
+    policy = await service.update(session, id, body.working_days, runtime.clock.now(), actor=principal.actor)
     await session.commit()
     return service.to_out(policy)
 
@@ -137,8 +139,8 @@ async def update_sla_policy(
     response_class=Response,
     responses=error_responses(401, 403, 404, 422),
 )
-async def delete_sla_policy(id: PolicyId, session: SessionDep, runtime: RuntimeDep, _: AdminDep) -> Response:
+async def delete_sla_policy(id: PolicyId, session: SessionDep, runtime: RuntimeDep, principal: AdminDep) -> Response:
     """Remove a policy (admin); the open clocks it governed fall back to the next fitting policy or the default."""
-    await service.delete(session, id, runtime.clock.now())
+    await service.delete(session, id, runtime.clock.now(), actor=principal.actor)
     await session.commit()
     return Response(status_code=204)

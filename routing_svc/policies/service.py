@@ -7,9 +7,10 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing_svc.directory.repository import get_node
-from routing_svc.models import ANY, SlaPolicy
+from routing_svc.models import ANY, KIT, SlaPolicy
 from routing_svc.policies import repository
 from routing_svc.policies.schemas import PolicyCreate, PolicyOut
+from shared import audit
 from shared.domain import Classification, ClockKind
 from shared.errors import ApiError, not_found
 from shared.logging import get_logger
@@ -31,7 +32,7 @@ def to_out(p: SlaPolicy) -> PolicyOut:
     )
 
 
-async def create(session: AsyncSession, body: PolicyCreate, now: datetime) -> SlaPolicy:
+async def create(session: AsyncSession, body: PolicyCreate, now: datetime, *, actor: str) -> SlaPolicy:
     if body.berkadar_pengawasan and (
         body.kind is not ClockKind.resolution or body.classification not in (None, Classification.pengaduan)
     ):
@@ -57,28 +58,45 @@ async def create(session: AsyncSession, body: PolicyCreate, now: datetime) -> Sl
         )
     session.add(policy)
     await session.flush()
+    await _audit(session, actor, "policy.create", policy, now)
     await _recompute(session, policy.kind, now)
     return policy
 
 
-async def update(session: AsyncSession, policy_id: int, working_days: int, now: datetime) -> SlaPolicy:
+async def update(session: AsyncSession, policy_id: int, working_days: int, now: datetime, *, actor: str) -> SlaPolicy:
     policy = await repository.get_policy(session, policy_id)
     if policy is None:
         raise not_found("policy")
+    previous = policy.working_days
     policy.working_days = working_days
     policy.updated_at = now
+    await _audit(session, actor, "policy.update", policy, now, previous_working_days=previous)
     await _recompute(session, policy.kind, now)
     return policy
 
 
-async def delete(session: AsyncSession, policy_id: int, now: datetime) -> None:
+async def delete(session: AsyncSession, policy_id: int, now: datetime, *, actor: str) -> None:
     policy = await repository.get_policy(session, policy_id)
     if policy is None:
         raise not_found("policy")
     await session.delete(policy)
+    await _audit(session, actor, "policy.delete", policy, now)
     await _recompute(session, policy.kind, now)
 
 
 async def _recompute(session: AsyncSession, kind: str, now: datetime) -> None:
     marked = await repository.mark_for_recompute(session, kind, now)
     log.info("sla_policy_changed", kind=kind, clocks_to_recompute=marked)
+
+
+async def _audit(session: AsyncSession, actor: str, action: str, p: SlaPolicy, now: datetime, **extra: object) -> None:
+    await audit.record(
+        session,
+        KIT,
+        actor=actor,
+        action=action,
+        target_type=audit.Target.policy,
+        target_id=str(p.id),
+        at=now,
+        details=to_out(p).model_dump(mode="json", exclude={"id", "created_at", "updated_at"}) | extra,
+    )

@@ -34,9 +34,11 @@ With no match the complaint waits in the coordinators' triage queue.
     responses=error_responses(401, 403, 422),
     description="Add a routing rule (admin). `unknown_agency` if the node does not exist.\n" + ORDER,
 )
-async def create_routing_rule(body: RuleCreate, session: SessionDep, runtime: RuntimeDep, _: AdminDep) -> RuleOut:
+async def create_routing_rule(
+    body: RuleCreate, session: SessionDep, runtime: RuntimeDep, principal: AdminDep
+) -> RuleOut:
     """Add a routing rule; every matcher is optional and the most specific rule wins."""
-    rule = await service.create_rule(session, body, runtime.clock.now())
+    rule = await service.create_rule(session, body, runtime.clock.now(), actor=principal.actor)
     await session.commit()
     return service.rule_out(rule)
 
@@ -65,10 +67,13 @@ async def list_routing_rules(
     responses=error_responses(401, 403, 404, 422),
 )
 async def delete_routing_rule(
-    id: Annotated[int, Path(ge=1, le=2**31 - 1, description="The rule's id.")], session: SessionDep, _: AdminDep
+    id: Annotated[int, Path(ge=1, le=2**31 - 1, description="The rule's id.")],
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: AdminDep,
 ) -> Response:
     """Delete a routing rule (admin); cases it routed keep its id in their history."""
-    if not await service.delete_rule(session, id):
+    if not await service.delete_rule(session, id, runtime.clock.now(), actor=principal.actor):
         raise not_found("routing rule")
     await session.commit()
     return Response(status_code=204)

@@ -8,10 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing_svc.directory.repository import get_node
-from routing_svc.models import ANY, RoutingRule
+from routing_svc.models import ANY, KIT, RoutingRule
 from routing_svc.rules.matcher import specificity_x10
 from routing_svc.rules.schemas import RuleCreate, RuleOut
 from routing_svc.timeutil import as_utc
+from shared import audit
 from shared.domain import Classification
 from shared.errors import ApiError
 from shared.logging import get_logger
@@ -33,7 +34,7 @@ def rule_out(rule: RoutingRule) -> RuleOut:
     )
 
 
-async def create_rule(session: AsyncSession, body: RuleCreate, now: datetime) -> RoutingRule:
+async def create_rule(session: AsyncSession, body: RuleCreate, now: datetime, *, actor: str) -> RoutingRule:
     if await get_node(session, body.agency_code) is None:
         raise ApiError(422, "unknown_agency", f"node {body.agency_code!r} does not exist")
     classification = body.classification.value if body.classification else ANY
@@ -53,6 +54,7 @@ async def create_rule(session: AsyncSession, body: RuleCreate, now: datetime) ->
     )
     session.add(rule)
     await session.flush()
+    await _audit(session, actor, "rule.create", rule, now)
     log.info("rule_created", rule_id=rule.id, agency_code=rule.agency_code)
     return rule
 
@@ -64,10 +66,24 @@ async def list_rules(session: AsyncSession, agency_code: str | None, limit: int,
     return list((await session.execute(stmt)).scalars())
 
 
-async def delete_rule(session: AsyncSession, rule_id: int) -> bool:
+async def delete_rule(session: AsyncSession, rule_id: int, now: datetime, *, actor: str) -> bool:
     rule = await session.get(RoutingRule, rule_id)
     if rule is None:
         return False
     await session.delete(rule)
+    await _audit(session, actor, "rule.delete", rule, now)
     log.info("rule_deleted", rule_id=rule_id)
     return True
+
+
+async def _audit(session: AsyncSession, actor: str, action: str, rule: RoutingRule, now: datetime) -> None:
+    await audit.record(
+        session,
+        KIT,
+        actor=actor,
+        action=action,
+        target_type=audit.Target.rule,
+        target_id=str(rule.id),
+        at=now,
+        details=rule_out(rule).model_dump(mode="json", exclude={"id", "created_at"}),
+    )

@@ -19,8 +19,15 @@ STREAM = "SIMPUL"
 PRIVATE_STREAM = "SIMPUL_PRIVATE"
 DLQ_STREAM = "SIMPUL_DLQ"
 DUPLICATE_WINDOW_S = 120.0
+INBOX_ROOT = "_INBOX"
 
 log = get_logger(__name__)
+
+
+def inbox_prefix(user: str | None) -> str:
+    """Where a connection's replies arrive: `_INBOX.<user>` for a named user, so that the broker can let each user
+    subscribe to its own replies only (another user's replies carry the messages its consumers fetch)."""
+    return f"{INBOX_ROOT}.{user}" if user else INBOX_ROOT
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,7 @@ class Bus:
             name=self._name,
             user=self._user,
             password=self._password,
+            inbox_prefix=inbox_prefix(self._user),
             allow_reconnect=True,
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.5,
@@ -126,26 +134,7 @@ class Bus:
                 delay = min(delay * 2, 5.0)
 
     async def ensure_streams(self) -> None:
-        for name, subjects in (
-            (STREAM, ["simpul.>"]),
-            (PRIVATE_STREAM, ["private.>"]),
-            (DLQ_STREAM, ["dlq.>"]),
-        ):
-            config = StreamConfig(
-                name=name,
-                subjects=subjects,
-                storage=StorageType.FILE,
-                retention=RetentionPolicy.LIMITS,
-                discard=DiscardPolicy.OLD,
-                max_age=None if name == DLQ_STREAM else self._max_age_s,
-                duplicate_window=DUPLICATE_WINDOW_S,
-                num_replicas=self._replicas,
-            )
-            try:
-                await self.js.stream_info(name)
-            except NotFoundError:
-                await self.js.add_stream(config)
-                log.info("stream_created", stream=name, replicas=self._replicas)
+        await ensure_streams(self.js, replicas=self._replicas, max_age_s=self._max_age_s)
 
     async def publish_many(self, messages: Sequence[OutgoingMessage]) -> list[bool]:
         """Publish in order, pipelined; True for each message the stream acknowledged (or had already)."""
@@ -179,6 +168,30 @@ class Bus:
 
     async def _on_reconnected(self) -> None:
         log.info("nats_reconnected")
+
+
+async def ensure_streams(js: JetStreamContext, *, replicas: int = 1, max_age_s: float = 30 * 86400.0) -> None:
+    """Create the three streams that do not exist yet; an existing stream is left as it is."""
+    for name, subjects in (
+        (STREAM, ["simpul.>"]),
+        (PRIVATE_STREAM, ["private.>"]),
+        (DLQ_STREAM, ["dlq.>"]),
+    ):
+        config = StreamConfig(
+            name=name,
+            subjects=subjects,
+            storage=StorageType.FILE,
+            retention=RetentionPolicy.LIMITS,
+            discard=DiscardPolicy.OLD,
+            max_age=None if name == DLQ_STREAM else max_age_s,
+            duplicate_window=DUPLICATE_WINDOW_S,
+            num_replicas=replicas,
+        )
+        try:
+            await js.stream_info(name)
+        except NotFoundError:
+            await js.add_stream(config)
+            log.info("stream_created", stream=name, replicas=replicas)
 
 
 async def _close_quietly(nc: NATS) -> None:

@@ -1,4 +1,4 @@
-"""Tables every service carries: the outbox, the inbox of processed events, and the API key store."""
+"""Tables every service carries: the outbox, the inbox of processed events, the API key store and the audit trail."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    Text,
     text,
 )
 
@@ -24,6 +25,8 @@ class KitTables:
     outbox: Table
     processed_events: Table
     api_keys: Table
+    audit_log: Table
+    audit_head: Table
 
 
 def add_kit_tables(metadata: MetaData) -> KitTables:
@@ -66,7 +69,37 @@ def add_kit_tables(metadata: MetaData) -> KitTables:
         Column("revoked_at", DateTime(timezone=True), nullable=True),
         Column("is_active", Boolean, nullable=False, server_default=text("true")),
     )
-    return KitTables(outbox=outbox, processed_events=processed, api_keys=api_keys)
+    # seq, prev_hash and hash stay NULL until the writer's commit links the entry into the chain (shared.audit).
+    audit_log = Table(
+        "audit_log",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("seq", Integer, nullable=True, unique=True),
+        Column("at", DateTime(timezone=True), nullable=False),
+        Column("actor", String(200), nullable=False),
+        Column("action", String(64), nullable=False),
+        Column("target_type", String(32), nullable=False),
+        Column("target_id", String(64), nullable=False),
+        Column("reason", Text, nullable=True),
+        Column("details", Text, nullable=False),
+        Column("prev_hash", String(64), nullable=True),
+        Column("hash", String(64), nullable=True),
+    )
+    # One row (id 1): the chain's last seq and hash, locked by whoever appends.
+    audit_head = Table(
+        "audit_head",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=False),
+        Column("seq", Integer, nullable=False),
+        Column("hash", String(64), nullable=False),
+    )
+    return KitTables(
+        outbox=outbox,
+        processed_events=processed,
+        api_keys=api_keys,
+        audit_log=audit_log,
+        audit_head=audit_head,
+    )
 
 
 NAMING_CONVENTION = {

@@ -52,3 +52,40 @@ def create_kit_tables_v1() -> None:
         sa.UniqueConstraint("key_hash", name="uq_api_keys_key_hash"),
     )
     op.create_index("ix_api_keys_agency_code", "api_keys", ["agency_code"])
+
+
+AUDIT_GENESIS_HASH = "0" * 64
+"""The `prev_hash` of an audit trail's first entry; also shared.audit.chain.GENESIS."""
+
+
+def create_audit_tables_v1() -> None:
+    """The hash-chained audit trail (`audit_log`) and its one-row head (`audit_head`), seeded at seq 0."""
+    op.create_table(
+        "audit_log",
+        sa.Column("id", sa.Integer, autoincrement=True, nullable=False),
+        sa.Column("seq", sa.Integer, nullable=True),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(200), nullable=False),
+        sa.Column("action", sa.String(64), nullable=False),
+        sa.Column("target_type", sa.String(32), nullable=False),
+        sa.Column("target_id", sa.String(64), nullable=False),
+        sa.Column("reason", sa.Text, nullable=True),
+        sa.Column("details", sa.Text, nullable=False),
+        sa.Column("prev_hash", sa.String(64), nullable=True),
+        sa.Column("hash", sa.String(64), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_audit_log"),
+        sa.UniqueConstraint("seq", name="uq_audit_log_seq"),
+    )
+    head = op.create_table(
+        "audit_head",
+        sa.Column("id", sa.Integer, autoincrement=False, nullable=False),
+        sa.Column("seq", sa.Integer, nullable=False),
+        sa.Column("hash", sa.String(64), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_audit_head"),
+    )
+    op.bulk_insert(head, [{"id": 1, "seq": 0, "hash": AUDIT_GENESIS_HASH}])
+
+
+def drop_audit_tables_v1() -> None:
+    op.drop_table("audit_head")
+    op.drop_table("audit_log")

@@ -17,8 +17,11 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from services.nats_users import OPS
 from services.ports import free_port
+from services.secrets_store import stored_nats_password
 from services.state import read_state
+from shared.bus import Bus
 from tests.support.apps import ADMIN_KEY, auth
 from tests.support.databases import postgres_env_url
 
@@ -34,6 +37,16 @@ class Hub:
         state = read_state(self.data_dir)
         assert state is not None, "the hub wrote no state file"
         return state
+
+    def nats_password(self, user: str) -> str:
+        """A broker user's password, from the secrets `simpul up` keeps in the data folder."""
+        password = stored_nats_password(self.data_dir, user)
+        assert password is not None, f"no NATS password for {user} in {self.data_dir}"
+        return password
+
+    def ops_bus(self, name: str) -> Bus:
+        """A Bus on the hub's nats-server as `ops`, who may read every stream (the services may not)."""
+        return Bus(self.state()["nats"]["url"], name=name, user=OPS, password=self.nats_password(OPS))
 
     def service_pid(self, name: str) -> int:
         return int(self.state()["services"][name]["pid"])

@@ -28,7 +28,6 @@ import httpx
 import pytest
 
 from services.ports import free_port
-from shared.bus import Bus
 from tests.e2e.hub import Api, Hub, asyncpg_url, drop_schemas, running_hub, stop_process, wait_for
 from tests.support.apps import stream_events
 from tests.support.clock import CLOCK_FILE_ENV, CLOCK_SPEC, FileClock
@@ -90,6 +89,8 @@ def second_routing_replica(hub: Hub, env: dict[str, str]) -> Iterator[Replica]:
         "SIMPUL_ROUTING_PORT": str(port),
         "SIMPUL_ROUTING_DATA_DIR": str(hub.data_dir),
         "SIMPUL_ROUTING_NATS_URL": hub.state()["nats"]["url"],
+        "SIMPUL_ROUTING_NATS_USER": "routing",
+        "SIMPUL_ROUTING_NATS_PASSWORD": hub.nats_password("routing"),
         "SIMPUL_ROUTING_LOG_JSON": "false",
         "PYTHONUNBUFFERED": "1",
     }
@@ -114,7 +115,7 @@ def _ready(replica: Replica) -> bool:
 
 def events(hub: Hub, subject: str, tracking_id: str) -> list[dict[str, Any]]:
     async def read() -> list[dict[str, Any]]:
-        bus = Bus(hub.state()["nats"]["url"], name="e2e-reader")
+        bus = hub.ops_bus("e2e-reader")
         await bus.connect()
         try:
             return await stream_events(bus, subject)

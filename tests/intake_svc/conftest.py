@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from intake_svc.app import create_app
 from intake_svc.models import KIT
 from intake_svc.settings import IntakeSettings
 from shared.bus import STREAM, Bus
+from shared.clock import Clock
 from shared.domain import Status
 from shared.events import EventData, encode_event, new_event
 from shared.events.contracts import ComplaintStatusChanged
@@ -105,3 +107,22 @@ async def intake(database: TestDatabase, natsd: Any, tmp_path: Path) -> AsyncIte
     settings = service_settings(IntakeSettings, database, natsd, tmp_path)
     async with running_service("intake_svc", create_app, settings) as (app, client), test_bus(natsd) as bus:
         yield Intake(app=app, client=client, bus=bus, settings=settings, database=database)
+
+
+@asynccontextmanager
+async def limited_intake(
+    database: TestDatabase, natsd: Any, tmp_path: Path, *, clock: Clock | None = None, **overrides: Any
+) -> AsyncIterator[Intake]:
+    """intake with settings of the test's own (its limits, say) and, if given, a clock the test moves."""
+    settings = service_settings(IntakeSettings, database, natsd, tmp_path, **overrides)
+    async with (
+        running_service("intake_svc", create_app, settings, clock=clock) as (app, client),
+        test_bus(natsd) as bus,
+    ):
+        yield Intake(app=app, client=client, bus=bus, settings=settings, database=database)
+
+
+def client_at(intake: Intake, host: str) -> httpx.AsyncClient:
+    """An HTTP client whose requests reach intake from the peer address `host`."""
+    transport = httpx.ASGITransport(app=intake.app, client=(host, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")

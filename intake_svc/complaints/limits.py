@@ -1,0 +1,82 @@
+"""The public endpoints' limits: a rate limit per client, and a lockout for guessing receipts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import HTTPConnection
+
+from intake_svc.settings import IntakeSettings
+from shared.clock import Clock
+from shared.http.client_address import IPNetwork, client_key, is_within, request_client
+from shared.http.ratelimit import FailureLockout, TokenBucket, too_many_requests
+
+TOO_MANY_FAILED_RECEIPTS = "too many failed receipt checks; retry later"
+
+
+@dataclass(frozen=True)
+class Caller:
+    key: str
+    """What the limits count this client by: its IPv4 address or IPv6 /64."""
+    exempt: bool
+    """A client that the rate limit and the per-client receipt lockout never count (the settings name them)."""
+
+
+class PublicLimits:
+    """One per process: each replica counts on its own."""
+
+    def __init__(self, settings: IntakeSettings, clock: Clock):
+        self.trusted_proxies = settings.trusted_proxy_networks()
+        self.exempt: tuple[IPNetwork, ...] = settings.rate_limit_exempt_networks()
+        max_keys = settings.limits_max_clients
+        self.requests = TokenBucket(
+            clock,
+            per_minute=settings.rate_limit_per_minute if settings.rate_limit_enabled else 0,
+            burst=settings.rate_limit_burst,
+            max_keys=max_keys,
+        )
+        window = float(settings.receipt_failure_window_s)
+        self.receipt_clients = FailureLockout(
+            clock, max_failures=settings.receipt_failures_per_client, window_s=window, max_keys=max_keys
+        )
+        self.receipt_cases = FailureLockout(
+            clock, max_failures=settings.receipt_failures_per_case, window_s=window, max_keys=max_keys
+        )
+
+    def caller(self, connection: HTTPConnection) -> Caller:
+        address = request_client(connection, self.trusted_proxies)
+        return Caller(key=client_key(address), exempt=is_within(address, self.exempt))
+
+    def admit(self, caller: Caller) -> None:
+        """Spends one of the caller's requests; 429 when none is left."""
+        if caller.exempt:
+            return
+        wait = self.requests.take(caller.key)
+        if wait is not None:
+            raise too_many_requests(wait)
+
+
+@dataclass(frozen=True)
+class ReceiptGate:
+    """Guards one request's receipt check: 429 while its client or its case is locked out, even for a right receipt."""
+
+    limits: PublicLimits
+    caller: Caller
+
+    def admit(self, tracking_id: str) -> None:
+        waits = [self.limits.receipt_cases.locked(_case_key(tracking_id))]
+        if not self.caller.exempt:
+            waits.append(self.limits.receipt_clients.locked(self.caller.key))
+        wait = max((w for w in waits if w is not None), default=None)
+        if wait is not None:
+            raise too_many_requests(wait, TOO_MANY_FAILED_RECEIPTS)
+
+    def failed(self, tracking_id: str) -> None:
+        """Counts a wrong or missing receipt, whether or not the case exists (so a 429 cannot tell)."""
+        self.limits.receipt_cases.fail(_case_key(tracking_id))
+        if not self.caller.exempt:
+            self.limits.receipt_clients.fail(self.caller.key)
+
+
+def _case_key(tracking_id: str) -> str:
+    return tracking_id[:64]

@@ -1,0 +1,149 @@
+"""The broker's users: one per service, each allowed only its own subjects, and `ops` for the command line and tests.
+
+Every service connects as its own user (`intake`, `routing`, `agency`, `notify`); their passwords are made once
+and kept in the data folder's secrets.json. The server's config holds bcrypt hashes of them (cost 10) when this
+Python can make one (the stdlib `crypt` module, up to 3.12), else the passwords themselves in a 0600 file.
+
+A service may publish:
+- its own events (`GRANTS[...].publishes`), and only intake the private ones (`private.notify.>`);
+- `$JS.API.STREAM.INFO.<stream>` for the three streams: it checks them at start but may not create, change or
+  delete them. `ops` creates them (`simpul up` does, before the services start): a user who could create a stream
+  could make one that sources SIMPUL_PRIVATE, and read it;
+- for each of its own durables D on stream S, and nothing else of JetStream:
+  `$JS.API.CONSUMER.DURABLE.CREATE.S.D`, `$JS.API.CONSUMER.CREATE.S.D`, `$JS.API.CONSUMER.CREATE.S.D.>` (create or
+  update D), `$JS.API.CONSUMER.INFO.S.D`, `$JS.API.CONSUMER.MSG.NEXT.S.D` (fetch), `$JS.ACK.S.D.>` (ack, nak,
+  in-progress, term), and `dlq.D` (its dead letters).
+
+A service may subscribe to `_INBOX.<user>.>` only: its Bus takes its replies there (shared.bus.nats_bus.inbox_prefix),
+and the fetched messages arrive there too, so no user can read another's replies.
+
+So no service but notify can read SIMPUL_PRIVATE in any way: no core subscription to `private.>`, no consumer on it,
+no `$JS.API.STREAM.MSG.GET` or `$JS.API.DIRECT.GET` on it, no other user's inbox. The SIMPUL_DLQ stream (which may
+hold a dead private event) is read by `ops` alone. `ops` has no limits: it creates the streams, and reads and
+replays dead letters (`simpul dlq`).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from shared.bus.nats_bus import DLQ_STREAM, PRIVATE_STREAM, STREAM, inbox_prefix
+
+OPS = "ops"
+BCRYPT_COST = 10
+"""Go's bcrypt.DefaultCost. The passwords are 256 random bits, so the cost guards nothing; it only costs a connect."""
+
+
+@dataclass(frozen=True)
+class Grants:
+    """What one service does on the broker: the subjects it publishes, and its durables as (stream, durable)."""
+
+    publishes: tuple[str, ...]
+    durables: tuple[tuple[str, str], ...]
+
+
+GRANTS: dict[str, Grants] = {
+    "intake": Grants(
+        publishes=("simpul.complaint.submitted", "simpul.reporter.>", "private.notify.>"),
+        durables=((STREAM, "intake-reporter-view"),),
+    ),
+    "routing": Grants(
+        publishes=(
+            "simpul.complaint.verified",
+            "simpul.complaint.postponed",
+            "simpul.complaint.rejected",
+            "simpul.complaint.dispositioned.*",
+            "simpul.complaint.status_changed",
+            "simpul.complaint.escalated",
+            "simpul.sla.>",
+            "simpul.directory.>",
+            "simpul.auth.>",
+        ),
+        durables=((STREAM, "routing-cases"),),
+    ),
+    "agency": Grants(
+        publishes=("simpul.agency.>", "simpul.followup.posted"),
+        durables=((STREAM, "agency-inbox"), (STREAM, "agency-directory")),
+    ),
+    "notify": Grants(
+        publishes=("simpul.notification.>",),
+        durables=((PRIVATE_STREAM, "notify-contacts"), (STREAM, "notify-messages"), (STREAM, "notify-keys")),
+    ),
+}
+
+USERS: tuple[str, ...] = (*GRANTS, OPS)
+
+
+@dataclass(frozen=True)
+class NatsUser:
+    """One user as the server's config holds it; `publish` and `subscribe` of None allow every subject."""
+
+    name: str
+    password: str
+    publish: tuple[str, ...] | None = None
+    subscribe: tuple[str, ...] | None = None
+
+    def config(self) -> dict[str, object]:
+        entry: dict[str, object] = {"user": self.name, "password": self.password}
+        permissions = {
+            verb: {"allow": list(subjects)}
+            for verb, subjects in (("publish", self.publish), ("subscribe", self.subscribe))
+            if subjects is not None
+        }
+        if permissions:
+            entry["permissions"] = permissions
+        return entry
+
+
+def publish_allowed(service: str) -> tuple[str, ...]:
+    grants = GRANTS[service]
+    subjects = [*grants.publishes, *(f"$JS.API.STREAM.INFO.{s}" for s in (STREAM, PRIVATE_STREAM, DLQ_STREAM))]
+    for stream, durable in grants.durables:
+        subjects += [
+            f"$JS.API.CONSUMER.DURABLE.CREATE.{stream}.{durable}",
+            f"$JS.API.CONSUMER.CREATE.{stream}.{durable}",
+            f"$JS.API.CONSUMER.CREATE.{stream}.{durable}.>",
+            f"$JS.API.CONSUMER.INFO.{stream}.{durable}",
+            f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}",
+            f"$JS.ACK.{stream}.{durable}.>",
+            f"dlq.{durable}",
+        ]
+    return tuple(subjects)
+
+
+def subscribe_allowed(service: str) -> tuple[str, ...]:
+    return (f"{inbox_prefix(service)}.>",)
+
+
+def hub_users(passwords: Mapping[str, str]) -> tuple[NatsUser, ...]:
+    """The four services and `ops`, from their plaintext passwords (hashed here, once)."""
+    users = [NatsUser(s, config_password(passwords[s]), publish_allowed(s), subscribe_allowed(s)) for s in GRANTS]
+    return (*users, NatsUser(OPS, config_password(passwords[OPS])))
+
+
+def authorization_config(users: Sequence[NatsUser]) -> str:
+    """The server config's `authorization` block (JSON is valid NATS config, and its quoting keeps `$` literal)."""
+    return "authorization: " + json.dumps({"users": [u.config() for u in users]}, indent=2) + "\n"
+
+
+def config_password(password: str) -> str:
+    hashed = _bcrypt(password)
+    return hashed if hashed is not None else password
+
+
+def _bcrypt(password: str) -> str | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import crypt
+    except ImportError:
+        return None
+    try:
+        salt = crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=2**BCRYPT_COST)  # noqa: S324 - bcrypt, as nats-server reads
+        hashed = crypt.crypt(password, salt)
+    except OSError:
+        return None
+    return hashed if hashed is not None and hashed.startswith("$2") else None

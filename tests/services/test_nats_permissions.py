@@ -1,0 +1,334 @@
+"""The broker enforces who reads and writes what: each service as its own NATS user, within its own subjects.
+
+The servers here are configured as `simpul up` configures its own: the four service users and `ops`, streams
+created by `ops`. A refusal is read from the server itself: it answers a forbidden publish or subscription with
+"Permissions Violation", which the connection's error callback receives before the reply to the next PING.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nats
+import pytest
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig
+from nats.js.errors import NotFoundError
+
+from services.nats_users import GRANTS, OPS, USERS, NatsUser, config_password, hub_users, publish_allowed
+from services.natsd import NatsServer
+from services.registry import SERVICES
+from services.secrets_store import load_or_create
+from services.up import create_streams, service_env
+from shared.bus import DLQ_STREAM, PRIVATE_STREAM, STREAM, Bus
+from shared.bus.nats_bus import inbox_prefix
+from shared.events.contracts import EVENT_MODELS, PRIVATE_ROOT
+from tests.support.apps import eventually
+
+PASSWORDS = {user: secrets.token_urlsafe(32) for user in USERS}
+PRIVATE_SUBJECT = f"{PRIVATE_ROOT}.contact.registered"
+
+
+@pytest.fixture(scope="module")
+def users() -> tuple[NatsUser, ...]:
+    return hub_users(PASSWORDS)
+
+
+@pytest.fixture
+async def authed(users: tuple[NatsUser, ...], tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[NatsServer]:
+    """A nats-server from the wheel that admits only the hub's users, with the streams created by `ops`."""
+    server = NatsServer(data_dir=tmp_path_factory.mktemp("nats-authed"), users=users)
+    server.start()
+    try:
+        await create_streams(server.url, PASSWORDS[OPS])
+        yield server
+    finally:
+        server.stop()
+
+
+@dataclass
+class Conn:
+    """A raw connection as one user that keeps the server's permission errors."""
+
+    nc: NATS
+    errors: list[str] = field(default_factory=list)
+
+    async def refused_publish(self, subject: str, payload: bytes = b"", reply: str = "") -> bool:
+        """Publish; True when the server refused it (its error arrives before the PONG that ends the flush)."""
+        seen = len(self.errors)
+        await self.nc.publish(subject, payload, reply=reply)
+        await self.settle()
+        return _violation("publish", subject) in self.errors[seen:]
+
+    async def refused_subscribe(self, subject: str, received: list[Msg] | None = None) -> bool:
+        seen = len(self.errors)
+
+        async def keep(msg: Msg) -> None:
+            if received is not None:
+                received.append(msg)
+
+        await self.nc.subscribe(subject, cb=keep)
+        await self.settle()
+        return _violation("subscription", subject) in self.errors[seen:]
+
+    async def settle(self) -> None:
+        """Return once the server has answered everything sent so far. nats-py writes a flush's PING ahead of the
+        commands still buffered, so the first round trip sends them and the second one follows them."""
+        await self.nc.flush()
+        await self.nc.flush()
+
+
+def _violation(kind: str, subject: str) -> str:
+    return f'nats: permissions violation for {kind} to "{subject}"'.lower()
+
+
+@pytest.fixture
+async def connect(authed: NatsServer) -> AsyncIterator[object]:
+    opened: list[NATS] = []
+
+    async def open_as(user: str) -> Conn:
+        conn = Conn(nc=NATS())
+
+        async def on_error(exc: Exception) -> None:
+            conn.errors.append(str(exc).lower())
+
+        await conn.nc.connect(
+            authed.url,
+            user=user,
+            password=PASSWORDS[user],
+            inbox_prefix=inbox_prefix(user),
+            error_cb=on_error,
+            allow_reconnect=False,
+        )
+        opened.append(conn.nc)
+        return conn
+
+    yield open_as
+    for nc in opened:
+        await nc.close()
+
+
+async def ops_bus(server: NatsServer) -> Bus:
+    bus = Bus(server.url, name="test-ops", user=OPS, password=PASSWORDS[OPS])
+    await bus.connect()
+    return bus
+
+
+async def test_only_the_hubs_users_may_connect(authed: NatsServer) -> None:
+    with pytest.raises(Exception, match="[Aa]uthorization"):
+        await nats.connect(authed.url, allow_reconnect=False, connect_timeout=2)
+    with pytest.raises(Exception, match="[Aa]uthorization"):
+        await nats.connect(authed.url, user="agency", password="guess", allow_reconnect=False, connect_timeout=2)
+    assert authed.config_path.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.skipif(config_password("probe") == "probe", reason="this Python has no bcrypt (crypt module)")
+async def test_the_servers_config_holds_bcrypt_hashes_not_passwords(authed: NatsServer) -> None:
+    config = authed.config_path.read_text()
+    assert config.count('"$2b$10$') == len(USERS)
+    assert not any(password in config for password in PASSWORDS.values())
+
+
+async def test_agency_cannot_subscribe_to_intakes_private_subjects(authed: NatsServer, connect) -> None:
+    agency: Conn = await connect("agency")
+    ops: Conn = await connect(OPS)
+    leaked: list[Msg] = []
+    for subject in (f"{PRIVATE_ROOT}.>", PRIVATE_SUBJECT, "private.>", ">"):
+        assert await agency.refused_subscribe(subject, leaked), subject
+    witnessed: list[Msg] = []
+    assert not await ops.refused_subscribe(f"{PRIVATE_ROOT}.>", witnessed)
+
+    intake = Bus(authed.url, name="test-intake", user="intake", password=PASSWORDS["intake"])
+    await intake.connect()
+    try:
+        await intake.publish(PRIVATE_SUBJECT, b'{"email": "siti@example.test"}', headers={"Nats-Msg-Id": "c-1"})
+    finally:
+        await intake.close()
+
+    await eventually(lambda: _truthy(witnessed))
+    await agency.settle()
+    assert leaked == [], "agency received a private message"
+    assert "Subscription Violation" in (authed.data_dir / "nats-server.log").read_text()
+
+
+async def test_agency_cannot_read_the_private_stream_through_jetstream(authed: NatsServer, connect) -> None:
+    agency: Conn = await connect("agency")
+    notify: Conn = await connect("notify")
+    replies: list[Msg] = []
+    inbox = f"{inbox_prefix('agency')}.probe"
+    assert not await agency.refused_subscribe(inbox, replies)
+    consumer = {"stream_name": PRIVATE_STREAM, "config": ConsumerConfig(durable_name="agency-inbox").as_dict()}
+    ephemeral = {"stream_name": PRIVATE_STREAM, "config": ConsumerConfig(ack_policy=AckPolicy.NONE).as_dict()}
+    attempts = [
+        (f"$JS.API.CONSUMER.DURABLE.CREATE.{PRIVATE_STREAM}.agency-inbox", consumer),
+        (f"$JS.API.CONSUMER.CREATE.{PRIVATE_STREAM}.agency-inbox", consumer),
+        (f"$JS.API.CONSUMER.CREATE.{PRIVATE_STREAM}.agency-inbox.{PRIVATE_SUBJECT}", consumer),
+        (f"$JS.API.CONSUMER.CREATE.{PRIVATE_STREAM}", ephemeral),
+        (f"$JS.API.CONSUMER.MSG.NEXT.{PRIVATE_STREAM}.notify-contacts", {"batch": 1}),
+        (f"$JS.API.STREAM.MSG.GET.{PRIVATE_STREAM}", {"seq": 1}),
+        (f"$JS.API.DIRECT.GET.{PRIVATE_STREAM}", {"seq": 1}),
+        (f"$JS.API.DIRECT.GET.{PRIVATE_STREAM}.{PRIVATE_SUBJECT}", {}),
+        (f"$JS.API.STREAM.MSG.GET.{DLQ_STREAM}", {"seq": 1}),
+        ("$JS.API.STREAM.CREATE.AGENCY_COPY", {"name": "AGENCY_COPY", "sources": [{"name": PRIVATE_STREAM}]}),
+        (f"$JS.API.STREAM.UPDATE.{STREAM}", {"name": STREAM, "sources": [{"name": PRIVATE_STREAM}]}),
+    ]
+    for subject, body in attempts:
+        assert await agency.refused_publish(subject, json.dumps(body).encode(), reply=inbox), subject
+    # The same kind of request, by notify for its own durable, is served: the refusals above are the permissions.
+    own = {"stream_name": PRIVATE_STREAM, "config": ConsumerConfig(durable_name="notify-contacts").as_dict()}
+    notify_inbox = f"{inbox_prefix('notify')}.probe"
+    served: list[Msg] = []
+    assert not await notify.refused_subscribe(notify_inbox, served)
+    subject = f"$JS.API.CONSUMER.DURABLE.CREATE.{PRIVATE_STREAM}.notify-contacts"
+    assert not await notify.refused_publish(subject, json.dumps(own).encode(), reply=notify_inbox)
+    await eventually(lambda: _truthy(served))
+
+    ops = await ops_bus(authed)
+    try:
+        names = {c.name for c in await ops.js.consumers_info(PRIVATE_STREAM)}
+        assert names == {"notify-contacts"}
+        with pytest.raises(NotFoundError):
+            await ops.js.stream_info("AGENCY_COPY")
+        assert not (await ops.js.stream_info(STREAM)).config.sources
+    finally:
+        await ops.close()
+    await agency.settle()
+    assert replies == []
+
+
+async def test_agency_cannot_publish_others_events(authed: NatsServer, connect) -> None:
+    agency: Conn = await connect("agency")
+    for subject in (
+        "simpul.complaint.submitted",
+        PRIVATE_SUBJECT,
+        "simpul.complaint.status_changed",
+        "simpul.auth.key_issued",
+        "dlq.notify-contacts",
+        f"$JS.ACK.{PRIVATE_STREAM}.notify-contacts.1.1.1.0.0",
+    ):
+        assert await agency.refused_publish(subject, b"{}"), subject
+    assert not await agency.refused_publish("simpul.agency.acknowledged", b"{}")
+    ops = await ops_bus(authed)
+    try:
+        info = await ops.js.stream_info(STREAM, subjects_filter=">")
+        assert set(info.state.subjects or {}) == {"simpul.agency.acknowledged"}
+        assert (await ops.js.stream_info(PRIVATE_STREAM)).state.messages == 0
+    finally:
+        await ops.close()
+
+
+def _concrete(subject: str) -> str:
+    return subject.replace(">", "x").replace("*", "x")
+
+
+def _covered(subject: str, patterns: tuple[str, ...]) -> bool:
+    return any(_matches(p, subject) for p in patterns)
+
+
+def _matches(pattern: str, subject: str) -> bool:
+    p, s = pattern.split("."), subject.split(".")
+    for i, token in enumerate(p):
+        if token == ">":
+            return len(s) > i
+        if i >= len(s) or (token != "*" and token != s[i]):
+            return False
+    return len(p) == len(s)
+
+
+@pytest.mark.parametrize("user", list(GRANTS))
+async def test_every_service_is_held_to_its_own_subjects(authed: NatsServer, connect, user: str) -> None:
+    conn: Conn = await connect(user)
+    mine = publish_allowed(user)
+    for subject in mine:
+        assert not await conn.refused_publish(_concrete(subject)), subject
+    assert not await conn.refused_subscribe(f"{inbox_prefix(user)}.x")
+
+    others = [_concrete(s) for other in GRANTS if other != user for s in publish_allowed(other)]
+    forbidden = [s for s in others if not _covered(s, mine)]
+    for stream in (STREAM, PRIVATE_STREAM, DLQ_STREAM):
+        forbidden += [f"$JS.API.STREAM.{verb}.{stream}" for verb in ("CREATE", "UPDATE", "DELETE", "PURGE", "MSG.GET")]
+        forbidden += [f"$JS.API.DIRECT.GET.{stream}", f"$JS.API.CONSUMER.CREATE.{stream}"]
+        forbidden += [f"$JS.API.CONSUMER.LIST.{stream}", f"$JS.API.CONSUMER.NAMES.{stream}"]
+    forbidden += [f"$JS.API.CONSUMER.DELETE.{stream}.{durable}" for stream, durable in GRANTS[user].durables]
+    forbidden += ["$JS.API.STREAM.LIST", "$JS.API.STREAM.NAMES", "$JS.API.INFO", "_INBOX.x", "dlq.x", "x"]
+    assert len(forbidden) > 40
+    for subject in forbidden:
+        assert await conn.refused_publish(subject), subject
+    refused_subscriptions = [">", "simpul.>", "private.>", "dlq.>", "$JS.>", "_INBOX.>"]
+    refused_subscriptions += [f"{inbox_prefix(other)}.>" for other in USERS if other != user]
+    for subject in refused_subscriptions:
+        assert await conn.refused_subscribe(subject), subject
+
+
+def test_the_grants_cover_every_event_and_only_intake_publishes_private_ones() -> None:
+    assert set(GRANTS) == {s.name for s in SERVICES}
+    for model in EVENT_MODELS.values():
+        root = PRIVATE_ROOT if model.private else "simpul"
+        subject = f"{root}.{model.event_type}" + (".NODE" if model.event_type == "complaint.dispositioned" else "")
+        publishers = [s for s in GRANTS if _covered(subject, GRANTS[s].publishes)]
+        assert len(publishers) == 1, (subject, publishers)
+        if model.private:
+            assert publishers == ["intake"]
+    readers = [s for s, g in GRANTS.items() for stream, _ in g.durables if stream == PRIVATE_STREAM]
+    assert readers == ["notify"]
+
+
+async def test_simpul_dlq_reads_dead_letters_as_ops_from_the_data_folder(tmp_path: Path) -> None:
+    data_dir = tmp_path / "hub"
+    hub = load_or_create(data_dir, [], "sk_admin_cli-test")
+    server = NatsServer(data_dir=data_dir / "nats", users=hub_users(hub.nats_passwords))
+    server.start()
+    try:
+        await create_streams(server.url, hub.nats_passwords[OPS])
+        agency = Bus(server.url, name="test-agency", user="agency", password=hub.nats_passwords["agency"])
+        await agency.connect()
+        try:
+            headers = {"Simpul-Durable": "agency-inbox", "Simpul-Subject": "simpul.complaint.status_changed"}
+            await agency.publish("dlq.agency-inbox", b"{}", headers={"Nats-Msg-Id": "d-1", **headers})
+        finally:
+            await agency.close()
+        argv = ["-m", "services.cli", "dlq", "--data-dir", str(data_dir), "--nats-url", server.url, "list"]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL_")}
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, *argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env
+        )
+        out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        server.stop()
+    assert proc.returncode == 0, out.decode()
+    assert "agency-inbox" in out.decode() and "1 dead letter(s)" in out.decode()
+
+
+async def _truthy(items: list[Msg]) -> bool:
+    return bool(items)
+
+
+def test_simpul_up_gives_each_service_its_own_user_and_keeps_the_passwords(tmp_path: Path) -> None:
+    first = load_or_create(tmp_path, ["intake", "notify"], None)
+    again = load_or_create(tmp_path, ["intake", "notify"], None)
+    assert set(first.nats_passwords) == set(USERS)
+    assert again.nats_passwords == first.nats_passwords, "made once, then kept"
+    assert (tmp_path / "secrets.json").stat().st_mode & 0o777 == 0o600
+    for spec in SERVICES:
+        env = service_env(
+            spec,
+            data_dir=tmp_path,
+            port=1,
+            nats_url="nats://127.0.0.1:1",
+            secrets=first,
+            gateway_url="",
+            postgres=None,
+            schema_prefix="",
+        )
+        assert env[f"{spec.env_prefix}NATS_USER"] == spec.name
+        assert env[f"{spec.env_prefix}NATS_PASSWORD"] == first.nats_passwords[spec.name]
+        assert first.nats_passwords[OPS] not in env.values(), "no service gets the ops password"

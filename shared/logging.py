@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -38,6 +40,7 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
+                redact_personal_data,
                 renderer,
             ],
         )
@@ -47,6 +50,29 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
     root.setLevel(level.upper())
     for noisy in ("uvicorn.access", "nats", "aiosqlite", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+REDACTED = "[redacted]"
+PERSONAL_KEYS = frozenset({"email", "phone", "reporter_name", "reporter", "contact", "recipient", "to_address"})
+"""Log fields whose values are a person's contact details or identity, whatever they hold."""
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_PHONE = re.compile(r"(?<![\w+])(?:\+?62|0)[\s.-]?8[\d\s().-]{6,16}\d")
+"""Indonesian mobile numbers (+62 8xx, 62 8xx, 08xx) with the usual separators."""
+
+
+def scrub(text: str) -> str:
+    """`text` with every email address and Indonesian mobile number replaced by [redacted]."""
+    return _PHONE.sub(REDACTED, _EMAIL.sub(REDACTED, text))
+
+
+def redact_personal_data(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """The last line of defence: no log line carries an email address, a phone number or a personal field."""
+    for key, value in list(event_dict.items()):
+        if key in PERSONAL_KEYS and value is not None:
+            event_dict[key] = REDACTED
+        elif isinstance(value, str):
+            event_dict[key] = scrub(value)
+    return event_dict
 
 
 def _add_service(service: str) -> Any:

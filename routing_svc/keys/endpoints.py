@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Response
 
 from routing_svc.auth import AdminDep
 from routing_svc.directory.repository import get_node
 from routing_svc.keys import service
-from routing_svc.keys.schemas import AgencyKeyCreate, IssuedKeyOut, KeyList, StaffKeyCreate
+from routing_svc.keys.schemas import AgencyKeyCreate, IssuedKeyOut, KeyList, KeyRotate, StaffKeyCreate
 from routing_svc.pagination import Limit, Offset, next_offset
 from shared.domain import Role
 from shared.errors import ApiError, error_responses, not_found
@@ -53,12 +55,14 @@ async def issue_agency_key(
     responses=error_responses(401, 403, 404, 422),
 )
 async def list_agency_keys(
-    code: str, session: SessionDep, _: AdminDep, limit: Limit = 50, offset: Offset = 0
+    code: str, session: SessionDep, runtime: RuntimeDep, _: AdminDep, limit: Limit = 50, offset: Offset = 0
 ) -> KeyList:
     """List an agency node's keys (admin): prefixes only, never the keys."""
     if await get_node(session, code) is None:
         raise not_found("agency")
-    items = await service.list_keys(session, agency_code=code, role=None, limit=limit, offset=offset)
+    items = await service.list_keys(
+        session, agency_code=code, role=None, limit=limit, offset=offset, now=runtime.clock.now()
+    )
     return KeyList(items=items[:limit], next_offset=next_offset(offset, limit, len(items)))
 
 
@@ -84,10 +88,17 @@ async def issue_staff_key(
 
 @router.get("/api-keys", response_model=KeyList, status_code=200, responses=error_responses(401, 403, 422))
 async def list_all_keys(
-    session: SessionDep, _: AdminDep, role: Role | None = None, limit: Limit = 50, offset: Offset = 0
+    session: SessionDep,
+    runtime: RuntimeDep,
+    _: AdminDep,
+    role: Role | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> KeyList:
     """List every issued key (admin), oldest first: prefixes only, never the keys."""
-    items = await service.list_keys(session, agency_code=None, role=role, limit=limit, offset=offset)
+    items = await service.list_keys(
+        session, agency_code=None, role=role, limit=limit, offset=offset, now=runtime.clock.now()
+    )
     return KeyList(items=items[:limit], next_offset=next_offset(offset, limit, len(items)))
 
 
@@ -106,3 +117,26 @@ async def revoke_api_key(key_id: str, session: SessionDep, runtime: RuntimeDep, 
         raise not_found("API key")
     await session.commit()
     return Response(status_code=204)
+
+
+@router.post(
+    "/api-keys/{key_id}/rotate",
+    response_model=IssuedKeyOut,
+    status_code=201,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def rotate_api_key(
+    key_id: str, body: KeyRotate, session: SessionDep, runtime: RuntimeDep, principal: AdminDep
+) -> IssuedKeyOut:
+    """Rotate a key (admin): a new key like it, shown once; the old one stops after `grace_seconds`."""
+    issued = await service.rotate_key(
+        session,
+        runtime.keystore,
+        runtime.outbox,
+        key_id,
+        timedelta(seconds=body.grace_seconds),
+        runtime.clock.now(),
+        actor=principal.actor,
+    )
+    await session.commit()
+    return issued

@@ -27,6 +27,15 @@ class StaffKeyCreate(AgencyKeyCreate):
     role: StaffRole
 
 
+class KeyRotate(BaseModel):
+    grace_seconds: int = Field(
+        default=0,
+        ge=0,
+        le=7 * 24 * 3600,
+        description="How long the old key keeps working beside the new one (0: it stops at once; at most 7 days).",
+    )
+
+
 class IssuedKeyOut(BaseModel):
     key: str = Field(description="The secret. Shown this once; only its hash is kept.")
     key_id: str
@@ -45,8 +54,8 @@ class KeyOut(BaseModel):
     label: str | None
     created_at: datetime
     expires_at: datetime | None
-    revoked_at: datetime | None
-    is_active: bool
+    revoked_at: datetime | None = Field(description="When the key stops (or stopped) working; may lie ahead.")
+    is_active: bool = Field(description="Whether the key works now: neither revoked nor expired.")
 
 
 class KeyList(BaseModel):

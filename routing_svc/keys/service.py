@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from routing_svc.timeutil import as_utc, as_utc_or_none
 from shared import audit
 from shared.auth.keys import KeyStore
 from shared.domain import Role
-from shared.errors import ApiError
+from shared.errors import ApiError, not_found
 from shared.events.contracts import KeyRevoked
 from shared.logging import get_logger
 from shared.outbox import Outbox
@@ -71,7 +71,8 @@ async def issue_key(
     )
 
 
-def _key_out(row: Any) -> KeyOut:
+def _key_out(row: Any, now: datetime) -> KeyOut:
+    revoked_at, expires_at = as_utc_or_none(row.revoked_at), as_utc_or_none(row.expires_at)
     return KeyOut(
         key_id=row.id,
         prefix=row.prefix,
@@ -79,14 +80,14 @@ def _key_out(row: Any) -> KeyOut:
         agency_code=row.agency_code,
         label=row.label,
         created_at=as_utc(row.created_at),
-        expires_at=as_utc_or_none(row.expires_at),
-        revoked_at=as_utc_or_none(row.revoked_at),
-        is_active=row.is_active,
+        expires_at=expires_at,
+        revoked_at=revoked_at,
+        is_active=(revoked_at is None or revoked_at > now) and (expires_at is None or expires_at > now),
     )
 
 
 async def list_keys(
-    session: AsyncSession, *, agency_code: str | None, role: Role | None, limit: int, offset: int
+    session: AsyncSession, *, agency_code: str | None, role: Role | None, limit: int, offset: int, now: datetime
 ) -> list[KeyOut]:
     t = KIT.api_keys
     stmt = select(t).order_by(t.c.created_at, t.c.id).limit(limit + 1).offset(offset)
@@ -94,25 +95,69 @@ async def list_keys(
         stmt = stmt.where(t.c.agency_code == agency_code)
     if role is not None:
         stmt = stmt.where(t.c.role == role.value)
-    return [_key_out(r) for r in (await session.execute(stmt)).all()]
+    return [_key_out(r, now) for r in (await session.execute(stmt)).all()]
 
 
 async def revoke_key(
-    session: AsyncSession, keystore: KeyStore, outbox: Outbox, key_id: str, now: datetime, *, actor: str
+    session: AsyncSession,
+    keystore: KeyStore,
+    outbox: Outbox,
+    key_id: str,
+    now: datetime,
+    *,
+    actor: str,
+    effective_at: datetime | None = None,
 ) -> bool:
-    """Revoke a key and publish auth.key_revoked; False if no such key. Revoking twice changes nothing."""
+    """Revoke a key (at `effective_at`, default now) and publish auth.key_revoked; False if no such key.
+
+    A key revoked already (or due to be, sooner) stays so.
+    """
     t = KIT.api_keys
     row = (await session.execute(select(t.c.id, t.c.revoked_at).where(t.c.id == key_id))).first()
     if row is None:
         return False
-    if row.revoked_at is not None:
+    at = effective_at or now
+    if row.revoked_at is not None and as_utc(row.revoked_at) <= at:
         return True
-    event = KeyRevoked(key_id=key_id, revoked_at=now)
+    event = KeyRevoked(key_id=key_id, revoked_at=at)
     await keystore.apply_revoked(session, event)
     await outbox.add(session, event)
-    await _audit(session, actor, "key.revoke", key_id, now)
-    log.info("key_revoked", key_id=key_id)
+    await _audit(session, actor, "key.revoke", key_id, now, effective_at=at.isoformat())
+    log.info("key_revoked", key_id=key_id, effective_at=at.isoformat())
     return True
+
+
+async def rotate_key(
+    session: AsyncSession,
+    keystore: KeyStore,
+    outbox: Outbox,
+    key_id: str,
+    grace: timedelta,
+    now: datetime,
+    *,
+    actor: str,
+) -> IssuedKeyOut:
+    """Issue a key like `key_id` (same role, node, label and expiry) and revoke the old one after `grace`."""
+    t = KIT.api_keys
+    row = (await session.execute(select(t).where(t.c.id == key_id))).first()
+    if row is None:
+        raise not_found("API key")
+    revoked_at, expires_at = as_utc_or_none(row.revoked_at), as_utc_or_none(row.expires_at)
+    if (revoked_at is not None and revoked_at <= now) or (expires_at is not None and expires_at <= now):
+        raise ApiError(409, "key_inactive", "a revoked or expired key cannot be rotated; issue a new one")
+    issued = await issue_key(
+        session,
+        keystore,
+        outbox,
+        role=Role(row.role),
+        agency_code=row.agency_code,
+        label=row.label,
+        expires_at=expires_at,
+        now=now,
+        actor=actor,
+    )
+    await revoke_key(session, keystore, outbox, key_id, now, actor=actor, effective_at=now + grace)
+    return issued
 
 
 async def _audit(session: AsyncSession, actor: str, action: str, key_id: str, now: datetime, **details: object) -> None:

@@ -54,9 +54,12 @@ class KeyStore:
                 )
             )
         ).first()
-        if row is None or not secrets_equal(row.key_hash, presented) or row.revoked_at is not None:
+        if row is None or not secrets_equal(row.key_hash, presented):
             return None
-        if row.expires_at is not None and _aware(row.expires_at) <= utcnow():
+        now = utcnow()
+        if row.revoked_at is not None and _aware(row.revoked_at) <= now:  # a rotation may revoke in the future
+            return None
+        if row.expires_at is not None and _aware(row.expires_at) <= now:
             return None
         return Principal(key_id=row.id, role=Role(row.role), agency_code=row.agency_code)
 

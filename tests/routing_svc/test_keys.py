@@ -66,3 +66,43 @@ async def test_key_errors(hub: Hub) -> None:
     assert r["error"]["code"] == "agency_inactive"
     admin = await hub.ok("POST", "/api/v1/hub/api-keys", 201, json={"role": "admin"})
     await hub.ok("POST", "/api/v1/hub/api-keys", 201, key=admin["key"], json={"role": "coordinator"})
+
+
+async def test_rotation_issues_a_like_key_and_retires_the_old_one(hub: Hub) -> None:
+    await hub.node("KEMENKUMHAM")
+    expires = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
+    old = await hub.ok(
+        "POST",
+        "/api/v1/hub/agencies/KEMENKUMHAM/api-keys",
+        201,
+        json={"label": "SIMPEG", "expires_at": expires.isoformat()},
+    )
+    coordinator = await hub.ok("POST", "/api/v1/hub/api-keys", 201, json={"role": "coordinator"})
+
+    # With a grace period the old key keeps working beside the new one, and says when it stops.
+    new = await hub.ok("POST", f"/api/v1/hub/api-keys/{old['key_id']}/rotate", 201, json={"grace_seconds": 3600})
+    assert new["key"] != old["key"] and new["key_id"] != old["key_id"]
+    assert (new["role"], new["agency_code"], new["label"]) == ("agency", "KEMENKUMHAM", "SIMPEG")
+    assert datetime.fromisoformat(new["expires_at"]) == expires
+    listed = {k["key_id"]: k for k in (await hub.ok("GET", "/api/v1/hub/agencies/KEMENKUMHAM/api-keys", 200))["items"]}
+    assert listed[old["key_id"]]["is_active"] is True and listed[old["key_id"]]["revoked_at"] is not None
+    assert datetime.fromisoformat(listed[old["key_id"]]["revoked_at"]) > datetime.now(UTC) + timedelta(minutes=59)
+    assert listed[new["key_id"]]["is_active"] is True and listed[new["key_id"]]["revoked_at"] is None
+
+    # Without one, the old key stops at once.
+    staff = await hub.ok("POST", f"/api/v1/hub/api-keys/{coordinator['key_id']}/rotate", 201, json={})
+    assert staff["role"] == "coordinator"
+    await hub.ok("GET", "/api/v1/hub/complaints", 401, key=coordinator["key"])
+    await hub.ok("GET", "/api/v1/hub/complaints", 200, key=staff["key"])
+    refused = await hub.ok("POST", f"/api/v1/hub/api-keys/{coordinator['key_id']}/rotate", 409, json={})
+    assert refused["error"]["code"] == "key_inactive"
+    await hub.ok("POST", "/api/v1/hub/api-keys/no-such-key/rotate", 404, json={})
+    await hub.ok("POST", f"/api/v1/hub/api-keys/{old['key_id']}/rotate", 422, json={"grace_seconds": -1})
+    await hub.ok("POST", f"/api/v1/hub/api-keys/{old['key_id']}/rotate", 403, key=staff["key"], json={})
+
+    async def replicated() -> list[dict] | None:
+        gone = await hub.events("simpul.auth.key_revoked")
+        return gone if len(gone) == 2 else None
+
+    gone = {e["data"]["key_id"]: e["data"]["revoked_at"] for e in await eventually(replicated)}
+    assert set(gone) == {old["key_id"], coordinator["key_id"]}

@@ -10,6 +10,7 @@ PATHS = {
     "/api/v1/hub/agencies/{code}/api-keys": {"get", "post"},
     "/api/v1/hub/api-keys": {"get", "post"},
     "/api/v1/hub/api-keys/{key_id}": {"delete"},
+    "/api/v1/hub/api-keys/{key_id}/rotate": {"post"},
     "/api/v1/hub/routing-rules": {"get", "post"},
     "/api/v1/hub/routing-rules/{id}": {"delete"},
     "/api/v1/hub/complaints": {"get"},

@@ -53,6 +53,8 @@ class Node(Base):
     timezone: Mapped[str] = mapped_column(String(32), nullable=False)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False)
     liaison_officers: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
+    integrity_node_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The integrity node (an inspektorat) that takes whistleblowing reports about this node and its subtree."""
     created_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
 
@@ -99,6 +101,8 @@ class Case(Base):
     is_confidential: Mapped[bool] = mapped_column(Boolean, nullable=False)
     reporter_name: Mapped[str | None] = mapped_column(Text, nullable=True)
     chosen_agency_code: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    accused_agency_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """For a WBS report: the node it names. The case never goes to it or below it."""
     agency_code: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     case_version: Mapped[int] = mapped_column(Integer, nullable=False)
     forward_count: Mapped[int] = mapped_column(Integer, nullable=False)

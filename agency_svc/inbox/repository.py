@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_svc.clocks.repository import overdue as overdue_clause
@@ -14,7 +14,7 @@ from agency_svc.directory.repository import subtree_codes
 from agency_svc.directory.service import Scope
 from agency_svc.models import Base, Case, CaseHistory, CaseMessage, FollowUp
 from shared.db.dialect import dialect_of, insert_ignore
-from shared.domain import Status
+from shared.domain import Classification, Status
 
 _HISTORY = Base.metadata.tables[CaseHistory.__tablename__]
 
@@ -37,7 +37,12 @@ async def inbox_page(
 
     `overdue` true keeps the cases with a running clock of the subtree past due at `now`; false, the others.
     """
-    stmt = select(Case).where(Case.agency_code.in_(subtree_codes(scope.path)), Case.released_at.is_(None))
+    stmt = select(Case).where(
+        Case.agency_code.in_(subtree_codes(scope.path)),
+        Case.released_at.is_(None),
+        # a whistleblowing report is for its holder alone, not for the holder's ancestors
+        or_(Case.classification != Classification.wbs.value, Case.agency_code == scope.code),
+    )
     if status is not None:
         stmt = stmt.where(Case.status == status.value)
     if overdue is not None:

@@ -34,7 +34,7 @@ from agency_svc.models import KIT, Case, FollowUp, Node
 from agency_svc.timeutil import as_utc
 from shared import audit
 from shared.auth.keys import Principal
-from shared.domain import ANONYMOUS_NAME, STATUS_LABELS, Status
+from shared.domain import ANONYMOUS_NAME, STATUS_LABELS, Classification, Status
 from shared.errors import ApiError, not_found
 from shared.events.contracts import AgencyAcknowledged, AgencyDelegated, AgencyForwardRequested, FollowupPosted
 from shared.logging import get_logger
@@ -105,6 +105,8 @@ async def held_case(session: AsyncSession, principal: Principal, tracking_id: st
     holder = await get_node(session, case.agency_code)
     if not scope.covers(case.agency_code, holder.path if holder else None):
         raise not_found("case")
+    if case.classification == Classification.wbs and scope.code != case.agency_code:
+        raise not_found("case")  # a whistleblowing report is for its holder alone, not for the holder's ancestors
     return Held(case=case, scope=scope, holder=holder)
 
 

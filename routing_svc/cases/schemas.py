@@ -66,6 +66,9 @@ class CaseView(CaseSummary):
     reporter_name: str | None = Field(description='"Anonim" when the reporter is anonymous.')
     rating: int | None
     berkadar_pengawasan: bool = Field(description="Needs examination: the pengaduan resolution clock is 60 days.")
+    accused_agency_code: str | None = Field(
+        description="A whistleblowing report: the node it accuses, which never holds it (nor any node under it)."
+    )
     clocks: list[ClockView] = Field(description="Every SLA clock the case has run, oldest first.")
     expected_answer_by: datetime | None = Field(description="What the reporter is told to expect; null once answered.")
     history: list[HistoryEntry]

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from routing_svc.cases import views
+from routing_svc.cases import views, wbs
 from routing_svc.cases.context import CaseContext
 from routing_svc.cases.lifecycle import (
     HELD,
@@ -25,7 +25,7 @@ from routing_svc.cases.lifecycle import (
 from routing_svc.cases.repository import get_case, history, open_assignment
 from routing_svc.cases.schemas import CaseView, Decision, DecisionAction
 from routing_svc.directory.repository import get_active_node, get_node
-from routing_svc.models import Assignment, Case, CaseHistory
+from routing_svc.models import Assignment, Case, CaseHistory, Node
 from routing_svc.rules.matcher import Complaint
 from routing_svc.rules.repository import best_rule
 from routing_svc.timeutil import as_utc
@@ -98,62 +98,62 @@ async def create_case(session: AsyncSession, data: ComplaintSubmitted, now: date
 
 
 async def route(session: AsyncSession, ctx: CaseContext, case: Case, *, causation_id: uuid.UUID | None) -> None:
-    """Route a submitted case: the reporter's (active) choice, else the best rule, else it waits in triage."""
+    """Route a submitted case: the reporter's (active) choice, else the best rule, else it waits in triage.
+
+    A whistleblowing report goes instead to the integrity node of the node so chosen, which it accuses (cases/wbs.py).
+    """
     now = ctx.clock.now()
     chosen = case.chosen_agency_code
-    unknown_choice = ""
+    why = ""
+    target: Node | None = None
+    route_kind, rule_id = RouteKind.reporter_choice, None
     if chosen:
-        node = await get_active_node(session, chosen)
-        if node is not None:
-            await apply_transition(
-                session,
-                ctx,
-                case,
-                Action.dispose,
-                actor=ROUTING_ACTOR,
-                now=now,
-                agency_code=node.code,
-                route_kind=RouteKind.reporter_choice,
-                reason="reporter's choice",
-                causation_id=causation_id,
-            )
-            return
-        unknown_choice = f"the reporter's choice {chosen!r} is not an active node; "
-        log.info("chosen_agency_unusable", chosen=chosen)
-    rule = await best_rule(
-        session,
-        Complaint(
-            classification=case.classification,
-            category=case.category,
-            region_code=case.region_code,
-            title=case.title,
-            content=case.content,
-        ),
-    )
-    if rule is not None:
-        await apply_transition(
+        target = await get_active_node(session, chosen)
+        if target is None:
+            why = f"the reporter's choice {chosen!r} is not an active node; "
+            log.info("chosen_agency_unusable", chosen=chosen)
+        else:
+            why = "reporter's choice"
+    if target is None:
+        rule = await best_rule(
             session,
-            ctx,
-            case,
-            Action.dispose,
-            actor=ROUTING_ACTOR,
-            now=now,
-            agency_code=rule.agency_code,
-            route_kind=RouteKind.rule,
-            rule_id=str(rule.id),
-            reason=f"{unknown_choice}rule {rule.id}",
-            causation_id=causation_id,
+            Complaint(
+                classification=case.classification,
+                category=case.category,
+                region_code=case.region_code,
+                title=case.title,
+                content=case.content,
+            ),
         )
+        if rule is not None:
+            target = await get_active_node(session, rule.agency_code)
+            route_kind, rule_id, why = RouteKind.rule, str(rule.id), f"{why}rule {rule.id}"
+    unrouted = f"{why}no routing rule matched; waiting in triage"
+    if target is not None and wbs.is_wbs(case):
+        case.accused_agency_code = target.code
+        integrity = await wbs.integrity_node_for(session, target)
+        if integrity is None:
+            unrouted = f"whistleblowing report about {target.code}, which has no integrity node; waiting in triage"
+        else:
+            why = f"whistleblowing report about {target.code} ({why}): to its integrity node {integrity.code}"
+        target = integrity
+    if target is None:
+        await add_note(session, case, actor=ROUTING_ACTOR, now=now, reason=unrouted, reason_code="triage")
+        log.info("case_in_triage")
         return
-    await add_note(
+    await apply_transition(
         session,
+        ctx,
         case,
+        Action.dispose,
         actor=ROUTING_ACTOR,
         now=now,
-        reason=f"{unknown_choice}no routing rule matched; waiting in triage",
-        reason_code="triage",
+        agency_code=target.code,
+        route_kind=route_kind,
+        rule_id=rule_id,
+        reason=why,
+        causation_id=causation_id,
     )
-    log.info("case_in_triage")
 
 
 async def on_submitted(
@@ -181,11 +181,12 @@ async def _case(session: AsyncSession, tracking_id: str) -> Case:
 
 
 async def _held_by(session: AsyncSession, case: Case, agency_code: str, event: str) -> bool:
-    """True if `agency_code` holds the case or is an ancestor of the node that does; else log and say False."""
+    """True if `agency_code` holds the case or is an ancestor of the node that does (for a WBS case, only the holder
+    itself); else log and say False."""
     if case.agency_code is not None:
         if agency_code == case.agency_code:
             return True
-        holder = await get_node(session, case.agency_code)
+        holder = None if wbs.is_wbs(case) else await get_node(session, case.agency_code)
         if holder is not None and agency_code in holder.path_codes:
             return True
     log.info("agency_event_ignored", event_type=event, agency_code=agency_code, holder=case.agency_code)
@@ -282,6 +283,9 @@ async def on_forward_requested(
         return
     case.forward_count += 1
     target = await get_active_node(session, data.suggested_agency_code)
+    if target is not None and not await wbs.may_hold(session, case, target):
+        log.info("wbs_forward_to_accused_refused", suggested=target.code)
+        target = None
     over_limit = case.forward_count > ctx.max_forwards
     if target is not None and target.code != case.agency_code and not over_limit:
         await _try(
@@ -321,7 +325,13 @@ async def on_delegated(session: AsyncSession, ctx: CaseContext, data: AgencyDele
         return
     holder = await get_node(session, case.agency_code) if case.agency_code else None
     target = await get_active_node(session, data.agency_code)
-    if holder is None or target is None or target.code == holder.code or not target.path.startswith(holder.path):
+    if (
+        holder is None
+        or target is None
+        or target.code == holder.code
+        or not target.path.startswith(holder.path)
+        or not await wbs.may_hold(session, case, target)
+    ):
         log.info("delegation_ignored", target=data.agency_code, holder=case.agency_code)
         return
     await _try(
@@ -430,6 +440,12 @@ async def decide(
             node = await get_active_node(session, body.agency_code)
             if node is None:
                 raise ApiError(422, "unknown_agency", f"agency_code {body.agency_code!r} is not an active node")
+            if not await wbs.may_hold(session, case, node):
+                raise ApiError(
+                    422,
+                    "wbs_accused_node",
+                    f"this whistleblowing report accuses {case.accused_agency_code}: it cannot go to {node.code}",
+                )
             if body.berkadar_pengawasan is not None:
                 _check_flag(case, body.berkadar_pengawasan)
             action = Action.dispose if case.status == Status.submitted else Action.override

@@ -64,6 +64,7 @@ def full_view(
         reporter_name=display_name(case),
         rating=case.rating,
         berkadar_pengawasan=case.berkadar_pengawasan,
+        accused_agency_code=case.accused_agency_code,
         clocks=clock_views(clocks, now),
         expected_answer_by=expected_answer_by,
         history=[history_entry(h) for h in history],

@@ -31,6 +31,12 @@ Email = Annotated[
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9+() .-]{3,32}$")]
 
 
+INTEGRITY = (
+    "The integrity node (e.g. an inspektorat) that takes whistleblowing (WBS) reports about this node and its "
+    "subtree; the nearest one up the tree applies. It may not be the node itself."
+)
+
+
 class LiaisonOfficer(BaseModel):
     """A liaison officer (pejabat penghubung) of the node."""
 
@@ -49,6 +55,7 @@ class NodeCreate(BaseModel):
     timezone: TimezoneIn = Timezone.WIB
     is_active: bool = True
     liaison_officers: list[LiaisonOfficer] = Field(default_factory=list, max_length=50)
+    integrity_node_code: NodeCode | None = Field(default=None, description=INTEGRITY)
 
 
 class NodeUpdate(BaseModel):
@@ -62,6 +69,7 @@ class NodeUpdate(BaseModel):
     timezone: TimezoneIn | None = None
     is_active: bool | None = None
     liaison_officers: list[LiaisonOfficer] | None = Field(default=None, max_length=50)
+    integrity_node_code: NodeCode | None = Field(default=None, description=INTEGRITY + " null removes it.")
 
 
 class NodeOut(BaseModel):
@@ -74,6 +82,7 @@ class NodeOut(BaseModel):
     timezone: Timezone
     is_active: bool
     liaison_officers: list[LiaisonOfficer]
+    integrity_node_code: str | None = Field(description=INTEGRITY)
     path: list[str] = Field(description="The codes from the root to this node, itself included.")
     depth: int = Field(description="0 for a root.")
     created_at: datetime

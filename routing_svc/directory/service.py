@@ -46,6 +46,7 @@ def node_out(node: Node) -> NodeOut:
             "timezone": node.timezone,
             "is_active": node.is_active,
             "liaison_officers": node.liaison_officers,
+            "integrity_node_code": node.integrity_node_code,
             "path": node.path_codes,
             "depth": node.depth,
             "created_at": as_utc(node.created_at),
@@ -88,10 +89,13 @@ async def create_node(session: AsyncSession, outbox: Outbox, body: NodeCreate, n
         timezone=body.timezone.value,
         is_active=body.is_active,
         liaison_officers=[o.model_dump(mode="json") for o in body.liaison_officers],
+        integrity_node_code=None,
         created_at=now,
         updated_at=now,
     )
     session.add(node)
+    if body.integrity_node_code is not None:
+        node.integrity_node_code = await _integrity_node(session, node, body.integrity_node_code)
     await session.flush()
     await outbox.add(session, node_event(node))
     await _audit(session, actor, "node.create", node, now, fields=sorted(body.model_fields_set))
@@ -119,6 +123,10 @@ async def update_node(
         node.categories = list(dict.fromkeys(body.categories))
     if "liaison_officers" in sent and body.liaison_officers is not None:
         node.liaison_officers = [o.model_dump(mode="json") for o in body.liaison_officers]
+    if "integrity_node_code" in sent:
+        node.integrity_node_code = (
+            await _integrity_node(session, node, body.integrity_node_code) if body.integrity_node_code else None
+        )
     node.updated_at = now
     moved: list[Node] = []
     if "parent_code" in sent and body.parent_code != node.parent_code:
@@ -142,6 +150,20 @@ async def _audit(session: AsyncSession, actor: str, action: str, node: Node, now
         at=now,
         details={"parent_code": node.parent_code, "kind": node.kind, "is_active": node.is_active, **details},
     )
+
+
+async def _integrity_node(session: AsyncSession, node: Node, code: str) -> str:
+    """`code` if it can take the WBS reports about `node`: an existing node other than `node` itself.
+
+    It may lie under `node` (an Inspektorat Jenderal under its ministry): a WBS case is seen by its holder's keys
+    only, never by the holder's ancestors.
+    """
+    target = await get_node(session, code)
+    if target is None:
+        raise ApiError(422, "unknown_agency", f"integrity_node_code {code!r} is not in the directory")
+    if target.code == node.code:
+        raise ApiError(422, "integrity_node_is_self", f"{code!r} cannot take the reports about itself")
+    return target.code
 
 
 async def _reparent(session: AsyncSession, node: Node, parent_code: str | None, now: datetime) -> list[Node]:

@@ -138,3 +138,21 @@ async def _in_inbox(agency: Agency, who: str, tid: str) -> bool:
 
 async def _count(agency: Agency, who: str, n: int) -> bool:
     return len(await agency.inbox(who, limit=200)) == n
+
+
+async def test_a_whistleblowing_report_is_for_its_holder_alone(tree: Agency) -> None:
+    wbs, ordinary = new_tid(), new_tid()
+    await tree.dispose(wbs, "KANWIL", 1, classification="wbs", is_anonymous=True, is_confidential=True)
+    await tree.dispose(ordinary, "KANWIL", 1)
+    await eventually(lambda: _in_inbox(tree, "KANWIL", wbs))
+    await eventually(lambda: _in_inbox(tree, "KANWIL", ordinary))
+    assert (await tree.case_json("KANWIL", wbs))["classification"] == "wbs"
+
+    # The Kanwil's parent sees the ordinary case, never the whistleblowing one: not in its inbox, 404 on every call.
+    assert ordinary in await tree.inbox("KEMEN") and wbs not in await tree.inbox("KEMEN")
+    assert (await tree.case("KEMEN", wbs)).status_code == 404
+    for action, body in ACTIONS:
+        r = await tree.post("KEMEN", wbs, action, body)
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", (action, r.text)
+    r = await tree.post("KANWIL", wbs, "acknowledge")
+    assert r.status_code == 200, r.text

@@ -148,7 +148,11 @@ class SlaEngine:
             for c in of(*kinds):
                 self.stop(c, now)
 
-        holder = await get_node(session, case.agency_code) if case.agency_code else None
+        holder = (
+            await get_node(session, case.agency_code)
+            if case.agency_code and to_status in (Status.dispositioned, Status.in_progress, Status.answered)
+            else None
+        )
         R, V, F, P = ClockKind.resolution, ClockKind.verification, ClockKind.first_response, ClockKind.reporter_response
         if to_status is Status.submitted:
             if action == "resubmit":

@@ -422,6 +422,13 @@ async def on_withdrew(session: AsyncSession, ctx: CaseContext, data: ReporterWit
 # Coordinators' decisions ------------------------------------------------------------------------
 
 
+async def _locked_case_or_404(session: AsyncSession, tracking_id: str) -> Case:
+    case = await get_case(session, tracking_id, for_update=True)
+    if case is None:
+        raise not_found("case")
+    return case
+
+
 def _illegal(exc: IllegalTransition) -> ApiError:
     return ApiError(409, "illegal_transition", str(exc))
 
@@ -430,9 +437,7 @@ async def decide(
     session: AsyncSession, ctx: CaseContext, tracking_id: str, body: Decision, principal: Principal
 ) -> Case:
     """Apply a coordinator's decision: dispose (or override), postpone, or reject. 409 when the status forbids it."""
-    case = await get_case(session, tracking_id, for_update=True)
-    if case is None:
-        raise not_found("case")
+    case = await _locked_case_or_404(session, tracking_id)
     actor = principal.actor
     now = ctx.clock.now()
     try:
@@ -516,9 +521,7 @@ async def set_berkadar_pengawasan(
     session: AsyncSession, ctx: CaseContext, tracking_id: str, flagged: bool, principal: Principal
 ) -> Case:
     """Flag or unflag a pengaduan; its open resolution clock is recomputed at once."""
-    case = await get_case(session, tracking_id, for_update=True)
-    if case is None:
-        raise not_found("case")
+    case = await _locked_case_or_404(session, tracking_id)
     _check_flag(case, flagged)
     now = ctx.clock.now()
     if await _note_flag(session, case, flagged, principal.actor, now):

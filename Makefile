@@ -6,12 +6,15 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 DATA_DIR ?= ./var
 
-.PHONY: run test lint fmt lock bench clean help
+.PHONY: run test chaos fuzz lint fmt lock bench clean help
 
 help:
 	@echo "make run    start the whole hub (nats-server, four services, one base URL on :$(PORT))"
 	@echo "make test   run the test suite (SQLite always; PostgreSQL too when SIMPUL_TEST_POSTGRES_URL is set)"
+	@echo "make chaos  the chaos suite with larger bursts (CHAOS_BURST=$(CHAOS_BURST)); writes docs/reliability.md"
 	@echo "make lint   ruff and mypy"
+	@echo "make bench  measure against the limit; writes docs/performance.md, .json and .png (needs wrk)"
+	@echo "make fuzz   the long hostile-input run: FUZZ_EXAMPLES (500) per operation, a random seed (FUZZ_SEED=n replays one)"
 	@echo "make lock   re-resolve requirements*.lock from pyproject.toml (needs network)"
 
 $(STAMP): requirements-dev.lock pyproject.toml
@@ -26,6 +29,28 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench
+
+CHAOS_BURST ?= 400
+CHAOS_RESULTS := var/chaos-results.jsonl
+
+# Every fault on every backend (PostgreSQL too when SIMPUL_TEST_POSTGRES_URL is set), then the table from this run.
+chaos: $(STAMP)
+	@mkdir -p var && rm -f $(CHAOS_RESULTS)
+	@start=$$(date +%s); \
+	SIMPUL_CHAOS_BURST=$(CHAOS_BURST) SIMPUL_CHAOS_CONCURRENCY=16 SIMPUL_CHAOS_FULL=1 SIMPUL_CHAOS_RESULTS=$(CHAOS_RESULTS) \
+		$(BIN)/python -m pytest tests/chaos/test_faults.py --timeout=1800 -v -s -rs; status=$$?; \
+	$(BIN)/python -m tests.chaos.report $(CHAOS_RESULTS) docs/reliability.md --seconds $$(( $$(date +%s) - start )) \
+		--command "$(if $(SIMPUL_TEST_POSTGRES_URL),SIMPUL_TEST_POSTGRES_URL=... )make chaos CHAOS_BURST=$(CHAOS_BURST)"; \
+	exit $$status
+
+fuzz: $(STAMP)
+	@seed=$(or $(FUZZ_SEED),$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')); \
+	echo "make fuzz: $(or $(FUZZ_EXAMPLES),500) examples per operation, seed $$seed (replay: make fuzz FUZZ_SEED=$$seed)"; \
+	SIMPUL_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),500) SIMPUL_FUZZ_SCENARIOS=$(or $(FUZZ_SCENARIOS),200) \
+	$(BIN)/python -m pytest tests/fuzz --hypothesis-seed=$$seed $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from agency_svc.consumers import DIRECTORY, INBOX
+from agency_svc.consumers import DIRECTORY, inbox_subscription
 from agency_svc.inbox.endpoints import router as inbox_router
 from agency_svc.models import KIT
 from agency_svc.settings import AgencySettings
+from agency_svc.webhooks import service as webhooks
+from agency_svc.webhooks.endpoints import router as webhooks_router
+from agency_svc.webhooks.fanout import Fanout
+from agency_svc.webhooks.worker import Pusher
+from shared.clock import Clock, load_clock
 from shared.http.app import build_app
+from shared.identity import EXTRAS_KEY, name_seal
 from shared.runtime import Runtime
 
 DESCRIPTION = """\
@@ -17,10 +23,24 @@ dispositioned to its node or any node under it (a Kanwil sees its UPTs' cases). 
 follow-ups (tindak lanjut; the final one answers the case), asks for a forward (bukan wewenang) or delegates
 to a node under the case's holder. A case outside the key's subtree answers 404. The hub owns each case's
 status; this API reflects it as the hub reports it.
+
+A node may also register webhooks: new dispositions, status changes and reporter messages of the cases it sees
+are POSTed to its endpoints, signed with HMAC-SHA256 (`Simpul-Signature`), retried with backoff for 24 hours,
+in order per case, with a delivery log and redelivery by hand. The inbox stays readable by pull all the while.
 """
 
 
-def create_app(settings: AgencySettings | None = None) -> FastAPI:
+def create_app(settings: AgencySettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or AgencySettings()
-    runtime = Runtime(settings, KIT, subscriptions=[INBOX, DIRECTORY])
-    return build_app(runtime, title="Simpul agency", description=DESCRIPTION, routers=[inbox_router])
+    clock = clock or load_clock(settings.clock)
+    names = name_seal(settings.encryption_key_list(), settings.identity_key_list())
+    config = webhooks.WebhookConfig.of(settings, names.at_rest)
+    runtime = Runtime(
+        settings,
+        KIT,
+        subscriptions=[inbox_subscription(names, Fanout(clock, config.max_age)), DIRECTORY],
+        workers=[Pusher(settings, names.at_rest).run],
+        clock=clock,
+        extras={EXTRAS_KEY: names, webhooks.EXTRAS_KEY: config},
+    )
+    return build_app(runtime, title="Simpul agency", description=DESCRIPTION, routers=[inbox_router, webhooks_router])

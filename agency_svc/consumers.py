@@ -1,4 +1,5 @@
-"""agency_svc's consumers: the inbox (cases, reporter replies, SLA clocks) and the directory and key replicas."""
+"""agency_svc's consumers: the inbox (cases, reporter replies, SLA clocks, webhook deliveries) and the directory and key
+replicas."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from agency_svc.inbox.projection import (
     apply_status_changed,
 )
 from agency_svc.models import KIT
+from agency_svc.webhooks.fanout import Fanout
 from shared.auth.replica import SUBJECTS as KEY_SUBJECTS
 from shared.auth.replica import key_replica_handlers
 from shared.bus.consumer import Subscription
@@ -24,24 +26,10 @@ from shared.events.contracts import (
     ReporterReplied,
     SlaClocksChanged,
 )
+from shared.identity import NameSeal
 from shared.logging import get_logger
 
 log = get_logger(__name__)
-
-
-async def on_dispositioned(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
-    if isinstance(data, ComplaintDispositioned):
-        await apply_dispositioned(session, data, envelope.occurred_at)
-
-
-async def on_status_changed(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
-    if isinstance(data, ComplaintStatusChanged):
-        await apply_status_changed(session, data)
-
-
-async def on_reporter_replied(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
-    if isinstance(data, ReporterReplied):
-        await apply_reporter_replied(session, data)
 
 
 async def on_clocks_changed(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
@@ -54,23 +42,45 @@ async def on_node_upserted(session: AsyncSession, envelope: Envelope, data: Even
         await apply_node_upserted(session, data, envelope.occurred_at)
 
 
-INBOX = Subscription(
-    durable="agency-inbox",
-    # An existing durable takes the new filter subjects when the consumer binds (create-or-update), but only
-    # for messages after its position: events on an added subject published before that are never delivered.
-    subjects=[
-        "simpul.complaint.dispositioned.>",
-        "simpul.complaint.status_changed",
-        "simpul.reporter.replied",
-        "simpul.sla.clocks_changed",
-    ],
-    handlers={
-        ComplaintDispositioned.event_type: on_dispositioned,
-        ComplaintStatusChanged.event_type: on_status_changed,
-        ReporterReplied.event_type: on_reporter_replied,
-        SlaClocksChanged.event_type: on_clocks_changed,
-    },
-)
+INBOX_DURABLE = "agency-inbox"
+# An existing durable takes the new filter subjects when the consumer binds (create-or-update), but only
+# for messages after its position: events on an added subject published before that are never delivered.
+INBOX_SUBJECTS = [
+    "simpul.complaint.dispositioned.>",
+    "simpul.complaint.status_changed",
+    "simpul.reporter.replied",
+    "simpul.sla.clocks_changed",
+]
+
+
+def inbox_subscription(names: NameSeal, fanout: Fanout) -> Subscription:
+    """The inbox's events; each case event that changes the inbox also makes its webhook deliveries."""
+
+    async def on_dispositioned(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
+        if isinstance(data, ComplaintDispositioned) and await apply_dispositioned(
+            session, data, envelope.occurred_at, names
+        ):
+            await fanout.case_event(session, envelope, data)
+
+    async def on_status_changed(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
+        if isinstance(data, ComplaintStatusChanged) and await apply_status_changed(session, data):
+            await fanout.case_event(session, envelope, data)
+
+    async def on_reporter_replied(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
+        if isinstance(data, ReporterReplied) and await apply_reporter_replied(session, data):
+            await fanout.case_event(session, envelope, data)
+
+    return Subscription(
+        durable=INBOX_DURABLE,
+        subjects=INBOX_SUBJECTS,
+        handlers={
+            ComplaintDispositioned.event_type: on_dispositioned,
+            ComplaintStatusChanged.event_type: on_status_changed,
+            ReporterReplied.event_type: on_reporter_replied,
+            SlaClocksChanged.event_type: on_clocks_changed,
+        },
+    )
+
 
 DIRECTORY = Subscription(
     durable="agency-directory",

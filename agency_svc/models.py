@@ -3,11 +3,13 @@
 The directory (`nodes`) and the keys (kit `api_keys`) are replicas of routing_svc's events. A case is one row
 keyed by tracking id whose `agency_code` is its current holder, so a re-disposition moves it between inboxes.
 A case's SLA clocks (`case_clocks`, `case_clock_deadlines`) are kept apart from `cases`: they may arrive first.
+A node's webhook endpoints get a delivery row per case event they take, written with the projection's change.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
@@ -49,8 +51,6 @@ class Case(Base):
     """A case as its current holder sees it: the hub's snapshot, status, and the node's local flags.
 
     `case_version` is the newest hub version applied (status); `disposition_version` the newest disposition.
-    `push_due_at` / `push_attempts` are reserved for webhook push delivery to the holder's system: a pusher
-    will pick rows with `push_due_at <= now` (indexed) and clear it once delivered.
     """
 
     __tablename__ = "cases"
@@ -68,7 +68,7 @@ class Case(Base):
     incident_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     is_anonymous: Mapped[bool] = mapped_column(Boolean, nullable=False)
     is_confidential: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    reporter_name: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reporter_name_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     submitted_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
     status: Mapped[str] = mapped_column(String(32), nullable=False)
     case_version: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -87,8 +87,6 @@ class Case(Base):
     released_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
     """Set when the hub says no agency holds the case any more (triage); the case then leaves every inbox."""
     updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
-    push_due_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True, index=True)
-    push_attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
 
 
 class FollowUp(Base):
@@ -165,3 +163,74 @@ class CaseClockDeadline(Base):
     position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     agency_code: Mapped[str] = mapped_column(String(64), nullable=False)
     due_at: Mapped[datetime] = mapped_column(TZ, nullable=False, index=True)
+
+
+class WebhookEndpoint(Base):
+    """Where a node's system wants case events pushed, which ones, and the secret (sealed) that signs them."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    agency_code: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    url: Mapped[str] = mapped_column(String(2000), nullable=False)
+    secret_sealed: Mapped[str] = mapped_column(Text, nullable=False)
+    event_types: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"
+    delivered = "delivered"
+    failed = "failed"
+
+
+class WebhookDelivery(Base):
+    """One event for one endpoint: its body (fixed when made), its state and when it is tried next.
+
+    `id` orders a case's deliveries to an endpoint: one waits while an earlier one of the same case is pending.
+    `leased_until` is set while a sender holds it; `give_up_at` is when a failed attempt fails it for good.
+    """
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("endpoint_id", "event_id"),
+        Index("ix_webhook_deliveries_endpoint_id_tracking_id_id", "endpoint_id", "tracking_id", "id"),
+        Index("ix_webhook_deliveries_endpoint_id_id", "endpoint_id", "id"),
+        Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_finished_at", "finished_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    endpoint_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), nullable=False
+    )
+    tracking_id: Mapped[str] = mapped_column(String(40), nullable=False)
+    event_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    event_type: Mapped[str] = mapped_column(String(64), nullable=False)
+    payload: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    give_up_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    leased_until: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    """When it was delivered or failed for good."""
+
+
+class WebhookAttempt(Base):
+    """One try of a delivery: when, the receiver's status code or the error, and how long it took."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    attempted_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    duration_ms: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -2,13 +2,48 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Self
 
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import EncryptionSettings, IdentityChannelSettings, ServiceSettings
 
 
-class AgencySettings(ServiceSettings):
+class AgencySettings(ServiceSettings, EncryptionSettings, IdentityChannelSettings):
     service_name: ClassVar[str] = "agency"
     model_config = SettingsConfigDict(env_prefix="SIMPUL_AGENCY_", extra="ignore")
+
+    webhook_retry_base_seconds: float = Field(
+        default=10.0, gt=0, description="A failed delivery's first retry comes within this long; doubled each attempt."
+    )
+    webhook_retry_max_seconds: float = Field(
+        default=3600.0, gt=0, description="The longest wait between two attempts of a delivery (before jitter)."
+    )
+    webhook_max_age_seconds: float = Field(
+        default=86400.0,
+        gt=0,
+        description="A delivery is retried until an attempt fails this long after it was made (or redelivered by "
+        "hand); then it is failed. 24 hours by default.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="How long one attempt may take in all before it counts as failed."
+    )
+    webhook_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long a sender holds a delivery it picked before another may try it (a sender that died "
+        "mid-attempt). Keep it well above webhook_timeout_seconds.",
+    )
+    webhook_poll_interval: float = Field(default=1.0, gt=0, description="How often the sender looks for due retries.")
+    webhook_batch: int = Field(default=20, ge=1, le=200, description="Deliveries sent at once, concurrently.")
+    webhook_endpoints_per_node: int = Field(default=10, ge=1, description="How many endpoints one node may register.")
+    webhook_retention_days: float = Field(
+        default=30.0, gt=0, description="Delivered and failed deliveries are kept in the log this long."
+    )
+
+    @model_validator(mode="after")
+    def _lease_outlasts_an_attempt(self) -> Self:
+        if self.webhook_lease_seconds <= self.webhook_timeout_seconds:
+            raise ValueError("webhook_lease_seconds must be longer than webhook_timeout_seconds")
+        return self

@@ -15,15 +15,13 @@ from intake_svc.complaints.writer import write_batch
 from intake_svc.consumers import REPORTER_VIEW
 from intake_svc.models import KIT, Base, IdempotencyKey
 from intake_svc.parts import EXTRAS_KEY, IntakeParts, intake_parts
-from intake_svc.privacy import opening_bus
+from intake_svc.privacy import intake_sealers
 from intake_svc.settings import IntakeSettings
 from shared.clock import Clock
-from shared.crypto import Sealer
 from shared.db.batch_writer import BatchWriter
 from shared.db.engine import Database
 from shared.http.app import build_app
 from shared.logging import get_logger
-from shared.outbox import OutboxRelay
 from shared.runtime import Runtime
 
 log = get_logger(__name__)
@@ -70,7 +68,7 @@ async def purge_idempotency_keys(runtime: Runtime) -> None:
 
 def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
-    sealer = Sealer(settings.encryption_key_list())
+    sealers = intake_sealers(settings)
     runtime = Runtime(
         settings,
         KIT,
@@ -78,17 +76,9 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = 
         workers=[submission_writer, purge_idempotency_keys],
         clock=clock,
     )
-    # The relay opens sealed private payloads (contact.registered) just before publishing them.
-    runtime.relay = OutboxRelay(
-        runtime.db,
-        opening_bus(runtime.bus, sealer),
-        KIT.outbox,
-        service=runtime.service,
-        poll_interval=settings.relay_poll_interval,
-    )
     writer = BatchWriter(runtime.db.engine, write_batch, max_batch=settings.batch_max, on_commit=runtime.relay.wake)
     limits = PublicLimits(settings, runtime.clock)
-    runtime.extras[EXTRAS_KEY] = IntakeParts(settings=settings, sealer=sealer, writer=writer, limits=limits)
+    runtime.extras[EXTRAS_KEY] = IntakeParts(settings=settings, sealers=sealers, writer=writer, limits=limits)
     return build_app(
         runtime,
         title="Simpul intake",

@@ -1,4 +1,4 @@
-"""What intake adds to the kit's Runtime: its settings, its Sealer, the submission writer and the public limits."""
+"""What intake adds to the kit's Runtime: its settings, its sealers, the submission writer and the public limits."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from intake_svc.complaints.limits import PublicLimits
 from intake_svc.complaints.writer import Outcome, PreparedSubmission
+from intake_svc.privacy import IntakeSealers
 from intake_svc.settings import IntakeSettings
-from shared.crypto import Sealer
 from shared.db.batch_writer import BatchWriter
 from shared.runtime import Runtime
 
@@ -17,7 +17,7 @@ EXTRAS_KEY = "intake"
 @dataclass(frozen=True)
 class IntakeParts:
     settings: IntakeSettings
-    sealer: Sealer
+    sealers: IntakeSealers
     writer: BatchWriter[PreparedSubmission, Outcome]
     limits: PublicLimits
 

@@ -9,12 +9,14 @@ from pydantic_settings import SettingsConfigDict
 
 from shared.http.client_address import IPNetwork, parse_networks
 from shared.http.limits import BodyLimitSettings
-from shared.settings import EncryptionSettings, ServiceSettings
+from shared.settings import ContactChannelSettings, EncryptionSettings, IdentityChannelSettings, ServiceSettings
 
 LOOPBACK = "127.0.0.1,::1"
 
 
-class IntakeSettings(ServiceSettings, EncryptionSettings, BodyLimitSettings):
+class IntakeSettings(
+    ServiceSettings, EncryptionSettings, IdentityChannelSettings, ContactChannelSettings, BodyLimitSettings
+):
     service_name: ClassVar[str] = "intake"
     model_config = SettingsConfigDict(env_prefix="SIMPUL_INTAKE_", extra="ignore")
 

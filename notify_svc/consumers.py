@@ -1,12 +1,14 @@
-"""notify_svc's consumers: reporters' contacts (private stream), the events that make messages, and the key replica."""
+"""notify_svc's consumers: reporters' contacts (private stream), the events that make messages and keep the case
+projection, and the key replica."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from notify_svc.cases import service as cases
 from notify_svc.contacts.service import register_contact
 from notify_svc.models import KIT
-from notify_svc.notifications.service import enqueue
+from notify_svc.notifications import triggers
 from shared.auth.replica import SUBJECTS as KEY_SUBJECTS
 from shared.auth.replica import key_replica_handlers
 from shared.bus import PRIVATE_STREAM
@@ -16,22 +18,23 @@ from shared.crypto import Sealer
 from shared.events import Envelope, EventData
 from shared.events.contracts import (
     PRIVATE_ROOT,
+    SUBJECT_ROOT,
+    ComplaintEscalated,
     ComplaintStatusChanged,
+    ComplaintSubmitted,
     ContactRegistered,
     FollowupPosted,
+    SlaClocksChanged,
+    SlaWarning,
 )
-from shared.logging import get_logger
-
-log = get_logger(__name__)
-
-STATUS_CHANGED = "status_changed"
-FOLLOWUP_POSTED = "followup_posted"
 
 
-def contacts_subscription(sealer: Sealer, clock: Clock) -> Subscription:
+def contacts_subscription(sealer: Sealer, channel: Sealer, clock: Clock) -> Subscription:
     async def on_contact_registered(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
         if isinstance(data, ContactRegistered):
-            await register_contact(session, sealer, data, clock.now())
+            now = clock.now()
+            details = await register_contact(session, sealer, channel, data, now)
+            await triggers.on_contact_registered(session, envelope, data, details, sealer, now)
 
     return Subscription(
         durable="notify-contacts",
@@ -42,45 +45,46 @@ def contacts_subscription(sealer: Sealer, clock: Clock) -> Subscription:
 
 
 def messages_subscription(clock: Clock) -> Subscription:
+    """One durable (the broker grants notify no other on this stream) for every event that makes a message or feeds
+    the case projection; JetStream keeps them in order, so a status is known before the reminder that follows it."""
+
+    async def on_submitted(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
+        if isinstance(data, ComplaintSubmitted):
+            await cases.on_submitted(session, data, clock.now())
+
     async def on_status_changed(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
-        if not isinstance(data, ComplaintStatusChanged):
-            return
-        context = {
-            "tracking_id": data.tracking_id,
-            "status": data.status.value,
-            "previous_status": data.previous_status.value if data.previous_status else None,
-            "reason_code": data.reason_code,
-            "reason": data.reason,
-            "case_version": data.case_version,
-            "changed_at": data.changed_at.isoformat(),
-        }
-        await enqueue(
-            session, envelope, template=STATUS_CHANGED, tracking_id=data.tracking_id, context=context, now=clock.now()
-        )
+        if isinstance(data, ComplaintStatusChanged):
+            now = clock.now()
+            await cases.on_status_changed(session, data, now)
+            await triggers.on_status_changed(session, envelope, data, now)
 
     async def on_followup_posted(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
-        if not isinstance(data, FollowupPosted):
-            return
-        context = {
-            "tracking_id": data.tracking_id,
-            "followup_id": data.followup_id,
-            "agency_code": data.agency_code,
-            "agency_name": data.agency_name or data.agency_code,
-            "content": data.content,
-            "is_final": data.is_final,
-            "posted_at": data.posted_at.isoformat(),
-        }
-        await enqueue(
-            session, envelope, template=FOLLOWUP_POSTED, tracking_id=data.tracking_id, context=context, now=clock.now()
-        )
+        if isinstance(data, FollowupPosted):
+            await triggers.on_followup_posted(session, envelope, data, clock.now())
+
+    async def on_sla_warning(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
+        if isinstance(data, SlaWarning):
+            await triggers.on_sla_warning(session, envelope, data, clock.now())
+
+    async def on_clocks_changed(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
+        if isinstance(data, SlaClocksChanged):
+            await cases.on_clocks_changed(session, data, clock.now())
+
+    async def on_escalated(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
+        if isinstance(data, ComplaintEscalated):
+            await triggers.on_escalated(session, envelope, data, clock.now())
 
     handlers: dict[str, Handler] = {
+        ComplaintSubmitted.event_type: on_submitted,
         ComplaintStatusChanged.event_type: on_status_changed,
         FollowupPosted.event_type: on_followup_posted,
+        SlaWarning.event_type: on_sla_warning,
+        SlaClocksChanged.event_type: on_clocks_changed,
+        ComplaintEscalated.event_type: on_escalated,
     }
     return Subscription(
         durable="notify-messages",
-        subjects=[f"simpul.{ComplaintStatusChanged.event_type}", f"simpul.{FollowupPosted.event_type}"],
+        subjects=[f"{SUBJECT_ROOT}.{event_type}" for event_type in handlers],
         handlers=handlers,
     )
 

@@ -1,17 +1,19 @@
-"""notify_svc's tables: reporters' contacts (sealed), the notifications (the delivery log) and the kit tables.
+"""notify_svc's tables: reporters' contacts (sealed), officers and coordinators (recipients), the notifications (the
+delivery log), the little it keeps of each case (its timezone, status and running deadlines), the digests it has made,
+and the kit tables.
 
-A notification is one message to one recipient on one channel, created from one event: the unique
-(event_id, recipient_kind, channel) makes a replayed event create nothing twice. It holds what its template
-needs, never contact details; those are looked up, and opened, only at send time.
+A notification is one message to one recipient, created from one event: the unique (event_id, recipient_kind,
+recipient_id) makes a replayed event create nothing twice, and one recipient gets one message per event, on one
+channel. It holds what its template needs, never contact details; those are looked up, and opened, only at send time.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db.kit_tables import add_kit_tables, new_metadata
@@ -35,10 +37,13 @@ class NotificationStatus(StrEnum):
 
 class RecipientKind(StrEnum):
     reporter = "reporter"
+    liaison = "liaison"
+    coordinator = "coordinator"
 
 
 class NotifyChannel(StrEnum):
     email = "email"
+    sms = "sms"
 
 
 class Contact(Base):
@@ -55,18 +60,46 @@ class Contact(Base):
     registered_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
 
 
+class Recipient(Base):
+    """A liaison officer of a node (`node_code`) or a coordinator at one rung of the ladder (`level`).
+
+    `scope` is `node:<code>` or `level:<n>`, so one address is registered once per node or rung. Officers' work
+    addresses, managed by admins through the API; never logged. `is_system` marks a mailbox read by a system (a
+    ticketing queue, say): quiet hours do not hold its messages back.
+    """
+
+    __tablename__ = "recipients"
+    __table_args__ = (UniqueConstraint("scope", "email"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    node_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    level: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    scope: Mapped[str] = mapped_column(String(80), nullable=False)
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    timezone: Mapped[str] = mapped_column(String(32), nullable=False)
+    language: Mapped[str] = mapped_column(String(8), nullable=False)
+    is_system: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+
+
 class Notification(Base):
     """One message to one recipient: its template, the context to render it, and its delivery state.
 
+    `recipient_id` is empty for the reporter (one per case) and the recipient's id for an officer or coordinator.
+    `channel` is the recipient's: for a reporter, email when they left an address, else SMS; it is settled when the
+    message is sent. `context_sealed` holds what must not rest in the clear (the receipt, in the confirmation only),
+    sealed, and is emptied once the notification is sent, failed or skipped.
     `next_attempt_at` is when a sender may pick it (pending only; null once final). A sender that picks it
     pushes `next_attempt_at` out by a lease, so no other sender picks it while it is being sent.
-    `reason` says why it is skipped (no_contact, no_email, invalid_email), failed (max_attempts,
-    recipient_refused), or waiting (awaiting_contact).
+    `reason` says why it is skipped (no_contact, no_address, invalid_email, invalid_phone, no_recipient,
+    no_recipients), failed (max_attempts, recipient_refused), or waiting (awaiting_contact, quiet_hours).
     """
 
     __tablename__ = "notifications"
     __table_args__ = (
-        UniqueConstraint("event_id", "recipient_kind", "channel"),
+        UniqueConstraint("event_id", "recipient_kind", "recipient_id"),
         Index("ix_notifications_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_notifications_tracking_id_created_at", "tracking_id", "created_at"),
         Index("ix_notifications_created_at", "created_at"),
@@ -77,9 +110,11 @@ class Notification(Base):
     event_type: Mapped[str] = mapped_column(String(64), nullable=False)
     tracking_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     recipient_kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    recipient_id: Mapped[str] = mapped_column(String(36), nullable=False, server_default="")
     channel: Mapped[str] = mapped_column(String(16), nullable=False)
     template: Mapped[str] = mapped_column(String(64), nullable=False)
     context: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    context_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
@@ -89,3 +124,43 @@ class Notification(Base):
     updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
     next_attempt_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+
+
+class CaseState(Base):
+    """What notify knows of a case: the reporter's timezone (from the case's region), its status (for the
+    reminder's wording) and the versions that order the events it came from."""
+
+    __tablename__ = "cases"
+
+    tracking_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    timezone: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    case_version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    clocks_version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+
+
+class CaseDeadline(Base):
+    """One running, unpaused clock of a node, from the case's latest sla.clocks_changed: what the digest reads."""
+
+    __tablename__ = "case_deadlines"
+    __table_args__ = (Index("ix_case_deadlines_agency_code_due_at", "agency_code", "due_at"),)
+
+    tracking_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    clock: Mapped[str] = mapped_column(String(32), nullable=False)
+    agency_code: Mapped[str] = mapped_column(String(64), nullable=False)
+    due_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+
+
+class Digest(Base):
+    """One node's daily digest for the liaison officers in one timezone, made once per local date."""
+
+    __tablename__ = "digests"
+
+    node_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    overdue: Mapped[int] = mapped_column(Integer, nullable=False)
+    due_soon: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False)

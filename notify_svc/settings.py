@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import EncryptionSettings, ServiceSettings
+from notify_svc.quiet_hours import QuietHours
+from shared.calendar import zone
+from shared.settings import ContactChannelSettings, EncryptionSettings, ServiceSettings
 
 
-class NotifySettings(ServiceSettings, EncryptionSettings):
+class NotifySettings(ServiceSettings, EncryptionSettings, ContactChannelSettings):
     service_name: ClassVar[str] = "notify"
     model_config = SettingsConfigDict(env_prefix="SIMPUL_NOTIFY_", extra="ignore")
 
@@ -25,6 +27,45 @@ class NotifySettings(ServiceSettings, EncryptionSettings):
     mail_dir: Path | None = Field(
         default=None, description="Where .eml files go without SMTP. Default <data_dir>/mail."
     )
+
+    sms_gateway_url: str | None = Field(
+        default=None, description="The SMS gateway's HTTP endpoint (generic JSON POST); unset: write files to sms_dir."
+    )
+    sms_gateway_auth_header: SecretStr | None = Field(
+        default=None, description="One header sent with every request, as 'Name: value' (e.g. 'Authorization: ...')."
+    )
+    sms_field_to: str = Field(default="to", description="The JSON field that holds the number (E.164, +62...).")
+    sms_field_text: str = Field(default="text", description="The JSON field that holds the message text.")
+    sms_field_reference: str | None = Field(
+        default="reference", description="The JSON field that holds the notification id; empty: not sent."
+    )
+    sms_field_sender: str = Field(default="from", description="The JSON field for sms_sender_id, when that is set.")
+    sms_sender_id: str | None = Field(default=None, description="A sender id or number, when the gateway wants one.")
+    sms_field_message_id: str = Field(
+        default="id", description="The field of the gateway's JSON answer that names the message, if it sends one."
+    )
+    sms_timeout: float = 10.0
+    sms_dir: Path | None = Field(
+        default=None, description="Where SMS go as .json files without a gateway. Default <data_dir>/sms."
+    )
+
+    quiet_hours: str = Field(
+        default="",
+        description="'HH:MM-HH:MM' in each recipient's timezone (e.g. 21:00-07:00): a message to a person that falls "
+        "inside waits for its end. Empty: none.",
+    )
+    default_timezone: str = Field(
+        default="Asia/Jakarta", description="A reporter's timezone when the case's region does not tell (WIB)."
+    )
+    digest_hour: int | None = Field(
+        default=8, ge=0, le=23, description="The local hour of the daily digest on working days; 'off': no digest."
+    )
+    digest_due_soon_days: int = Field(
+        default=2, ge=0, le=30, description="Due soon: by the end of this many working days after today."
+    )
+    digest_max_cases: int = Field(default=100, ge=1, le=1000, description="At most this many cases per list.")
+    digest_poll_seconds: float = 60.0
+
     max_attempts: int = Field(default=8, ge=1)
     sender_poll_interval: float = 0.5
     sender_batch: int = Field(default=20, ge=1, le=500)
@@ -41,5 +82,27 @@ class NotifySettings(ServiceSettings, EncryptionSettings):
     )
     public_base_url: str = "http://127.0.0.1:8000"
 
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        QuietHours.parse(value)
+        return value.strip()
+
+    @field_validator("digest_hour", mode="before")
+    @classmethod
+    def _digest_off(cls, value: object) -> object:
+        return None if isinstance(value, str) and value.strip().lower() in ("", "off", "none") else value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        return zone(value).key
+
     def resolved_mail_dir(self) -> Path:
         return self.mail_dir if self.mail_dir is not None else self.data_dir / "mail"
+
+    def resolved_sms_dir(self) -> Path:
+        return self.sms_dir if self.sms_dir is not None else self.data_dir / "sms"
+
+    def quiet(self) -> QuietHours | None:
+        return QuietHours.parse(self.quiet_hours)

@@ -23,6 +23,7 @@ from routing_svc.stats.endpoints import router as stats_router
 from shared.calendar import WorkingCalendar
 from shared.clock import Clock, load_clock
 from shared.http.app import build_app
+from shared.identity import name_seal
 from shared.outbox import Outbox
 from shared.runtime import Runtime
 
@@ -49,6 +50,7 @@ def case_context(settings: RoutingSettings, clock: Clock) -> CaseContext:
         clock=clock,
         max_forwards=settings.max_forwards,
         sla=SlaEngine(rules=rules, hub_timezone=settings.hub_timezone.value),
+        names=name_seal(settings.encryption_key_list(), settings.identity_key_list()),
     )
 
 

@@ -99,7 +99,7 @@ class Case(Base):
     incident_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     is_anonymous: Mapped[bool] = mapped_column(Boolean, nullable=False)
     is_confidential: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    reporter_name: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reporter_name_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     chosen_agency_code: Mapped[str | None] = mapped_column(String(200), nullable=True)
     accused_agency_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     """For a WBS report: the node it names. The case never goes to it or below it."""
@@ -123,6 +123,15 @@ class CaseHistory(Base):
     """One line of a case's history. Appended, never rewritten."""
 
     __tablename__ = "case_history"
+    __table_args__ = (
+        Index(
+            "ix_case_history_rejected_tracking_id_at",
+            "tracking_id",
+            "at",
+            postgresql_where=text("to_status = 'rejected'"),
+            sqlite_where=text("to_status = 'rejected'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     tracking_id: Mapped[str] = mapped_column(String(40), ForeignKey("cases.tracking_id"), nullable=False, index=True)
@@ -143,7 +152,10 @@ class Assignment(Base):
     """One stay of a case with a node, from its disposition until it leaves; feeds the statistics."""
 
     __tablename__ = "assignments"
-    __table_args__ = (Index("ix_assignments_agency_code_dispositioned_at", "agency_code", "dispositioned_at"),)
+    __table_args__ = (
+        Index("ix_assignments_agency_code_dispositioned_at", "agency_code", "dispositioned_at"),
+        Index("ix_assignments_dispositioned_at", "dispositioned_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     tracking_id: Mapped[str] = mapped_column(String(40), ForeignKey("cases.tracking_id"), nullable=False, index=True)
@@ -172,7 +184,12 @@ class SlaClock(Base):
             postgresql_where=text("next_fire_at IS NOT NULL"),
             sqlite_where=text("next_fire_at IS NOT NULL"),
         ),
-        Index("ix_sla_clocks_tracking_id_kind", "tracking_id", "kind"),
+        Index(
+            "ix_sla_clocks_tracking_id_kind",
+            "tracking_id",
+            "kind",
+            postgresql_include=["agency_code", "state", "stopped_at", "paused_at", "due_at"],
+        ),
         Index("ix_sla_clocks_agency_code_kind", "agency_code", "kind"),
     )
 

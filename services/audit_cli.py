@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from services.registry import BY_NAME, SERVICES
+from services.service_dbs import add_database_arguments, database_exists, say, service_databases
 
 PROGRESS_EVERY = 10_000
 
@@ -19,36 +17,10 @@ def add_audit_parser(sub: Any) -> None:
         "verify",
         help="recompute each service's audit chain; exit 1 and name the first broken link if one does not hold",
     )
-    verify.add_argument("--data-dir", default="./var", help="where `simpul up` keeps the SQLite databases")
-    verify.add_argument("--postgres", metavar="URL", help="the PostgreSQL that `simpul up --postgres` used")
-    verify.add_argument("--schema-prefix", default="simpul_", help="schema name prefix with --postgres")
-    verify.add_argument("--service", choices=sorted(BY_NAME), action="append", help="only this service")
+    add_database_arguments(verify)
     verify.add_argument(
         "--progress-every", type=int, default=PROGRESS_EVERY, metavar="N", help="report progress every N entries"
     )
-
-
-@dataclass(frozen=True)
-class TrailDatabase:
-    service: str
-    url: str
-    schema: str | None
-    where: str
-
-
-def trail_databases(args: argparse.Namespace) -> list[TrailDatabase]:
-    """Where each service keeps its database, as `simpul up` sets it: <data-dir>/<service>.db, or one schema each."""
-    names = args.service or [s.name for s in SERVICES]
-    if args.postgres:
-        return [
-            TrailDatabase(name, args.postgres, f"{args.schema_prefix}{name}", f"schema {args.schema_prefix}{name}")
-            for name in names
-        ]
-    data_dir = Path(args.data_dir).resolve()
-    return [
-        TrailDatabase(name, f"sqlite+aiosqlite:///{data_dir / f'{name}.db'}", None, str(data_dir / f"{name}.db"))
-        for name in names
-    ]
 
 
 async def run_audit(args: argparse.Namespace) -> int:
@@ -59,8 +31,8 @@ async def run_audit(args: argparse.Namespace) -> int:
 
     failed = False
     checked = 0
-    for target in trail_databases(args):
-        if not await _exists(target):
+    for target in service_databases(args):
+        if not await database_exists(target):
             say(f"{target.service:<8} no database ({target.where}); skipped")
             failed = failed or bool(args.service)
             continue
@@ -90,24 +62,3 @@ async def run_audit(args: argparse.Namespace) -> int:
         say("no service database found: pass --data-dir, or --postgres and --schema-prefix")
         return 2
     return 1 if failed else 0
-
-
-async def _exists(target: TrailDatabase) -> bool:
-    if target.schema is None:
-        return Path(target.where).is_file()
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine(target.url)
-    try:
-        async with engine.connect() as conn:
-            found = await conn.execute(
-                text("SELECT 1 FROM information_schema.schemata WHERE schema_name = :name"), {"name": target.schema}
-            )
-            return found.first() is not None
-    finally:
-        await engine.dispose()
-
-
-def say(line: str) -> None:
-    print(line, flush=True)

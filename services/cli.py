@@ -1,4 +1,4 @@
-"""The `simpul` command line: up, status, migrate, dlq, audit."""
+"""The `simpul` command line: up, status, migrate, dlq, audit, reencrypt, nats-config, streams."""
 
 from __future__ import annotations
 
@@ -13,8 +13,11 @@ from typing import Any
 import httpx
 
 from services.audit_cli import add_audit_parser, run_audit
+from services.nats_config_cli import add_nats_config_parser, run_nats_config
+from services.reencrypt_cli import add_reencrypt_parser, run_reencrypt
 from services.registry import BY_NAME
 from services.state import pid_alive, read_state
+from services.streams_cli import add_streams_parser, run_streams
 
 CONNECT_TIMEOUT_S = 15.0
 
@@ -55,6 +58,9 @@ def main(argv: list[str] | None = None) -> None:
     dlq_replay.add_argument("--all", action="store_true")
 
     add_audit_parser(sub)
+    add_reencrypt_parser(sub)
+    add_nats_config_parser(sub)
+    add_streams_parser(sub)
 
     args = parser.parse_args(argv)
     if args.command == "up":
@@ -71,6 +77,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(asyncio.run(_dlq(args)))
     if args.command == "audit":
         sys.exit(asyncio.run(run_audit(args)))
+    if args.command == "reencrypt":
+        sys.exit(asyncio.run(run_reencrypt(args)))
+    if args.command == "nats-config":
+        sys.exit(run_nats_config(args))
+    if args.command == "streams":
+        sys.exit(asyncio.run(run_streams(args)))
 
 
 async def _status(data_dir: Path) -> int:
@@ -107,7 +119,7 @@ async def _health(client: httpx.AsyncClient, port: int, pid: int | None) -> str:
 
 async def _dlq(args: argparse.Namespace) -> int:
     from shared.bus import Bus
-    from shared.bus.dlq import get_dead_letter, iter_dead_letters, replay
+    from shared.bus.dlq import ReplayRefused, get_dead_letter, iter_dead_letters, replay
 
     url = args.nats_url
     if url is None:
@@ -151,11 +163,17 @@ async def _dlq(args: argparse.Namespace) -> int:
         else:
             print("give an id or --all", file=sys.stderr)
             return 2
+        refused = 0
         for letter in letters:
-            await replay(bus.js, letter)
+            try:
+                await replay(bus.js, letter)
+            except ReplayRefused as exc:
+                refused += 1
+                print(f"refused {letter.id}: {exc}")
+                continue
             print(f"replayed {letter.id} to {letter.subject}")
-        print(f"{len(letters)} replayed")
-        return 0
+        print(f"{len(letters) - refused} replayed" + (f", {refused} refused" if refused else ""))
+        return 1 if refused else 0
     finally:
         await bus.close()
 

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from services.openapi_merge import merge_openapi
 from shared.errors import ApiError
 from shared.http.errors import install_error_handlers
+from shared.http.limits import BodyLimitMiddleware
 
 HOP_BY_HOP = frozenset(
     {
@@ -33,6 +34,9 @@ HOP_BY_HOP = frozenset(
 )
 FORWARDING = HOP_BY_HOP | {"x-forwarded-for"}
 CONNECT_RETRY_SECONDS = 10.0
+GATEWAY_MAX_BODY_BYTES = 16 * 1024 * 1024
+"""The gateway buffers a body before it forwards it, so it refuses one over this (413) instead of holding any size.
+Each service applies its own, tighter limit."""
 DESCRIPTION = (
     "Simpul: a coordination hub for complaints about public services (SP4N-LAPOR! style). "
     "Reporters and channels use `/api/v1/complaints`; hub coordinators `/api/v1/hub`; agency systems "
@@ -51,7 +55,9 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse(ApiError(status, code, message).body(), status_code=status)
 
 
-def create_gateway(upstreams: Sequence[Upstream], version: str = "1.0.0") -> FastAPI:
+def create_gateway(
+    upstreams: Sequence[Upstream], version: str = "1.0.0", max_body_bytes: int = GATEWAY_MAX_BODY_BYTES
+) -> FastAPI:
     client = httpx.AsyncClient(
         timeout=httpx.Timeout(30.0, connect=2.0),
         limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
@@ -66,6 +72,7 @@ def create_gateway(upstreams: Sequence[Upstream], version: str = "1.0.0") -> Fas
 
     app = FastAPI(title="Simpul gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)
     ordered = sorted(upstreams, key=lambda u: len(u.prefix), reverse=True)
 
     @app.get("/openapi.json", include_in_schema=False)

@@ -10,7 +10,8 @@ class ServiceSpec:
     name: str
     package: str
     api_prefix: str
-    holds_personal_data: bool
+    channels: tuple[str, ...]
+    """The broker key rings it holds besides its own keys: `identity` (the reporter's name) and `contact`."""
 
     @property
     def env_prefix(self) -> str:
@@ -18,10 +19,10 @@ class ServiceSpec:
 
 
 SERVICES: tuple[ServiceSpec, ...] = (
-    ServiceSpec("intake", "intake_svc", "/api/v1/complaints", holds_personal_data=True),
-    ServiceSpec("routing", "routing_svc", "/api/v1/hub", holds_personal_data=False),
-    ServiceSpec("agency", "agency_svc", "/api/v1/agency", holds_personal_data=False),
-    ServiceSpec("notify", "notify_svc", "/api/v1/notify", holds_personal_data=True),
+    ServiceSpec("intake", "intake_svc", "/api/v1/complaints", channels=("identity", "contact")),
+    ServiceSpec("routing", "routing_svc", "/api/v1/hub", channels=("identity",)),
+    ServiceSpec("agency", "agency_svc", "/api/v1/agency", channels=("identity",)),
+    ServiceSpec("notify", "notify_svc", "/api/v1/notify", channels=("contact",)),
 )
 
 BY_NAME = {s.name: s for s in SERVICES}

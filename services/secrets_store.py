@@ -1,5 +1,6 @@
-"""Secrets the embedded hub keeps in its data folder (0600): encryption keys, the first admin key's hash only, and
-the broker's passwords (one per service, and `ops`; see services.nats_users)."""
+"""Secrets the embedded hub keeps in its data folder (0600): each service's encryption keys, the broker key rings
+(`identity`, `contact`; see shared.identity), the first admin key's hash only, and the broker's passwords (one per
+service, and `ops`; see services.nats_users). Key lists are newest first: the newest encrypts, any decrypts."""
 
 from __future__ import annotations
 
@@ -10,14 +11,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.nats_users import USERS
+from services.registry import ServiceSpec
 from shared.crypto import generate_fernet_key, hash_secret, new_api_key
 
 FILE_NAME = "secrets.json"
+CHANNELS = ("identity", "contact")
 
 
 @dataclass
 class HubSecrets:
     encryption_keys: dict[str, list[str]]
+    channel_keys: dict[str, list[str]]
     admin_key_hash: str
     nats_passwords: dict[str, str]
     """Plaintext: the services need them to connect. The broker's config holds their bcrypt hashes where it can."""
@@ -31,6 +35,9 @@ def load_or_create(data_dir: Path, services: list[str], given_admin_key: str | N
     keys: dict[str, list[str]] = dict(stored.get("encryption_keys", {}))  # type: ignore[call-overload]
     for name in services:
         keys.setdefault(name, [generate_fernet_key()])
+    channels: dict[str, list[str]] = dict(stored.get("channel_keys", {}))  # type: ignore[call-overload]
+    for channel in CHANNELS:
+        channels.setdefault(channel, [generate_fernet_key()])
     passwords: dict[str, str] = dict(stored.get("nats_passwords", {}))  # type: ignore[call-overload]
     for user in USERS:
         passwords.setdefault(user, secrets.token_urlsafe(32))
@@ -43,13 +50,43 @@ def load_or_create(data_dir: Path, services: list[str], given_admin_key: str | N
         new_key = new_api_key("admin")
         admin_hash = hash_secret(new_key)
     data_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    content = {**stored, "encryption_keys": keys, "admin_key_hash": admin_hash, "nats_passwords": passwords}
-    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
-        f.write(json.dumps(content, indent=2))
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
-    return HubSecrets(encryption_keys=keys, admin_key_hash=admin_hash, nats_passwords=passwords, new_admin_key=new_key)
+    content = {
+        **stored,
+        "encryption_keys": keys,
+        "channel_keys": channels,
+        "admin_key_hash": admin_hash,
+        "nats_passwords": passwords,
+    }
+    _write(path, content)
+    return HubSecrets(
+        encryption_keys=keys,
+        channel_keys=channels,
+        admin_key_hash=admin_hash,
+        nats_passwords=passwords,
+        new_admin_key=new_key,
+    )
+
+
+def key_env(spec: ServiceSpec, secrets: HubSecrets) -> dict[str, str]:
+    """A service's keys as its environment takes them: its own, and the broker rings it holds."""
+    env = {f"{spec.env_prefix}ENCRYPTION_KEYS": ",".join(secrets.encryption_keys[spec.name])}
+    for channel in spec.channels:
+        env[f"{spec.env_prefix}{channel.upper()}_KEYS"] = ",".join(secrets.channel_keys[channel])
+    return env
+
+
+def stored_secrets(data_dir: Path) -> HubSecrets | None:
+    """What the data folder holds, without creating anything; None when it holds nothing."""
+    path = data_dir / FILE_NAME
+    if not path.exists():
+        return None
+    stored = json.loads(path.read_text())
+    return HubSecrets(
+        encryption_keys=stored.get("encryption_keys", {}),
+        channel_keys=stored.get("channel_keys", {}),
+        admin_key_hash=stored.get("admin_key_hash", ""),
+        nats_passwords=stored.get("nats_passwords", {}),
+    )
 
 
 def stored_nats_password(data_dir: Path, user: str) -> str | None:
@@ -59,3 +96,29 @@ def stored_nats_password(data_dir: Path, user: str) -> str | None:
         return None
     password = json.loads(path.read_text()).get("nats_passwords", {}).get(user)
     return password if isinstance(password, str) else None
+
+
+def stored_encryption_keys(data_dir: Path, service: str) -> list[str]:
+    """A service's encryption keys from the data folder, newest first; [] when there are none."""
+    path = data_dir / FILE_NAME
+    if not path.exists():
+        return []
+    keys = json.loads(path.read_text()).get("encryption_keys", {}).get(service, [])
+    return [str(k) for k in keys]
+
+
+def add_encryption_key(data_dir: Path, service: str) -> None:
+    """Put a new key in front of a service's encryption keys (the older ones stay, to open what they sealed)."""
+    path = data_dir / FILE_NAME
+    stored = json.loads(path.read_text())
+    keys = stored.setdefault("encryption_keys", {})
+    keys[service] = [generate_fernet_key(), *keys.get(service, [])]
+    _write(path, stored)
+
+
+def _write(path: Path, content: dict[str, object]) -> None:
+    tmp = path.with_suffix(".tmp")
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+        f.write(json.dumps(content, indent=2))
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)

@@ -24,7 +24,7 @@ from services.nats_users import OPS, hub_users
 from services.natsd import NatsServer
 from services.ports import free_port, port_open
 from services.registry import SERVICES, ServiceSpec
-from services.secrets_store import HubSecrets, load_or_create
+from services.secrets_store import HubSecrets, key_env, load_or_create
 from services.state import clear_state, pid_alive, read_state, write_state
 from services.supervisor import ManagedProcess, Supervisor, child_env, python_module_argv
 from shared.bus.nats_bus import ensure_streams, inbox_prefix
@@ -55,8 +55,7 @@ def service_env(
         f"{p}NATS_PASSWORD": secrets.nats_passwords[spec.name],
         "SIMPUL_BOOTSTRAP_ADMIN_KEY_HASH": secrets.admin_key_hash,
     }
-    if spec.holds_personal_data:
-        env[f"{p}ENCRYPTION_KEYS"] = ",".join(secrets.encryption_keys[spec.name])
+    env |= key_env(spec, secrets)
     if spec.name == "notify":
         env[f"{p}PUBLIC_BASE_URL"] = gateway_url
     if postgres:
@@ -82,7 +81,7 @@ async def _migrate(specs: list[ServiceSpec], envs: dict[str, dict[str, str]], lo
 
 async def migrate_all(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir).resolve()
-    secrets = load_or_create(data_dir, [s.name for s in SERVICES if s.holds_personal_data], None)
+    secrets = load_or_create(data_dir, [s.name for s in SERVICES], None)
     specs = [s for s in SERVICES if not args.service or s.name in args.service]
     envs = {
         s.name: service_env(
@@ -125,7 +124,7 @@ async def _up(args: argparse.Namespace) -> int:
     gateway_url = f"http://127.0.0.1:{args.port}"
     secrets = load_or_create(
         data_dir,
-        [s.name for s in SERVICES if s.holds_personal_data],
+        [s.name for s in SERVICES],
         os.environ.get("SIMPUL_BOOTSTRAP_ADMIN_KEY") or None,
     )
     say(f"Simpul: data in {data_dir}")

@@ -56,7 +56,9 @@ class Sealer:
     def __init__(self, keys: list[str]):
         if not keys:
             raise ValueError("at least one encryption key is required")
-        self._fernet = MultiFernet([Fernet(k.encode()) for k in keys])
+        fernets = [Fernet(k.encode()) for k in keys]
+        self._newest = fernets[0]
+        self._fernet = MultiFernet(fernets)
 
     def seal(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()
@@ -68,7 +70,18 @@ class Sealer:
             raise ValueError("cannot decrypt: no key matches") from exc
 
     def reseal(self, token: str) -> str:
-        return self._fernet.rotate(token.encode()).decode()
+        try:
+            return self._fernet.rotate(token.encode()).decode()
+        except InvalidToken as exc:
+            raise ValueError("cannot decrypt: no key matches") from exc
+
+    def is_current(self, token: str) -> bool:
+        """Whether the newest key sealed it (re-sealing would change nothing but the nonce)."""
+        try:
+            self._newest.decrypt(token.encode())
+        except InvalidToken:
+            return False
+        return True
 
     def seal_optional(self, plaintext: str | None) -> str | None:
         return None if plaintext is None else self.seal(plaintext)

@@ -20,3 +20,9 @@ EVENTS_CONSUMED = Counter(
 )
 REDELIVERIES = Counter("simpul_redeliveries_total", "Messages received more than once", ["service", "durable"])
 DEAD_LETTERS = Counter("simpul_dead_letters_total", "Messages sent to the dead-letter stream", ["service", "durable"])
+CONSUMER_PENDING = Gauge(
+    "simpul_consumer_pending", "A durable's lag: messages on its stream not yet delivered to it", ["service", "durable"]
+)
+CONSUMER_ACK_PENDING = Gauge(
+    "simpul_consumer_ack_pending", "Messages delivered to a durable and not yet acknowledged", ["service", "durable"]
+)

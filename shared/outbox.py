@@ -94,6 +94,11 @@ class OutboxRelay:
         cycles = 0
         while not self._stop.is_set():
             try:
+                if not self.bus.is_connected:
+                    # Nothing can be published now: keep the backlog gauge true while it grows, and look again soon.
+                    await self._report_backlog()
+                    await self._until_connected(1.0)
+                    continue
                 if not await self.bus.wait_ready_or(self._stop):
                     break
                 sent = await self.drain_once()
@@ -107,6 +112,7 @@ class OutboxRelay:
                 raise
             except Exception as exc:
                 log.warning("outbox_relay_failed", error=repr(exc), retry_in=backoff)
+                await self._report_backlog()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
@@ -151,6 +157,21 @@ class OutboxRelay:
         async with self.db.engine.connect() as conn:
             n = (await conn.execute(select(func.count()).select_from(t).where(t.c.published_at.is_(None)))).scalar()
         return int(n or 0)
+
+    async def _until_connected(self, timeout: float) -> None:
+        """Return as soon as NATS is back (or the relay stops), at most after `timeout`."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not self.bus.is_connected and not self._stop.is_set():
+            if asyncio.get_running_loop().time() >= deadline:
+                return
+            await asyncio.sleep(0.02)
+
+    async def _report_backlog(self) -> None:
+        """Keep the backlog gauge true while the relay cannot publish (NATS down): that is when it grows."""
+        try:
+            OUTBOX_BACKLOG.labels(self.service).set(await self.backlog())
+        except Exception as exc:
+            log.debug("outbox_backlog_unknown", error=repr(exc))
 
     async def purge(self) -> None:
         t = self.table

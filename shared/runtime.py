@@ -55,7 +55,12 @@ class Runtime:
         )
         self.outbox = Outbox(kit.outbox, source=name)
         self.relay = OutboxRelay(
-            self.db, self.bus, kit.outbox, service=name, poll_interval=settings.relay_poll_interval
+            self.db,
+            self.bus,
+            kit.outbox,
+            service=name,
+            batch=settings.relay_batch,
+            poll_interval=settings.relay_poll_interval,
         )
         bootstrap = settings.bootstrap_admin_key.get_secret_value() if settings.bootstrap_admin_key else None
         self.keystore = KeyStore(

@@ -4,14 +4,37 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable
+import contextlib
+import signal
+from collections.abc import Callable, Iterator
 
 import uvicorn
 from fastapi import FastAPI
 
 from shared.db.migrations import upgrade
 from shared.logging import configure_logging
-from shared.settings import ServiceSettings
+from shared.settings import EncryptionSettings, ServiceSettings
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, minus raising the stopping signal again once it has shut down (which would end the process by that
+    signal, exit -15, after a clean stop): a service that finished its work on SIGTERM or SIGINT exits 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def own_keys(settings: ServiceSettings) -> list[str] | None:
+    """The service's encryption keys when it has any configured (migrations that seal data need them)."""
+    if isinstance(settings, EncryptionSettings) and settings.encryption_keys.get_secret_value().strip():
+        return settings.encryption_key_list()
+    return None
 
 
 def run_service(
@@ -23,7 +46,7 @@ def run_service(
     settings = settings_cls()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     if args.command == "migrate":
-        upgrade(package, settings.resolved_database_url(), settings.database_schema)
+        upgrade(package, settings.resolved_database_url(), settings.database_schema, encryption_keys=own_keys(settings))
         return
     app = create_app(settings)
     config = uvicorn.Config(
@@ -36,4 +59,4 @@ def run_service(
         access_log=False,
         timeout_graceful_shutdown=10,
     )
-    asyncio.run(uvicorn.Server(config).serve())
+    asyncio.run(_Server(config).serve())

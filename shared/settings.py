@@ -33,6 +33,7 @@ class ServiceSettings(BaseSettings):
     consumer_batch: int = 64
     max_deliver: int = 5
     relay_poll_interval: float = 0.5
+    relay_batch: int = Field(default=500, ge=1, description="The most outbox events the relay publishes in one round.")
 
     log_level: str = "INFO"
     log_json: bool = True
@@ -60,8 +61,19 @@ class ServiceSettings(BaseSettings):
         return f"sqlite+aiosqlite:///{path}"
 
 
+MAKE_KEY_HINT = "make one with: python -c 'from shared.crypto import generate_fernet_key as g; print(g())'"
+
+
+def key_ring(value: SecretStr, setting: str) -> list[str]:
+    """A comma-separated list of Fernet keys, newest first; an empty one is a configuration error that says so."""
+    keys = [k.strip() for k in value.get_secret_value().split(",") if k.strip()]
+    if not keys:
+        raise ValueError(f"no keys configured: set SIMPUL_<SERVICE>_{setting.upper()} ({MAKE_KEY_HINT})")
+    return keys
+
+
 class EncryptionSettings(BaseSettings):
-    """For services that hold personal data: Fernet keys, newest first, comma-separated."""
+    """For services that hold personal data at rest: their own Fernet keys, newest first, comma-separated."""
 
     encryption_keys: SecretStr = Field(
         default=SecretStr(""),
@@ -69,10 +81,30 @@ class EncryptionSettings(BaseSettings):
     )
 
     def encryption_key_list(self) -> list[str]:
-        keys = [k.strip() for k in self.encryption_keys.get_secret_value().split(",") if k.strip()]
-        if not keys:
-            raise ValueError(
-                "no encryption keys configured: set SIMPUL_<SERVICE>_ENCRYPTION_KEYS "
-                "(make one with: python -c 'from shared.crypto import generate_fernet_key as g; print(g())')"
-            )
-        return keys
+        return key_ring(self.encryption_keys, "encryption_keys")
+
+
+class IdentityChannelSettings(BaseSettings):
+    """For intake, routing and agency, which see a named reporter's name: the ring it crosses the broker in."""
+
+    identity_keys: SecretStr = Field(
+        default=SecretStr(""),
+        description="Comma-separated Fernet keys that seal the reporter's name in events; the same ring in intake, "
+        "routing and agency. The newest encrypts; any decrypts.",
+    )
+
+    def identity_key_list(self) -> list[str]:
+        return key_ring(self.identity_keys, "identity_keys")
+
+
+class ContactChannelSettings(BaseSettings):
+    """For intake and notify: the ring that seals contact details on their way to notify_svc."""
+
+    contact_keys: SecretStr = Field(
+        default=SecretStr(""),
+        description="Comma-separated Fernet keys that seal contact details in contact.registered; the same ring in "
+        "intake and notify. The newest encrypts; any decrypts.",
+    )
+
+    def contact_key_list(self) -> list[str]:
+        return key_ring(self.contact_keys, "contact_keys")

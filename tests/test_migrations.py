@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import MetaData, text
+from sqlalchemy import MetaData, Table, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.registry import SERVICES
-from shared.db.migrations import upgrade_async
+from shared.crypto import Sealer
+from shared.db.migrations import upgrade, upgrade_async
+from tests.support.apps import TEST_ENCRYPTION_KEY
 from tests.support.databases import TestDatabase
 
 
@@ -33,3 +38,40 @@ async def test_migrations_match_the_models(package: str, database: TestDatabase)
             assert await conn.run_sync(diff) == []
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize(("package", "before"), [("routing_svc", "0004"), ("agency_svc", "0003")])
+async def test_names_kept_in_plaintext_are_sealed_on_upgrade(package: str, before: str, database: TestDatabase) -> None:
+    await asyncio.to_thread(upgrade, package, database.url, database.schema, before)
+    engine = create_async_engine(database.url)
+    try:
+        async with engine.begin() as conn:
+            if database.schema:
+                await conn.execute(text(f'SET search_path TO "{database.schema}"'))
+            await conn.run_sync(_insert_case, {"tracking_id": "SPL-OLD", "reporter_name": "Siti Aminah"})
+
+        with pytest.raises(RuntimeError, match="ENCRYPTION_KEYS"):
+            await asyncio.to_thread(upgrade, package, database.url, database.schema)
+        await upgrade_async(package, database.url, database.schema, encryption_keys=[TEST_ENCRYPTION_KEY])
+
+        async with engine.connect() as conn:
+            if database.schema:
+                await conn.execute(text(f'SET search_path TO "{database.schema}"'))
+            sealed = (await conn.execute(text("SELECT reporter_name_sealed FROM cases"))).scalar_one()
+            columns = await conn.run_sync(lambda c: [col["name"] for col in inspect(c).get_columns("cases")])
+        assert "reporter_name" not in columns
+        assert "Siti Aminah" not in sealed and Sealer([TEST_ENCRYPTION_KEY]).open(sealed) == "Siti Aminah"
+    finally:
+        await engine.dispose()
+
+
+def _insert_case(conn: Connection, values: dict[str, Any]) -> None:
+    """A row in `cases` as the older schema has it: the given values, and a placeholder for every required column."""
+    table = Table("cases", MetaData(), autoload_with=conn)
+    placeholders: dict[type, Any] = {str: "x", int: 0, bool: False, datetime: datetime.now(UTC), date: date.today()}
+    row = dict(values)
+    for column in table.columns:
+        if column.name in row or column.nullable or column.server_default is not None:
+            continue
+        row[column.name] = placeholders[column.type.python_type]
+    conn.execute(table.insert().values(row))

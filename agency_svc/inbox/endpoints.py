@@ -12,6 +12,7 @@ from shared.auth import Principal, require_roles
 from shared.domain import Role, Status
 from shared.errors import error_responses
 from shared.http.app import RuntimeDep, SessionDep
+from shared.identity import NamesDep
 from shared.logging import bind_tracking_id
 
 router = APIRouter(prefix="/api/v1/agency", tags=["agency"])
@@ -52,10 +53,10 @@ async def list_complaints(
     tags=["agency"],
     responses=error_responses(401, 403, 404),
 )
-async def get_complaint(tracking_id: str, principal: AgencyKey, session: SessionDep) -> CaseDetail:
+async def get_complaint(tracking_id: str, principal: AgencyKey, session: SessionDep, names: NamesDep) -> CaseDetail:
     """A case held in the key's subtree: the report, follow-ups, the reporter's messages and the history."""
     bind_tracking_id(tracking_id)
-    return await service.case_detail(session, principal, tracking_id)
+    return await service.case_detail(session, principal, tracking_id, names)
 
 
 @router.post(
@@ -66,11 +67,11 @@ async def get_complaint(tracking_id: str, principal: AgencyKey, session: Session
     responses=error_responses(401, 403, 404, 409),
 )
 async def acknowledge_complaint(
-    tracking_id: str, principal: AgencyKey, session: SessionDep, runtime: RuntimeDep
+    tracking_id: str, principal: AgencyKey, session: SessionDep, runtime: RuntimeDep, names: NamesDep
 ) -> CaseDetail:
     """Acknowledge a dispositioned case (idempotent: acknowledging again changes and emits nothing)."""
     bind_tracking_id(tracking_id)
-    case = await service.acknowledge(session, runtime.outbox, principal, tracking_id, runtime.clock.now())
+    case = await service.acknowledge(session, runtime.outbox, principal, tracking_id, runtime.clock.now(), names)
     await session.commit()
     return case
 
@@ -83,11 +84,13 @@ async def acknowledge_complaint(
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def post_follow_up(
-    tracking_id: str, body: FollowUpIn, principal: AgencyKey, session: SessionDep, runtime: RuntimeDep
+    tracking_id: str, body: FollowUpIn, principal: AgencyKey, session: SessionDep, runtime: RuntimeDep, names: NamesDep
 ) -> FollowUpView:
     """Post a follow-up (tindak lanjut): progress, or final (the answer) with is_final."""
     bind_tracking_id(tracking_id)
-    created = await service.post_follow_up(session, runtime.outbox, principal, tracking_id, body, runtime.clock.now())
+    created = await service.post_follow_up(
+        session, runtime.outbox, principal, tracking_id, body, runtime.clock.now(), names
+    )
     await session.commit()
     return created
 
@@ -100,11 +103,13 @@ async def post_follow_up(
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def forward_complaint(
-    tracking_id: str, body: ForwardIn, principal: AgencyKey, session: SessionDep, runtime: RuntimeDep
+    tracking_id: str, body: ForwardIn, principal: AgencyKey, session: SessionDep, runtime: RuntimeDep, names: NamesDep
 ) -> CaseDetail:
     """Ask the hub to route the case elsewhere (bukan wewenang), perhaps to a suggested node."""
     bind_tracking_id(tracking_id)
-    case = await service.request_forward(session, runtime.outbox, principal, tracking_id, body, runtime.clock.now())
+    case = await service.request_forward(
+        session, runtime.outbox, principal, tracking_id, body, runtime.clock.now(), names
+    )
     await session.commit()
     return case
 
@@ -117,10 +122,10 @@ async def forward_complaint(
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def delegate_complaint(
-    tracking_id: str, body: DelegateIn, principal: AgencyKey, session: SessionDep, runtime: RuntimeDep
+    tracking_id: str, body: DelegateIn, principal: AgencyKey, session: SessionDep, runtime: RuntimeDep, names: NamesDep
 ) -> CaseDetail:
     """Delegate the case to a node under its holder (for example a Kanwil to its UPT)."""
     bind_tracking_id(tracking_id)
-    case = await service.delegate(session, runtime.outbox, principal, tracking_id, body, runtime.clock.now())
+    case = await service.delegate(session, runtime.outbox, principal, tracking_id, body, runtime.clock.now(), names)
     await session.commit()
     return case

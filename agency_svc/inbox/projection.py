@@ -20,6 +20,7 @@ from shared.bus.consumer import RetryLater
 from shared.db.dialect import dialect_of, insert_ignore
 from shared.domain import Status
 from shared.events.contracts import ComplaintDispositioned, ComplaintStatusChanged, ReporterReplied
+from shared.identity import NameSeal
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -32,7 +33,10 @@ HELD = frozenset({Status.dispositioned, Status.in_progress, Status.answered, Sta
 RETRY_DELAY_S = 0.5
 
 
-async def apply_dispositioned(session: AsyncSession, data: ComplaintDispositioned, occurred_at: datetime) -> None:
+async def apply_dispositioned(
+    session: AsyncSession, data: ComplaintDispositioned, occurred_at: datetime, names: NameSeal
+) -> bool:
+    """Place the case with its new holder; False when the disposition is stale (nothing changed)."""
     snap = data.case
     case = await repo.get_case(session, data.tracking_id, lock=True)
     previous: str | None = None
@@ -41,13 +45,12 @@ async def apply_dispositioned(session: AsyncSession, data: ComplaintDispositione
             tracking_id=data.tracking_id,
             case_version=data.case_version,
             status=Status.dispositioned.value,
-            push_attempts=0,
         )
         session.add(case)
     else:
         if data.case_version <= case.disposition_version:
             log.info("stale_disposition_ignored", case_version=data.case_version, stored=case.disposition_version)
-            return
+            return False
         previous = case.agency_code
         if data.case_version >= case.case_version:
             case.status = Status.dispositioned.value
@@ -63,7 +66,7 @@ async def apply_dispositioned(session: AsyncSession, data: ComplaintDispositione
     case.incident_date = snap.incident_date
     case.is_anonymous = snap.is_anonymous
     case.is_confidential = snap.is_confidential
-    case.reporter_name = None if snap.is_anonymous else snap.reporter_name
+    case.reporter_name_sealed = None if snap.is_anonymous else names.from_event(snap.reporter_name_sealed)
     case.submitted_at = snap.submitted_at
     case.disposition_version = data.case_version
     case.route_kind = data.route_kind.value
@@ -99,19 +102,21 @@ async def apply_dispositioned(session: AsyncSession, data: ComplaintDispositione
         case_version=data.case_version,
         route_kind=data.route_kind.value,
     )
+    return True
 
 
-async def apply_status_changed(session: AsyncSession, data: ComplaintStatusChanged) -> None:
+async def apply_status_changed(session: AsyncSession, data: ComplaintStatusChanged) -> bool:
+    """Apply the hub's status; False when the case is unknown or the status stale (nothing changed)."""
     case = await repo.get_case(session, data.tracking_id, lock=True)
     held = data.status in HELD and data.agency_code is not None
     if case is None:
         if held:
             raise RetryLater("the disposition of this case has not arrived yet", delay=RETRY_DELAY_S)
         log.info("status_for_unknown_case_ignored", status=data.status.value)
-        return
+        return False
     if data.case_version <= case.case_version:
         log.info("stale_status_ignored", case_version=data.case_version, stored=case.case_version)
-        return
+        return False
     if held and data.agency_code != case.agency_code and data.case_version > case.disposition_version:
         raise RetryLater("the re-disposition of this case has not arrived yet", delay=RETRY_DELAY_S)
     reopened = data.status is Status.in_progress and (
@@ -137,13 +142,15 @@ async def apply_status_changed(session: AsyncSession, data: ComplaintStatusChang
         note=data.reason,
     )
     log.info("status_applied", status=data.status.value, case_version=data.case_version)
+    return True
 
 
-async def apply_reporter_replied(session: AsyncSession, data: ReporterReplied) -> None:
+async def apply_reporter_replied(session: AsyncSession, data: ReporterReplied) -> bool:
+    """Store the reporter's message; False when the case is unknown or the message already stored."""
     case = await repo.get_case(session, data.tracking_id)
     if case is None:
         log.info("reply_for_unknown_case_ignored")
-        return
+        return False
     stmt = insert_ignore(dialect_of(session), _MESSAGES, ["message_id"]).values(
         message_id=data.message_id,
         tracking_id=data.tracking_id,
@@ -152,7 +159,7 @@ async def apply_reporter_replied(session: AsyncSession, data: ReporterReplied) -
         sent_at=data.sent_at,
     )
     if (await session.execute(stmt)).rowcount == 0:  # type: ignore[attr-defined]
-        return
+        return False
     await repo.add_history(
         session,
         data.tracking_id,
@@ -162,3 +169,4 @@ async def apply_reporter_replied(session: AsyncSession, data: ReporterReplied) -
         note="disputes the answer" if data.disputes_answer else "accepts the answer" if data.accepts_answer else None,
     )
     log.info("reporter_message_stored", disputes_answer=data.disputes_answer)
+    return True

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from agency_svc.timeutil import UtcDatetime
 from shared.domain import Channel, Classification, NodeCode, RouteKind, Status
 from shared.events.contracts import ClockView
+from shared.http.inputs import JsonBool
 
 FollowUpText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -113,7 +114,7 @@ class CaseDetail(BaseModel):
 
 class FollowUpIn(BaseModel):
     content: FollowUpText
-    is_final: bool = Field(default=False, description="A final follow-up answers the case (status answered).")
+    is_final: JsonBool = Field(default=False, description="A final follow-up answers the case (status answered).")
 
 
 class ForwardIn(BaseModel):

@@ -37,6 +37,7 @@ from shared.auth.keys import Principal
 from shared.domain import ANONYMOUS_NAME, STATUS_LABELS, Classification, Status
 from shared.errors import ApiError, not_found
 from shared.events.contracts import AgencyAcknowledged, AgencyDelegated, AgencyForwardRequested, FollowupPosted
+from shared.identity import NameSeal
 from shared.logging import get_logger
 from shared.outbox import Outbox
 
@@ -123,7 +124,7 @@ def _follow_up_view(f: FollowUp) -> FollowUpView:
     )
 
 
-async def detail(session: AsyncSession, case: Case, scope: Scope) -> CaseDetail:
+async def detail(session: AsyncSession, case: Case, scope: Scope, names: NameSeal) -> CaseDetail:
     clocks = (await shown_clocks(session, scope, [case.tracking_id])).get(case.tracking_id, NO_CLOCKS)
     follow_ups = await repo.follow_ups_of(session, case.tracking_id)
     messages = await repo.messages_of(session, case.tracking_id)
@@ -139,7 +140,7 @@ async def detail(session: AsyncSession, case: Case, scope: Scope) -> CaseDetail:
         incident_date=case.incident_date,
         is_anonymous=case.is_anonymous,
         is_confidential=case.is_confidential,
-        reporter_name=ANONYMOUS_NAME if case.is_anonymous else case.reporter_name,
+        reporter_name=ANONYMOUS_NAME if case.is_anonymous else names.read(case.reporter_name_sealed),
         submitted_at=case.submitted_at,
         status=case.status,
         status_label=_label(case.status),
@@ -179,9 +180,9 @@ async def detail(session: AsyncSession, case: Case, scope: Scope) -> CaseDetail:
     )
 
 
-async def case_detail(session: AsyncSession, principal: Principal, tracking_id: str) -> CaseDetail:
+async def case_detail(session: AsyncSession, principal: Principal, tracking_id: str, names: NameSeal) -> CaseDetail:
     held = await held_case(session, principal, tracking_id)
-    return await detail(session, held.case, held.scope)
+    return await detail(session, held.case, held.scope, names)
 
 
 def _illegal(case: Case, action: str) -> ApiError:
@@ -201,7 +202,7 @@ def _require_workable(case: Case, action: str) -> None:
 
 
 async def acknowledge(
-    session: AsyncSession, outbox: Outbox, principal: Principal, tracking_id: str, now: datetime
+    session: AsyncSession, outbox: Outbox, principal: Principal, tracking_id: str, now: datetime, names: NameSeal
 ) -> CaseDetail:
     held = await held_case(session, principal, tracking_id, lock=True)
     case = held.case
@@ -222,11 +223,17 @@ async def acknowledge(
         )
         await _audit(session, principal, "agency.acknowledge", case, now)
         log.info("case_acknowledged", agency_code=case.agency_code)
-    return await detail(session, case, held.scope)
+    return await detail(session, case, held.scope, names)
 
 
 async def post_follow_up(
-    session: AsyncSession, outbox: Outbox, principal: Principal, tracking_id: str, body: FollowUpIn, now: datetime
+    session: AsyncSession,
+    outbox: Outbox,
+    principal: Principal,
+    tracking_id: str,
+    body: FollowUpIn,
+    now: datetime,
+    names: NameSeal,
 ) -> FollowUpView:
     held = await held_case(session, principal, tracking_id, lock=True)
     case = held.case
@@ -275,7 +282,13 @@ async def post_follow_up(
 
 
 async def request_forward(
-    session: AsyncSession, outbox: Outbox, principal: Principal, tracking_id: str, body: ForwardIn, now: datetime
+    session: AsyncSession,
+    outbox: Outbox,
+    principal: Principal,
+    tracking_id: str,
+    body: ForwardIn,
+    now: datetime,
+    names: NameSeal,
 ) -> CaseDetail:
     held = await held_case(session, principal, tracking_id, lock=True)
     case = held.case
@@ -317,11 +330,17 @@ async def request_forward(
         suggested_agency_code=body.suggested_agency_code,
     )
     log.info("forward_requested", agency_code=case.agency_code, suggested=body.suggested_agency_code)
-    return await detail(session, case, held.scope)
+    return await detail(session, case, held.scope, names)
 
 
 async def delegate(
-    session: AsyncSession, outbox: Outbox, principal: Principal, tracking_id: str, body: DelegateIn, now: datetime
+    session: AsyncSession,
+    outbox: Outbox,
+    principal: Principal,
+    tracking_id: str,
+    body: DelegateIn,
+    now: datetime,
+    names: NameSeal,
 ) -> CaseDetail:
     held = await held_case(session, principal, tracking_id, lock=True)
     case = held.case
@@ -361,7 +380,7 @@ async def delegate(
     )
     await _audit(session, principal, "agency.delegate", case, now, reason=body.reason, target_agency_code=target.code)
     log.info("delegation_requested", agency_code=case.agency_code, target=target.code)
-    return await detail(session, case, held.scope)
+    return await detail(session, case, held.scope, names)
 
 
 async def _audit(

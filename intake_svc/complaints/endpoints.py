@@ -23,6 +23,7 @@ from intake_svc.complaints.writer import Mismatch, Replayed
 from intake_svc.parts import intake_parts
 from shared.errors import ApiError, error_responses
 from shared.http.app import RuntimeDep, SessionDep, get_runtime
+from shared.http.openapi import link_to
 from shared.logging import bind_tracking_id, get_logger
 
 log = get_logger(__name__)
@@ -68,12 +69,21 @@ Receipt = Annotated[str | None, Header(alias="X-Receipt", description="The recei
 _TRACKING_ID_COLLISION_RETRIES = 3
 
 
+# The receipt a submission answers with opens the reporter's operations on the case (OpenAPI links).
+_WITH_RECEIPT = {"path.tracking_id": "$response.body#/tracking_id", "header.X-Receipt": "$response.body#/receipt"}
+_RECEIPT_LINKS = {
+    "ReadCase": link_to("/api/v1/complaints/{tracking_id}", "get", _WITH_RECEIPT, "Read the case."),
+    "AddMessage": link_to("/api/v1/complaints/{tracking_id}/messages", "post", _WITH_RECEIPT, "Add information."),
+    "RateAnswer": link_to("/api/v1/complaints/{tracking_id}/rating", "post", _WITH_RECEIPT, "Rate the answer."),
+}
+
+
 @router.post(
     "",
     response_model=SubmitResponse,
     status_code=201,
     tags=["complaints"],
-    responses=error_responses(413, 422, 429, 503),
+    responses={**error_responses(413, 422, 429, 503), 201: {"links": _RECEIPT_LINKS}},
 )
 async def submit_complaint(
     body: SubmitRequest, runtime: RuntimeDep, response: Response, idempotency_key: IdempotencyKey = None
@@ -84,7 +94,7 @@ async def submit_complaint(
         prepared, created = service.prepare_submission(
             body,
             idempotency_key=idempotency_key,
-            sealer=parts.sealer,
+            sealers=parts.sealers,
             outbox=runtime.outbox,
             now=runtime.clock.now(),
             idempotency_ttl=timedelta(hours=parts.settings.idempotency_ttl_hours),
@@ -101,7 +111,7 @@ async def submit_complaint(
             )
         if isinstance(outcome, Replayed):
             response.headers["Idempotent-Replayed"] = "true"
-            return service.opened_response(outcome.response_sealed, parts.sealer)
+            return service.opened_response(outcome.response_sealed, parts.sealers.at_rest)
         bind_tracking_id(created.tracking_id)
         log.info("complaint_submitted", classification=body.classification.value, channel=body.channel.value)
         return created

@@ -9,6 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.domain import Channel, Classification, NodeCode, RegionCode, Status
+from shared.http.inputs import IsoDate, JsonBool, JsonInt
 
 # The easternmost Indonesian time zone (WIT, UTC+9, no daylight saving): no reporter's "today" is later than this.
 _LATEST_TODAY = timezone(timedelta(hours=9))
@@ -46,9 +47,9 @@ class SubmitRequest(BaseModel):
     region_code: RegionCode | None = None
     agency_code: NodeCode | None = Field(default=None, description="The reporter's own choice of agency node.")
     channel: Channel = Channel.web
-    incident_date: date | None = Field(default=None, description="Not in the future.")
-    is_anonymous: bool = False
-    is_confidential: bool = False
+    incident_date: IsoDate | None = Field(default=None, description="Not in the future.")
+    is_anonymous: JsonBool = False
+    is_confidential: JsonBool = False
     reporter: ReporterIn | None = None
     language: Literal["id", "en"] = "id"
 
@@ -141,8 +142,8 @@ class MessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     content: str = Field(min_length=1, max_length=5000)
-    disputes_answer: bool = Field(default=False, description="Disputes the agency's answer (only while answered).")
-    accepts_answer: bool = Field(
+    disputes_answer: JsonBool = Field(default=False, description="Disputes the agency's answer (only while answered).")
+    accepts_answer: JsonBool = Field(
         default=False, description="Accepts the agency's answer, which completes the case (only while answered)."
     )
 
@@ -161,5 +162,5 @@ class MessageCreated(BaseModel):
 class RatingIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    score: int = Field(ge=1, le=5)
+    score: JsonInt = Field(ge=1, le=5)
     comment: str | None = Field(default=None, max_length=2000)

@@ -27,7 +27,7 @@ from intake_svc.complaints.schemas import (
 )
 from intake_svc.complaints.writer import PreparedSubmission
 from intake_svc.models import Complaint, Rating, ReporterMessage
-from intake_svc.privacy import seal_private_row
+from intake_svc.privacy import IntakeSealers
 from shared.calendar import zone
 from shared.crypto import Sealer, hash_receipt, hash_secret, new_receipt, secrets_equal
 from shared.domain import STATUS_LABELS, Classification, Status, Timezone
@@ -35,6 +35,7 @@ from shared.errors import ApiError
 from shared.events.contracts import (
     CaseSnapshot,
     ComplaintSubmitted,
+    ContactDetails,
     ContactRegistered,
     EventData,
     ReporterRated,
@@ -74,7 +75,7 @@ def prepare_submission(
     request: SubmitRequest,
     *,
     idempotency_key: str | None,
-    sealer: Sealer,
+    sealers: IntakeSealers,
     outbox: Outbox,
     now: datetime,
     idempotency_ttl: timedelta,
@@ -114,9 +115,9 @@ def prepare_submission(
     if name or email or phone:
         contact = {
             "tracking_id": tracking_id,
-            "name_sealed": sealer.seal_optional(name),
-            "email_sealed": sealer.seal_optional(email),
-            "phone_sealed": sealer.seal_optional(phone),
+            "name_sealed": sealers.at_rest.seal_optional(name),
+            "email_sealed": sealers.at_rest.seal_optional(email),
+            "phone_sealed": sealers.at_rest.seal_optional(phone),
             "created_at": now,
         }
     timeline = {
@@ -136,28 +137,28 @@ def prepare_submission(
         incident_date=request.incident_date,
         is_anonymous=request.is_anonymous,
         is_confidential=request.is_confidential,
-        reporter_name=None if request.is_anonymous else name,
+        reporter_name_sealed=None if request.is_anonymous else sealers.identity.seal_optional(name),
         submitted_at=now,
     )
     events: list[EventData] = [
         ComplaintSubmitted(tracking_id=tracking_id, agency_code=request.agency_code, case=snapshot),
         ContactRegistered(
             tracking_id=tracking_id,
-            name=name,
-            email=email,
-            phone=phone,
+            details_sealed=ContactDetails(
+                name=name, email=email, phone=phone, receipt=receipt if email or phone else None
+            ).seal(sealers.contact),
             language=request.language,
             is_anonymous=request.is_anonymous,
         ),
     ]
-    outbox_rows = [seal_private_row(outbox.row(outbox.envelope(e), e), sealer) for e in events]
+    outbox_rows = [outbox.row(outbox.envelope(e), e) for e in events]
     idempotency = None
     if idempotency_key is not None:
         idempotency = {
             "key_hash": hash_secret(idempotency_key),
             "request_hash": request_hash(request),
             "tracking_id": tracking_id,
-            "response_sealed": sealer.seal(response.model_dump_json()),
+            "response_sealed": sealers.at_rest.seal(response.model_dump_json()),
             "created_at": now,
             "expires_at": now + idempotency_ttl,
         }

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notify_svc.models import Contact
 from notify_svc.notifications.repository import wake_awaiting_contact
 from shared.crypto import Sealer
-from shared.events.contracts import ContactRegistered
+from shared.events.contracts import ContactDetails, ContactRegistered
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -51,16 +51,20 @@ def _clean(value: str | None) -> str | None:
     return value or None
 
 
-async def register_contact(session: AsyncSession, sealer: Sealer, data: ContactRegistered, now: datetime) -> None:
-    """Store (or replace) a reporter's contact, sealed; wake the notifications that were waiting for it."""
+async def register_contact(
+    session: AsyncSession, sealer: Sealer, channel: Sealer, data: ContactRegistered, now: datetime
+) -> ContactDetails:
+    """Open the details (sealed with the contact ring), store them under notify's own keys (never the receipt), and
+    wake the notifications that were waiting for them. The opened details are returned for the confirmation."""
+    details = ContactDetails.opened(data.details_sealed, channel)
     contact = await session.get(Contact, data.tracking_id)
     is_new = contact is None
     if contact is None:
         contact = Contact(tracking_id=data.tracking_id, registered_at=now)
         session.add(contact)
-    contact.name_sealed = sealer.seal_optional(_clean(data.name))
-    contact.email_sealed = sealer.seal_optional(_clean(data.email))
-    contact.phone_sealed = sealer.seal_optional(_clean(data.phone))
+    contact.name_sealed = sealer.seal_optional(_clean(details.name))
+    contact.email_sealed = sealer.seal_optional(_clean(details.email))
+    contact.phone_sealed = sealer.seal_optional(_clean(details.phone))
     contact.language = normalize_language(data.language)
     contact.is_anonymous = data.is_anonymous
     await session.flush()
@@ -68,10 +72,11 @@ async def register_contact(session: AsyncSession, sealer: Sealer, data: ContactR
     log.info(
         "contact_registered",
         new=is_new,
-        has_email=data.email is not None,
+        has_email=details.email is not None,
         language=contact.language,
         woken=woken,
     )
+    return details
 
 
 async def open_contact(session: AsyncSession, sealer: Sealer, tracking_id: str) -> OpenedContact | None:

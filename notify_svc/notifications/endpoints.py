@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from notify_svc.models import NotificationStatus
+from notify_svc.models import NotificationStatus, RecipientKind
 from notify_svc.notifications import service
 from notify_svc.notifications.schemas import DeliveryPage, DeliveryView
 from shared.auth import Principal, require_roles
@@ -31,11 +31,14 @@ async def list_deliveries(
     session: SessionDep,
     tracking_id: Annotated[TrackingId | None, Query(description="Only this case's notifications.")] = None,
     status: Annotated[NotificationStatus | None, Query(description="Only notifications in this state.")] = None,
+    recipient_kind: Annotated[RecipientKind | None, Query(description="Only those for this kind of recipient.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> DeliveryPage:
     """The delivery log, newest first: each notification, its attempts and its outcome (never contact details)."""
-    return await service.delivery_page(session, tracking_id=tracking_id, status=status, limit=limit, offset=offset)
+    return await service.delivery_page(
+        session, tracking_id=tracking_id, status=status, recipient_kind=recipient_kind, limit=limit, offset=offset
+    )
 
 
 @router.get(

@@ -9,6 +9,10 @@ from sqlalchemy import CursorResult, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.models import Notification, NotificationStatus, RecipientKind
+from shared.background import made_work
+
+WAKE_FLAG = "notifications_due"
+"""Marks a transaction that made a notification due now: its commit wakes the sender."""
 
 AWAITING_CONTACT = "awaiting_contact"
 
@@ -74,11 +78,20 @@ async def wake_awaiting_contact(session: AsyncSession, tracking_id: str, now: da
         )
         .values(next_attempt_at=now, reason=None, updated_at=now)
     )
-    return _rowcount(result)
+    woken = _rowcount(result)
+    if woken:
+        made_work(session, WAKE_FLAG)
+    return woken
 
 
 async def page(
-    session: AsyncSession, *, tracking_id: str | None, status: str | None, limit: int, offset: int
+    session: AsyncSession,
+    *,
+    tracking_id: str | None,
+    status: str | None,
+    recipient_kind: str | None,
+    limit: int,
+    offset: int,
 ) -> list[Notification]:
     """The delivery log, newest first; one row more than `limit` tells whether another page exists."""
     stmt = select(Notification)
@@ -86,6 +99,8 @@ async def page(
         stmt = stmt.where(Notification.tracking_id == tracking_id)
     if status is not None:
         stmt = stmt.where(Notification.status == status)
+    if recipient_kind is not None:
+        stmt = stmt.where(Notification.recipient_kind == recipient_kind)
     stmt = stmt.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit + 1).offset(offset)
     return list((await session.execute(stmt)).scalars().all())
 

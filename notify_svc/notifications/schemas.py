@@ -14,15 +14,19 @@ class DeliveryView(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: str
+    event_type: str = Field(description="The event it was made from (notify.digest for a digest).")
     tracking_id: str | None
-    recipient_kind: str = Field(description="Who it is for: reporter.")
-    channel: str = Field(description="How it goes: email.")
-    template: str = Field(description="status_changed or followup_posted.")
+    recipient_kind: str = Field(description="Who it is for: reporter, liaison or coordinator.")
+    recipient_id: str = Field(description="The recipient's id for a liaison or coordinator; empty for the reporter.")
+    channel: str = Field(description="How it goes: email or sms (a reporter's is settled when it is sent).")
+    template: str = Field(
+        description="confirmation, status_changed, followup_posted, reminder (reporter); escalation, digest (officers)."
+    )
     status: NotificationStatus
     reason: str | None = Field(
         default=None,
-        description="Why skipped (no_contact, no_email, invalid_email), failed (max_attempts, recipient_refused) "
-        "or still waiting (awaiting_contact).",
+        description="Why skipped (no_contact, no_address, invalid_email, invalid_phone, no_recipient, "
+        "no_recipients), failed (max_attempts, recipient_refused) or still waiting (awaiting_contact, quiet_hours).",
     )
     attempts: int
     last_error: str | None

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notify_svc.models import Notification, NotificationStatus, NotifyChannel, RecipientKind
 from notify_svc.notifications import repository
 from notify_svc.notifications.schemas import DeliveryPage, DeliveryView
+from shared.background import made_work
 from shared.db.dialect import dialect_of, insert_ignore
 from shared.errors import not_found
-from shared.events import Envelope
 from shared.events.contracts import NotificationFailed, NotificationSent
 from shared.logging import get_logger
 from shared.outbox import Outbox
@@ -24,42 +24,61 @@ log = get_logger(__name__)
 _NAMESPACE = uuid.UUID("6f0d3c2e-4a61-5a8e-9a5d-5e1f4b7c9a10")
 
 
-def notification_id(event_id: str, recipient_kind: str, channel: str) -> str:
-    """Deterministic: the same (event, recipient, channel) always names the same notification."""
-    return str(uuid.uuid5(_NAMESPACE, f"{event_id}:{recipient_kind}:{channel}"))
+def notification_id(event_id: str, recipient_kind: str, recipient_id: str = "") -> str:
+    """Deterministic: the same (event, recipient) always names the same notification."""
+    return str(uuid.uuid5(_NAMESPACE, f"{event_id}:{recipient_kind}:{recipient_id}"))
 
 
 async def enqueue(
     session: AsyncSession,
-    envelope: Envelope,
     *,
+    event_id: str,
+    event_type: str,
     template: str,
     tracking_id: str | None,
     context: dict[str, Any],
     now: datetime,
     recipient_kind: RecipientKind = RecipientKind.reporter,
+    recipient_id: str = "",
     channel: NotifyChannel = NotifyChannel.email,
+    context_sealed: str | None = None,
+    skip_reason: str | None = None,
 ) -> bool:
-    """Create the notification for this event and recipient, once: a repeat inserts nothing. True when created."""
-    event_id = str(envelope.id)
+    """Create the notification for this event and recipient, once: a repeat inserts nothing. True when created.
+
+    With `skip_reason` it is created skipped (nobody to send it to), so the delivery log still shows it.
+    """
+    skipped = skip_reason is not None
     stmt = insert_ignore(dialect_of(session), repository.TABLE).values(
-        id=notification_id(event_id, recipient_kind.value, channel.value),
+        id=notification_id(event_id, recipient_kind.value, recipient_id),
         event_id=event_id,
-        event_type=envelope.type,
+        event_type=event_type,
         tracking_id=tracking_id,
         recipient_kind=recipient_kind.value,
+        recipient_id=recipient_id,
         channel=channel.value,
         template=template,
         context=context,
-        status=NotificationStatus.pending.value,
+        context_sealed=None if skipped else context_sealed,
+        status=NotificationStatus.skipped.value if skipped else NotificationStatus.pending.value,
+        reason=skip_reason,
         attempts=0,
         created_at=now,
         updated_at=now,
-        next_attempt_at=now,
+        next_attempt_at=None if skipped else now,
     )
     result = await session.execute(stmt)
     created = bool(getattr(result, "rowcount", 0) == 1)
-    log.info("notification_queued", template=template, recipient_kind=recipient_kind.value, created=created)
+    if created and not skipped:
+        made_work(session, repository.WAKE_FLAG)
+    log.info(
+        "notification_queued",
+        template=template,
+        recipient_kind=recipient_kind.value,
+        channel=channel.value,
+        created=created,
+        skipped=skip_reason,
+    )
     return created
 
 
@@ -69,7 +88,9 @@ def backoff(attempts: int, base: float, cap: float) -> float:
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
-async def mark_sent(session: AsyncSession, outbox: Outbox, n: Notification, *, message_id: str, now: datetime) -> bool:
+async def mark_sent(
+    session: AsyncSession, outbox: Outbox, n: Notification, *, message_id: str, channel: str, now: datetime
+) -> bool:
     attempts = n.attempts + 1
     done = await repository.finish(
         session,
@@ -80,6 +101,8 @@ async def mark_sent(session: AsyncSession, outbox: Outbox, n: Notification, *, m
         next_attempt_at=None,
         reason=None,
         message_id=message_id,
+        channel=channel,
+        context_sealed=None,
         updated_at=now,
     )
     if done:
@@ -88,7 +111,7 @@ async def mark_sent(session: AsyncSession, outbox: Outbox, n: Notification, *, m
             NotificationSent(
                 notification_id=n.id,
                 tracking_id=n.tracking_id,
-                channel=n.channel,
+                channel=channel,
                 template=n.template,
                 attempts=attempts,
             ),
@@ -108,9 +131,11 @@ async def mark_attempt_failed(
     retry_cap: float,
     permanent: bool = False,
     message_id: str | None = None,
+    channel: str | None = None,
 ) -> str:
     """Count a failed attempt: retry later with backoff, or fail for good (emitting NotificationFailed)."""
     attempts = n.attempts + 1
+    channel = channel or n.channel
     if permanent or attempts >= max_attempts:
         reason = "recipient_refused" if permanent else "max_attempts"
         done = await repository.finish(
@@ -122,6 +147,8 @@ async def mark_attempt_failed(
             reason=reason,
             next_attempt_at=None,
             message_id=message_id,
+            channel=channel,
+            context_sealed=None,
             updated_at=now,
         )
         if done:
@@ -130,7 +157,7 @@ async def mark_attempt_failed(
                 NotificationFailed(
                     notification_id=n.id,
                     tracking_id=n.tracking_id,
-                    channel=n.channel,
+                    channel=channel,
                     template=n.template,
                     attempts=attempts,
                     error=error,
@@ -144,6 +171,7 @@ async def mark_attempt_failed(
         last_error=error,
         next_attempt_at=now + timedelta(seconds=backoff(attempts, retry_base, retry_cap)),
         message_id=message_id,
+        channel=channel,
         updated_at=now,
     )
     return NotificationStatus.pending.value
@@ -151,7 +179,13 @@ async def mark_attempt_failed(
 
 async def skip(session: AsyncSession, n: Notification, *, reason: str, now: datetime) -> bool:
     return await repository.finish(
-        session, n.id, status=NotificationStatus.skipped.value, reason=reason, next_attempt_at=None, updated_at=now
+        session,
+        n.id,
+        status=NotificationStatus.skipped.value,
+        reason=reason,
+        next_attempt_at=None,
+        context_sealed=None,
+        updated_at=now,
     )
 
 
@@ -162,14 +196,32 @@ async def await_contact(session: AsyncSession, n: Notification, *, retry_at: dat
     )
 
 
+async def defer(
+    session: AsyncSession, n: Notification, *, until: datetime, reason: str, channel: str, now: datetime
+) -> bool:
+    """Hold it back until `until` (quiet hours) without counting an attempt."""
+    return await repository.finish(session, n.id, reason=reason, next_attempt_at=until, channel=channel, updated_at=now)
+
+
 # The delivery log ---------------------------------------------------------------------------------
 
 
 async def delivery_page(
-    session: AsyncSession, *, tracking_id: str | None, status: NotificationStatus | None, limit: int, offset: int
+    session: AsyncSession,
+    *,
+    tracking_id: str | None,
+    status: NotificationStatus | None,
+    recipient_kind: RecipientKind | None,
+    limit: int,
+    offset: int,
 ) -> DeliveryPage:
     rows = await repository.page(
-        session, tracking_id=tracking_id, status=status.value if status else None, limit=limit, offset=offset
+        session,
+        tracking_id=tracking_id,
+        status=status.value if status else None,
+        recipient_kind=recipient_kind.value if recipient_kind else None,
+        limit=limit,
+        offset=offset,
     )
     more = len(rows) > limit
     return DeliveryPage(

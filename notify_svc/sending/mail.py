@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import email.policy
-import os
 import re
-import tempfile
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -15,10 +12,11 @@ from typing import Protocol
 
 import aiosmtplib
 
+from notify_svc.sending.errors import PermanentFailure
+from notify_svc.sending.files import write_atomically
 from notify_svc.settings import NotifySettings
 
 _EMAIL_RE = re.compile(r"^[^@\s<>(),;:\"\[\]\\]+@[^@\s<>(),;:\"\[\]\\]+\.[^@\s<>(),;:\"\[\]\\]+$")
-_ANY_EMAIL_RE = re.compile(r"[^\s<>(),;:\"']+@[^\s<>(),;:\"']+")
 
 
 def valid_address(address: str) -> bool:
@@ -51,18 +49,6 @@ def build_message(
     msg.set_content(body)
     msg["Content-Language"] = language  # after set_content, which replaces every Content-* header
     return msg
-
-
-def redact(text: str, secrets: list[str], limit: int = 1000) -> str:
-    """An error message fit for the delivery log and logs: the recipient's details and any address removed."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, "[redacted]")
-    text = _ANY_EMAIL_RE.sub("[address]", text)
-    return " ".join(text.split())[:limit]
-
-
-class PermanentFailure(Exception):
-    """The message can never be delivered as it is (for example, the server refuses the recipient for good)."""
 
 
 class Transport(Protocol):
@@ -107,23 +93,7 @@ class FileTransport:
 
     async def deliver(self, message: EmailMessage, notification_id: str) -> None:
         # RFC 5322 lines end in CRLF.
-        await asyncio.to_thread(self._write, message.as_bytes(policy=email.policy.SMTP), notification_id)
-
-    def _write(self, data: bytes, notification_id: str) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{notification_id}.", suffix=".tmp", dir=self.directory)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.directory / f"{notification_id}.eml")
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+        await write_atomically(self.directory, f"{notification_id}.eml", message.as_bytes(policy=email.policy.SMTP))
 
 
 def transport_for(settings: NotifySettings) -> Transport:

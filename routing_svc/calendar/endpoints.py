@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -14,6 +14,7 @@ from routing_svc.directory.schemas import TimezoneIn
 from shared.calendar import zone
 from shared.domain import Timezone
 from shared.errors import ApiError, error_responses
+from shared.http.inputs import IsoDateTime
 
 router = APIRouter(prefix="/api/v1/hub/calendar", tags=["calendar"])
 
@@ -35,7 +36,9 @@ timezone; the start day never counts as day 1.
 async def deadline(
     ctx: CaseCtxDep,
     _: StaffDep,
-    start: Annotated[datetime, Query(description="An ISO 8601 instant with its offset, e.g. 2026-03-17T10:00+07:00.")],
+    start: Annotated[
+        IsoDateTime, Query(description="An ISO 8601 instant with its offset, e.g. 2026-03-17T10:00+07:00.")
+    ],
     working_days: Annotated[int, Query(ge=0, le=400)],
     timezone: Annotated[TimezoneIn, Query()] = Timezone.WIB,
 ) -> Deadline:

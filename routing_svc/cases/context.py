@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from routing_svc.sla.engine import SlaEngine
 from shared.clock import Clock
+from shared.identity import NameSeal
 from shared.outbox import Outbox
 
 
@@ -15,3 +16,4 @@ class CaseContext:
     clock: Clock
     max_forwards: int
     sla: SlaEngine
+    names: NameSeal

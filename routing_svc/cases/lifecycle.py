@@ -54,6 +54,7 @@ from shared.events.contracts import (
     ComplaintVerified,
     EventData,
 )
+from shared.identity import NameSeal
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -134,7 +135,7 @@ def is_legal(action: Action, from_status: Status) -> bool:
     return rule is not None and from_status in rule[0]
 
 
-def snapshot(case: Case) -> CaseSnapshot:
+def snapshot(case: Case, names: NameSeal) -> CaseSnapshot:
     """What an agency may see of the case: never contact details, the name only when not anonymous."""
     return CaseSnapshot(
         title=case.title,
@@ -146,13 +147,13 @@ def snapshot(case: Case) -> CaseSnapshot:
         incident_date=case.incident_date,
         is_anonymous=case.is_anonymous,
         is_confidential=case.is_confidential,
-        reporter_name=None if case.is_anonymous else case.reporter_name,
+        reporter_name_sealed=None if case.is_anonymous else names.to_event(case.reporter_name_sealed),
         submitted_at=case.submitted_at,
     )
 
 
-def display_name(case: Case) -> str | None:
-    return ANONYMOUS_NAME if case.is_anonymous else case.reporter_name
+def display_name(case: Case, names: NameSeal) -> str | None:
+    return ANONYMOUS_NAME if case.is_anonymous else names.read(case.reporter_name_sealed)
 
 
 @dataclass(frozen=True)
@@ -232,7 +233,7 @@ async def apply_transition(
                 reason=reason,
                 actor=actor,
                 case_version=version,
-                case=snapshot(case),
+                case=snapshot(case, ctx.names),
             )
         )
     elif to_status is S.postponed:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from shared.domain import Channel, Classification, NodeCode, RejectReason, RouteKind, Status
 from shared.events.contracts import ClockView
+from shared.http.inputs import JsonBool
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
@@ -85,13 +86,13 @@ class Decision(BaseModel):
     agency_code: NodeCode | None = Field(default=None, description="dispose: the target node (existing and active).")
     reason: Reason | None = Field(default=None, description="Why; required to postpone.")
     reason_code: RejectReason | None = Field(default=None, description="reject: defaults to not_relevant.")
-    berkadar_pengawasan: bool | None = Field(
+    berkadar_pengawasan: JsonBool | None = Field(
         default=None, description="dispose: flag (or unflag) a pengaduan as needing examination (60 working days)."
     )
 
 
 class CaseUpdate(BaseModel):
-    berkadar_pengawasan: bool = Field(
+    berkadar_pengawasan: JsonBool = Field(
         description="Flag a pengaduan as needing examination (berkadar pengawasan): its resolution clock becomes "
         "60 working days (or what a policy says), recomputed at once."
     )

@@ -20,6 +20,7 @@ from routing_svc.cases.lifecycle import (
     Transition,
     add_note,
     apply_transition,
+    display_name,
     is_legal,
 )
 from routing_svc.cases.repository import get_case, history, open_assignment
@@ -43,6 +44,7 @@ from shared.events.contracts import (
     ReporterReplied,
     ReporterWithdrew,
 )
+from shared.identity import NameSeal
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -54,7 +56,7 @@ REPORTER_ACTOR = "reporter"
 # Creation and routing ---------------------------------------------------------------------------
 
 
-async def create_case(session: AsyncSession, data: ComplaintSubmitted, now: datetime) -> Case | None:
+async def create_case(session: AsyncSession, data: ComplaintSubmitted, now: datetime, names: NameSeal) -> Case | None:
     """Create the case from complaint.submitted; None (and nothing written) if it exists already."""
     if await get_case(session, data.tracking_id) is not None:
         log.info("duplicate_submission_ignored")
@@ -72,7 +74,7 @@ async def create_case(session: AsyncSession, data: ComplaintSubmitted, now: date
         incident_date=snap.incident_date,
         is_anonymous=snap.is_anonymous,
         is_confidential=snap.is_confidential,
-        reporter_name=None if snap.is_anonymous else snap.reporter_name,
+        reporter_name_sealed=None if snap.is_anonymous else names.from_event(snap.reporter_name_sealed),
         chosen_agency_code=data.agency_code,
         agency_code=None,
         case_version=0,
@@ -160,7 +162,7 @@ async def on_submitted(
     session: AsyncSession, ctx: CaseContext, data: ComplaintSubmitted, causation_id: uuid.UUID
 ) -> None:
     now = ctx.clock.now()
-    case = await create_case(session, data, now)
+    case = await create_case(session, data, now, ctx.names)
     if case is None:
         return
     await session.flush()
@@ -545,4 +547,5 @@ async def view(session: AsyncSession, ctx: CaseContext, case: Case) -> CaseView:
         clocks,
         ctx.clock.now(),
         await ctx.sla.expected_answer_by(session, case, clocks),
+        display_name(case, ctx.names),
     )

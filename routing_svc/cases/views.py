@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from routing_svc.cases.lifecycle import display_name
 from routing_svc.cases.schemas import CaseSummary, CaseView, HistoryEntry
 from routing_svc.models import Case, CaseHistory, SlaClock
 from routing_svc.sla.engine import views as clock_views
@@ -55,13 +54,14 @@ def full_view(
     clocks: list[SlaClock],
     now: datetime,
     expected_answer_by: datetime | None,
+    reporter_name: str | None,
 ) -> CaseView:
     return CaseView(
         **summary(case).model_dump(),
         content=case.content,
         incident_date=case.incident_date,
         is_anonymous=case.is_anonymous,
-        reporter_name=display_name(case),
+        reporter_name=reporter_name,
         rating=case.rating,
         berkadar_pengawasan=case.berkadar_pengawasan,
         accused_agency_code=case.accused_agency_code,

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
 
 from shared.domain import NodeCode, NodeKind, RegionCode, Timezone
+from shared.http.inputs import WHITESPACE, JsonBool
 
 _TZ_ALIASES = {"WIB": Timezone.WIB.value, "WITA": Timezone.WITA.value, "WIT": Timezone.WIT.value}
 
@@ -25,8 +26,15 @@ TimezoneIn = Annotated[
 ]
 Category = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Whitespace around the address is stripped before the pattern is checked, so the document allows it there.
+_WS = WHITESPACE
 Email = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        max_length=254,
+        pattern=rf"^[{_WS}]*[^@{_WS}]{{1,64}}@[^@{_WS}]+\.[^@{_WS}]{{2,}}[{_WS}]*$",
+    ),
 ]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9+() .-]{3,32}$")]
 
@@ -53,7 +61,7 @@ class NodeCreate(BaseModel):
     region_codes: list[RegionCode] = Field(default_factory=list, max_length=1000)
     categories: list[Category] = Field(default_factory=list, max_length=200)
     timezone: TimezoneIn = Timezone.WIB
-    is_active: bool = True
+    is_active: JsonBool = True
     liaison_officers: list[LiaisonOfficer] = Field(default_factory=list, max_length=50)
     integrity_node_code: NodeCode | None = Field(default=None, description=INTEGRITY)
 
@@ -67,7 +75,7 @@ class NodeUpdate(BaseModel):
     region_codes: list[RegionCode] | None = Field(default=None, max_length=1000)
     categories: list[Category] | None = Field(default=None, max_length=200)
     timezone: TimezoneIn | None = None
-    is_active: bool | None = None
+    is_active: JsonBool | None = None
     liaison_officers: list[LiaisonOfficer] | None = Field(default=None, max_length=50)
     integrity_node_code: NodeCode | None = Field(default=None, description=INTEGRITY + " null removes it.")
 

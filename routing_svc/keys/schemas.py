@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints
 
 from shared.domain import Role
+from shared.http.inputs import IsoDateTime, JsonInt
 
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
@@ -20,7 +21,7 @@ class StaffRole(StrEnum):
 
 class AgencyKeyCreate(BaseModel):
     label: Label | None = None
-    expires_at: datetime | None = Field(default=None, description="Must lie in the future; naive times are UTC.")
+    expires_at: IsoDateTime | None = Field(default=None, description="Must lie in the future; naive times are UTC.")
 
 
 class StaffKeyCreate(AgencyKeyCreate):
@@ -28,7 +29,7 @@ class StaffKeyCreate(AgencyKeyCreate):
 
 
 class KeyRotate(BaseModel):
-    grace_seconds: int = Field(
+    grace_seconds: JsonInt = Field(
         default=0,
         ge=0,
         le=7 * 24 * 3600,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from routing_svc.models import ANY, SlaClock, SlaPolicy
+from routing_svc.models import ANY, Case, SlaClock, SlaPolicy
 from routing_svc.policies.defaults import default_working_days
 from shared.domain import Classification, ClockKind
 
@@ -77,10 +77,18 @@ async def list_policies(session: AsyncSession, kind: ClockKind | None, limit: in
 
 
 async def mark_for_recompute(session: AsyncSession, kind: str, due: object) -> int:
-    """Make every open clock of `kind` due now, flagged to be recomputed by the sweep; returns how many."""
+    """Make every open clock of `kind` due now, flagged to be recomputed by the sweep; returns how many.
+
+    Their cases are locked first, in tracking id order, as everything else that changes clocks does (the sweep,
+    the consumers, the decisions): changing the clocks of many cases without, in whatever order the table gives,
+    deadlocks with the sweep on PostgreSQL.
+    """
+    open_clocks = (SlaClock.stopped_at.is_(None), SlaClock.kind == kind)
+    cases = select(Case.tracking_id).where(Case.tracking_id.in_(select(SlaClock.tracking_id).where(*open_clocks)))
+    await session.execute(cases.order_by(Case.tracking_id).with_for_update())
     result = await session.execute(
         update(SlaClock)
-        .where(SlaClock.stopped_at.is_(None), SlaClock.kind == kind)
+        .where(*open_clocks)
         .values(recompute=True, next_fire_at=due)
         .execution_options(synchronize_session=False)
     )

@@ -8,8 +8,9 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints
 
 from shared.domain import Classification, ClockKind, NodeCode
+from shared.http.inputs import JSON_INTEGER, JsonBool
 
-WorkingDays = Annotated[int, Field(ge=1, le=400, description="The clock's budget in working days.")]
+WorkingDays = Annotated[int, Field(ge=1, le=400, description="The clock's budget in working days."), JSON_INTEGER]
 Category = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
@@ -21,7 +22,7 @@ class PolicyCreate(BaseModel):
     classification: Classification | None = None
     category: Category | None = None
     agency_code: NodeCode | None = Field(default=None, description="Fits this node and its whole subtree.")
-    berkadar_pengawasan: bool = Field(
+    berkadar_pengawasan: JsonBool = Field(
         default=False,
         description="True: for pengaduan flagged berkadar pengawasan (resolution clocks only); false: the others.",
     )

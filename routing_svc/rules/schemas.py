@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from routing_svc.rules.matcher import normalize
 from shared.domain import Classification, NodeCode, RegionCode
+from shared.http.inputs import JsonInt
 
 Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Category = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -22,7 +23,7 @@ class RuleCreate(BaseModel):
     keywords: list[Keyword] = Field(
         default_factory=list, max_length=50, description="The rule matches if ANY occurs as a whole word or phrase."
     )
-    priority: int = Field(default=0, ge=-1000, le=1000, description="Higher wins before specificity is compared.")
+    priority: JsonInt = Field(default=0, ge=-1000, le=1000, description="Higher wins before specificity is compared.")
 
     @field_validator("keywords")
     @classmethod

@@ -266,10 +266,14 @@ class SlaEngine:
 
     # -- what the others see ---------------------------------------------------------------------------------------
 
-    async def clocks_changed(self, session: AsyncSession, case: Case, now: datetime) -> SlaClocksChanged:
-        """Bump the case's clocks_version and describe its clocks as they are now."""
+    async def clocks_changed(
+        self, session: AsyncSession, case: Case, now: datetime, clocks: list[SlaClock] | None = None
+    ) -> SlaClocksChanged:
+        """Bump the case's clocks_version and describe its clocks as they are now; `clocks`, if the caller holds
+        every one of the case's clocks (in the order they were started), spares reading them again."""
         case.clocks_version += 1
-        clocks = await self.clocks(session, case.tracking_id)
+        if clocks is None:
+            clocks = await self.clocks(session, case.tracking_id)
         return SlaClocksChanged(
             tracking_id=case.tracking_id,
             agency_code=case.agency_code,

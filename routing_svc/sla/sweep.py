@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import json
 import time
+from collections import defaultdict
 from datetime import datetime, timedelta
 from importlib.metadata import version
 
@@ -57,10 +58,12 @@ async def sweep_once(db: Database, ctx: CaseContext, limit: int) -> int:
         cases = select(Case).where(Case.tracking_id.in_(sorted(set(seen)))).order_by(Case.tracking_id)
         if not db.is_sqlite:
             cases = cases.with_for_update(skip_locked=True)
-        for case in list((await session.execute(cases)).scalars()):
+        locked = list((await session.execute(cases)).scalars())
+        clocks = await clocks_of(session, [case.tracking_id for case in locked])
+        for case in locked:
             try:
                 async with session.begin_nested():
-                    fired += await sweep_case(session, ctx, case, now)
+                    fired += await sweep_case(session, ctx, case, now, clocks.get(case.tracking_id, []))
             except Exception as exc:
                 # One broken case must not hold up the others: look at it again later.
                 log.error("sla_case_failed", tracking_id=case.tracking_id, error=f"{type(exc).__name__}: {exc}")
@@ -77,25 +80,39 @@ async def sweep_once(db: Database, ctx: CaseContext, limit: int) -> int:
     return len(seen)
 
 
-async def sweep_case(session: AsyncSession, ctx: CaseContext, case: Case, now: datetime) -> list[EventData]:
-    """Fire the due clocks of one case (locked by the caller), in the order they were started; returns what fired."""
-    stmt = (
-        select(SlaClock)
-        .where(SlaClock.tracking_id == case.tracking_id, SlaClock.next_fire_at <= now)
-        .order_by(SlaClock.id)
-    )
-    touched = False
+async def clocks_of(session: AsyncSession, tracking_ids: list[str]) -> dict[str, list[SlaClock]]:
+    """Every clock of the (locked) cases, each case's in the order they were started: one query for the batch."""
+    found: dict[str, list[SlaClock]] = defaultdict(list)
+    if tracking_ids:
+        stmt = select(SlaClock).where(SlaClock.tracking_id.in_(tracking_ids)).order_by(SlaClock.id)
+        for clock in (await session.execute(stmt)).scalars():
+            found[clock.tracking_id].append(clock)
+    return found
+
+
+async def sweep_case(
+    session: AsyncSession, ctx: CaseContext, case: Case, now: datetime, clocks: list[SlaClock]
+) -> list[EventData]:
+    """Fire the due clocks of one case (locked by the caller, with all its `clocks` read under that lock), in the
+    order they were started; returns what fired. Its events go to the outbox in one insert unless the case moved."""
+    due = [c for c in clocks if c.next_fire_at is not None and as_utc(c.next_fire_at) <= now]
     fired: list[EventData] = []
-    for clock in list((await session.execute(stmt)).scalars()):
-        touched = True
+    pending: list[EventData] = []
+    moved = False
+    for clock in due:
         now_fired = await ctx.sla.fire(session, case, clock, now)
-        await ctx.outbox.add(session, *now_fired)
+        pending += now_fired
         fired += now_fired
         running = clock.stopped_at is None and clock.paused_at is None
         if clock.kind in ACTING_KINDS and running and as_utc(clock.due_at) <= now:
+            await ctx.outbox.add(session, *pending)  # before the transition's own events, as they happened
+            pending = []
             await _run_out(session, ctx, case, clock, now)
-    if touched:
-        await ctx.outbox.add(session, await ctx.sla.clocks_changed(session, case, now))
+            moved = True
+    if due:
+        # A transition may have started clocks: then they are read again.
+        pending.append(await ctx.sla.clocks_changed(session, case, now, None if moved else clocks))
+    await ctx.outbox.add(session, *pending)
     return fired
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -19,12 +18,13 @@ from routing_svc.stats.schemas import AgencyStats, AgencyStatsList, PeriodStats,
 from shared.domain import NodeCode
 from shared.errors import error_responses
 from shared.http.app import SessionDep
+from shared.http.inputs import IsoDate
 
 router = APIRouter(prefix="/api/v1/hub/stats", tags=["statistics"])
 
 
-From = Annotated[date | None, Query(alias="from", description="First day of the period (hub timezone), included.")]
-To = Annotated[date | None, Query(description="Last day of the period (hub timezone), included.")]
+From = Annotated[IsoDate | None, Query(alias="from", description="First day of the period (hub timezone), included.")]
+To = Annotated[IsoDate | None, Query(description="Last day of the period (hub timezone), included.")]
 
 ERRORS = """
 Errors (JSON): 422 `invalid_period` (`from` after `to`, or a date outside 1970-01-01..2999-12-31),

@@ -5,35 +5,48 @@ over the cohort, for every key at once (definitions in routing_svc/stats/definit
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVarTuple
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
+    MetaData,
     Select,
     String,
     Subquery,
+    Table,
     and_,
     case,
-    distinct,
     exists,
     func,
+    insert,
     literal,
     or_,
     select,
+    text,
+    true,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute, aliased
+from sqlalchemy.schema import CreateTable, DropTable
 
 from routing_svc.models import Assignment, Case, CaseHistory, Node, SlaClock
 from routing_svc.stats.periods import Window
 from routing_svc.timeutil import as_utc
+from shared.db.dialect import dialect_of
 from shared.domain import ClockKind, ClockState, Status
 
+HUB_ROOT = "/"
+"""Every node's path starts with it: the whole directory as one subtree."""
 NODE_CLOCKS = (ClockKind.first_response.value, ClockKind.resolution.value)
 DONE = (Status.completed.value, Status.archived.value)
+ANALYZED_COHORT = 10_000
+"""From this many cases on, the cohort's table gets planner statistics (a sample of it); below, they cost more time
+than the better plans they buy."""
 
 ColumnLike = ColumnElement[Any] | QueryableAttribute[Any]
 Ts = TypeVarTuple("Ts")
@@ -67,6 +80,14 @@ def within(path: ColumnLike, roots: Sequence[str]) -> ColumnElement[bool]:
     return or_(*(path.startswith(r, autoescape=True) for r in tops))
 
 
+def in_subtree(path: ColumnLike, root: str) -> ColumnElement[bool]:
+    """`path` is at or below the constant `root`: `under`, with `within` for the index. For the whole hub it is no
+    condition at all (every path starts with "/"), which spares the planner a filter it cannot estimate."""
+    if root == HUB_ROOT:
+        return true()
+    return and_(under(path, root), within(path, [root]))
+
+
 def _entered_in(stmt: Select[*Ts], window: Window) -> Select[*Ts]:
     """Keep the cases whose first disposition into the subtree (min dispositioned_at of the group) is in `window`."""
     if window.end is not None:
@@ -91,15 +112,26 @@ def node_cohort(roots: Sequence[Node], window: Window) -> Subquery:
 
 
 def bucket_cohort(root_path: str, buckets: Sequence[Window]) -> Subquery:
-    """The cases that entered the subtree at `root_path` ("/" for the whole hub) in the buckets; key = bucket index."""
-    member = aliased(Node)
+    """The cases that entered the subtree at `root_path` ("/" for the whole hub) in the buckets; key = bucket index.
+
+    A case enters in the period only if one of its stays in the subtree began in it, so the cases are first looked
+    for among those stays (an index range on dispositioned_at), and only theirs are grouped.
+    """
+    member, began, began_at = aliased(Node), aliased(Assignment), aliased(Node)
+    period = Window(buckets[0].start, buckets[-1].end)
     entered = func.min(Assignment.dispositioned_at)
+    stays_begun = select(began.tracking_id).join(began_at, began_at.code == began.agency_code)
+    stays_begun = stays_begun.where(in_subtree(began_at.path, root_path))
+    if period.start is not None:
+        stays_begun = stays_begun.where(began.dispositioned_at >= period.start)
+    if period.end is not None:
+        stays_begun = stays_begun.where(began.dispositioned_at < period.end)
     entries = _entered_in(
         select(Assignment.tracking_id.label("tracking_id"), entered.label("entered"))
         .join(member, member.code == Assignment.agency_code)
-        .where(under(member.path, root_path), within(member.path, [root_path]))
+        .where(in_subtree(member.path, root_path), Assignment.tracking_id.in_(stays_begun))
         .group_by(Assignment.tracking_id),
-        Window(buckets[0].start, buckets[-1].end),
+        period,
     ).subquery("entries")
     key = case(*((entries.c.entered < w.end, index) for index, w in enumerate(buckets)))
     return select(key.label("key"), literal(root_path, String).label("root_path"), entries.c.tracking_id).subquery(
@@ -107,26 +139,63 @@ def bucket_cohort(root_path: str, buckets: Sequence[Window]) -> Subquery:
     )
 
 
-async def tally(session: AsyncSession, cohort: Subquery, now: datetime) -> dict[Any, Tally]:
-    """Every figure for every key of `cohort`; `now` judges the running clocks."""
+@asynccontextmanager
+async def materialized(session: AsyncSession, cohort: Subquery) -> AsyncIterator[Table]:
+    """The cohort computed once, into a temporary table of the session's connection, for the figures to share.
+
+    On PostgreSQL the transaction also runs without JIT compilation, which costs these queries more than it saves.
+    """
+    table = Table(
+        "stats_cohort",
+        MetaData(),
+        Column("key", cohort.c.key.type),
+        Column("root_path", String(2000)),
+        Column("tracking_id", String(40)),
+        prefixes=["TEMPORARY"],
+    )
+    postgres = dialect_of(session) == "postgresql"
+    if postgres:
+        await session.execute(text("SET LOCAL jit = off"))
+    await session.execute(CreateTable(table))  # on an error, the rollback of the transaction takes it away
+    columns = ["key", "root_path", "tracking_id"]
+    filled = await session.execute(insert(table).from_select(columns, select(*(cohort.c[n] for n in columns))))
+    if postgres and int(getattr(filled, "rowcount", 0) or 0) >= ANALYZED_COHORT:
+        await session.execute(text("ANALYZE stats_cohort"))
+    yield table
+    await session.execute(DropTable(table))
+
+
+async def tally(
+    session: AsyncSession, cohort: Subquery, now: datetime, root_path: str | None = None
+) -> dict[Any, Tally]:
+    """Every figure for every key of `cohort`; `now` judges the running clocks. `root_path`: the subtree every key
+    counts for, when it is one (a bucket cohort); else each key's own (its `root_path` column)."""
+    async with materialized(session, cohort) as table:
+        return await _tally(session, table, now, root_path)
+
+
+async def _tally(session: AsyncSession, cohort: Table, now: datetime, root_path: str | None) -> dict[Any, Tally]:
     c = cohort.c
     member = aliased(Node)
     tallies: dict[Any, Tally] = defaultdict(Tally)
 
     def held_by_subtree(code: ColumnLike) -> ColumnElement[bool]:
+        if root_path is not None:
+            return and_(member.code == code, in_subtree(member.path, root_path))
         return and_(member.code == code, under(member.path, c.root_path))
 
     for key, received in await session.execute(select(c.key, func.count()).group_by(c.key)):
         tallies[key].received = int(received)
 
-    followed_up = (
-        select(c.key, func.count(distinct(c.tracking_id)))
+    followed = (
+        select(c.key)
         .join(Assignment, Assignment.tracking_id == c.tracking_id)
         .join(member, held_by_subtree(Assignment.agency_code))
         .where(Assignment.first_followup_at.is_not(None))
-        .group_by(c.key)
+        .group_by(c.key, c.tracking_id)  # one row per case: counted without a DISTINCT (a sort) per key
+        .subquery("followed")
     )
-    for key, count in await session.execute(followed_up):
+    for key, count in await session.execute(select(followed.c.key, func.count()).group_by(followed.c.key)):
         tallies[key].followed_up = int(count)
 
     held = (
@@ -149,21 +218,24 @@ async def tally(session: AsyncSession, cohort: Subquery, now: datetime) -> dict[
     )
     met = and_(SlaClock.state == ClockState.met.value, ~ended_by_rejection)
     breached = or_(SlaClock.state == ClockState.breached.value, late)
-    clocks = (
+    per_case = (
         select(
             c.key,
-            func.count(distinct(case((late, c.tracking_id)))),
-            func.sum(case((met, 1), else_=0)),
-            func.sum(case((breached, 1), else_=0)),
+            func.max(case((late, 1), else_=0)).label("late"),
+            func.sum(case((met, 1), else_=0)).label("met"),
+            func.sum(case((breached, 1), else_=0)).label("breached"),
         )
         .join(SlaClock, SlaClock.tracking_id == c.tracking_id)
         .join(member, held_by_subtree(SlaClock.agency_code))
         .where(SlaClock.kind.in_(NODE_CLOCKS))
-        .group_by(c.key)
+        .group_by(c.key, c.tracking_id)
+        .subquery("case_clocks")
     )
+    k = per_case.c
+    clocks = select(k.key, func.sum(k.late), func.sum(k.met), func.sum(k.breached)).group_by(k.key)
     for key, overdue, met_count, breached_count in await session.execute(clocks):
         t = tallies[key]
-        t.overdue, t.sla_met, t.sla_breached = int(overdue), int(met_count or 0), int(breached_count or 0)
+        t.overdue, t.sla_met, t.sla_breached = int(overdue or 0), int(met_count or 0), int(breached_count or 0)
 
     responses = (
         select(

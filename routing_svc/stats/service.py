@@ -13,12 +13,9 @@ from routing_svc.directory.repository import get_node
 from routing_svc.models import Node
 from routing_svc.stats import periods
 from routing_svc.stats.periods import Granularity
-from routing_svc.stats.repository import Tally, bucket_cohort, node_cohort, tally
+from routing_svc.stats.repository import HUB_ROOT, Tally, bucket_cohort, node_cohort, tally
 from routing_svc.stats.schemas import AgencyStats, AgencyStatsList, Figures, PeriodStats, PeriodStatsList
 from shared.errors import ApiError
-
-HUB_ROOT = "/"
-"""Every node's path starts with it: the whole directory as one subtree."""
 
 
 def figures(t: Tally) -> Figures:
@@ -122,8 +119,8 @@ async def period_stats(
             "period_too_long",
             f"more than {periods.MAX_BUCKETS} {granularity.value} buckets: shorten the period or choose a coarser one",
         )
-    cohort = bucket_cohort(root.path if root else HUB_ROOT, [b.window for b in buckets])
-    tallies = await tally(session, cohort, now)
+    root_path = root.path if root else HUB_ROOT
+    tallies = await tally(session, bucket_cohort(root_path, [b.window for b in buckets]), now, root_path)
     return PeriodStatsList(
         agency_code=root.code if root else None,
         granularity=granularity,

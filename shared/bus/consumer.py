@@ -21,14 +21,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.bus.nats_bus import STREAM, Bus
 from shared.clock import utcnow
+from shared.db.availability import database_unavailable
 from shared.db.dialect import dialect_of, insert_ignore
 from shared.db.engine import Database
 from shared.db.kit_tables import KitTables
 from shared.events import Envelope, EventData, MalformedEvent, decode_event
 from shared.logging import bind_tracking_id, clear_context, get_logger
-from shared.metrics import DEAD_LETTERS, EVENTS_CONSUMED, REDELIVERIES
+from shared.metrics import CONSUMER_ACK_PENDING, CONSUMER_PENDING, DEAD_LETTERS, EVENTS_CONSUMED, REDELIVERIES
 
 log = get_logger(__name__)
+
+LAG_REPORT_INTERVAL_S = 2.0
+"""How often each durable's lag is read from JetStream (one consumer-info request) for /metrics."""
 
 Handler = Callable[[AsyncSession, Envelope, EventData], Awaitable[None]]
 
@@ -40,6 +44,11 @@ INFRA_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
 )
+
+
+def infra_failure(exc: BaseException) -> bool:
+    """The database or the network failed, not the event: the batch waits, and nothing is dead-lettered for it."""
+    return isinstance(exc, INFRA_ERRORS) or database_unavailable(exc)
 
 
 class RetryLater(Exception):
@@ -80,6 +89,7 @@ class ConsumerRunner:
         self.batch = batch
         self.max_deliver = max_deliver
         self._stopping = asyncio.Event()
+        self._lag_due = 0.0
 
     def stop(self) -> None:
         self._stopping.set()
@@ -116,11 +126,26 @@ class ConsumerRunner:
 
     async def _loop(self, psub: object) -> None:
         while not self._stopping.is_set():
+            await self._report_lag()
             try:
                 msgs: list[Msg] = await psub.fetch(self.batch, timeout=1.0)  # type: ignore[attr-defined]
             except (nats.errors.TimeoutError, TimeoutError):
                 continue
             await self.handle_batch(msgs)
+
+    async def _report_lag(self) -> None:
+        """Refresh the lag gauges, at most every LAG_REPORT_INTERVAL_S."""
+        now = asyncio.get_running_loop().time()
+        if now < self._lag_due:
+            return
+        self._lag_due = now + LAG_REPORT_INTERVAL_S
+        try:
+            info = await self.bus.js.consumer_info(self.sub.stream, self.sub.durable)
+        except Exception as exc:
+            log.debug("consumer_info_failed", durable=self.sub.durable, error=repr(exc))
+            return
+        CONSUMER_PENDING.labels(self.service, self.sub.durable).set(info.num_pending or 0)
+        CONSUMER_ACK_PENDING.labels(self.service, self.sub.durable).set(info.num_ack_pending or 0)
 
     async def handle_batch(self, msgs: list[Msg]) -> None:
         decoded: list[tuple[Msg, Envelope, EventData]] = []
@@ -156,13 +181,15 @@ class ConsumerRunner:
                     try:
                         async with session.begin_nested():
                             await self._handle_one(session, envelope, data)
-                    except INFRA_ERRORS:
-                        raise
                     except Exception as exc:
+                        if infra_failure(exc):
+                            raise
                         failures[i] = exc
                     finally:
                         clear_context()
-        except INFRA_ERRORS as exc:
+        except Exception as exc:
+            if not infra_failure(exc):
+                raise
             log.warning("consumer_batch_infra_failure", durable=self.sub.durable, error=repr(exc))
             for msg, _, _ in decoded:
                 await _quietly(msg.nak(delay=2.0))

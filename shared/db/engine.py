@@ -27,6 +27,10 @@ def ensure_sqlite_folder(url: str) -> None:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
+SECURE_DELETE = "PRAGMA secure_delete=ON"
+"""Deleted and overwritten content is zeroed on disk, not left in free pages (sealed data and receipts' hashes)."""
+
+
 def create_engine(url: str, *, schema: str | None = None, sqlite_synchronous: str = "FULL") -> AsyncEngine:
     if is_sqlite(url):
         ensure_sqlite_folder(url)
@@ -54,6 +58,7 @@ def _sqlite_pragmas(engine: AsyncEngine, synchronous: str) -> None:
         cur.execute(f"PRAGMA synchronous={synchronous.upper()}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(SECURE_DELETE)
         cur.close()
 
     @event.listens_for(engine.sync_engine, "begin")

@@ -89,3 +89,31 @@ def create_audit_tables_v1() -> None:
 def drop_audit_tables_v1() -> None:
     op.drop_table("audit_head")
     op.drop_table("audit_log")
+
+
+def seal_plaintext_column_v1(table: str, key_column: str, plain_column: str, sealed_column: str) -> None:
+    """Add `sealed_column`, fill it with `plain_column`'s values sealed under the service's own keys, drop the
+    plaintext column. An empty table needs no keys; without them any other fails before it changes anything."""
+    _move_sealed(table, key_column, plain_column, sealed_column, seal=True)
+
+
+def unseal_column_v1(table: str, key_column: str, sealed_column: str, plain_column: str) -> None:
+    """The downgrade of `seal_plaintext_column_v1`."""
+    _move_sealed(table, key_column, sealed_column, plain_column, seal=False)
+
+
+def _move_sealed(table: str, key_column: str, source: str, target: str, *, seal: bool) -> None:
+    from shared.db.migrations import migration_sealer
+
+    bind = op.get_bind()
+    t = sa.table(table, sa.column(key_column), sa.column(source), sa.column(target))
+    rows = bind.execute(sa.select(t.c[key_column], t.c[source]).where(t.c[source].is_not(None))).all()
+    sealer = migration_sealer() if rows else None
+    with op.batch_alter_table(table) as batch:
+        batch.add_column(sa.Column(target, sa.Text, nullable=True))
+    if sealer is not None:
+        convert = sealer.seal if seal else sealer.open
+        update = t.update().where(t.c[key_column] == sa.bindparam("row_key")).values({target: sa.bindparam("value")})
+        bind.execute(update, [{"row_key": key, "value": convert(value)} for key, value in rows])
+    with op.batch_alter_table(table) as batch:
+        batch.drop_column(source)

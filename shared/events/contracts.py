@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.crypto import Sealer
 from shared.domain import (
     Channel,
     Classification,
@@ -54,7 +55,7 @@ class EventData(_Contract):
 
 
 class CaseSnapshot(_Contract):
-    """What an agency needs to work a case. Never contact details; the name only when not anonymous."""
+    """What an agency needs to work a case. Never contact details; the name only when not anonymous, and sealed."""
 
     title: str
     content: str
@@ -65,7 +66,10 @@ class CaseSnapshot(_Contract):
     incident_date: date | None = None
     is_anonymous: bool
     is_confidential: bool
-    reporter_name: str | None = None
+    reporter_name_sealed: str | None = Field(
+        default=None,
+        description="The reporter's name sealed with the identity ring (shared.identity); None when anonymous.",
+    )
     submitted_at: datetime
 
 
@@ -104,15 +108,33 @@ class ReporterWithdrew(EventData):
     withdrawn_at: datetime
 
 
+class ContactDetails(_Contract):
+    """How to reach a reporter. It travels only sealed, inside contact.registered."""
+
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    receipt: str | None = Field(
+        default=None,
+        description="The case's receipt, for the confirmation alone (when there is an email or a phone to send it to); "
+        "notify keeps it sealed until that message is sent, then drops it.",
+    )
+
+    def seal(self, sealer: Sealer) -> str:
+        return sealer.seal(self.model_dump_json())
+
+    @classmethod
+    def opened(cls, token: str, sealer: Sealer) -> ContactDetails:
+        return cls.model_validate_json(sealer.open(token))
+
+
 class ContactRegistered(EventData):
-    """Private to notify_svc: how to reach a reporter. Never on a shared subject."""
+    """Private to notify_svc, on a subject only it may read; the details are sealed with the contact ring as well."""
 
     event_type: ClassVar[str] = "contact.registered"
     private: ClassVar[bool] = True
     tracking_id: str
-    name: str | None = None
-    email: str | None = None
-    phone: str | None = None
+    details_sealed: str
     language: str = "id"
     is_anonymous: bool = False
 

@@ -13,6 +13,7 @@ from shared.http.errors import install_error_handlers
 from shared.http.health import router as health_router
 from shared.http.limits import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware, BodyLimitSettings
 from shared.http.middleware import MetricsMiddleware, NulGuardMiddleware
+from shared.http.openapi import document_shared_responses
 from shared.runtime import Runtime
 
 
@@ -32,9 +33,11 @@ def build_app(
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    # One spelling per path: a trailing slash (an empty or "/" id, say) is a 404, not a redirect to another resource.
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan, redirect_slashes=False)
     app.state.runtime = runtime
     install_error_handlers(app)
+    document_shared_responses(app)
     app.add_middleware(NulGuardMiddleware)
     settings = runtime.settings
     max_body_bytes = settings.max_body_bytes if isinstance(settings, BodyLimitSettings) else DEFAULT_MAX_BODY_BYTES

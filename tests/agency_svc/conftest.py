@@ -27,7 +27,16 @@ from shared.events.contracts import (
     NodeUpserted,
 )
 from shared.runtime import Runtime
-from tests.support.apps import auth, eventually, publish, running_service, service_settings, stream_events, test_bus
+from tests.support.apps import (
+    IDENTITY,
+    auth,
+    eventually,
+    publish,
+    running_service,
+    service_settings,
+    stream_events,
+    test_bus,
+)
 from tests.support.databases import TestDatabase
 
 # code -> (kind, path from the root, ending with the node itself)
@@ -50,7 +59,7 @@ def snapshot(**overrides: Any) -> CaseSnapshot:
         "incident_date": date(2025, 3, 1),
         "is_anonymous": False,
         "is_confidential": False,
-        "reporter_name": "Siti Aminah",
+        "reporter_name_sealed": IDENTITY.seal("Siti Aminah"),
         "submitted_at": datetime(2025, 3, 2, 8, 0, tzinfo=UTC),
     }
     values.update(overrides)

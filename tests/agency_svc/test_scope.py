@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from agency_svc.models import Base
 from shared.domain import Role
 from tests.agency_svc.conftest import Agency, new_tid
 from tests.support.apps import ADMIN_KEY, auth, eventually
+from tests.support.databases import stored_text
 
 ACTIONS = (
     ("acknowledge", None),
@@ -25,6 +27,7 @@ async def test_a_upt_case_is_seen_by_its_ancestors_and_hidden_from_others(tree: 
     assert case["status"] == "dispositioned"
     assert case["status_label"] == "Terverifikasi, Belum Ditindaklanjuti"
     assert case["reporter_name"] == "Siti Aminah"
+    assert not any("Siti Aminah" in v for v in await stored_text(tree.runtime.db.engine, Base.metadata))
     assert case["route_kind"] == "rule"
     assert case["disposition_reason"] == "Aturan pemasyarakatan"
     assert case["incident_date"] == "2025-03-01"
@@ -126,7 +129,7 @@ async def test_inbox_filters_by_status_and_pages_newest_first(tree: Agency) -> N
 
 async def test_anonymous_reporter_is_anonim(tree: Agency) -> None:
     tid = new_tid()
-    await tree.dispose(tid, "KANWIL", 1, is_anonymous=True, reporter_name=None)
+    await tree.dispose(tid, "KANWIL", 1, is_anonymous=True, reporter_name_sealed=None)
     case = await tree.wait_case("KANWIL", tid, agency_code="KANWIL")
     assert case["reporter_name"] == "Anonim"
     assert case["is_anonymous"] is True

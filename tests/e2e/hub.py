@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.nats_users import OPS
 from services.ports import free_port
-from services.secrets_store import stored_nats_password
+from services.registry import BY_NAME
+from services.secrets_store import key_env, stored_nats_password, stored_secrets
 from services.state import read_state
 from shared.bus import Bus
 from tests.support.apps import ADMIN_KEY, auth
@@ -43,6 +44,12 @@ class Hub:
         password = stored_nats_password(self.data_dir, user)
         assert password is not None, f"no NATS password for {user} in {self.data_dir}"
         return password
+
+    def key_env(self, service: str) -> dict[str, str]:
+        """A service's keys as `simpul up` gives them, for another process of that service."""
+        secrets = stored_secrets(self.data_dir)
+        assert secrets is not None, f"no secrets in {self.data_dir}"
+        return key_env(BY_NAME[service], secrets)
 
     def ops_bus(self, name: str) -> Bus:
         """A Bus on the hub's nats-server as `ops`, who may read every stream (the services may not)."""
@@ -96,13 +103,18 @@ def stop_process(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
             proc.wait()
 
 
+BANNER_END = "Press Ctrl-C to stop."
+"""The last line of the banner that `simpul up` prints once everything answers."""
+
+
 def _wait_ready(hub: Hub, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if hub.process.poll() is not None:
             raise RuntimeError(f"simpul up exited with {hub.process.returncode}:\n{hub.output()}")
         try:
-            if httpx.get(f"{hub.base_url}/readyz", timeout=2).status_code == 200:
+            # Ready, and the banner (which `simpul up` prints once everything answers) is out in full.
+            if httpx.get(f"{hub.base_url}/readyz", timeout=2).status_code == 200 and BANNER_END in hub.output():
                 return
         except httpx.HTTPError:
             pass

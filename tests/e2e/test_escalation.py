@@ -91,6 +91,7 @@ def second_routing_replica(hub: Hub, env: dict[str, str]) -> Iterator[Replica]:
         "SIMPUL_ROUTING_NATS_URL": hub.state()["nats"]["url"],
         "SIMPUL_ROUTING_NATS_USER": "routing",
         "SIMPUL_ROUTING_NATS_PASSWORD": hub.nats_password("routing"),
+        **hub.key_env("routing"),
         "SIMPUL_ROUTING_LOG_JSON": "false",
         "PYTHONUNBUFFERED": "1",
     }

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
-import os
-import signal
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.e2e.hub import Api, Hub, asyncpg_url, drop_schemas, running_hub, wait_for
@@ -200,47 +195,6 @@ def test_forwarding_delegation_and_scope(api: Api) -> None:
         r = api.client.request(method, f"/api/v1/agency/complaints/{outsider}{path}", json=body, headers=upt_key)
         assert r.status_code == 404, (path, r.text)
         assert r.json()["error"]["code"] == "not_found"
-
-
-def test_routing_killed_during_a_burst_loses_and_duplicates_nothing(api: Api, hub: Hub) -> None:
-    api.node("BURST", "instansi")
-    key = api.key("BURST")
-    total = 300
-
-    async def burst() -> list[str]:
-        sem = asyncio.Semaphore(32)
-        killed = asyncio.Event()
-
-        async with httpx.AsyncClient(base_url=hub.base_url, timeout=60) as client:
-
-            async def one(i: int) -> str:
-                async with sem:
-                    body = {
-                        "title": f"Burst {i}",
-                        "content": "Antrean layanan terlalu lama.",
-                        "classification": "pengaduan",
-                        "agency_code": "BURST",
-                    }
-                    r = await client.post("/api/v1/complaints", json=body)
-                    assert r.status_code == 201, r.text
-                    if i == total // 3 and not killed.is_set():
-                        killed.set()
-                        os.kill(hub.service_pid("routing"), signal.SIGKILL)
-                    return str(r.json()["tracking_id"])
-
-            return await asyncio.gather(*(one(i) for i in range(total)))
-
-    old_pid = hub.service_pid("routing")
-    accepted = asyncio.run(burst())
-    assert len(set(accepted)) == total
-    wait_for(lambda: hub.service_pid("routing") != old_pid, timeout=30)
-    wait_for(lambda: len(set(api.inbox(key)) & set(accepted)) == total, timeout=60, interval=0.5)
-    inbox = Counter(api.inbox(key))
-    assert all(inbox[t] == 1 for t in accepted), "every complaint is in exactly one inbox, once"
-    for tid in accepted[:: total // 10]:
-        case = api.ok(api.client.get(f"/api/v1/hub/complaints/{tid}", headers=api.admin), 200)
-        assert len([h for h in case["history"] if h["to_status"] == "dispositioned"]) == 1
-    assert hub.state()["services"]["routing"]["restarts"] >= 1
 
 
 def test_hostile_input_gets_a_json_refusal_never_a_5xx(api: Api, hub: Hub) -> None:

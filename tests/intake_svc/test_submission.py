@@ -6,32 +6,15 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import LargeBinary, String, Text, select
-
 from intake_svc.models import Base, Contact
 from shared.bus import PRIVATE_STREAM
 from shared.crypto import hash_receipt, normalize_receipt
+from shared.events.contracts import ContactDetails
 from tests.intake_svc.conftest import REPORTER, Intake, complaint_body
-from tests.support.apps import eventually, stream_events
+from tests.support.apps import CONTACT, IDENTITY, eventually, stream_events
+from tests.support.databases import stored_text
 
 TRACKING_ID = re.compile(r"^SPL-[0-9A-HJKMNP-TV-Z]{10}$")
-
-
-async def _text_values(intake: Intake) -> list[str]:
-    """Every text and binary value in every table of the service's database."""
-    values: list[str] = []
-    async with intake.runtime.db.engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
-            cols = [c for c in table.columns if isinstance(c.type, String | Text | LargeBinary)]
-            if not cols:
-                continue
-            for row in await conn.execute(select(*cols)):
-                for value in row:
-                    if isinstance(value, bytes):
-                        values.append(value.decode("utf-8", "replace"))
-                    elif value is not None:
-                        values.append(str(value))
-    return values
 
 
 async def test_submit_returns_receipt_once_seals_contact_and_relays_events(intake: Intake) -> None:
@@ -53,30 +36,29 @@ async def test_submit_returns_receipt_once_seals_contact_and_relays_events(intak
     [submitted] = shared_events
     assert submitted["type"] == "complaint.submitted" and submitted["correlation_id"] == tid
     case = submitted["data"]["case"]
-    assert case["reporter_name"] == REPORTER["name"]
+    assert IDENTITY.open(case["reporter_name_sealed"]) == REPORTER["name"]
     assert case["region_code"] == "3578" and case["is_anonymous"] is False
     raw = str(submitted)
-    for secret in (REPORTER["email"], REPORTER["phone"], receipt["receipt"]):
+    for secret in (REPORTER["name"], REPORTER["email"], REPORTER["phone"], receipt["receipt"]):
         assert secret not in raw
     [contact] = private_events
-    assert contact["data"] == {
-        "tracking_id": tid,
-        "name": REPORTER["name"],
-        "email": REPORTER["email"],
-        "phone": REPORTER["phone"],
-        "language": "id",
-        "is_anonymous": False,
-    }
+    details = ContactDetails.opened(contact["data"].pop("details_sealed"), CONTACT)
+    assert details == ContactDetails(
+        name=REPORTER["name"], email=REPORTER["email"], phone=REPORTER["phone"], receipt=receipt["receipt"]
+    ), "the receipt travels sealed to notify, for the confirmation"
+    assert contact["data"] == {"tracking_id": tid, "language": "id", "is_anonymous": False}
+    for secret in (REPORTER["name"], REPORTER["email"], REPORTER["phone"], receipt["receipt"]):
+        assert secret not in str(contact), "the private event holds the details sealed, not in plaintext"
 
     # Nothing in the database holds the receipt or the contact details in plaintext.
-    values = await _text_values(intake)
+    values = await stored_text(intake.runtime.db.engine, Base.metadata)
     assert hash_receipt(receipt["receipt"]) in values, "the receipt is kept as its hash"
     for secret in (receipt["receipt"], normalize_receipt(receipt["receipt"]), REPORTER["email"], REPORTER["phone"]):
         assert not any(secret in v for v in values), f"{secret!r} stored in plaintext"
     async with intake.runtime.db.session() as session:
         stored = await session.get(Contact, tid)
         assert stored is not None and stored.email_sealed
-    sealer = intake.runtime.extras["intake"].sealer
+    sealer = intake.runtime.extras["intake"].sealers.at_rest
     assert sealer.open(stored.email_sealed) == REPORTER["email"]
     assert sealer.open(stored.phone_sealed) == REPORTER["phone"]
 
@@ -106,7 +88,7 @@ async def test_reporter_view_after_submission(intake: Intake) -> None:
 async def test_anonymous_reporter_name_stays_home(intake: Intake) -> None:
     receipt = await intake.submit(is_anonymous=True)
     events = await eventually(lambda: stream_events(intake.bus, "simpul.complaint.submitted"))
-    assert events[0]["data"]["case"]["reporter_name"] is None
+    assert events[0]["data"]["case"]["reporter_name_sealed"] is None
     assert REPORTER["name"] not in str(events[0])
     view = await intake.view(receipt)
     assert view["is_anonymous"] is True and view["is_confidential"] is False
@@ -119,7 +101,7 @@ async def test_wbs_is_forced_anonymous_and_confidential(intake: Intake) -> None:
     [submitted] = await eventually(lambda: stream_events(intake.bus, "simpul.complaint.submitted"))
     case = submitted["data"]["case"]
     assert case["is_anonymous"] is True and case["is_confidential"] is True
-    assert case.get("reporter_name") is None
+    assert case["reporter_name_sealed"] is None
     assert REPORTER["name"] not in str(submitted)
     [contact] = await eventually(lambda: stream_events(intake.bus, "private.notify.contact.registered", PRIVATE_STREAM))
     assert contact["data"]["is_anonymous"] is True
@@ -128,14 +110,9 @@ async def test_wbs_is_forced_anonymous_and_confidential(intake: Intake) -> None:
 async def test_contact_registered_is_emitted_without_contact_details(intake: Intake) -> None:
     receipt = await intake.submit(reporter=None, language="en")
     [contact] = await eventually(lambda: stream_events(intake.bus, "private.notify.contact.registered", PRIVATE_STREAM))
-    assert contact["data"] == {
-        "tracking_id": receipt["tracking_id"],
-        "name": None,
-        "email": None,
-        "phone": None,
-        "language": "en",
-        "is_anonymous": False,
-    }
+    details = ContactDetails.opened(contact["data"].pop("details_sealed"), CONTACT)
+    assert details == ContactDetails(), "nobody to send a confirmation to: no receipt either"
+    assert contact["data"] == {"tracking_id": receipt["tracking_id"], "language": "en", "is_anonymous": False}
 
 
 def _future() -> str:

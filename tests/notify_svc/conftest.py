@@ -1,33 +1,53 @@
-"""notify_svc running in-process against the per-test nats-server and database, with a real SMTP server when asked."""
+"""notify_svc running in-process against the per-test nats-server and database, with a real SMTP server (aiosmtpd) and
+a real HTTP SMS gateway receiver (uvicorn on a loopback port) when asked, and a movable clock when a test needs one."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from notify_svc.app import create_app
 from notify_svc.settings import NotifySettings
 from services.ports import free_port
-from shared.bus import Bus
-from shared.domain import Status
-from shared.events import EventData, encode_event, new_event
-from shared.events.contracts import ComplaintStatusChanged, ContactRegistered, FollowupPosted
+from shared.bus import STREAM, Bus
+from shared.clock import Clock
+from shared.domain import Channel, Classification, ClockKind, ClockState, EscalationTarget, Status
+from shared.events import Envelope, EventData, encode_event, new_event
+from shared.events.contracts import (
+    CaseSnapshot,
+    ClockView,
+    ComplaintEscalated,
+    ComplaintStatusChanged,
+    ComplaintSubmitted,
+    ContactDetails,
+    ContactRegistered,
+    FollowupPosted,
+    SlaClocksChanged,
+    SlaWarning,
+)
 from shared.runtime import Runtime
 from tests.support.apps import (
     ADMIN_KEY,
+    CONTACT,
     auth,
     eventually,
     publish,
@@ -38,8 +58,15 @@ from tests.support.apps import (
 )
 from tests.support.databases import TestDatabase
 
-# Fast loops for tests: the sender polls often and retries quickly.
-FAST = {"sender_poll_interval": 0.05, "retry_base_seconds": 0.05, "retry_max_seconds": 0.2}
+# Fast loops for tests: the sender polls often and retries quickly; the digest only where a test asks for it.
+FAST = {
+    "sender_poll_interval": 0.05,
+    "retry_base_seconds": 0.05,
+    "retry_max_seconds": 0.2,
+    "digest_hour": None,
+    "digest_poll_seconds": 0.05,
+}
+GATEWAY_AUTH = "Bearer gw-test-secret"
 
 
 def new_tid() -> str:
@@ -86,6 +113,66 @@ def smtp_server() -> Iterator[SmtpServer]:
         controller.stop()
 
 
+@dataclass
+class GatewayCall:
+    headers: dict[str, str]
+    body: dict[str, Any]
+    answered: int
+
+
+class SmsGateway:
+    """An HTTP SMS gateway on a loopback port. It answers each request from `script` (a status code, or 0: wait
+    `hang_seconds`, longer than the client's timeout, then 200), then 200; like a real gateway, it sends one SMS per
+    Idempotency-Key."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        self.script: list[int] = []
+        self.hang_seconds = 1.0
+        self.calls: list[GatewayCall] = []
+        self.delivered: dict[str, dict[str, Any]] = {}
+
+    async def handle(self, request: Request) -> JSONResponse:
+        body = await request.json()
+        status = self.script.pop(0) if self.script else 200
+        if status == 0:
+            await asyncio.sleep(self.hang_seconds)
+            status = 200
+        self.calls.append(GatewayCall(dict(request.headers), body, status))
+        if status >= 300:
+            return JSONResponse({"error": f"refused {body.get('to')}"}, status_code=status)
+        key = request.headers.get("idempotency-key", "")
+        self.delivered.setdefault(key, body)
+        return JSONResponse({"id": f"gw-{key[:8]}", "status": "queued"}, status_code=202)
+
+    def texts_for(self, tid: str) -> list[dict[str, Any]]:
+        return [b for b in self.delivered.values() if tid in b.get("text", "")]
+
+
+@pytest.fixture
+async def sms_gateway() -> AsyncIterator[SmsGateway]:
+    gateway = SmsGateway()
+    port = free_port()
+    app = Starlette(routes=[Route("/v1/messages", gateway.handle, methods=["POST"])])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off"))
+    task = asyncio.create_task(server.serve())
+
+    async def started() -> bool:
+        return server.started
+
+    try:
+        await eventually(started)
+        gateway.url = f"http://127.0.0.1:{port}/v1/messages"
+        yield gateway
+    finally:
+        server.should_exit = True
+        await task
+
+
+def gateway_settings(gateway: SmsGateway) -> dict[str, Any]:
+    return {"sms_gateway_url": gateway.url, "sms_gateway_auth_header": f"Authorization: {GATEWAY_AUTH}"}
+
+
 def body_of(msg: EmailMessage) -> str:
     part = msg.get_body(preferencelist=("plain",))
     assert part is not None
@@ -119,14 +206,15 @@ class Notify:
         phone: str | None = "+62 812 0000 1111",
         language: str = "id",
         is_anonymous: bool = False,
+        receipt: str | None = None,
     ) -> None:
         await publish(
             self.bus,
             ContactRegistered(
                 tracking_id=tid,
-                name=name,
-                email=email_address,
-                phone=phone,
+                details_sealed=ContactDetails(name=name, email=email_address, phone=phone, receipt=receipt).seal(
+                    CONTACT
+                ),
                 language=language,
                 is_anonymous=is_anonymous,
             ),
@@ -168,12 +256,80 @@ class Notify:
             source="agency",
         )
 
-    async def publish_twice(self, data: EventData) -> None:
+    async def submitted(self, tid: str, region_code: str | None) -> None:
+        snapshot = CaseSnapshot(
+            title="Pungutan liar",
+            content="Petugas meminta uang.",
+            classification=Classification.pengaduan,
+            region_code=region_code,
+            channel=Channel.web,
+            is_anonymous=False,
+            is_confidential=False,
+            submitted_at=datetime.now(UTC),
+        )
+        await publish(self.bus, ComplaintSubmitted(tracking_id=tid, case=snapshot), source="intake")
+
+    async def clocks(self, tid: str, version: int, *clocks: ClockView) -> None:
+        event = SlaClocksChanged(
+            tracking_id=tid,
+            clocks=list(clocks),
+            escalation_level=0,
+            clocks_version=version,
+            changed_at=datetime.now(UTC),
+        )
+        await publish(self.bus, event, source="routing")
+
+    async def warning(self, tid: str, clock: ClockKind, due_at: datetime, agency_code: str | None = None) -> None:
+        event = SlaWarning(
+            tracking_id=tid,
+            clock_id="7",
+            clock=clock,
+            agency_code=agency_code,
+            started_at=due_at - timedelta(days=14),
+            due_at=due_at,
+            warned_at=datetime.now(UTC),
+        )
+        await publish(self.bus, event, source="routing")
+
+    def escalation_event(
+        self, tid: str, level: int, agency_code: str, target_agency_code: str | None
+    ) -> ComplaintEscalated:
+        return ComplaintEscalated(
+            tracking_id=tid,
+            clock_id="9",
+            clock=ClockKind.resolution,
+            level=level,
+            target=list(EscalationTarget)[level - 1],
+            agency_code=agency_code,
+            target_agency_code=target_agency_code,
+            due_at=datetime(2026, 3, 6, 16, 59, 59, 999999, tzinfo=UTC),
+            escalated_at=datetime.now(UTC),
+        )
+
+    async def wait_drained(self, durable: str = "notify-messages") -> None:
+        """Wait until the durable has acked everything the stream holds for it."""
+
+        async def drained() -> bool:
+            info = await self.bus.js.consumer_info(STREAM, durable)
+            return info.num_pending == 0 and info.num_ack_pending == 0
+
+        await eventually(drained)
+
+    async def recipient(self, **body: Any) -> dict[str, Any]:
+        r = await self.client.post("/api/v1/notify/recipients", json=body, headers=self.admin)
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    async def publish_twice(self, data: EventData) -> Envelope:
         """The same envelope under two Nats-Msg-Ids: JetStream keeps both, so the consumer sees it twice."""
         env = new_event(data, source="routing")
-        raw = encode_event(env)
-        await self.bus.publish(data.subject(), raw, headers={"Nats-Msg-Id": str(env.id)})
-        await self.bus.publish(data.subject(), raw, headers={"Nats-Msg-Id": f"again-{env.id}"})
+        await self.redeliver(env, "first")
+        await self.redeliver(env, "again")
+        return env
+
+    async def redeliver(self, env: Envelope, tag: str) -> None:
+        """Publish this very envelope (same event id) under a new Nats-Msg-Id, as a replay or a redelivery would."""
+        await self.bus.publish(f"simpul.{env.type}", encode_event(env), headers={"Nats-Msg-Id": f"{tag}-{env.id}"})
 
     async def deliveries(self, tid: str | None = None, **params: Any) -> list[dict[str, Any]]:
         if tid is not None:
@@ -182,11 +338,24 @@ class Notify:
         assert r.status_code == 200, r.text
         return list(r.json()["items"])
 
-    async def wait_deliveries(self, tid: str, n: int, **expected: Any) -> list[dict[str, Any]]:
-        """Wait until `tid` has exactly `n` deliveries, each matching `expected`."""
+    async def wait_deliveries(
+        self,
+        tid: str | None,
+        n: int,
+        *,
+        template: str | None = None,
+        recipient_kind: str | None = None,
+        **expected: Any,
+    ) -> list[dict[str, Any]]:
+        """Wait until `tid` has exactly `n` deliveries (of `template`, for `recipient_kind`, if given), each matching
+        `expected`."""
 
         async def probe() -> list[dict[str, Any]] | None:
-            items = await self.deliveries(tid)
+            items = [
+                i
+                for i in await self.deliveries(tid, limit=200)
+                if template in (None, i["template"]) and recipient_kind in (None, i["recipient_kind"])
+            ]
             ok = len(items) == n and all(all(i.get(k) == v for k, v in expected.items()) for i in items)
             return items if ok else None
 
@@ -213,9 +382,15 @@ class Notify:
 
 
 @asynccontextmanager
-async def start_notify(database: TestDatabase, natsd: Any, tmp_path: Path, **overrides: Any) -> AsyncIterator[Notify]:
+async def start_notify(
+    database: TestDatabase, natsd: Any, tmp_path: Path, *, clock: Clock | None = None, **overrides: Any
+) -> AsyncIterator[Notify]:
     settings = service_settings(NotifySettings, database, natsd, tmp_path, **{**FAST, **overrides})
-    async with running_service("notify_svc", create_app, settings) as (app, client), test_bus(natsd) as bus:
+    app_kwargs = {"clock": clock} if clock is not None else {}
+    async with (
+        running_service("notify_svc", create_app, settings, **app_kwargs) as (app, client),
+        test_bus(natsd) as bus,
+    ):
         yield Notify(app=app, client=client, bus=bus, settings=settings, database=database)
 
 
@@ -232,6 +407,19 @@ async def notify_smtp(
 ) -> AsyncIterator[Notify]:
     async with start_notify(database, natsd, tmp_path, smtp_host="127.0.0.1", smtp_port=smtp_server.port) as svc:
         yield svc
+
+
+def running_clock(name: ClockKind, agency_code: str | None, due_at: datetime, **extra: Any) -> ClockView:
+    values: dict[str, Any] = {
+        "name": name,
+        "agency_code": agency_code,
+        "working_days": 5,
+        "started_at": due_at - timedelta(days=7),
+        "due_at": due_at,
+        "paused": False,
+        "state": ClockState.breached if due_at < datetime.now(UTC) else ClockState.running,
+    }
+    return ClockView(**{**values, **extra})
 
 
 async def wait_stream_events(bus: Bus, subject: str, tid: str, n: int) -> list[dict[str, Any]]:

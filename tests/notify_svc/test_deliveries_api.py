@@ -31,12 +31,12 @@ async def test_delivery_log_access_filters_and_pages(notify: Notify) -> None:
 
     tid, other = new_tid(), new_tid()
     await notify.contact(tid, email_address="rahasia.sekali@example.test")
-    await notify.contact(other, email_address=None)
-    for version, status in enumerate((Status.submitted, Status.dispositioned, Status.in_progress), start=1):
+    await notify.contact(other, email_address=None, phone=None)
+    for version, status in enumerate((Status.submitted, Status.dispositioned), start=1):
         await notify.status(tid, status, version)
     await notify.status(other, Status.dispositioned, 2)
     await notify.wait_deliveries(tid, 3, status="sent")
-    await notify.wait_deliveries(other, 1, status="skipped")
+    await notify.wait_deliveries(other, 2, status="skipped", reason="no_address")
 
     h = auth(coordinator.key)
     page = (await notify.client.get(PATH, params={"tracking_id": tid, "limit": 2}, headers=h)).json()
@@ -45,11 +45,14 @@ async def test_delivery_log_access_filters_and_pages(notify: Notify) -> None:
     assert len(rest["items"]) == 1 and rest["next_offset"] is None
     ids = [i["id"] for i in page["items"] + rest["items"]]
     assert len(set(ids)) == 3
+    assert {i["template"] for i in page["items"] + rest["items"]} == {"confirmation", "status_changed"}
     item = page["items"][0]
     assert set(item) >= {
         "id",
+        "event_type",
         "tracking_id",
         "recipient_kind",
+        "recipient_id",
         "channel",
         "template",
         "status",
@@ -60,9 +63,15 @@ async def test_delivery_log_access_filters_and_pages(notify: Notify) -> None:
         "next_attempt_at",
     }
     assert item["created_at"].endswith(("Z", "+00:00")) and item["sent_at"].endswith(("Z", "+00:00"))
+    assert item["recipient_kind"] == "reporter" and item["recipient_id"] == ""
 
     skipped = (await notify.client.get(PATH, params={"status": "skipped"}, headers=h)).json()["items"]
-    assert [(i["tracking_id"], i["reason"]) for i in skipped] == [(other, "no_email")]
+    assert sorted((i["tracking_id"], i["template"], i["reason"]) for i in skipped) == [
+        (other, "confirmation", "no_address"),
+        (other, "status_changed", "no_address"),
+    ]
+    for_officers = await notify.client.get(PATH, params={"recipient_kind": "liaison"}, headers=h)
+    assert for_officers.status_code == 200 and for_officers.json()["items"] == []
     everything = await notify.client.get(PATH, params={"limit": 200}, headers=h)
     assert "rahasia.sekali" not in everything.text and "Siti" not in everything.text
 
@@ -73,7 +82,15 @@ async def test_delivery_log_access_filters_and_pages(notify: Notify) -> None:
     assert (await notify.client.get(f"{PATH}/{ids[0]}", headers=auth(agency.key))).status_code == 403
     assert (await notify.client.get(f"{PATH}/{ids[0]}")).status_code == 401
 
-    for bad in ({"status": "lost"}, {"limit": 0}, {"limit": 201}, {"offset": -1}, {"tracking_id": "bad id!"}):
+    bad_params = (
+        {"status": "lost"},
+        {"limit": 0},
+        {"limit": 201},
+        {"offset": -1},
+        {"tracking_id": "bad id!"},
+        {"recipient_kind": "someone"},
+    )
+    for bad in bad_params:
         r = await notify.client.get(PATH, params=bad, headers=h)
         assert r.status_code == 422, bad
 

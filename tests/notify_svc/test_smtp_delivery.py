@@ -24,10 +24,11 @@ async def test_status_and_followup_mails_in_indonesian(notify_smtp: Notify, smtp
     await notify_smtp.status(tid, Status.in_progress, 3, previous=Status.dispositioned)
     await notify_smtp.followup(tid, "Petugas yang meminta uang telah diperiksa.", is_final=True)
 
-    msgs = await eventually(lambda: _n(smtp_server, tid, 2))
+    msgs = await eventually(lambda: _n(smtp_server, tid, 3))
     by_subject = {m["Subject"]: m for m in msgs}
     status_msg = next(m for s, m in by_subject.items() if "Proses" in s)
     follow_msg = next(m for s, m in by_subject.items() if "tindak lanjut" in s)
+    assert f"[Simpul] Laporan {tid} telah diterima" in by_subject, "the confirmation of the submission"
     for m in msgs:
         assert m["To"] == "siti.aminah@example.test"
         assert m["From"] == "Simpul <no-reply@simpul.localhost>"
@@ -47,13 +48,13 @@ async def test_status_and_followup_mails_in_indonesian(notify_smtp: Notify, smtp
     assert "Petugas yang meminta uang telah diperiksa." in follow_body
     assert "Lapas Kelas I Surabaya" in follow_msg["Subject"]
 
-    log = await notify_smtp.wait_deliveries(tid, 2, status="sent", attempts=1)
-    assert {d["template"] for d in log} == {"status_changed", "followup_posted"}
+    log = await notify_smtp.wait_deliveries(tid, 3, status="sent", attempts=1)
+    assert {d["template"] for d in log} == {"confirmation", "status_changed", "followup_posted"}
     assert all(d["sent_at"] and d["recipient_kind"] == "reporter" and d["channel"] == "email" for d in log)
     # The Message-ID is derived from the notification id: a resend after a crash is recognisable.
     assert {m["Message-ID"] for m in msgs} == {f"<{d['id']}@simpul.localhost>" for d in log}
 
-    sent = await wait_stream_events(notify_smtp.bus, "simpul.notification.sent", tid, 2)
+    sent = await wait_stream_events(notify_smtp.bus, "simpul.notification.sent", tid, 3)
     assert {e["data"]["notification_id"] for e in sent} == {d["id"] for d in log}
     assert all(e["data"]["attempts"] == 1 and e["data"]["channel"] == "email" for e in sent)
     assert all("siti" not in str(e).lower() for e in sent)
@@ -65,35 +66,39 @@ async def test_english_when_the_reporter_chose_it(notify_smtp: Notify, smtp_serv
     await notify_smtp.status(tid, Status.postponed, 2, previous=Status.submitted, reason="Please add the location.")
     await notify_smtp.followup(tid, "We are checking the visiting rules.", agency_name=None)
 
-    msgs = await eventually(lambda: _n(smtp_server, tid, 2))
+    msgs = await eventually(lambda: _n(smtp_server, tid, 3))
     status_msg = next(m for m in msgs if "On hold" in m["Subject"])
+    confirmation = next(m for m in msgs if m["Subject"] == f"[Simpul] Report {tid} received")
+    assert body_of(confirmation).startswith("Dear Budi,") and "Your receipt" not in body_of(confirmation)
     follow_msg = next(m for m in msgs if "follow-up" in m["Subject"])
     assert status_msg["Subject"] == f"[Simpul] Report {tid}: On hold (Tunda)"
     assert status_msg["Content-Language"] == "en"
     body = body_of(status_msg)
     assert body.startswith("Dear Budi,")
     assert f"The status of your report with tracking number {tid} is now: On hold (Tunda)." in body
-    assert "Note: Please add the location." in body
+    assert "What we need: Please add the location." in body
+    assert "Please complete your report within 10 working days" in body
     assert "Status laporan" not in body
     # Without an agency name the mail names the agency by its code.
     assert "LAPAS-SBY has posted a follow-up" in body_of(follow_msg)
 
 
 async def test_refused_then_accepted_shows_attempts_and_ends_sent(notify_smtp: Notify, smtp_server: SmtpServer) -> None:
-    smtp_server.inbox.refuse_first = 2
     tid = new_tid()
     await notify_smtp.contact(tid)
+    await eventually(lambda: _n(smtp_server, tid, 1))
+    smtp_server.inbox.refuse_first = 2
     await notify_smtp.status(tid, Status.dispositioned, 2, previous=Status.submitted)
 
-    [msg] = await eventually(lambda: _n(smtp_server, tid, 1))
+    [_, msg] = await eventually(lambda: _n(smtp_server, tid, 2))
     assert smtp_server.inbox.refused == 2
-    [entry] = await notify_smtp.wait_deliveries(tid, 1, status="sent")
+    [entry] = await notify_smtp.wait_deliveries(tid, 1, template="status_changed", status="sent")
     assert entry["attempts"] == 3
     assert "451" in entry["last_error"] and "try later" in entry["last_error"]
     assert "siti" not in entry["last_error"].lower()
     assert msg["Message-ID"] == f"<{entry['id']}@simpul.localhost>"
-    [event] = await wait_stream_events(notify_smtp.bus, "simpul.notification.sent", tid, 1)
-    assert event["data"]["attempts"] == 3
+    events = await wait_stream_events(notify_smtp.bus, "simpul.notification.sent", tid, 2)
+    assert [e["data"]["attempts"] for e in events] == [1, 3]
 
 
 async def test_always_refused_fails_after_max_attempts(
@@ -108,13 +113,14 @@ async def test_always_refused_fails_after_max_attempts(
         tid = new_tid()
         await svc.contact(tid)
         await svc.status(tid, Status.completed, 6, previous=Status.answered)
-        [entry] = await svc.wait_deliveries(tid, 1, status="failed")
+        [entry] = await svc.wait_deliveries(tid, 1, template="status_changed", status="failed")
         assert entry["attempts"] == 3 and entry["reason"] == "max_attempts"
         assert entry["next_attempt_at"] is None and entry["sent_at"] is None
         assert "452" in entry["last_error"]
         assert "siti" not in entry["last_error"].lower() and "example.test" not in entry["last_error"]
-        [failed] = await wait_stream_events(svc.bus, "simpul.notification.failed", tid, 1)
-        assert failed["data"]["attempts"] == 3 and failed["data"]["template"] == "status_changed"
+        failures = await wait_stream_events(svc.bus, "simpul.notification.failed", tid, 2)
+        [failed] = [f for f in failures if f["data"]["template"] == "status_changed"]
+        assert failed["data"]["attempts"] == 3
         assert "example.test" not in failed["data"]["error"]
         assert await stream_events(svc.bus, "simpul.notification.sent") == []
         assert smtp_server.inbox.for_tid(tid) == []

@@ -22,7 +22,16 @@ from shared.bus import Bus
 from shared.events import Envelope, EventData, encode_event, new_event
 from shared.events.contracts import CaseSnapshot, ComplaintSubmitted
 from shared.runtime import Runtime
-from tests.support.apps import ADMIN_KEY, auth, eventually, running_service, service_settings, stream_events, test_bus
+from tests.support.apps import (
+    ADMIN_KEY,
+    IDENTITY,
+    auth,
+    eventually,
+    running_service,
+    service_settings,
+    stream_events,
+    test_bus,
+)
 from tests.support.clock import ManualClock
 from tests.support.databases import TestDatabase
 
@@ -57,7 +66,7 @@ def submitted(
             channel="web",  # type: ignore[arg-type]
             is_anonymous=is_anonymous,
             is_confidential=False,
-            reporter_name=None if is_anonymous else reporter_name,
+            reporter_name_sealed=None if is_anonymous else IDENTITY.seal_optional(reporter_name),
             submitted_at=datetime.now(UTC),
         ),
     )

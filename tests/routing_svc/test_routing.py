@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from routing_svc.models import Base
 from tests.routing_svc.conftest import Hub, new_tid, submitted
-from tests.support.apps import eventually
+from tests.support.apps import IDENTITY, eventually
+from tests.support.databases import stored_text
 
 
 async def _tree(hub: Hub) -> None:
@@ -33,7 +35,10 @@ async def test_routed_by_the_reporters_choice(hub: Hub) -> None:
     (event,) = await eventually(published)
     data = event["data"]
     assert data["tracking_id"] == tid and data["route_kind"] == "reporter_choice" and data["case_version"] == 1
-    assert data["case"]["reporter_name"] == "Siti Aminah" and data["previous_agency_code"] is None
+    assert IDENTITY.open(data["case"]["reporter_name_sealed"]) == "Siti Aminah" and data["previous_agency_code"] is None
+    assert "Siti Aminah" not in str(event)
+    stored = await stored_text(hub.runtime.db.engine, Base.metadata)
+    assert not any("Siti Aminah" in v for v in stored), "the name is sealed at rest"
     assert event["correlation_id"] == tid
     (status,) = await hub.events("simpul.complaint.status_changed")
     assert status["data"]["status"] == "dispositioned" and status["data"]["previous_status"] == "submitted"
@@ -109,6 +114,6 @@ async def test_repeats_change_nothing(hub: Hub) -> None:
     assert await hub.processed(again)
     assert await hub.case(tid) == before
     dispositions = await hub.events("simpul.complaint.dispositioned.>")
-    assert len(dispositions) == 1 and dispositions[0]["data"]["case"]["reporter_name"] is None
+    assert len(dispositions) == 1 and dispositions[0]["data"]["case"]["reporter_name_sealed"] is None
     listed = await hub.ok("GET", "/api/v1/hub/complaints?agency_code=LAPAS-SBY", 200)
     assert [c["tracking_id"] for c in listed["items"]] == [tid]

@@ -24,6 +24,7 @@ from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import NotFoundError
 
+from agency_svc.consumers import INBOX_DURABLE, INBOX_SUBJECTS
 from services.nats_users import GRANTS, OPS, USERS, NatsUser, config_password, hub_users, publish_allowed
 from services.natsd import NatsServer
 from services.registry import SERVICES
@@ -31,6 +32,7 @@ from services.secrets_store import load_or_create
 from services.up import create_streams, service_env
 from shared.bus import DLQ_STREAM, PRIVATE_STREAM, STREAM, Bus
 from shared.bus.nats_bus import inbox_prefix
+from shared.bus.subjects import subject_matches
 from shared.events.contracts import EVENT_MODELS, PRIVATE_ROOT
 from tests.support.apps import eventually
 
@@ -231,17 +233,7 @@ def _concrete(subject: str) -> str:
 
 
 def _covered(subject: str, patterns: tuple[str, ...]) -> bool:
-    return any(_matches(p, subject) for p in patterns)
-
-
-def _matches(pattern: str, subject: str) -> bool:
-    p, s = pattern.split("."), subject.split(".")
-    for i, token in enumerate(p):
-        if token == ">":
-            return len(s) > i
-        if i >= len(s) or (token != "*" and token != s[i]):
-            return False
-    return len(p) == len(s)
+    return any(subject_matches(p, subject) for p in patterns)
 
 
 @pytest.mark.parametrize("user", list(GRANTS))
@@ -282,41 +274,72 @@ def test_the_grants_cover_every_event_and_only_intake_publishes_private_ones() -
     assert readers == ["notify"]
 
 
-async def test_simpul_dlq_reads_dead_letters_as_ops_from_the_data_folder(tmp_path: Path) -> None:
+async def test_simpul_dlq_reads_dead_letters_as_ops_and_replays_only_what_a_durable_could_write(
+    tmp_path: Path,
+) -> None:
     data_dir = tmp_path / "hub"
     hub = load_or_create(data_dir, [], "sk_admin_cli-test")
     server = NatsServer(data_dir=data_dir / "nats", users=hub_users(hub.nats_passwords))
     server.start()
     try:
         await create_streams(server.url, hub.nats_passwords[OPS])
+        ops = Bus(server.url, name="test-ops", user=OPS, password=hub.nats_passwords[OPS])
+        await ops.connect()
+        await ops.js.add_consumer(STREAM, ConsumerConfig(durable_name=INBOX_DURABLE, filter_subjects=INBOX_SUBJECTS))
         agency = Bus(server.url, name="test-agency", user="agency", password=hub.nats_passwords["agency"])
         await agency.connect()
+        letters = [  # (Simpul-Durable, Simpul-Subject): the first is genuine, the others are forged by agency
+            ("agency-inbox", "simpul.complaint.status_changed"),
+            ("agency-inbox", "simpul.complaint.submitted"),
+            ("notify-contacts", "private.notify.contact.registered"),
+        ]
         try:
-            headers = {"Simpul-Durable": "agency-inbox", "Simpul-Subject": "simpul.complaint.status_changed"}
-            await agency.publish("dlq.agency-inbox", b"{}", headers={"Nats-Msg-Id": "d-1", **headers})
+            for n, (durable, subject) in enumerate(letters):
+                headers = {"Simpul-Durable": durable, "Simpul-Subject": subject, "Simpul-Stream": STREAM}
+                await agency.publish("dlq.agency-inbox", b"{}", headers={"Nats-Msg-Id": f"d-{n}", **headers})
         finally:
             await agency.close()
-        argv = ["-m", "services.cli", "dlq", "--data-dir", str(data_dir), "--nats-url", server.url, "list"]
+        cli = ["-m", "services.cli", "dlq", "--data-dir", str(data_dir), "--nats-url", server.url]
         env = {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL_")}
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, *argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env
-        )
-        out, _ = await asyncio.wait_for(proc.communicate(), 60)
+
+        async def simpul_dlq(*args: str) -> tuple[int, str]:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, *cli, *args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env
+            )
+            try:
+                out, _ = await asyncio.wait_for(proc.communicate(), 20)
+            except TimeoutError:
+                proc.kill()
+                out, _ = await proc.communicate()
+                raise AssertionError(out.decode()) from None
+            return proc.returncode or 0, out.decode()
+
+        listed = await simpul_dlq("list")
+        replayed = await simpul_dlq("replay", "--all")
+        republished = await ops.js.stream_info(STREAM)
+        await ops.close()
     finally:
         server.stop()
-    assert proc.returncode == 0, out.decode()
-    assert "agency-inbox" in out.decode() and "1 dead letter(s)" in out.decode()
+    assert listed[0] == 0 and "agency-inbox" in listed[1] and "3 dead letter(s)" in listed[1], listed
+    code, out = replayed
+    assert code == 1 and "1 replayed, 2 refused" in out, out
+    assert "'simpul.complaint.submitted' is not a subject that 'agency-inbox' reads" in out
+    assert "names durable 'notify-contacts' but arrived on 'dlq.agency-inbox'" in out
+    assert republished.state.messages == 1, "only the genuine letter went back on the stream"
 
 
 async def _truthy(items: list[Msg]) -> bool:
     return bool(items)
 
 
-def test_simpul_up_gives_each_service_its_own_user_and_keeps_the_passwords(tmp_path: Path) -> None:
-    first = load_or_create(tmp_path, ["intake", "notify"], None)
-    again = load_or_create(tmp_path, ["intake", "notify"], None)
+def test_simpul_up_gives_each_service_its_own_user_and_keys_and_keeps_them(tmp_path: Path) -> None:
+    first = load_or_create(tmp_path, [s.name for s in SERVICES], None)
+    again = load_or_create(tmp_path, [s.name for s in SERVICES], None)
     assert set(first.nats_passwords) == set(USERS)
     assert again.nats_passwords == first.nats_passwords, "made once, then kept"
+    assert (again.encryption_keys, again.channel_keys) == (first.encryption_keys, first.channel_keys)
+    own = [first.encryption_keys[s.name][0] for s in SERVICES]
+    assert len(set(own)) == len(SERVICES), "each service has keys of its own"
     assert (tmp_path / "secrets.json").stat().st_mode & 0o777 == 0o600
     for spec in SERVICES:
         env = service_env(
@@ -332,3 +355,7 @@ def test_simpul_up_gives_each_service_its_own_user_and_keeps_the_passwords(tmp_p
         assert env[f"{spec.env_prefix}NATS_USER"] == spec.name
         assert env[f"{spec.env_prefix}NATS_PASSWORD"] == first.nats_passwords[spec.name]
         assert first.nats_passwords[OPS] not in env.values(), "no service gets the ops password"
+        assert env[f"{spec.env_prefix}ENCRYPTION_KEYS"] == first.encryption_keys[spec.name][0]
+        rings = {c: env.get(f"{spec.env_prefix}{c.upper()}_KEYS") for c in ("identity", "contact")}
+        assert {c for c, keys in rings.items() if keys} == set(spec.channels), "only the rings it needs"
+        assert all(keys == first.channel_keys[c][0] for c, keys in rings.items() if keys)

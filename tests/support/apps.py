@@ -15,6 +15,7 @@ from nats.js.errors import NotFoundError
 
 from services.natsd import NatsServer
 from shared.bus import STREAM, Bus
+from shared.crypto import Sealer
 from shared.db.migrations import upgrade_async
 from shared.events import EventData, encode_event, new_event
 from shared.settings import ServiceSettings
@@ -24,6 +25,21 @@ S = TypeVar("S", bound=ServiceSettings)
 
 ADMIN_KEY = "sk_admin_test-bootstrap-key-0123456789abcdefghijklmnop"
 TEST_ENCRYPTION_KEY = "q8yq2Y8l5k8r0lS3Yh0dP3mT7o2j1v9Xn4cB6eF8gH0="
+TEST_IDENTITY_KEY = "I_zcgfTiO44C-7BICc9Gvsrr4hiFOMOd0gWj5jDR5Yo="
+TEST_CONTACT_KEY = "O7KP_exPzHmAMmcFjWf8je1w86PqsbMuQV2BNTvEJ28="
+IDENTITY = Sealer([TEST_IDENTITY_KEY])
+"""The identity ring every test service holds: what a test seals a name with, or opens an event's name with."""
+CONTACT = Sealer([TEST_CONTACT_KEY])
+
+
+def keys_for(settings_cls: type[ServiceSettings]) -> dict[str, str]:
+    """The test keys for each key setting a service has: its own, and the broker rings it holds."""
+    keys = {
+        "encryption_keys": TEST_ENCRYPTION_KEY,
+        "identity_keys": TEST_IDENTITY_KEY,
+        "contact_keys": TEST_CONTACT_KEY,
+    }
+    return {field: key for field, key in keys.items() if field in settings_cls.model_fields}
 
 
 def service_settings(
@@ -38,8 +54,7 @@ def service_settings(
         "relay_poll_interval": 0.05,
         "log_json": False,
     }
-    if "encryption_keys" in settings_cls.model_fields:
-        values["encryption_keys"] = TEST_ENCRYPTION_KEY
+    values |= keys_for(settings_cls)
     values.update(overrides)
     return settings_cls(**values)
 

@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import JSON, LargeBinary, MetaData, String, Text, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 POSTGRES_ENV = "SIMPUL_TEST_POSTGRES_URL"
 
@@ -45,3 +45,20 @@ async def fresh_database(backend: str, tmp: Path, name: str = "db") -> AsyncIter
 
 def postgres_env_url() -> str | None:
     return os.environ.get(POSTGRES_ENV)
+
+
+async def stored_text(engine: AsyncEngine, metadata: MetaData) -> list[str]:
+    """Every text and binary value in every table of a service's database, for grepping what it keeps."""
+    values: list[str] = []
+    async with engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            cols = [c for c in table.columns if isinstance(c.type, String | Text | LargeBinary | JSON)]
+            if not cols:
+                continue
+            for row in await conn.execute(select(*cols)):
+                for value in row:
+                    if isinstance(value, bytes):
+                        values.append(value.decode("utf-8", "replace"))
+                    elif value is not None:
+                        values.append(str(value))
+    return values

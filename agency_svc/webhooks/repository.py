@@ -1,0 +1,164 @@
+"""Queries on webhook endpoints, deliveries and attempts. Nothing here commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Table, delete, exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from agency_svc.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from shared.db.dialect import dialect_of, insert_ignore
+
+_DELIVERIES = cast(Table, WebhookDelivery.__table__)
+_PENDING = DeliveryStatus.pending.value
+PURGE_BATCH = 1000
+
+
+def _rowcount(result: Any) -> int:
+    return int(result.rowcount) if isinstance(result, CursorResult) else 0
+
+
+async def endpoints_of_nodes(session: AsyncSession, codes: Sequence[str]) -> Sequence[WebhookEndpoint]:
+    stmt = select(WebhookEndpoint).where(WebhookEndpoint.agency_code.in_(codes)).order_by(WebhookEndpoint.id)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def endpoints_of_node(session: AsyncSession, agency_code: str) -> Sequence[WebhookEndpoint]:
+    stmt = (
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.agency_code == agency_code)
+        .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
+    )
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def count_of_node(session: AsyncSession, agency_code: str) -> int:
+    stmt = select(func.count()).select_from(WebhookEndpoint).where(WebhookEndpoint.agency_code == agency_code)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def endpoint_of_node(session: AsyncSession, agency_code: str, endpoint_id: str) -> WebhookEndpoint | None:
+    endpoint = await session.get(WebhookEndpoint, endpoint_id)
+    return endpoint if endpoint is not None and endpoint.agency_code == agency_code else None
+
+
+async def add_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert deliveries; one an endpoint already has for the same event is left as it is."""
+    stmt = insert_ignore(dialect_of(session), _DELIVERIES, ["endpoint_id", "event_id"])
+    await session.execute(stmt, rows)
+
+
+async def due(session: AsyncSession, now: datetime, limit: int, *, skip_locked: bool) -> list[int]:
+    """Pending deliveries whose time has come and that no earlier pending delivery of their case holds back.
+
+    `skip_locked` (PostgreSQL) locks the rows and passes over those another sender is claiming.
+    """
+    earlier = aliased(WebhookDelivery)
+    held_back = exists().where(
+        earlier.endpoint_id == WebhookDelivery.endpoint_id,
+        earlier.tracking_id == WebhookDelivery.tracking_id,
+        earlier.id < WebhookDelivery.id,
+        earlier.status == _PENDING,
+    )
+    stmt = (
+        select(WebhookDelivery.id)
+        .where(WebhookDelivery.status == _PENDING, WebhookDelivery.next_attempt_at <= now, ~held_back)
+        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+        .limit(limit)
+    )
+    if skip_locked:
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list((await session.execute(stmt)).scalars().all())
+
+
+async def claim(session: AsyncSession, ids: list[int], now: datetime, lease_until: datetime) -> list[int]:
+    """Hold due deliveries until `lease_until`; only those still due are taken (the update re-checks)."""
+    t = _DELIVERIES
+    stmt = (
+        update(t)
+        .where(t.c.id.in_(ids), t.c.status == _PENDING, t.c.next_attempt_at <= now)
+        .values(next_attempt_at=lease_until, leased_until=lease_until)
+        .returning(t.c.id)
+    )
+    return list((await session.execute(stmt)).scalars().all())
+
+
+def _behind(head: WebhookDelivery) -> list[Any]:
+    """The later pending deliveries of the head's case to its endpoint that no sender holds."""
+    t = _DELIVERIES
+    return [
+        t.c.endpoint_id == head.endpoint_id,
+        t.c.tracking_id == head.tracking_id,
+        t.c.id > head.id,
+        t.c.status == _PENDING,
+        t.c.leased_until.is_(None),
+    ]
+
+
+async def hold_behind(session: AsyncSession, head: WebhookDelivery, until: datetime) -> None:
+    """Make the deliveries waiting behind `head` due no sooner than its retry, so no sender looks at them before."""
+    t = _DELIVERIES
+    await session.execute(update(t).where(*_behind(head), t.c.next_attempt_at < until).values(next_attempt_at=until))
+
+
+async def release_behind(session: AsyncSession, head: WebhookDelivery, now: datetime) -> None:
+    """`head` is done: the deliveries that waited behind it are due now."""
+    t = _DELIVERIES
+    await session.execute(update(t).where(*_behind(head), t.c.next_attempt_at > now).values(next_attempt_at=now))
+
+
+async def delivery_page(
+    session: AsyncSession,
+    endpoint_id: str,
+    *,
+    status: DeliveryStatus | None,
+    tracking_id: str | None,
+    limit: int,
+    offset: int,
+) -> Sequence[WebhookDelivery]:
+    """An endpoint's deliveries, newest first; one row more than `limit` tells whether another page exists."""
+    stmt = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
+    if status is not None:
+        stmt = stmt.where(WebhookDelivery.status == status.value)
+    if tracking_id is not None:
+        stmt = stmt.where(WebhookDelivery.tracking_id == tracking_id)
+    stmt = stmt.order_by(WebhookDelivery.id.desc()).offset(offset).limit(limit + 1)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def delivery_of_endpoint(
+    session: AsyncSession, endpoint_id: str, delivery_id: int, *, lock: bool = False
+) -> WebhookDelivery | None:
+    delivery = await session.get(WebhookDelivery, delivery_id, with_for_update=lock or None)
+    return delivery if delivery is not None and delivery.endpoint_id == endpoint_id else None
+
+
+async def attempts_of(session: AsyncSession, delivery_ids: Sequence[int]) -> dict[int, list[WebhookAttempt]]:
+    found: dict[int, list[WebhookAttempt]] = {i: [] for i in delivery_ids}
+    if not delivery_ids:
+        return found
+    stmt = (
+        select(WebhookAttempt)
+        .where(WebhookAttempt.delivery_id.in_(delivery_ids))
+        .order_by(WebhookAttempt.delivery_id, WebhookAttempt.id)
+    )
+    for attempt in (await session.execute(stmt)).scalars():
+        found[attempt.delivery_id].append(attempt)
+    return found
+
+
+async def purge_finished(session: AsyncSession, before: datetime) -> int:
+    """Delete up to one batch of deliveries (with their attempts) finished before `before`."""
+    old = (
+        select(WebhookDelivery.id)
+        .where(WebhookDelivery.finished_at < before, WebhookDelivery.status != _PENDING)
+        .limit(PURGE_BATCH)
+    )
+    ids = list((await session.execute(old)).scalars().all())
+    if not ids:
+        return 0
+    return _rowcount(await session.execute(delete(_DELIVERIES).where(_DELIVERIES.c.id.in_(ids))))

@@ -1,0 +1,55 @@
+"""Queries on the case projection and its deadlines. Nothing here commits."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notify_svc.models import Base, CaseDeadline, CaseState
+from shared.db.dialect import dialect_of, insert_ignore
+
+_CASES = Base.metadata.tables[CaseState.__tablename__]
+
+
+async def locked_case(session: AsyncSession, tracking_id: str, now: datetime) -> CaseState:
+    """The case's row, created empty if new, locked for this transaction (concurrent consumers queue here)."""
+    await session.execute(
+        insert_ignore(dialect_of(session), _CASES).values(
+            tracking_id=tracking_id, case_version=0, clocks_version=0, updated_at=now
+        )
+    )
+    case = await session.get(CaseState, tracking_id, with_for_update=True, populate_existing=True)
+    assert case is not None  # inserted above, or already there
+    return case
+
+
+async def timezone_of(session: AsyncSession, tracking_id: str) -> str | None:
+    return (
+        await session.execute(select(CaseState.timezone).where(CaseState.tracking_id == tracking_id))
+    ).scalar_one_or_none()
+
+
+async def status_of(session: AsyncSession, tracking_id: str) -> str | None:
+    return (
+        await session.execute(select(CaseState.status).where(CaseState.tracking_id == tracking_id))
+    ).scalar_one_or_none()
+
+
+async def replace_deadlines(session: AsyncSession, tracking_id: str, deadlines: Sequence[Mapping[str, object]]) -> None:
+    """The case's running node clocks become exactly `deadlines` (position, clock, agency_code, due_at)."""
+    await session.execute(delete(CaseDeadline).where(CaseDeadline.tracking_id == tracking_id))
+    if deadlines:
+        await session.execute(insert(CaseDeadline), [{"tracking_id": tracking_id, **d} for d in deadlines])
+
+
+async def deadlines_of_node(session: AsyncSession, agency_code: str, until: datetime) -> list[CaseDeadline]:
+    """The node's running clocks due by `until`, soonest first (served by the (agency_code, due_at) index)."""
+    stmt = (
+        select(CaseDeadline)
+        .where(CaseDeadline.agency_code == agency_code, CaseDeadline.due_at <= until)
+        .order_by(CaseDeadline.due_at, CaseDeadline.tracking_id)
+    )
+    return list((await session.execute(stmt)).scalars())

@@ -1,0 +1,1 @@
+"""Officers and coordinators: who is told of an escalation and who gets a node's daily digest."""

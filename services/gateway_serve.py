@@ -1,0 +1,47 @@
+"""`python -m services.gateway_serve`: the gateway alone, behind a reverse proxy that routes the API itself.
+
+The proxy sends each /api/v1/... prefix straight to its service and only /docs, /openapi.json, /healthz and /readyz
+here: the merged docs of the four services, and the readiness of all four. Configured from the environment:
+SIMPUL_GATEWAY_HOST [127.0.0.1], SIMPUL_GATEWAY_PORT [8000], and SIMPUL_GATEWAY_<SERVICE>_URL for each service
+[http://<service>:8000, its name on the compose network].
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Mapping
+
+import uvicorn
+
+from services.gateway import Upstream, create_gateway
+from services.registry import SERVICES
+from shared.logging import configure_logging
+
+PREFIX = "SIMPUL_GATEWAY_"
+
+
+def upstreams_from_env(environ: Mapping[str, str]) -> list[Upstream]:
+    return [
+        Upstream(s.name, s.api_prefix, environ.get(f"{PREFIX}{s.name.upper()}_URL", f"http://{s.name}:8000"))
+        for s in SERVICES
+    ]
+
+
+def main() -> None:
+    configure_logging("gateway", os.environ.get(f"{PREFIX}LOG_LEVEL", "INFO"), True)
+    config = uvicorn.Config(
+        create_gateway(upstreams_from_env(os.environ)),
+        host=os.environ.get(f"{PREFIX}HOST", "127.0.0.1"),
+        port=int(os.environ.get(f"{PREFIX}PORT", "8000")),
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+    asyncio.run(uvicorn.Server(config).serve())
+
+
+if __name__ == "__main__":
+    main()

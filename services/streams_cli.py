@@ -1,0 +1,103 @@
+"""`simpul streams` (or `python -m services.streams_cli`): create the hub's three streams as `ops`, R3 on a cluster.
+
+The services may only look their streams up (services.nats_users), so a deployment runs this once before they start
+(the compose stack's `streams` job, the Kubernetes Job `simpul-streams`). A stream that exists is left as it is.
+It keeps trying while the cluster forms: a fresh cluster answers JetStream requests only once it has a leader.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from typing import Any
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.js.api import StreamInfo
+
+from shared.bus.nats_bus import DLQ_STREAM, PRIVATE_STREAM, STREAM, ensure_streams, inbox_prefix
+
+RETRY_SECONDS = 0.5
+REQUEST_TIMEOUT_S = 3.0
+"""A JetStream request goes unanswered until the cluster has a leader: ask again rather than wait long."""
+
+
+def add_streams_parser(sub: Any) -> None:
+    parser = sub.add_parser("streams", help="create the three streams as ops (R3 on a cluster) before services start")
+    parser.add_argument(
+        "--nats-url",
+        default=os.environ.get("SIMPUL_NATS_URL", "nats://127.0.0.1:4222"),
+        help="comma-separated server URLs (default: SIMPUL_NATS_URL)",
+    )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=int(os.environ.get("SIMPUL_STREAM_REPLICAS", "1")),
+        help="copies of each stream: 3 on a three-node cluster (default: SIMPUL_STREAM_REPLICAS, else 1)",
+    )
+    parser.add_argument(
+        "--max-age-days",
+        type=int,
+        default=int(os.environ.get("SIMPUL_STREAM_MAX_AGE_DAYS", "30")),
+        help="how long SIMPUL and SIMPUL_PRIVATE keep messages (dead letters stay until purged)",
+    )
+    parser.add_argument("--wait", type=float, default=120.0, help="seconds to keep trying (default 120)")
+
+
+async def run_streams(args: argparse.Namespace) -> int:
+    """0: the three streams exist; 1: not within --wait. The user is SIMPUL_NATS_USER (default ops)."""
+    user = os.environ.get("SIMPUL_NATS_USER", "ops")
+    password = os.environ.get("SIMPUL_NATS_PASSWORD")
+    servers = _servers(args.nats_url)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + args.wait
+    while True:
+        try:
+            infos = await _create(servers, user, password, args.replicas, args.max_age_days)
+            break
+        except Exception as exc:
+            if loop.time() >= deadline:
+                print(f"could not create the streams within {args.wait:.0f}s: {exc!r}", file=sys.stderr)
+                return 1
+            print(f"streams: not yet ({type(exc).__name__}: {exc}); retrying", file=sys.stderr)
+            await asyncio.sleep(RETRY_SECONDS)
+    for info in infos:
+        replicas = info.config.num_replicas or 1
+        note = "" if replicas >= args.replicas else f" (fewer than {args.replicas}: raise it with `nats stream edit`)"
+        print(f"{info.config.name:<16} R{replicas}  {','.join(info.config.subjects or [])}{note}")
+    return 0
+
+
+async def _create(servers: list[str], user: str, password: str | None, replicas: int, days: int) -> list[StreamInfo]:
+    nc: NATS = await nats.connect(
+        servers=servers,
+        name="simpul-streams",
+        user=user,
+        password=password,
+        inbox_prefix=inbox_prefix(user),
+        allow_reconnect=False,
+        connect_timeout=3,
+    )
+    try:
+        js = nc.jetstream(timeout=REQUEST_TIMEOUT_S)
+        await ensure_streams(js, replicas=replicas, max_age_s=days * 86400.0)
+        return [await js.stream_info(name) for name in (STREAM, PRIVATE_STREAM, DLQ_STREAM)]
+    finally:
+        await nc.close()
+
+
+def _servers(urls: str) -> list[str]:
+    return [u.strip() for u in urls.split(",") if u.strip()]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m services.streams_cli")
+    add_streams_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["streams", *(sys.argv[1:] if argv is None else argv)])
+    sys.exit(asyncio.run(run_streams(args)))
+
+
+if __name__ == "__main__":
+    main()

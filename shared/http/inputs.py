@@ -1,0 +1,56 @@
+"""Request value types that take what the OpenAPI document says they take, and no more.
+
+Pydantic's lax mode reads more than the document promises: 0 and "yes" as booleans, "5" and false as integers,
+and a number, or a string of digits, as a Unix time where a date is asked for. With these, a request that sends
+the wrong type is refused with 422. JsonBool and JsonInt are for JSON bodies (a query string is text, and reading
+"true" or "5" from it is what it is for); IsoDate and IsoDateTime for bodies and query strings alike.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, StrictBool
+
+_STARTS_WITH_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _text(kind: str, whole: bool) -> Any:
+    def check(value: Any) -> Any:
+        if isinstance(value, str):
+            matched = _STARTS_WITH_DATE.fullmatch(value) if whole else _STARTS_WITH_DATE.match(value)
+            if matched is None:
+                raise ValueError(f"{kind} must be written as in ISO 8601, starting YYYY-MM-DD")
+        elif not isinstance(value, date):  # a datetime is a date too
+            raise ValueError(f"{kind} must be a string in ISO 8601")
+        return value
+
+    return check
+
+
+def _json_integer(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a JSON number without a fraction")
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+JSON_INTEGER = BeforeValidator(_json_integer)
+"""For an alias with its own constraints, after them: Annotated[int, Field(ge=1), JSON_INTEGER] (placed before
+them, the constraints reach the validation but not the JSON Schema)."""
+
+JsonBool = StrictBool
+"""true or false."""
+JsonInt = Annotated[int, JSON_INTEGER]
+"""A JSON number without a fraction (3 or 3.0, as JSON Schema's integer); not a boolean, not a string of digits.
+Constraints go on the model field (Field(ge=1)), or see JSON_INTEGER."""
+WHITESPACE = r"\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+"""Unicode's White_Space, which pydantic's strip_whitespace strips and its `\\s` matches, written out as the inside
+of a character class that JSON Schema (ECMA-262) reads the same way: its `\\s` differs (it leaves out U+0085 and
+takes in U+FEFF)."""
+
+IsoDate = Annotated[date, BeforeValidator(_text("a date", whole=True))]
+"""A date as YYYY-MM-DD."""
+IsoDateTime = Annotated[datetime, BeforeValidator(_text("a date and time", whole=False))]
+"""A date and time in ISO 8601 (YYYY-MM-DDThh:mm[:ss][offset]); how a missing offset is read is the field's."""

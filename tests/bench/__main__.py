@@ -1,0 +1,123 @@
+"""`make bench`: baseline, durable intake, end to end and scale, in one run; writes docs/performance.{md,json,png}.
+
+    python -m tests.bench [--smoke] [--out DIR] [--postgres URL]
+
+--smoke runs every part at a token size (CI checks that the benchmark works, not how fast it is).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sqlite3
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tests.bench import e2e, report, wrk
+from tests.bench.intake import measure_baseline, measure_durable_intake, prepare_directory
+from tests.e2e.hub import Api, running_hub
+
+FULL_FRACTIONS = (0.1, 0.2, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7)
+"""Offered end-to-end rates, as fractions of the baseline, tried in turn until one is not sustained."""
+SMOKE_RATES = (10.0, 20.0)
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="token sizes: check that every part works")
+    parser.add_argument("--out", default="docs", help="where performance.md, .json and .png go (default docs/)")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("SIMPUL_BENCH_POSTGRES_URL") or os.environ.get("SIMPUL_TEST_POSTGRES_URL"),
+        help="PostgreSQL for the 1,000,000-case sweep and statistics (default: SIMPUL_BENCH_POSTGRES_URL or "
+        "SIMPUL_TEST_POSTGRES_URL); without it they are skipped",
+    )
+    args = parser.parse_args(argv)
+    if not wrk.available():
+        say("make bench needs wrk (a load generator): on Debian or Ubuntu, apt-get install wrk")
+        return 2
+    seconds = 2.0 if args.smoke else 15.0
+    e2e_seconds = 2.0 if args.smoke else 60.0
+    started = time.monotonic()
+    results: dict[str, Any] = {
+        "machine": report.machine(),
+        "smoke": args.smoke,
+        "connections": wrk.CONNECTIONS,
+        "lag_bound_ms": e2e.LAG_BOUND_MS,
+    }
+    results["baseline"] = measure_baseline(seconds, say)
+    base = results["baseline"]["ok_rate"]
+    with tempfile.TemporaryDirectory(prefix="simpul-bench-") as tmp:
+        say("starting the hub (simpul up, embedded default) ...")
+        with running_hub(Path(tmp) / "hub") as hub:
+            api = Api(hub)
+            try:
+                prepare_directory(api)
+                results["durable_intake"] = measure_durable_intake(hub, seconds, say)
+                say("waiting for the hub to route the durable-intake burst ...")
+                _wait_until_routed(hub.data_dir)
+                rates = SMOKE_RATES if args.smoke else tuple(f * base for f in FULL_FRACTIONS)
+                results["end_to_end"] = _end_to_end(hub, rates, e2e_seconds)
+            finally:
+                api.client.close()
+    results["scale"] = _scale(args.smoke, args.postgres)
+    results["finished_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    results["elapsed_s"] = round(time.monotonic() - started, 1)
+    command = "make bench" if not args.smoke else "python -m tests.bench --smoke"
+    report.write(results, Path(args.out), command)
+    say(f"written {Path(args.out) / 'performance.md'} (and .json, .png) in {results['elapsed_s']:.0f}s")
+    return 0
+
+
+def _end_to_end(hub: Any, rates: tuple[float, ...], seconds: float) -> dict[str, Any]:
+    runs: list[e2e.RateRun] = []
+    sustained: float | None = None
+    for rate in rates:
+        run = e2e.run_rate(hub, rate, seconds, say)
+        runs.append(run)
+        if not run.sustained:
+            break
+        sustained = run.achieved
+    half = e2e.run_rate(hub, sustained / 2, seconds, say) if sustained else None
+    return {
+        "seconds": seconds,
+        "runs": [r.asdict() for r in runs] + ([half.asdict()] if half else []),
+        "sustained_rate": sustained,
+        "half_rate_run": half.asdict() if half else None,
+    }
+
+
+def _wait_until_routed(data_dir: Path, timeout: float = 300.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _count(data_dir / "agency.db", "cases") >= _count(data_dir / "intake.db", "complaints"):
+            return
+        time.sleep(0.5)
+    raise RuntimeError("the hub did not route the burst within five minutes")
+
+
+def _count(db: Path, table: str) -> int:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as conn:
+        (n,) = conn.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608 - a fixed table name
+    return int(n)
+
+
+def _scale(smoke: bool, postgres_url: str | None) -> dict[str, Any]:
+    try:
+        from tests.bench.scale import run_scale
+    except ImportError:
+        return {"skipped": "tests/bench/scale.py is not there yet"}
+    return asyncio.run(run_scale(smoke=smoke, postgres_url=postgres_url, progress=say))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

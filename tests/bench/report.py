@@ -1,0 +1,181 @@
+"""docs/performance.md (the table, the command, the machine), its JSON, and the chart of latency against rate."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+TARGETS = {
+    "durable_ratio": 0.5,
+    "e2e_ratio": 0.35,
+    "e2e_half_p99_ms": 250.0,
+    "routing_ratio": 2.0,
+    "scale_seconds": 1.0,
+}
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "system": f"{platform.system()} {platform.release()}",
+    }
+
+
+def _fmt(value: float | None, digits: int = 0) -> str:
+    if value is None or value != value:
+        return "–"
+    return f"{value:,.{digits}f}"
+
+
+def _met(ok: bool | None) -> str:
+    return "–" if ok is None else ("yes" if ok else "**no**")
+
+
+def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    base = results["baseline"]["ok_rate"]
+    durable = results["durable_intake"]
+    e2e = results["end_to_end"]
+    out = [
+        ("Baseline: bare endpoint, same body (req/s)", _fmt(base), "—", "—"),
+        (
+            "Durable intake through the one base URL (accepted/s; p50 / p99 ms)",
+            f"{_fmt(durable['ok_rate'])} ({durable['ok_rate'] / base:.2f}×); "
+            f"{_fmt(durable['p50_ms'], 1)} / {_fmt(durable['p99_ms'], 1)}",
+            f"≥ {TARGETS['durable_ratio']}× baseline",
+            _met(durable["ok_rate"] >= TARGETS["durable_ratio"] * base),
+        ),
+    ]
+    sustained = e2e.get("sustained_rate")
+    out.append(
+        (
+            f"End to end: highest rate sustained for {e2e['seconds']:.0f} s with the lag bounded (/s)",
+            f"{_fmt(sustained)} ({(sustained or 0) / base:.2f}×)",
+            f"≥ {TARGETS['e2e_ratio']}× baseline",
+            _met(sustained is not None and sustained >= TARGETS["e2e_ratio"] * base),
+        )
+    )
+    half = e2e.get("half_rate_run")
+    if half:
+        out.append(
+            (
+                f"End to end at half that rate ({_fmt(half['offered'])}/s): POST to inbox, p50 / p99 ms",
+                f"{_fmt(half['p50_ms'])} / {_fmt(half['p99_ms'])}",
+                f"p99 ≤ {TARGETS['e2e_half_p99_ms']:.0f} ms",
+                _met(half["p99_ms"] <= TARGETS["e2e_half_p99_ms"]),
+            )
+        )
+    scale = results.get("scale") or {}
+    routing = scale.get("routing")
+    if routing:
+        small, national = routing["small"], routing["national"]
+        out.append(
+            (
+                f"Routing one complaint, p50 / p99 ms: {small['nodes']} nodes vs {national['nodes']:,} nodes and "
+                f"{national['rules']:,} rules ({routing.get('database', '?')})",
+                f"{_fmt(small['p50_ms'], 2)} / {_fmt(small['p99_ms'], 2)} vs "
+                f"{_fmt(national['p50_ms'], 2)} / {_fmt(national['p99_ms'], 2)} ({routing['ratio_p50']:.2f}×)",
+                f"≤ {TARGETS['routing_ratio']}×",
+                _met(routing["ratio_p50"] <= TARGETS["routing_ratio"]),
+            )
+        )
+    sweep = scale.get("sweep") or {}
+    if "seconds" in sweep:
+        out.append(
+            (
+                f"Due-clock sweep, {sweep['open_cases']:,} open cases, {sweep.get('due', '?')} due (s)",
+                _fmt(sweep["seconds"], 3),
+                f"≤ {TARGETS['scale_seconds']:.0f} s",
+                _met(sweep["seconds"] <= TARGETS["scale_seconds"]),
+            )
+        )
+    stats = scale.get("stats") or {}
+    for name, seconds in (stats.get("queries") or {}).items():
+        out.append(
+            (
+                f"Statistics `{name}`, {stats['open_cases']:,} open cases (s)",
+                _fmt(seconds, 3),
+                f"≤ {TARGETS['scale_seconds']:.0f} s",
+                _met(seconds <= TARGETS["scale_seconds"]),
+            )
+        )
+    for part in ("sweep", "stats"):
+        skipped = (scale.get(part) or {}).get("skipped")
+        if skipped:
+            out.append((f"Scale: {part}", f"skipped ({skipped})", "—", "—"))
+    return out
+
+
+def markdown(results: dict[str, Any], command: str) -> str:
+    m = results["machine"]
+    lines = [
+        "# Performance",
+        "",
+        f"Measured by `{command}` on {results['finished_at']}: {m['cpus']} CPUs ({m['cpu']}), Python {m['python']},"
+        f" {m['system']}. Load from wrk (a separate process, {results['connections']} connections); every service a"
+        " separate process of one `simpul up` on its embedded default (nats-server from the wheel, SQLite); the"
+        " load generator shares the machine.",
+        "",
+        "| measure | figure | target | met |",
+        "|---|---|---|---|",
+        *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows(results)],
+        "",
+        "![latency against offered rate](performance.png)",
+        "",
+        "End to end, each offered rate (wrk paces each connection; a rate is sustained when every complaint reaches"
+        " its inbox, at least 90% of the offered rate is accepted, and the p99 stays under"
+        f" {results['lag_bound_ms']:.0f} ms):",
+        "",
+        "| offered /s | accepted /s | in their inbox | p50 ms | p99 ms | max ms | sustained |",
+        "|---|---|---|---|---|---|---|",
+        *[
+            f"| {_fmt(r['offered'])} | {_fmt(r['achieved'])} | {r['arrived']}/{r['complaints']} | {_fmt(r['p50_ms'])}"
+            f" | {_fmt(r['p99_ms'])} | {_fmt(r['max_ms'])} | {'yes' if r['sustained'] else 'no'} |"
+            for r in results["end_to_end"]["runs"]
+        ],
+        "",
+        "How each figure is taken: `tests/bench/` (the baseline app, the wrk runner, the end-to-end measurement from"
+        " the services' own records, the scale benchmarks). The raw figures are in `performance.json`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def chart(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = sorted(results["end_to_end"]["runs"], key=lambda r: r["offered"])
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    ax.plot([r["offered"] for r in runs], [r["p50_ms"] for r in runs], marker="o", label="p50")
+    ax.plot([r["offered"] for r in runs], [r["p99_ms"] for r in runs], marker="s", label="p99")
+    ax.axhline(TARGETS["e2e_half_p99_ms"], color="grey", linestyle=":", label="p99 target at half rate")
+    ax.set_xlabel("offered rate (submissions/s)")
+    ax.set_ylabel("POST to agency inbox (ms)")
+    ax.set_yscale("log")
+    ax.set_title("Simpul end to end: latency against offered rate")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write(results: dict[str, Any], out_dir: Path, command: str) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "performance.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    chart(results, out_dir / "performance.png")
+    (out_dir / "performance.md").write_text(markdown(results, command))

@@ -1,0 +1,36 @@
+"""`make bench` at a token size: every part runs and reports figures (CI checks that it works, not how fast)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.bench import wrk
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not wrk.available() and os.environ.get("CI") != "true", reason="wrk is not installed"),
+]
+
+
+def test_the_benchmark_runs_end_to_end_and_writes_its_report(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL_")}
+    argv = [sys.executable, "-m", "tests.bench", "--smoke", "--out", str(tmp_path)]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = json.loads((tmp_path / "performance.json").read_text())
+    assert results["baseline"]["ok_rate"] > 0 and results["durable_intake"]["ok_rate"] > 0
+    assert results["durable_intake"]["committed"] >= results["durable_intake"]["requests"] - (
+        results["durable_intake"]["non_2xx"] + results["durable_intake"]["errors"]
+    )
+    runs = results["end_to_end"]["runs"]
+    assert runs and all(r["complaints"] > 0 and r["arrived"] == r["complaints"] for r in runs), runs
+    assert all(r["p50_ms"] > 0 and r["p99_ms"] >= r["p50_ms"] for r in runs)
+    page = (tmp_path / "performance.md").read_text()
+    assert "| Durable intake through the one base URL" in page and "python -m tests.bench --smoke" in page
+    assert (tmp_path / "performance.png").read_bytes().startswith(b"\x89PNG")

@@ -1,0 +1,181 @@
+"""deploy/compose: `docker-compose config` accepts the stack with the secrets gen-env.sh makes, and the file gives
+each container what it needs: every service its own secrets under their exact names (and no other service's), the
+NATS nodes every variable their generated config reads, two replicas behind the migration and streams jobs, and
+nginx a route for each prefix."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cryptography.fernet import Fernet
+
+from services.nats_config_cli import password_env
+from services.nats_users import USERS
+from services.registry import SERVICES
+from shared.crypto import hash_secret
+from tests.deploy.nats_conf import parse_conf
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE_DIR = REPO / "deploy/compose"
+COMPOSE_FILE = COMPOSE_DIR / "docker-compose.yml"
+ENV_EXAMPLE = COMPOSE_DIR / ".env.example"
+NATS_NODES = ("nats-1", "nats-2", "nats-3")
+REQUIRED = re.compile(r"\$\{([A-Z0-9_]+):\?")
+SECRETS_OF = {
+    "intake": {"ENCRYPTION_KEYS", "IDENTITY_KEYS", "CONTACT_KEYS"},
+    "routing": {"ENCRYPTION_KEYS", "IDENTITY_KEYS"},
+    "agency": {"ENCRYPTION_KEYS", "IDENTITY_KEYS"},
+    "notify": {"ENCRYPTION_KEYS", "CONTACT_KEYS"},
+}
+RINGS = ("ENCRYPTION_KEYS", "IDENTITY_KEYS", "CONTACT_KEYS")
+
+
+def env_keys(text: str) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#") and "=" in line)
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A complete .env from gen-env.sh, and the admin key it printed once."""
+    if not (shutil.which("openssl") and shutil.which("sha256sum")):
+        pytest.skip("gen-env.sh needs openssl and sha256sum")
+    done = subprocess.run([str(COMPOSE_DIR / "gen-env.sh")], capture_output=True, text=True, check=True, timeout=30)
+    path = tmp_path_factory.mktemp("compose") / ".env"
+    path.write_text(done.stdout)
+    (key,) = re.findall(r"sk_admin_[A-Za-z0-9_-]{43}", done.stderr)
+    return path, key
+
+
+def test_gen_env_makes_every_required_secret_and_keeps_only_the_admin_keys_hash(generated: tuple[Path, str]) -> None:
+    path, admin_key = generated
+    values = env_keys(path.read_text())
+    required = set(REQUIRED.findall(COMPOSE_FILE.read_text()))
+    assert required <= {k for k, v in values.items() if v}
+    assert values["SIMPUL_BOOTSTRAP_ADMIN_KEY_HASH"] == hash_secret(admin_key)
+    assert admin_key not in path.read_text()
+    # A ring is the same in every service that holds it; a service's own ring is its own.
+    assert len({values[f"SIMPUL_{s}_IDENTITY_KEYS"] for s in ("INTAKE", "ROUTING", "AGENCY")}) == 1
+    assert len({values[f"SIMPUL_{s}_CONTACT_KEYS"] for s in ("INTAKE", "NOTIFY")}) == 1
+    assert len({values[f"{s.env_prefix}ENCRYPTION_KEYS"] for s in SERVICES}) == len(SERVICES)
+    for name, value in values.items():
+        if name.endswith(RINGS):
+            Fernet(value.encode())  # a valid key
+    for spec in SERVICES:
+        url = values[f"{spec.env_prefix}DATABASE_URL"]
+        assert re.fullmatch(rf"postgresql\+asyncpg://simpul_{spec.name}:[0-9a-f]{{64}}@postgres:5432/simpul", url)
+
+
+def test_the_example_lists_every_setting_the_stack_reads(compose: dict[str, Any]) -> None:
+    example = env_keys(ENV_EXAMPLE.read_text())
+    used = set(re.findall(r"\$\{([A-Z0-9_]+)", COMPOSE_FILE.read_text()))
+    assert used <= set(example), f"missing from .env.example: {sorted(used - set(example))}"
+    assert set(example) - used == {"COMPOSE_PROJECT_NAME"}, "stale entries in .env.example"
+    assert all(not example[name] or "PASSWORD" in example[name] for name in REQUIRED.findall(COMPOSE_FILE.read_text()))
+
+
+def test_each_service_gets_its_own_secrets_under_their_exact_names(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for spec in SERVICES:
+        env = services[spec.name]["environment"]
+        p = spec.env_prefix
+        assert env[f"{p}NATS_USER"] == spec.name
+        for name in ("NATS_PASSWORD", "DATABASE_URL", "DATABASE_SCHEMA", *SECRETS_OF[spec.name]):
+            assert env[f"{p}{name}"].startswith(f"${{{p}{name}:"), f"{spec.name}: {p}{name}"
+        assert "SIMPUL_BOOTSTRAP_ADMIN_KEY_HASH" in env
+        held = {name for name in env if name.endswith(RINGS)}
+        assert held == {f"{p}{ring}" for ring in SECRETS_OF[spec.name]}, f"{spec.name} holds only its own rings"
+        assert not any(other.env_prefix in str(env) for other in SERVICES if other is not spec)
+        assert services[spec.name]["deploy"]["replicas"] == 2
+        assert services[spec.name]["depends_on"] == {
+            "migrate": {"condition": "service_completed_successfully"},
+            "streams": {"condition": "service_completed_successfully"},
+        }
+        assert services[spec.name]["healthcheck"]["test"][-2:] == ["/healthz", "/readyz"]
+    migrate_env = services["migrate"]["environment"]
+    assert {k for k in migrate_env if k.endswith("DATABASE_URL")} == {f"{s.env_prefix}DATABASE_URL" for s in SERVICES}
+    assert services["migrate"]["command"] == ["migrate-all"]
+    assert services["streams"]["environment"]["SIMPUL_NATS_USER"] == "ops"
+
+
+def test_every_nats_node_has_every_variable_its_config_reads(compose: dict[str, Any]) -> None:
+    conf = parse_conf((COMPOSE_DIR / "nats/nats.conf").read_text())
+    wanted = set(re.findall(r'"\$([A-Z0-9_]+)"', json.dumps(conf)))
+    assert {password_env(user) for user in USERS} <= wanted
+    for node in NATS_NODES:
+        env = compose["services"][node]["environment"]
+        assert wanted <= set(env), f"{node} lacks {sorted(wanted - set(env))}"
+        for name in wanted - {"SIMPUL_NATS_ROUTES"}:
+            assert env[name].startswith('"') and env[name].endswith('"'), f"{node}: {name} must reach NATS quoted"
+        assert "./nats/nats.conf:/etc/nats/simpul.conf:ro" in compose["services"][node]["volumes"]
+    names = {compose["services"][node]["environment"]["SIMPUL_NATS_SERVER_NAME"] for node in NATS_NODES}
+    assert names == {f'"{node}"' for node in NATS_NODES}
+
+
+def test_nginx_routes_each_prefix_to_its_service() -> None:
+    conf = (COMPOSE_DIR / "nginx/nginx.conf").read_text()
+    routes = dict(re.findall(r"location ~ \^(/api/v1/\w+)\(/\|\$\) \{[^}]*?proxy_pass \$(\w+);", conf))
+    assert routes == {s.api_prefix: s.name for s in SERVICES}
+    for spec in SERVICES:
+        assert f"set ${spec.name} http://{spec.name}:8000;" in conf
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in conf
+
+
+def docker_compose() -> str:
+    found = shutil.which("docker-compose")
+    if found:
+        return found
+    if os.environ.get("CI") == "true":
+        pytest.fail(
+            "docker-compose is not installed, and CI must validate the compose file: apt-get install -y docker-compose"
+        )
+    pytest.skip("docker-compose is not installed (apt-get install -y docker-compose)")
+
+
+def test_docker_compose_accepts_the_stack(generated: tuple[Path, str]) -> None:
+    binary = docker_compose()
+    env_file, _ = generated
+    done = subprocess.run(
+        [binary, "--env-file", str(env_file), "-f", str(COMPOSE_FILE), "config"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    resolved = yaml.safe_load(done.stdout)["services"]
+    secrets = env_keys(env_file.read_text())
+    route = secrets["SIMPUL_NATS_ROUTE_PASSWORD"]
+    nats_env = resolved["nats-1"]["environment"]
+    assert json.loads(nats_env["SIMPUL_NATS_ROUTES"]) == [f"nats://route:{route}@{n}:6222" for n in NATS_NODES]
+    assert nats_env["SIMPUL_INTAKE_NATS_PASSWORD"] == f'"{secrets["SIMPUL_INTAKE_NATS_PASSWORD"]}"'
+    assert resolved["intake"]["environment"]["SIMPUL_INTAKE_NATS_PASSWORD"] == secrets["SIMPUL_INTAKE_NATS_PASSWORD"]
+    assert {name for name, s in resolved.items() if s.get("deploy", {}).get("replicas") == 2} >= {
+        s.name for s in SERVICES
+    }
+
+
+def test_docker_compose_refuses_the_stack_without_its_secrets() -> None:
+    binary = docker_compose()
+    done = subprocess.run(
+        [binary, "--env-file", str(ENV_EXAMPLE), "-f", str(COMPOSE_FILE), "config"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "see .env.example" in done.stderr

@@ -1,0 +1,131 @@
+"""deploy/k8s: every manifest is valid against the Kubernetes schemas (kubernetes-validate's own copies, no download),
+every kustomization names files that exist, and the example overlay renders (with kubectl or kustomize, when
+installed) into what the deployment needs: a Deployment per service with its probes, limits and non-root user, its
+Service, PDB and HPA, the jobs, and an Ingress that routes each prefix to its service."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from services.registry import SERVICES
+
+REPO = Path(__file__).resolve().parents[2]
+K8S = REPO / "deploy/k8s"
+KUBERNETES_VERSION = "1.32"
+NOT_MANIFESTS = {"kustomization.yaml", "Chart.yaml", "values.yaml", "values-auth.yaml"}
+
+
+def manifest_files() -> list[Path]:
+    return sorted(p for p in K8S.rglob("*.yaml") if p.name not in NOT_MANIFESTS)
+
+
+def documents(text: str) -> list[dict[str, Any]]:
+    return [d for d in yaml.safe_load_all(text) if d]
+
+
+def validate(doc: dict[str, Any], where: str) -> None:
+    try:
+        kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as exc:
+        path = ".".join(str(p) for p in exc.path)
+        pytest.fail(f"{where}: {doc['kind']}/{doc['metadata']['name']}: {path}: {exc.message}")
+
+
+@pytest.mark.parametrize("path", manifest_files(), ids=lambda p: str(p.relative_to(K8S)))
+def test_each_manifest_validates_against_the_kubernetes_schemas(path: Path) -> None:
+    docs = documents(path.read_text())
+    assert docs, f"{path} holds no resource"
+    for doc in docs:
+        validate(doc, str(path.relative_to(REPO)))
+
+
+def test_every_kustomization_names_what_exists() -> None:
+    kustomizations = sorted(K8S.rglob("kustomization.yaml"))
+    assert len(kustomizations) >= 9
+    for kustomization in kustomizations:
+        spec = yaml.safe_load(kustomization.read_text())
+        for entry in spec.get("resources", []):
+            target = (kustomization.parent / entry).resolve()
+            assert target.is_file() or (target / "kustomization.yaml").is_file(), f"{kustomization}: {entry}"
+
+
+def render(directory: Path) -> list[dict[str, Any]]:
+    kubectl, kustomize = shutil.which("kubectl"), shutil.which("kustomize")
+    if kubectl:
+        argv = [kubectl, "kustomize", str(directory)]
+    elif kustomize:
+        argv = [kustomize, "build", str(directory)]
+    else:
+        pytest.skip("neither kubectl nor kustomize is installed: the files were validated one by one")
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return documents(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def example() -> dict[tuple[str, str], dict[str, Any]]:
+    docs = render(K8S / "overlays/example")
+    for doc in docs:
+        validate(doc, "kustomize build deploy/k8s/overlays/example")
+    return {(d["kind"], d["metadata"]["name"]): d for d in docs}
+
+
+def test_the_example_renders_every_service_with_probes_limits_and_a_non_root_user(example: dict) -> None:
+    for spec in [*SERVICES]:
+        name = f"simpul-{spec.name}"
+        deployment = example[("Deployment", name)]
+        assert deployment["metadata"]["namespace"] == "simpul"
+        assert deployment["spec"]["replicas"] == 2
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        (container,) = pod["containers"]
+        assert container["args"] == [spec.name]
+        assert container["image"] == "registry.example.org/simpul:0.1.0"
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert container["resources"]["requests"]["cpu"] and container["resources"]["limits"]["memory"]
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert container["securityContext"]["allowPrivilegeEscalation"] is False
+        assert [e.get("secretRef", {}).get("name") for e in container["envFrom"]] == [None, name]
+        assert example[("Secret", name)]["stringData"], "the example has the Secret the Deployment reads"
+
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert deployment["spec"]["selector"]["matchLabels"] == labels
+        assert example[("Service", name)]["spec"]["selector"] == labels
+        assert example[("PodDisruptionBudget", name)]["spec"]["selector"]["matchLabels"] == labels
+        hpa = example[("HorizontalPodAutoscaler", name)]["spec"]
+        assert hpa["scaleTargetRef"]["name"] == name and hpa["minReplicas"] == 2
+        assert hpa["metrics"][0]["resource"]["name"] == "cpu"
+    selectors = [tuple(sorted(example[("Service", f"simpul-{s.name}")]["spec"]["selector"].items())) for s in SERVICES]
+    assert len(set(selectors)) == len(SERVICES), "no Service selects another service's pods"
+
+
+def test_the_ingress_routes_each_prefix_to_its_service_and_the_docs_to_the_gateway(example: dict) -> None:
+    (rule,) = example[("Ingress", "simpul")]["spec"]["rules"]
+    routes = {p["path"]: p["backend"]["service"]["name"] for p in rule["http"]["paths"]}
+    for spec in SERVICES:
+        assert routes[spec.api_prefix] == f"simpul-{spec.name}"
+    for path in ("/docs", "/openapi.json", "/healthz", "/readyz"):
+        assert routes[path] == "simpul-gateway"
+    assert {name for name in routes.values()} <= {name for kind, name in example if kind == "Service"}
+
+
+def test_the_jobs_and_secrets_of_the_example(example: dict) -> None:
+    migrate = example[("Job", "simpul-migrate")]["spec"]["template"]["spec"]["containers"][0]
+    assert migrate["args"] == ["migrate-all"]
+    assert {e["name"] for e in migrate["env"]} == {f"{s.env_prefix}DATABASE_URL" for s in SERVICES}
+    streams = example[("Job", "simpul-streams")]["spec"]["template"]["spec"]["containers"][0]
+    assert streams["args"] == ["streams"]
+    assert example[("ConfigMap", "simpul-config")]["data"]["SIMPUL_STREAM_REPLICAS"] == "3"
+    for (kind, name), doc in example.items():
+        if kind == "Secret":  # placeholders only: no Fernet key, password or hash
+            for key, value in doc["stringData"].items():
+                assert value.startswith(("PASSWORD", "FERNET", "ADMIN", "postgresql+asyncpg://")), (name, key)
+                assert ":PASSWORD@" in value or not value.startswith("postgresql"), (name, key)

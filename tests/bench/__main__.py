@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     if not wrk.available():
         say("make bench needs wrk (a load generator): on Debian or Ubuntu, apt-get install wrk")
         return 2
-    seconds = 2.0 if args.smoke else 15.0
+    seconds = 4.0 if args.smoke else 15.0
     e2e_seconds = 2.0 if args.smoke else 60.0
     started = time.monotonic()
     results: dict[str, Any] = {

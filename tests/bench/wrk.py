@@ -12,6 +12,8 @@ from pathlib import Path
 
 CONNECTIONS = 64
 THREADS = 2
+TIMEOUT_S = 10
+"""A response slower than this counts as an error (wrk's own default, 2 s, would count a busy hub's queue as errors)."""
 
 BODY = {
     "title": "Antrean layanan paspor terlalu lama",
@@ -69,6 +71,7 @@ def run(
             f"-c{connections}",
             f"-d{seconds:.0f}s",
             "--latency",
+            f"--timeout={TIMEOUT_S}s",
             "-s",
             str(script),
             url,

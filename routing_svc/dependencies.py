@@ -10,7 +10,7 @@ from routing_svc.cases.context import CaseContext
 from shared.http.app import RuntimeDep
 
 
-def case_context(runtime: RuntimeDep) -> CaseContext:
+async def case_context(runtime: RuntimeDep) -> CaseContext:
     ctx: CaseContext = runtime.extras["cases"]
     return ctx
 

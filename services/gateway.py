@@ -3,36 +3,41 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.openapi_merge import merge_openapi
+from services.upstream import Answer, UpstreamBroken, UpstreamPool, UpstreamUnavailable
 from shared.errors import ApiError
 from shared.http.errors import install_error_handlers
 from shared.http.limits import BodyLimitMiddleware
 
 HOP_BY_HOP = frozenset(
     {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
-        "host",
-        "content-length",
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"te",
+        b"trailers",
+        b"transfer-encoding",
+        b"upgrade",
+        b"host",
+        b"content-length",
     }
 )
-FORWARDING = HOP_BY_HOP | {"x-forwarded-for"}
+FORWARDING = HOP_BY_HOP | {b"x-forwarded-for"}
+RESPONSE_DROPPED = HOP_BY_HOP
+PROXIED_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 CONNECT_RETRY_SECONDS = 10.0
 GATEWAY_MAX_BODY_BYTES = 16 * 1024 * 1024
 """The gateway buffers a body before it forwards it, so it refuses one over this (413) instead of holding any size.
@@ -57,31 +62,51 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
 
 def create_gateway(
     upstreams: Sequence[Upstream], version: str = "1.0.0", max_body_bytes: int = GATEWAY_MAX_BODY_BYTES
-) -> FastAPI:
-    client = httpx.AsyncClient(
-        timeout=httpx.Timeout(30.0, connect=2.0),
-        limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
-    )
+) -> ASGIApp:
+    """The API paths go straight to their service through a lean ASGI proxy; the rest (docs, health) to FastAPI."""
+    ordered = sorted(upstreams, key=lambda u: len(u.prefix), reverse=True)
+    pools = {u.name: _pool(u.base_url) for u in upstreams}
+    site = _site(upstreams, pools, version)
 
+    async def gateway(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            target = next((u for u in ordered if _under(scope["path"], u.prefix)), None)
+            if target is not None and scope["method"] in PROXIED_METHODS:
+                await _proxy(pools[target.name], target.name, scope, receive, send)
+                return
+        await site(scope, receive, send)
+
+    return BodyLimitMiddleware(gateway, max_body_bytes=max_body_bytes)
+
+
+def _pool(base_url: str) -> UpstreamPool:
+    url = httpx.URL(base_url)
+    return UpstreamPool(url.host, url.port or 80, connect_timeout=2.0, timeout=30.0)
+
+
+def _site(upstreams: Sequence[Upstream], pools: dict[str, UpstreamPool], version: str) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            await client.aclose()
+            for pool in pools.values():
+                await pool.close()
 
     app = FastAPI(title="Simpul gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)
-    ordered = sorted(upstreams, key=lambda u: len(u.prefix), reverse=True)
+
+    async def get(u: Upstream, path: bytes, timeout: float) -> Answer:
+        async with asyncio.timeout(timeout):
+            return await pools[u.name].request("GET", path, [], b"")
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi() -> JSONResponse:
         docs: dict[str, dict[str, Any]] = {}
         for u in upstreams:
             try:
-                docs[u.name] = (await client.get(f"{u.base_url}/openapi.json")).json()
-            except (httpx.HTTPError, ValueError):
+                docs[u.name] = json.loads((await get(u, b"/openapi.json", 30.0)).body)
+            except (ConnectionError, OSError, TimeoutError, ValueError):
                 return _error(503, "service_unavailable", f"{u.name} is not answering; retry shortly")
         return JSONResponse(merge_openapi(docs, title="Simpul", version=version, description=DESCRIPTION))
 
@@ -97,10 +122,10 @@ def create_gateway(
     async def readyz() -> JSONResponse:
         async def check(u: Upstream) -> tuple[str, str]:
             try:
-                r = await client.get(f"{u.base_url}/readyz", timeout=3.0)
-                return u.name, "ok" if r.status_code == 200 else f"unavailable ({r.status_code})"
-            except httpx.HTTPError as exc:
+                answer = await get(u, b"/readyz", 3.0)
+            except (ConnectionError, OSError, TimeoutError) as exc:
                 return u.name, f"down: {type(exc).__name__}"
+            return u.name, "ok" if answer.status == 200 else f"unavailable ({answer.status})"
 
         checks = dict(await asyncio.gather(*(check(u) for u in upstreams)))
         ready = all(v == "ok" for v in checks.values())
@@ -110,43 +135,68 @@ def create_gateway(
         )
 
     @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
-    async def proxy(request: Request, path: str) -> Response:
-        target = next((u for u in ordered if _under(request.url.path, u.prefix)), None)
-        if target is None:
-            return _error(404, "not_found", "no such endpoint; see /docs")
-        # Forward the path as received (still percent-encoded), so the service judges it, not the gateway.
-        raw_path = request.scope.get("raw_path") or request.url.path.encode()
-        url = f"{target.base_url}{raw_path.decode('latin-1')}"
-        if request.url.query:
-            url = f"{url}?{request.url.query}"
-        headers = [(k, v) for k, v in request.headers.raw if k.decode("latin-1").lower() not in FORWARDING]
-        headers.append((b"x-forwarded-for", _forwarded_for(request).encode("latin-1")))
-        body = await request.body()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + CONNECT_RETRY_SECONDS
-        while True:
-            try:
-                upstream = await client.request(request.method, url, content=body, headers=headers)
-                break
-            except httpx.ConnectError:
-                # Nothing was sent, so a retry is safe: the service is (re)starting.
-                if loop.time() > deadline:
-                    return _error(503, "service_unavailable", f"{target.name} is unavailable; retry shortly")
-                await asyncio.sleep(0.2)
-            except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, ValueError):
-                return _error(502, "bad_gateway", f"{target.name} could not be asked this request")
-        out_headers = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
-        out_headers.pop("content-encoding", None)
-        return Response(content=upstream.content, status_code=upstream.status_code, headers=out_headers)
+    async def unknown(path: str) -> Response:
+        return _error(404, "not_found", "no such endpoint; see /docs")
 
     return app
 
 
-def _forwarded_for(request: Request) -> str:
+async def _proxy(pool: UpstreamPool, name: str, scope: Scope, receive: Receive, send: Send) -> None:
+    # Forward the path as received (still percent-encoded), so the service judges it, not the gateway.
+    target = scope.get("raw_path") or scope["path"].encode()
+    if scope.get("query_string"):
+        target = target + b"?" + scope["query_string"]
+    headers = [(k, v) for k, v in scope["headers"] if k not in FORWARDING]
+    headers.append((b"x-forwarded-for", _forwarded_for(scope).encode("latin-1")))
+    body = await _read_body(receive)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CONNECT_RETRY_SECONDS
+    while True:
+        try:
+            answer = await pool.request(scope["method"], target, headers, body)
+            break
+        except UpstreamUnavailable:
+            # Nothing was sent, so a retry is safe: the service is (re)starting.
+            if loop.time() > deadline:
+                await _send(send, _error(503, "service_unavailable", f"{name} is unavailable; retry shortly"))
+                return
+            await asyncio.sleep(0.2)
+        except TimeoutError:
+            await _send(send, _error(504, "gateway_timeout", f"{name} did not answer in time"))
+            return
+        except (UpstreamBroken, OSError):
+            await _send(send, _error(502, "bad_gateway", f"{name} could not be asked this request"))
+            return
+    out = [(k, v) for k, v in answer.headers if k.lower() not in RESPONSE_DROPPED]
+    out.append((b"content-length", str(len(answer.body)).encode("latin-1")))
+    await send({"type": "http.response.start", "status": answer.status, "headers": out})
+    await send({"type": "http.response.body", "body": answer.body})
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def _send(send: Send, response: JSONResponse) -> None:
+    await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+def _forwarded_for(scope: Scope) -> str:
     """X-Forwarded-For as received (every line, in order) with the peer appended: the services trust it from here."""
-    hops = [hop.strip() for line in request.headers.getlist("x-forwarded-for") for hop in line.split(",")]
+    lines = [v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-for"]
+    hops = [hop.strip() for line in lines for hop in line.split(",")]
     hops = [hop for hop in hops if hop]
-    hops.append(request.client.host if request.client else "unknown")
+    client = scope.get("client")
+    hops.append(client[0] if client else "unknown")
     return ", ".join(hops)
 
 

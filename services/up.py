@@ -18,6 +18,7 @@ from pathlib import Path
 
 import nats
 import uvicorn
+import uvloop
 
 from services.gateway import Upstream, create_gateway
 from services.nats_users import OPS, hub_users
@@ -106,7 +107,9 @@ async def migrate_all(args: argparse.Namespace) -> int:
 
 def run_up(args: argparse.Namespace) -> int:
     try:
-        return asyncio.run(_up(args))
+        # uvloop, as the services run: this loop serves the one base URL.
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            return runner.run(_up(args))
     except KeyboardInterrupt:
         return 130
 

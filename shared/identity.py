@@ -40,7 +40,7 @@ def name_seal(encryption_keys: list[str], identity_keys: list[str]) -> NameSeal:
     return NameSeal(at_rest=Sealer(encryption_keys), identity=Sealer(identity_keys))
 
 
-def _names(runtime: RuntimeDep) -> NameSeal:
+async def _names(runtime: RuntimeDep) -> NameSeal:
     names = runtime.extras[EXTRAS_KEY]
     assert isinstance(names, NameSeal)
     return names

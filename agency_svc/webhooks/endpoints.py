@@ -30,7 +30,7 @@ WebhookId = Annotated[str, Path(min_length=1, max_length=36, description="The we
 DeliveryId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The delivery's id.")]
 
 
-def _config(runtime: RuntimeDep) -> WebhookConfig:
+async def _config(runtime: RuntimeDep) -> WebhookConfig:
     config = runtime.extras[EXTRAS_KEY]
     assert isinstance(config, WebhookConfig)
     return config

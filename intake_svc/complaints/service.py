@@ -57,7 +57,8 @@ _DISPLAY_ZONE = zone(Timezone.WIB)
 
 def new_tracking_id() -> str:
     """`SPL-` and 10 random Crockford base32 characters (50 bits), e.g. SPL-7K3F9Q2XAB."""
-    return TRACKING_PREFIX + "".join(secrets.choice(CROCKFORD) for _ in range(10))
+    bits = secrets.randbits(50)
+    return TRACKING_PREFIX + "".join(CROCKFORD[(bits >> shift) & 31] for shift in range(45, -5, -5))
 
 
 def request_hash(request: SubmitRequest) -> str:

@@ -1,4 +1,5 @@
-"""The gateway tells the services who the client is: X-Forwarded-For as received, with its peer appended."""
+"""The gateway forwards to a real service over HTTP: paths, queries, bodies and headers as they are, over kept
+connections, and it tells the service who the client is (X-Forwarded-For as received, with its peer appended)."""
 
 from __future__ import annotations
 
@@ -7,26 +8,51 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
+from services import gateway as gateway_module
 from services.gateway import Upstream, create_gateway
 from services.ports import free_port
 from tests.support.apps import eventually
 
 
 async def _echo(request: Request) -> JSONResponse:
-    return JSONResponse({"x-forwarded-for": request.headers.getlist("x-forwarded-for")})
+    return JSONResponse(
+        {
+            "x-forwarded-for": request.headers.getlist("x-forwarded-for"),
+            "method": request.method,
+            "raw_path": request.scope["raw_path"].decode(),
+            "query": request.scope["query_string"].decode(),
+            "body": (await request.body()).decode(),
+            "peer_port": request.client.port if request.client else None,
+        },
+        headers={"X-Service": "echo"},
+    )
+
+
+async def _chunked(_: Request) -> StreamingResponse:
+    async def parts() -> AsyncIterator[bytes]:
+        for i in range(5):
+            yield f"part {i};".encode()
+
+    return StreamingResponse(parts(), media_type="text/plain", headers={"X-Parts": "5"})
 
 
 @asynccontextmanager
 async def echo_upstream() -> AsyncIterator[str]:
     """A service on a loopback port that answers with the X-Forwarded-For lines it received."""
     port = free_port()
-    app = Starlette(routes=[Route("/api/v1/complaints/{rest:path}", _echo, methods=["GET", "POST"])])
+    app = Starlette(
+        routes=[
+            Route("/api/v1/complaints/chunked", _chunked),
+            Route("/api/v1/complaints/{rest:path}", _echo, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        ]
+    )
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off"))
     task = asyncio.create_task(server.serve())
 
@@ -47,10 +73,10 @@ async def test_the_gateway_appends_its_peer_to_x_forwarded_for() -> None:
         transport = httpx.ASGITransport(app=gateway, client=("203.0.113.7", 51000))
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
             r = await client.get("/api/v1/complaints/echo")
-            assert r.json() == {"x-forwarded-for": ["203.0.113.7"]}
+            assert r.json()["x-forwarded-for"] == ["203.0.113.7"]
             forwarded = [("X-Forwarded-For", "198.51.100.1, 10.0.0.1"), ("X-Forwarded-For", "10.0.0.2")]
             r = await client.get("/api/v1/complaints/echo", headers=forwarded)
-            assert r.json() == {"x-forwarded-for": ["198.51.100.1, 10.0.0.1, 10.0.0.2, 203.0.113.7"]}
+            assert r.json()["x-forwarded-for"] == ["198.51.100.1, 10.0.0.1, 10.0.0.2, 203.0.113.7"]
 
 
 async def test_the_gateway_refuses_a_body_over_its_limit_without_buffering_it() -> None:
@@ -69,3 +95,64 @@ async def test_the_gateway_refuses_a_body_over_its_limit_without_buffering_it() 
     for refused in (declared, streamed):
         assert refused.status_code == 413 and refused.json()["error"]["code"] == "payload_too_large", refused.text
     assert fits.status_code == 200
+
+
+async def test_the_gateway_forwards_method_path_query_and_body_as_received_over_one_kept_connection() -> None:
+    async with echo_upstream() as base_url:
+        gateway = create_gateway([Upstream("intake", "/api/v1/complaints", base_url)])
+        async with (
+            _serving(gateway) as gateway_url,
+            httpx.AsyncClient(base_url=gateway_url) as client,
+        ):
+            answers = [
+                await client.request(method, "/api/v1/complaints/a%2Fb/c?x=1&y=%20z", content=f"body {method}")
+                for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+            ]
+    seen = [r.json() for r in answers]
+    assert [r.status_code for r in answers] == [200] * 5 and all(r.headers["x-service"] == "echo" for r in answers)
+    assert [s["method"] for s in seen] == ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    assert {s["raw_path"] for s in seen} == {"/api/v1/complaints/a%2Fb/c"} and {s["query"] for s in seen} == {
+        "x=1&y=%20z"
+    }
+    assert [s["body"] for s in seen] == [f"body {m}" for m in ("GET", "POST", "PUT", "PATCH", "DELETE")]
+    assert len({s["peer_port"] for s in seen}) == 1, "each request opened a new connection to the service"
+
+
+async def test_a_chunked_answer_reaches_the_client_whole_with_its_headers() -> None:
+    async with echo_upstream() as base_url:
+        gateway = create_gateway([Upstream("intake", "/api/v1/complaints", base_url)])
+        async with _serving(gateway) as gateway_url, httpx.AsyncClient(base_url=gateway_url) as client:
+            r = await client.get("/api/v1/complaints/chunked")
+    assert r.status_code == 200 and r.text == "part 0;part 1;part 2;part 3;part 4;"
+    assert r.headers["x-parts"] == "5" and r.headers["content-length"] == str(len(r.content))
+    assert "transfer-encoding" not in r.headers
+
+
+async def test_a_service_that_is_down_answers_503_in_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gateway_module, "CONNECT_RETRY_SECONDS", 0.5)
+    gateway = create_gateway([Upstream("intake", "/api/v1/complaints", f"http://127.0.0.1:{free_port()}")])
+    async with _serving(gateway) as gateway_url, httpx.AsyncClient(base_url=gateway_url) as client:
+        r = await client.post("/api/v1/complaints", json={})
+        unknown = await client.get("/api/v1/nowhere")
+    assert r.status_code == 503 and r.json()["error"]["code"] == "service_unavailable"
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
+
+
+@asynccontextmanager
+async def _serving(app: object) -> AsyncIterator[str]:
+    """The gateway on a real loopback port, served as `simpul up` serves it."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, http="httptools", access_log=False)  # type: ignore[arg-type]
+    )
+    task = asyncio.create_task(server.serve())
+
+    async def started() -> bool:
+        return server.started
+
+    try:
+        await eventually(started)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

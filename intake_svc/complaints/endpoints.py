@@ -22,7 +22,7 @@ from intake_svc.complaints.schemas import (
 from intake_svc.complaints.writer import Mismatch, Replayed
 from intake_svc.parts import intake_parts
 from shared.errors import ApiError, error_responses
-from shared.http.app import RuntimeDep, SessionDep, get_runtime
+from shared.http.app import RuntimeDep, SessionDep, runtime_of
 from shared.http.openapi import link_to
 from shared.logging import bind_tracking_id, get_logger
 
@@ -31,7 +31,7 @@ log = get_logger(__name__)
 
 # The dependencies are async so that the limits are only ever touched from the event loop, never from threads.
 def _limits(request: Request) -> PublicLimits:
-    return intake_parts(get_runtime(request)).limits
+    return intake_parts(runtime_of(request)).limits
 
 
 async def get_caller(request: Request) -> Caller:

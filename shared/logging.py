@@ -8,6 +8,7 @@ import sys
 from collections.abc import MutableMapping
 from typing import Any
 
+import orjson
 import structlog
 
 clear_context = structlog.contextvars.clear_contextvars
@@ -26,7 +27,9 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _add_service(service),
     ]
-    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    renderer: Any = (
+        structlog.processors.JSONRenderer(serializer=_dumps) if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -73,6 +76,10 @@ def redact_personal_data(_: Any, __: str, event_dict: MutableMapping[str, Any]) 
         elif isinstance(value, str):
             event_dict[key] = scrub(value)
     return event_dict
+
+
+def _dumps(obj: Any, default: Any = None, **_: Any) -> str:
+    return orjson.dumps(obj, default=default, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def _add_service(service: str) -> Any:

@@ -84,7 +84,10 @@ class _Connection:
                     raise UpstreamBroken("the service asked to switch protocols") from exc
                 except httptools.HttpParserError as exc:
                     raise UpstreamBroken(f"the service's answer could not be read: {exc}") from exc
-        return Answer(parser.get_status_code(), parsing.headers, b"".join(parsing.body), parser.should_keep_alive())
+        # httptools' should_keep_alive() is reset once the message is complete: read it off the answer instead.
+        closes = any(k.lower() == b"connection" and b"close" in v.lower() for k, v in parsing.headers)
+        keep_alive = parser.get_http_version() == "1.1" and not closes
+        return Answer(parser.get_status_code(), parsing.headers, b"".join(parsing.body), keep_alive)
 
 
 class UpstreamPool:

@@ -53,7 +53,9 @@ async def echo_upstream() -> AsyncIterator[str]:
             Route("/api/v1/complaints/{rest:path}", _echo, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         ]
     )
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off", proxy_headers=False)
+    )
     task = asyncio.create_task(server.serve())
 
     async def started() -> bool:

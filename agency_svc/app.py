@@ -27,6 +27,8 @@ status; this API reflects it as the hub reports it.
 A node may also register webhooks: new dispositions, status changes and reporter messages of the cases it sees
 are POSTed to its endpoints, signed with HMAC-SHA256 (`Simpul-Signature`), retried with backoff for 24 hours,
 in order per case, with a delivery log and redelivery by hand. The inbox stays readable by pull all the while.
+An endpoint may not point into an internal network (loopback, private, link-local, ...): a literal address there
+answers 422 `webhook_destination_blocked`, and a name that resolves there is refused at each delivery.
 """
 
 

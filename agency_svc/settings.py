@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import ClassVar, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from shared.http.client_address import IPNetwork, parse_networks
 from shared.settings import EncryptionSettings, IdentityChannelSettings, ServiceSettings
 
 
@@ -41,6 +42,20 @@ class AgencySettings(ServiceSettings, EncryptionSettings, IdentityChannelSetting
     webhook_retention_days: float = Field(
         default=30.0, gt=0, description="Delivered and failed deliveries are kept in the log this long."
     )
+    webhook_allowed_networks: str = Field(
+        default="",
+        description="Comma-separated networks a webhook may reach although they are internal (loopback, private, "
+        "link-local, ...), e.g. '10.20.0.0/16, 127.0.0.0/8'. Empty by default: every non-global address is refused.",
+    )
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value)
+        return value
+
+    def webhook_allowed_network_list(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.webhook_allowed_networks)
 
     @model_validator(mode="after")
     def _lease_outlasts_an_attempt(self) -> Self:

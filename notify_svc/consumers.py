@@ -1,5 +1,5 @@
 """notify_svc's consumers: reporters' contacts (private stream), the events that make messages and keep the case
-projection, and the key replica."""
+projection and the directory's liaison officers, and the key replica."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from notify_svc.cases import service as cases
 from notify_svc.contacts.service import register_contact
 from notify_svc.models import KIT
 from notify_svc.notifications import triggers
+from notify_svc.recipients.directory import apply_node_upserted
 from shared.auth.replica import SUBJECTS as KEY_SUBJECTS
 from shared.auth.replica import key_replica_handlers
 from shared.bus import PRIVATE_STREAM
@@ -24,6 +25,7 @@ from shared.events.contracts import (
     ComplaintSubmitted,
     ContactRegistered,
     FollowupPosted,
+    NodeUpserted,
     SlaClocksChanged,
     SlaWarning,
 )
@@ -46,7 +48,8 @@ def contacts_subscription(sealer: Sealer, channel: Sealer, clock: Clock) -> Subs
 
 def messages_subscription(clock: Clock) -> Subscription:
     """One durable (the broker grants notify no other on this stream) for every event that makes a message or feeds
-    the case projection; JetStream keeps them in order, so a status is known before the reminder that follows it."""
+    the case projection or the liaison officers; JetStream keeps them in order, so a status is known before the
+    reminder that follows it, and a node's officers before its escalations."""
 
     async def on_submitted(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
         if isinstance(data, ComplaintSubmitted):
@@ -74,6 +77,10 @@ def messages_subscription(clock: Clock) -> Subscription:
         if isinstance(data, ComplaintEscalated):
             await triggers.on_escalated(session, envelope, data, clock.now())
 
+    async def on_node_upserted(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
+        if isinstance(data, NodeUpserted):
+            await apply_node_upserted(session, data, envelope.occurred_at)
+
     handlers: dict[str, Handler] = {
         ComplaintSubmitted.event_type: on_submitted,
         ComplaintStatusChanged.event_type: on_status_changed,
@@ -81,6 +88,7 @@ def messages_subscription(clock: Clock) -> Subscription:
         SlaWarning.event_type: on_sla_warning,
         SlaClocksChanged.event_type: on_clocks_changed,
         ComplaintEscalated.event_type: on_escalated,
+        NodeUpserted.event_type: on_node_upserted,
     }
     return Subscription(
         durable="notify-messages",

@@ -1,6 +1,6 @@
-"""notify_svc's tables: reporters' contacts (sealed), officers and coordinators (recipients), the notifications (the
-delivery log), the little it keeps of each case (its timezone, status and running deadlines), the digests it has made,
-and the kit tables.
+"""notify_svc's tables: reporters' contacts (sealed), officers and coordinators (recipients) and the directory nodes
+their officers came with, the notifications (the delivery log), the little it keeps of each case (its timezone, status
+and running deadlines), the digests it has made, and the kit tables.
 
 A notification is one message to one recipient, created from one event: the unique (event_id, recipient_kind,
 recipient_id) makes a replayed event create nothing twice, and one recipient gets one message per event, on one
@@ -63,9 +63,10 @@ class Contact(Base):
 class Recipient(Base):
     """A liaison officer of a node (`node_code`) or a coordinator at one rung of the ladder (`level`).
 
-    `scope` is `node:<code>` or `level:<n>`, so one address is registered once per node or rung. Officers' work
-    addresses, managed by admins through the API; never logged. `is_system` marks a mailbox read by a system (a
-    ticketing queue, say): quiet hours do not hold its messages back.
+    `scope` is `node:<code>` or `level:<n>`, so one address is there once per node or rung. Liaison officers are the
+    directory's, copied from directory.node_upserted (their timezone is the node's; never changed here); coordinators
+    are registered by admins through the API. Work addresses; never logged. `is_system` marks a coordinator mailbox
+    read by a system (a ticketing queue, say): quiet hours do not hold its messages back.
     """
 
     __tablename__ = "recipients"
@@ -82,6 +83,17 @@ class Recipient(Base):
     language: Mapped[str] = mapped_column(String(8), nullable=False)
     is_system: Mapped[bool] = mapped_column(Boolean, nullable=False)
     created_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+
+
+class DirectoryNode(Base):
+    """A node of routing's directory whose directory.node_upserted was applied: when it occurred, so that an older
+    one (a dead letter replayed) never brings back officers a newer one removed."""
+
+    __tablename__ = "directory_nodes"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(32), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
 
 
 class Notification(Base):

@@ -17,6 +17,7 @@ from agency_svc.models import KIT, DeliveryStatus, WebhookAttempt, WebhookDelive
 from agency_svc.settings import AgencySettings
 from agency_svc.timeutil import as_utc
 from agency_svc.webhooks import repository as repo
+from agency_svc.webhooks.destinations import DestinationPolicy, literal_address
 from agency_svc.webhooks.events import WebhookEvent
 from agency_svc.webhooks.fanout import wake_sender_on_commit
 from agency_svc.webhooks.schemas import (
@@ -46,6 +47,7 @@ class WebhookConfig:
     sealer: Sealer
     max_age: timedelta
     endpoints_per_node: int
+    destinations: DestinationPolicy
 
     @classmethod
     def of(cls, settings: AgencySettings, sealer: Sealer) -> WebhookConfig:
@@ -53,6 +55,7 @@ class WebhookConfig:
             sealer=sealer,
             max_age=timedelta(seconds=settings.webhook_max_age_seconds),
             endpoints_per_node=settings.webhook_endpoints_per_node,
+            destinations=DestinationPolicy(settings.webhook_allowed_network_list()),
         )
 
 
@@ -102,6 +105,18 @@ def _origin(url: str) -> str:
     return f"{u.scheme}://{u.host}{port}"
 
 
+def _check_destination(url: str, config: WebhookConfig) -> None:
+    """422 for a URL whose host is a literal address in a refused network; a name is checked at each delivery."""
+    address = literal_address(httpx.URL(url).host)
+    if address is not None and config.destinations.is_blocked(address):
+        raise ApiError(
+            422,
+            "webhook_destination_blocked",
+            f"{address} is in a blocked network (loopback, private, link-local, multicast, reserved or unspecified): "
+            "the hub does not deliver into internal networks unless SIMPUL_AGENCY_WEBHOOK_ALLOWED_NETWORKS allows it",
+        )
+
+
 async def _endpoint(session: AsyncSession, principal: Principal, endpoint_id: str) -> WebhookEndpoint:
     endpoint = await repo.endpoint_of_node(session, _node(principal), endpoint_id)
     if endpoint is None:
@@ -113,6 +128,7 @@ async def create(
     session: AsyncSession, principal: Principal, body: WebhookIn, config: WebhookConfig, now: datetime
 ) -> WebhookCreated:
     code = _node(principal)
+    _check_destination(body.url, config)
     if await repo.count_of_node(session, code) >= config.endpoints_per_node:
         raise ApiError(
             409, "webhook_limit_reached", f"a node may register {config.endpoints_per_node} webhooks; delete one first"
@@ -160,6 +176,7 @@ async def update_endpoint(
     endpoint = await _endpoint(session, principal, endpoint_id)
     changed: list[str] = []
     if body.url is not None and body.url != endpoint.url:
+        _check_destination(body.url, config)
         endpoint.url = body.url
         changed.append("url")
     if body.event_types is not None and [t.value for t in body.event_types] != endpoint.event_types:
@@ -276,8 +293,8 @@ async def _audit(
         KIT,
         actor=principal.actor,
         action=action,
-        target_type=audit.Target.node,
-        target_id=endpoint.agency_code,
+        target_type=audit.Target.webhook,
+        target_id=endpoint.id,
         at=now,
-        details={"key_id": principal.key_id, "webhook_id": endpoint.id, **details},
+        details={"key_id": principal.key_id, "agency_code": endpoint.agency_code, **details},
     )

@@ -4,9 +4,11 @@ A batch is claimed (each delivery leased: `next_attempt_at` and `leased_until` p
 transaction, with `FOR UPDATE SKIP LOCKED` on PostgreSQL so replicas share the work (SQLite serializes writers).
 The POSTs go out concurrently with no transaction open; each outcome is written in a transaction of its own. A 2xx
 answer delivers; anything else is retried after a backoff with full jitter until an attempt fails past the
-delivery's `give_up_at`, which fails it. Everything lives in the database, so a restart resumes where it was. A
-sender that dies mid-attempt leaves a lease that runs out, and the delivery is sent again: receivers see a
-delivery at least once and may drop a repeat by its `Simpul-Event-Id`.
+delivery's `give_up_at`, which fails it. Each POST passes the destination guard (destinations.py): a host that
+resolves into a refused network makes a failed attempt ("refused: ... is in a blocked network"), retried the same.
+Everything lives in the database, so a restart resumes where it was. A sender that dies mid-attempt leaves a lease
+that runs out, and the delivery is sent again: receivers see a delivery at least once and may drop a repeat by its
+`Simpul-Event-Id`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from agency_svc.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, W
 from agency_svc.settings import AgencySettings
 from agency_svc.timeutil import as_utc
 from agency_svc.webhooks import repository as repo
+from agency_svc.webhooks.destinations import BlockedDestination, DestinationPolicy, GuardedTransport
 from agency_svc.webhooks.fanout import WAKE_FLAG
 from agency_svc.webhooks.metrics import WEBHOOK_DELIVERIES
 from agency_svc.webhooks.signing import USER_AGENT, headers
@@ -68,8 +71,10 @@ def _error_text(exc: BaseException) -> str:
 
 class Pusher:
     def __init__(self, settings: AgencySettings, sealer: Sealer, *, transport: httpx.AsyncBaseTransport | None = None):
+        """`transport` sends what the destination guard lets through (by default, straight to the vetted address)."""
         self.settings = settings
         self.sealer = sealer
+        self.policy = DestinationPolicy(settings.webhook_allowed_network_list())
         self.transport = transport
         self.wake = asyncio.Event()
         self._purged_at: datetime | None = None
@@ -80,7 +85,7 @@ class Pusher:
         event.listen(runtime.db.sync_session_class, "after_commit", on_commit)
         try:
             async with httpx.AsyncClient(
-                transport=self.transport,
+                transport=GuardedTransport(self.policy, self.transport),
                 timeout=self.settings.webhook_timeout_seconds,
                 follow_redirects=False,
                 headers={"User-Agent": USER_AGENT},
@@ -191,6 +196,8 @@ class Pusher:
             raise
         except TimeoutError:
             error = f"no answer within {self.settings.webhook_timeout_seconds:g} s"
+        except BlockedDestination as exc:
+            error = str(exc)
         except Exception as exc:
             error = _error_text(exc)
         if status is not None and not 200 <= status < 300:

@@ -1,4 +1,5 @@
-"""Officers and coordinators who receive escalation notices and digests (admins only)."""
+"""Who receives escalation notices and digests (admins only): coordinators are registered here; the liaison officers
+are the directory's, listed here as notify_svc knows them."""
 
 from __future__ import annotations
 
@@ -21,10 +22,12 @@ RecipientId = Annotated[str, Path(min_length=1, max_length=36, description="The 
 
 WHO = """
 An escalation notice (`complaint.escalated`) goes to the liaison officers of the node it names
-(`target_agency_code`: the late node at level 1, its parent at level 2) and to the coordinators registered for its
-level. Each working day, at the digest hour of their timezone, a node's liaison officers get the digest of its overdue
-and due-soon cases. Quiet hours hold back messages to people in their own timezone; not to a system's mailbox
-(`is_system`).
+(`target_agency_code`: the late node at level 1, its parent at level 2) and to the coordinators registered here for
+its level. The liaison officers are the directory's (`liaison_officers` of `/api/v1/hub/agencies/{code}`, those with
+an email, in the node's timezone), copied from `directory.node_upserted`: they are listed here but neither added
+nor removed. Each working day, at the digest hour of their timezone, a node's liaison officers get the digest of its
+overdue and due-soon cases. Quiet hours hold back messages to people in their own timezone; not to a system's
+mailbox (`is_system`).
 """
 
 
@@ -33,13 +36,14 @@ and due-soon cases. Quiet hours hold back messages to people in their own timezo
     response_model=RecipientOut,
     status_code=201,
     responses=error_responses(401, 403, 409, 422),
-    description="Register a liaison officer of a node, or a coordinator at a rung of the ladder (admin). "
-    "`recipient_exists` (409) when the address is already registered there.\n" + WHO,
+    description="Register a coordinator at a rung of the ladder (admin). `recipient_exists` (409) when the address "
+    "is already registered there; a liaison officer (`role: liaison`, `node_code`) is refused (422): set it in the "
+    "directory.\n" + WHO,
 )
 async def add_recipient(
     body: RecipientCreate, session: SessionDep, runtime: RuntimeDep, principal: AdminKey
 ) -> RecipientOut:
-    """Register a liaison officer or a coordinator."""
+    """Register a coordinator."""
     out = await service.add(session, body, actor=principal.actor, now=runtime.clock.now())
     try:
         await session.commit()
@@ -53,7 +57,7 @@ async def add_recipient(
     response_model=RecipientPage,
     status_code=200,
     responses=error_responses(401, 403, 422),
-    description="The registered officers and coordinators (admin), by node or rung.\n" + WHO,
+    description="The liaison officers (from the directory) and the coordinators (admin), by node or rung.\n" + WHO,
 )
 async def list_recipients(
     session: SessionDep,
@@ -83,11 +87,12 @@ async def get_recipient(id: RecipientId, session: SessionDep, _: AdminKey) -> Re
     "/recipients/{id}",
     status_code=204,
     response_class=Response,
-    responses=error_responses(401, 403, 404, 422),
-    description="Remove a recipient (admin). What was already queued for them is skipped (`no_recipient`).",
+    responses=error_responses(401, 403, 404, 409, 422),
+    description="Remove a coordinator (admin). What was already queued for them is skipped (`no_recipient`). A "
+    "liaison officer answers 409 `recipient_from_directory`: take them off the node's `liaison_officers`.",
 )
 async def remove_recipient(id: RecipientId, session: SessionDep, runtime: RuntimeDep, principal: AdminKey) -> Response:
-    """Remove a recipient."""
+    """Remove a coordinator."""
     await service.remove(session, id, actor=principal.actor, now=runtime.clock.now())
     await session.commit()
     return Response(status_code=204)

@@ -9,7 +9,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from notify_svc.sending.mail import valid_address
 from notify_svc.timeutil import UtcDatetime
 from shared.calendar import zone
-from shared.domain import NodeCode
 
 
 def _address(value: str) -> str:
@@ -33,16 +32,19 @@ TimezoneName = Annotated[
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
+DIRECTORY_OWNS_LIAISONS = (
+    "liaison officers are the directory's: set a node's liaison_officers with PATCH /api/v1/hub/agencies/{code}, "
+    "and notify_svc takes them from there"
+)
+
+
 class RecipientCreate(BaseModel):
-    """A liaison officer of a node (`node_code`), or a coordinator at one rung of the ladder (`level`, 1 to 4)."""
+    """A coordinator at one rung of the ladder (`level`, 1 to 4). Liaison officers come from the directory."""
 
     model_config = ConfigDict(extra="forbid")
 
-    role: RecipientRole
-    node_code: NodeCode | None = Field(default=None, description="The node (liaison only); not checked here.")
-    level: int | None = Field(
-        default=None, ge=1, le=4, description="The rung (coordinator only): 1 liaison, 2 parent, 3 hub, 4 oversight."
-    )
+    role: Literal["coordinator"] = "coordinator"
+    level: int = Field(ge=1, le=4, description="The rung: 1 liaison, 2 parent, 3 hub, 4 oversight.")
     name: Name | None = None
     email: Address
     timezone: TimezoneName = "Asia/Jakarta"
@@ -51,29 +53,34 @@ class RecipientCreate(BaseModel):
         default=False, description="A mailbox read by a system (a ticket queue): quiet hours never hold it back."
     )
 
-    @model_validator(mode="after")
-    def _scope(self) -> RecipientCreate:
-        if self.role == "liaison" and (self.node_code is None or self.level is not None):
-            raise ValueError("a liaison officer needs node_code, and no level")
-        if self.role == "coordinator" and (self.level is None or self.node_code is not None):
-            raise ValueError("a coordinator needs level, and no node_code")
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _not_a_liaison(cls, data: Any) -> Any:
+        if isinstance(data, dict) and (data.get("role") == "liaison" or "node_code" in data):
+            raise ValueError(DIRECTORY_OWNS_LIAISONS)
+        return data
 
     def scope(self) -> str:
-        return f"node:{self.node_code}" if self.role == "liaison" else f"level:{self.level}"
+        return f"level:{self.level}"
 
     def audit_details(self) -> dict[str, Any]:
         """What the audit trail records of it: never the name or the address."""
-        return {"role": self.role, "timezone": self.timezone, "language": self.language, "is_system": self.is_system}
+        return {
+            "role": self.role,
+            "scope": self.scope(),
+            "timezone": self.timezone,
+            "language": self.language,
+            "is_system": self.is_system,
+        }
 
 
 class RecipientOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: str
-    role: RecipientRole
-    node_code: str | None
-    level: int | None
+    role: RecipientRole = Field(description="liaison: a node's officer, from the directory; coordinator: added here.")
+    node_code: str | None = Field(description="The liaison officer's node.")
+    level: int | None = Field(description="The coordinator's rung.")
     name: str | None
     email: str
     timezone: str

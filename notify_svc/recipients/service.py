@@ -1,4 +1,5 @@
-"""Adding and removing recipients (admins only), each recorded in the audit trail without the address."""
+"""Adding and removing coordinators (admins only), each recorded in the audit trail without the address; reading
+every recipient, the directory's liaison officers included."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notify_svc.models import KIT, Recipient
+from notify_svc.models import KIT, Recipient, RecipientKind
 from notify_svc.recipients import repository
-from notify_svc.recipients.schemas import RecipientCreate, RecipientOut, RecipientPage
+from notify_svc.recipients.schemas import DIRECTORY_OWNS_LIAISONS, RecipientCreate, RecipientOut, RecipientPage
 from shared import audit
 from shared.errors import ApiError, not_found
 
@@ -23,7 +24,7 @@ async def add(session: AsyncSession, body: RecipientCreate, *, actor: str, now: 
     recipient = Recipient(
         id=str(uuid.uuid4()),
         role=body.role,
-        node_code=body.node_code,
+        node_code=None,
         level=body.level,
         scope=scope,
         name=body.name,
@@ -42,7 +43,10 @@ async def remove(session: AsyncSession, recipient_id: str, *, actor: str, now: d
     recipient = await session.get(Recipient, recipient_id)
     if recipient is None:
         raise not_found("recipient")
-    await _audit(session, "recipient.remove", recipient, actor=actor, now=now, details={"role": recipient.role})
+    if recipient.role == RecipientKind.liaison.value:
+        raise ApiError(409, "recipient_from_directory", DIRECTORY_OWNS_LIAISONS)
+    details: dict[str, object] = {"role": recipient.role, "scope": recipient.scope}
+    await _audit(session, "recipient.remove", recipient, actor=actor, now=now, details=details)
     await session.delete(recipient)
 
 
@@ -66,14 +70,13 @@ async def listing(
 async def _audit(
     session: AsyncSession, action: str, recipient: Recipient, *, actor: str, now: datetime, details: dict[str, object]
 ) -> None:
-    # The trail has no target type for a recipient: it names the node (or the rung) whose recipients changed.
     await audit.record(
         session,
         KIT,
         actor=actor,
         action=action,
-        target_type=audit.Target.node,
-        target_id=recipient.scope,
+        target_type=audit.Target.recipient,
+        target_id=recipient.id,
         at=now,
-        details={"recipient_id": recipient.id, **details},
+        details=details,
     )

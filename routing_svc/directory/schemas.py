@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
 
@@ -46,11 +46,13 @@ INTEGRITY = (
 
 
 class LiaisonOfficer(BaseModel):
-    """A liaison officer (pejabat penghubung) of the node."""
+    """A liaison officer (pejabat penghubung) of the node: notify_svc sends them the node's escalation notices and
+    daily digest by email, in the node's timezone."""
 
     name: Name
-    email: Email | None = None
+    email: Email | None = Field(default=None, description="Where notify_svc writes to them; without it, nothing.")
     phone: Phone | None = None
+    language: Literal["id", "en"] = Field(default="id", description="The language of their messages.")
 
 
 class NodeCreate(BaseModel):

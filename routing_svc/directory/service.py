@@ -1,4 +1,5 @@
-"""Directory writes: create and update nodes, keep materialized paths right, publish directory.node_upserted."""
+"""Directory writes: create and update nodes, keep materialized paths right, publish directory.node_upserted (with
+the liaison officers notify_svc writes to: the directory is their one source)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from routing_svc.models import KIT, Node
 from routing_svc.timeutil import as_utc
 from shared import audit
 from shared.errors import ApiError, not_found
-from shared.events.contracts import NodeUpserted
+from shared.events.contracts import LiaisonContact, NodeUpserted
 from shared.logging import get_logger
 from shared.outbox import Outbox
 
@@ -31,6 +32,11 @@ def node_event(node: Node) -> NodeUpserted:
         path=node.path_codes,
         timezone=node.timezone,
         is_active=node.is_active,
+        liaison_officers=[
+            LiaisonContact(name=o["name"], email=o["email"], language=o.get("language", "id"))
+            for o in node.liaison_officers
+            if o.get("email")
+        ],
     )
 
 

@@ -260,8 +260,19 @@ class ComplaintEscalated(EventData):
     escalated_at: datetime
 
 
+class LiaisonContact(_Contract):
+    """A liaison officer (pejabat penghubung) as notify_svc writes to them: an officer's work address, never a
+    reporter's."""
+
+    name: str
+    email: str
+    language: str = "id"
+
+
 class NodeUpserted(EventData):
-    """The directory as agency services need it: the node, and its path from the root."""
+    """The directory as the other services need it: the node and its path from the root (agency_svc), and its liaison
+    officers who have an email (notify_svc: escalation notices and the daily digest; the directory is their only
+    source)."""
 
     event_type: ClassVar[str] = "directory.node_upserted"
     code: str
@@ -271,6 +282,7 @@ class NodeUpserted(EventData):
     path: list[str]
     timezone: str
     is_active: bool = True
+    liaison_officers: list[LiaisonContact] = Field(default_factory=list)
 
 
 class KeyIssued(EventData):

@@ -26,7 +26,7 @@ async def create(tree: Agency, who: str, **body: Any) -> dict[str, Any]:
 
 async def test_register_read_change_and_delete_a_webhook(tree: Agency) -> None:
     given = await create(tree, "UPT", secret="a-secret-of-my-own-choosing", event_types=["reporter.replied"] * 2)
-    made = await create(tree, "UPT", url="http://127.0.0.1:9/x")
+    made = await create(tree, "UPT", url="http://hooks.upt.example:8080/x")
     assert given["secret"] == "a-secret-of-my-own-choosing" and given["event_types"] == ["reporter.replied"]
     assert made["secret"].startswith("whsec_") and made["secret"] != given["secret"]
     assert given["agency_code"] == "UPT" and given["url"] == URL
@@ -116,12 +116,12 @@ async def test_the_secret_is_sealed_at_rest_and_kept_out_of_the_audit_trail(tree
     async with tree.runtime.db.engine.connect() as conn:
         rows = list((await conn.execute(select(log).order_by(log.c.seq))).all())
     assert [(r.action, r.target_type, r.target_id, r.actor) for r in rows] == [
-        ("agency.webhook_create", "node", "UPT", "agency:UPT"),
-        ("agency.webhook_update", "node", "UPT", "agency:UPT"),
-        ("agency.webhook_delete", "node", "UPT", "agency:UPT"),
+        ("agency.webhook_create", "webhook", created["id"], "agency:UPT"),
+        ("agency.webhook_update", "webhook", created["id"], "agency:UPT"),
+        ("agency.webhook_delete", "webhook", created["id"], "agency:UPT"),
     ]
     details = [json.loads(r.details) for r in rows]
-    assert all(d["webhook_id"] == created["id"] and d["url"] == "https://sistem.lapas-sby.example" for d in details)
+    assert all(d["agency_code"] == "UPT" and d["url"] == "https://sistem.lapas-sby.example" for d in details)
     assert details[1]["changed"] == ["secret"]
     for row in rows:
         text = str(tuple(row))

@@ -23,6 +23,7 @@ from shared.events.contracts import ReporterReplied
 from tests.agency_svc.conftest import Agency, new_tid
 from tests.agency_svc.webhook_peers import (
     FAST_RETRIES,
+    LOOPBACK_ALLOWED,
     Receiver,
     deliveries,
     receiver,
@@ -339,7 +340,8 @@ async def test_two_replicas_send_each_delivery_once_and_in_order(
 ) -> None:
     async with webhook_agency(database, natsd, tmp_path) as one, receiver(SECRET) as peer:
         hook = await register(one, "UPT", peer.url, *ALL, secret=SECRET)
-        other = service_settings(AgencySettings, database, natsd, tmp_path / "replica", **FAST_RETRIES)
+        replica = {**FAST_RETRIES, **LOOPBACK_ALLOWED}
+        other = service_settings(AgencySettings, database, natsd, tmp_path / "replica", **replica)
         async with running_service("agency_svc", create_app, other):
             cases = [new_tid() for _ in range(12)]
             for tid in cases:

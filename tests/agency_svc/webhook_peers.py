@@ -34,6 +34,9 @@ FAST_RETRIES: dict[str, Any] = {
 }
 """Retries within a fraction of a second, so a test can watch a receiver fail and recover in real time."""
 
+LOOPBACK_ALLOWED: dict[str, Any] = {"webhook_allowed_networks": "127.0.0.0/8, ::1"}
+"""The receivers listen on loopback, which the destination guard refuses unless it is allowed."""
+
 
 def doc_snippet() -> str:
     """The Python block of docs/webhooks.md that defines `verify`."""
@@ -128,9 +131,10 @@ async def webhook_agency(
     keys: dict[str, str] | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Agency]:
-    """agency_svc with the given webhook settings (FAST_RETRIES unless overridden) and its tree seeded, or, given
-    the `keys` of an earlier run on the same database, with that run's tree and keys."""
-    settings = service_settings(AgencySettings, database, natsd, tmp_path, **{**FAST_RETRIES, **overrides})
+    """agency_svc with the given webhook settings (FAST_RETRIES and LOOPBACK_ALLOWED unless overridden) and its tree
+    seeded, or, given the `keys` of an earlier run on the same database, with that run's tree and keys."""
+    values = {**FAST_RETRIES, **LOOPBACK_ALLOWED, **overrides}
+    settings = service_settings(AgencySettings, database, natsd, tmp_path, **values)
     async with (
         running_service("agency_svc", create_app, settings, clock=clock) as (app, client),
         test_bus(natsd) as bus,

@@ -186,3 +186,22 @@ def test_a_late_agency_is_escalated_step_by_step(timed: tuple[Hub, Time]) -> Non
     breaches = Counter(e["data"]["clock"] for e in events(hub, "simpul.sla.breached", tid))
     assert warnings == breaches == Counter({"first_response": 1, "resolution": 1})
     assert hub_case()["status"] == "dispositioned"  # escalation never moves a case by itself
+
+    # notify_svc knows the node's liaison officer from the directory alone (nobody registered him with notify): the
+    # first rung of each clock reaches him; the parent's rung finds no officer at KEMENKUMHAM and says so.
+    def liaison_notices() -> list[dict[str, Any]] | None:
+        params = {"tracking_id": tid, "recipient_kind": "liaison", "limit": 50}
+        found = api.ok(api.client.get("/api/v1/notify/deliveries", params=params, headers=api.admin), 200)["items"]
+        notices = [d for d in found if d["template"] == "escalation" and d["status"] != "pending"]
+        return notices if len(notices) == 4 else None
+
+    notices = wait_for(liaison_notices, timeout=30)
+    sent = [d for d in notices if d["status"] == "sent"]
+    assert len(sent) == 2 and len({d["recipient_id"] for d in sent}) == 1 and sent[0]["recipient_id"]
+    assert [(d["status"], d["reason"]) for d in notices if d not in sent] == [("skipped", "no_recipients")] * 2
+    officers = api.ok(
+        api.client.get("/api/v1/notify/recipients", params={"node_code": "KANWIL-JATIM"}, headers=api.admin), 200
+    )
+    assert [(o["id"], o["email"], o["name"]) for o in officers["items"]] == [
+        (sent[0]["recipient_id"], "b@kanwil.test", "Budi")
+    ]

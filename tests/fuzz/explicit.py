@@ -57,9 +57,9 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     "POST /api/v1/agency/complaints/{tracking_id}/follow-ups": {"content": "Sedang diperiksa."},
     "POST /api/v1/agency/complaints/{tracking_id}/forward": {"reason": "Bukan wewenang kami."},
     "POST /api/v1/agency/complaints/{tracking_id}/delegate": {"agency_code": "FZ-UPT", "reason": "Wilayahnya."},
-    "POST /api/v1/agency/webhooks": {"url": "http://127.0.0.1:9/hook", "event_types": ["complaint.status_changed"]},
+    "POST /api/v1/agency/webhooks": {"url": "http://agency.example.test/", "event_types": ["complaint.dispositioned"]},
     "PATCH /api/v1/agency/webhooks/{webhook_id}": {"url": "https://agency.example.test/hook"},
-    "POST /api/v1/notify/recipients": {"role": "liaison", "node_code": "FZ-UPT", "email": "liaison@example.test"},
+    "POST /api/v1/notify/recipients": {"role": "coordinator", "level": 3, "email": "koordinator@example.test"},
 }
 """A body each operation that takes one would accept: the hostile values go into its strings and scalars."""
 

@@ -41,6 +41,8 @@ from shared.events.contracts import (
     ContactDetails,
     ContactRegistered,
     FollowupPosted,
+    LiaisonContact,
+    NodeUpserted,
     SlaClocksChanged,
     SlaWarning,
 )
@@ -319,6 +321,31 @@ class Notify:
         r = await self.client.post("/api/v1/notify/recipients", json=body, headers=self.admin)
         assert r.status_code == 201, r.text
         return dict(r.json())
+
+    def node_event(self, code: str, *officers: dict[str, Any], timezone: str = "Asia/Jakarta") -> NodeUpserted:
+        return NodeUpserted(
+            code=code,
+            name=f"Kantor {code}",
+            kind="upt",
+            path=[code],
+            timezone=timezone,
+            liaison_officers=[LiaisonContact(**o) for o in officers],
+        )
+
+    async def node(
+        self, code: str, *officers: dict[str, Any], timezone: str = "Asia/Jakarta"
+    ) -> dict[str, dict[str, Any]]:
+        """Publish the directory's node with these liaison officers, as routing does; once notify has applied it, the
+        node's officers as notify lists them, by address."""
+        await publish(self.bus, self.node_event(code, *officers, timezone=timezone), source="routing")
+        await self.wait_drained()
+        return await self.liaisons(code)
+
+    async def liaisons(self, code: str) -> dict[str, dict[str, Any]]:
+        params = {"node_code": code, "limit": 200}
+        r = await self.client.get("/api/v1/notify/recipients", params=params, headers=self.admin)
+        assert r.status_code == 200, r.text
+        return {i["email"]: i for i in r.json()["items"]}
 
     async def publish_twice(self, data: EventData) -> Envelope:
         """The same envelope under two Nats-Msg-Ids: JetStream keeps both, so the consumer sees it twice."""

@@ -43,9 +43,12 @@ async def test_the_daily_digest(database: Any, natsd: Any, tmp_path: Path, smtp_
         await svc.clocks(tids["stale"], 1, running_clock(R, sby, end_of_day_utc(2, 7)))  # older: ignored
         await svc.clocks(tids["papua"], 1, running_clock(R, "RSUD-JPR", end_of_day_utc(6, 9)))
         await svc.wait_drained()
-        await svc.recipient(role="liaison", node_code=sby, email="budi@lapas.example", name="Budi")
-        await svc.recipient(role="liaison", node_code=sby, email="ops@lapas.example", language="en")
-        await svc.recipient(role="liaison", node_code="RSUD-JPR", email="yohanes@rsud.example", timezone="WIT")
+        await svc.node(
+            sby,
+            {"name": "Budi", "email": "budi@lapas.example"},
+            {"name": "Meja Layanan", "email": "ops@lapas.example", "language": "en"},
+        )
+        await svc.node("RSUD-JPR", {"name": "Yohanes", "email": "yohanes@rsud.example"}, timezone="Asia/Jayapura")
 
         # 09:30 in Jayapura: its digest; 07:30 in Surabaya: not yet.
         [papua] = await eventually(lambda: _mails(smtp_server, "yohanes@rsud.example", 1))

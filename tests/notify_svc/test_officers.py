@@ -1,21 +1,25 @@
-"""Liaison officers and coordinators: registered by admins under /api/v1/notify/recipients, told of escalations (the
-node concerned and the coordinators at the rung's level), never told anything of the reporter."""
+"""Liaison officers and coordinators: the officers come from routing's directory (directory.node_upserted, the one
+place they are kept), the coordinators are registered by admins under /api/v1/notify/recipients; both are told of
+escalations (the node concerned and the coordinators at the rung's level), never anything of the reporter."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from notify_svc.models import KIT
 from shared.domain import Role
+from shared.events import new_event
 from tests.notify_svc.conftest import Notify, SmtpServer, body_of, new_tid
 from tests.support.apps import auth, eventually, publish
 
 PATH = "/api/v1/notify/recipients"
 
 
-async def test_recipients_are_managed_by_admins(notify: Notify) -> None:
+async def test_coordinators_are_registered_by_admins(notify: Notify) -> None:
     coordinator = notify.runtime.keystore.new_key(Role.coordinator)
     await publish(notify.bus, coordinator.event, source="routing")
 
@@ -23,48 +27,43 @@ async def test_recipients_are_managed_by_admins(notify: Notify) -> None:
         return (await notify.client.get(PATH, headers=auth(coordinator.key))).status_code == 403
 
     await eventually(refused_for_coordinator)
-    r = await notify.client.post(PATH, json={"role": "liaison", "node_code": "X", "email": "a@b.example"})
+    body = {"role": "coordinator", "level": 3, "email": "a@b.example"}
+    r = await notify.client.post(PATH, json=body)
     assert r.status_code == 401 and r.json()["error"]["code"] == "unauthenticated"
-    r = await notify.client.post(
-        PATH, json={"role": "liaison", "node_code": "X", "email": "a@b.example"}, headers=auth(coordinator.key)
-    )
+    r = await notify.client.post(PATH, json=body, headers=auth(coordinator.key))
     assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
 
-    budi = await notify.recipient(
-        role="liaison", node_code="LAPAS-SBY", email=" Budi@Lapas.Example ", name="Budi", timezone="WITA"
-    )
-    assert budi["email"] == "budi@lapas.example" and budi["timezone"] == "Asia/Makassar"
-    assert budi["language"] == "id" and budi["is_system"] is False and budi["level"] is None
-    sari = await notify.recipient(role="coordinator", level=3, email="sari@hub.example", language="en")
-    again = await notify.recipient(role="liaison", node_code="KANWIL-JATIM", email="budi@lapas.example")
-    assert again["id"] != budi["id"], "the same address may serve several nodes"
+    sari = await notify.recipient(role="coordinator", level=3, email=" Sari@Hub.Example", timezone="WIT", language="en")
+    assert sari["email"] == "sari@hub.example" and sari["timezone"] == "Asia/Jayapura" and sari["language"] == "en"
+    assert sari["is_system"] is False and sari["node_code"] is None and sari["level"] == 3
+    again = await notify.recipient(level=1, email="sari@hub.example")  # the role may be left out
+    assert again["role"] == "coordinator" and again["id"] != sari["id"], "the same address may serve several rungs"
 
-    r = await notify.client.post(
-        PATH, json={"role": "liaison", "node_code": "LAPAS-SBY", "email": "budi@lapas.example"}, headers=notify.admin
-    )
+    r = await notify.client.post(PATH, json={"level": 3, "email": "sari@hub.example"}, headers=notify.admin)
     assert r.status_code == 409 and r.json()["error"]["code"] == "recipient_exists"
     invalid = (
-        {"role": "liaison", "email": "x@y.example"},
-        {"role": "liaison", "node_code": "A", "level": 1, "email": "x@y.example"},
         {"role": "coordinator", "email": "x@y.example"},
         {"role": "coordinator", "level": 5, "email": "x@y.example"},
-        {"role": "coordinator", "level": 3, "node_code": "A", "email": "x@y.example"},
-        {"role": "liaison", "node_code": "A", "email": "not an address"},
-        {"role": "liaison", "node_code": "A", "email": "x@y.example", "timezone": "Europe/Paris"},
-        {"role": "liaison", "node_code": "A.B", "email": "x@y.example"},
-        {"role": "reporter", "email": "x@y.example"},
-        {"role": "liaison", "node_code": "A", "email": "x@y.example", "phone": "+62811"},
+        {"role": "coordinator", "level": 3, "email": "not an address"},
+        {"role": "coordinator", "level": 3, "email": "x@y.example", "timezone": "Europe/Paris"},
+        {"role": "coordinator", "level": 3, "email": "x@y.example", "phone": "+62811"},
+        {"role": "reporter", "level": 3, "email": "x@y.example"},
     )
-    for body in invalid:
-        r = await notify.client.post(PATH, json=body, headers=notify.admin)
-        assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error", body
+    for bad in invalid:
+        r = await notify.client.post(PATH, json=bad, headers=notify.admin)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error", bad
+    for liaison in (
+        {"role": "liaison", "node_code": "LAPAS-SBY", "email": "budi@lapas.example"},
+        {"role": "coordinator", "level": 1, "node_code": "LAPAS-SBY", "email": "budi@lapas.example"},
+    ):
+        r = await notify.client.post(PATH, json=liaison, headers=notify.admin)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error", liaison
+        assert "PATCH /api/v1/hub/agencies/{code}" in r.text, "says where liaison officers are kept"
 
-    listed = (await notify.client.get(PATH, params={"node_code": "LAPAS-SBY"}, headers=notify.admin)).json()
-    assert [i["id"] for i in listed["items"]] == [budi["id"]] and listed["next_offset"] is None
-    page = (await notify.client.get(PATH, params={"limit": 2}, headers=notify.admin)).json()
-    assert len(page["items"]) == 2 and page["next_offset"] == 2
-    coordinators = (await notify.client.get(PATH, params={"role": "coordinator"}, headers=notify.admin)).json()
-    assert [i["id"] for i in coordinators["items"]] == [sari["id"]]
+    listed = (await notify.client.get(PATH, params={"level": 3}, headers=notify.admin)).json()
+    assert [i["id"] for i in listed["items"]] == [sari["id"]] and listed["next_offset"] is None
+    page = (await notify.client.get(PATH, params={"limit": 1}, headers=notify.admin)).json()
+    assert len(page["items"]) == 1 and page["next_offset"] == 1
     one = await notify.client.get(f"{PATH}/{sari['id']}", headers=notify.admin)
     assert one.status_code == 200 and one.json() == sari
 
@@ -75,24 +74,57 @@ async def test_recipients_are_managed_by_admins(notify: Notify) -> None:
 
     async with notify.runtime.db.session() as session:
         trail = (await session.execute(select(KIT.audit_log).order_by(KIT.audit_log.c.id))).all()
-    assert [(e.action, e.target_id) for e in trail] == [
-        ("recipient.add", "node:LAPAS-SBY"),
-        ("recipient.add", "level:3"),
-        ("recipient.add", "node:KANWIL-JATIM"),
-        ("recipient.remove", "node:KANWIL-JATIM"),
+    assert [(e.action, e.target_type, e.target_id) for e in trail] == [
+        ("recipient.add", "recipient", sari["id"]),
+        ("recipient.add", "recipient", again["id"]),
+        ("recipient.remove", "recipient", again["id"]),
     ]
+    assert [json.loads(e.details)["scope"] for e in trail] == ["level:3", "level:1", "level:1"]
     assert all(e.actor.startswith("admin:") for e in trail)
     assert "example" not in str(trail), "the trail never holds an address"
+
+
+async def test_liaison_officers_are_the_directorys(notify: Notify) -> None:
+    budi = {"name": "Budi", "email": " Budi@Lapas.Example "}
+    ops = {"name": "Meja Layanan", "email": "ops@lapas.example", "language": "en"}
+    unusable = {"name": "Tanpa surel", "email": "not an address"}
+    officers = await notify.node("LAPAS-SBY", budi, ops, unusable, timezone="Asia/Makassar")
+    assert sorted(officers) == ["budi@lapas.example", "ops@lapas.example"], "only addresses notify can write to"
+    first = officers["budi@lapas.example"]
+    assert (first["role"], first["node_code"], first["level"], first["name"]) == ("liaison", "LAPAS-SBY", None, "Budi")
+    assert (first["timezone"], first["language"], first["is_system"]) == ("Asia/Makassar", "id", False)
+    assert officers["ops@lapas.example"]["language"] == "en"
+    assert await notify.node("KANWIL-JATIM") == {}
+
+    # The node changes: one officer renamed, one gone, the timezone moved; the one who stays keeps their id.
+    renamed = await notify.node("LAPAS-SBY", {**budi, "name": "Budi Santoso"}, timezone="Asia/Jakarta")
+    assert list(renamed) == ["budi@lapas.example"]
+    now = renamed["budi@lapas.example"]
+    assert now["id"] == first["id"] and now["name"] == "Budi Santoso" and now["timezone"] == "Asia/Jakarta"
+
+    # An older event (a dead letter replayed) brings nothing back.
+    stale = new_event(notify.node_event("LAPAS-SBY", budi, ops), source="routing")
+    stale = stale.model_copy(update={"occurred_at": datetime.now(UTC) - timedelta(hours=1)})
+    await notify.redeliver(stale, "replayed")
+    await notify.wait_drained()
+    assert list(await notify.liaisons("LAPAS-SBY")) == ["budi@lapas.example"]
+
+    # The directory owns them: notify will not remove one, nor record them in its own trail.
+    r = await notify.client.delete(f"{PATH}/{now['id']}", headers=notify.admin)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "recipient_from_directory"
+    assert "liaison_officers" in r.json()["error"]["message"]
+    assert await notify.node("LAPAS-SBY") == {}, "a node whose list is emptied has no officers left"
+    async with notify.runtime.db.session() as session:
+        assert (await session.execute(select(KIT.audit_log))).all() == []
 
 
 async def test_escalation_notices_go_to_the_node_concerned_and_the_rungs_coordinators(
     notify_smtp: Notify, smtp_server: SmtpServer
 ) -> None:
     svc = notify_smtp
-    budi = await svc.recipient(role="liaison", node_code="LAPAS-SBY", email="budi@lapas.example", name="Budi")
-    sari = await svc.recipient(
-        role="liaison", node_code="KANWIL-JATIM", email="sari@kanwil.example", name="Sari", language="en"
-    )
+    budi = (await svc.node("LAPAS-SBY", {"name": "Budi", "email": "budi@lapas.example"}))["budi@lapas.example"]
+    kanwil = await svc.node("KANWIL-JATIM", {"name": "Sari", "email": "sari@kanwil.example", "language": "en"})
+    sari = kanwil["sari@kanwil.example"]
     watcher = await svc.recipient(role="coordinator", level=1, email="pantau@hub.example")
     await svc.recipient(role="coordinator", level=1, email="budi@lapas.example")  # told once, as the liaison
     rina = await svc.recipient(role="coordinator", level=3, email="koordinator@hub.example", name="Rina")

@@ -72,9 +72,8 @@ async def test_messages_to_people_wait_for_the_end_of_their_quiet_hours(
         await wait_timezones(svc, {in_java: WIB, in_papua: WIT})
         for tid in (in_java, in_papua, unknown):
             await svc.contact(tid, receipt=None)
-        officer = await svc.recipient(
-            role="liaison", node_code="RSUD-MKS", email="andi@rsud.example", timezone="WITA", name="Andi"
-        )
+        officers = await svc.node("RSUD-MKS", {"name": "Andi", "email": "andi@rsud.example"}, timezone="Asia/Makassar")
+        officer = officers["andi@rsud.example"]
         system = await svc.recipient(role="coordinator", level=1, email="tiket@hub.example", is_system=True)
         await svc.publish_twice(svc.escalation_event(in_java, 1, "RSUD-MKS", "RSUD-MKS"))
 

@@ -151,3 +151,25 @@ async def test_roles(hub: Hub) -> None:
     await hub.ok("POST", "/api/v1/hub/routing-rules", 403, key=coordinator, json={"agency_code": "X"})
     await hub.ok("POST", "/api/v1/hub/api-keys", 403, key=coordinator, json={"role": "admin"})
     await hub.ok("GET", "/api/v1/hub/api-keys", 403, key=coordinator)
+
+
+async def test_node_upserted_carries_the_liaison_officers_notify_writes_to(hub: Hub) -> None:
+    officers = [
+        {"name": "Budi", "email": "budi@lapas.test", "phone": "+62 31 555"},
+        {"name": "Sari", "email": "sari@lapas.test", "language": "en"},
+        {"name": "Hanya telepon", "phone": "+62 31 556"},
+    ]
+    node = await hub.node("LAPAS", liaison_officers=officers)
+    assert [o["language"] for o in node["liaison_officers"]] == ["id", "en", "id"]
+    await hub.ok("PATCH", "/api/v1/hub/agencies/LAPAS", 200, json={"liaison_officers": officers[1:]})
+
+    async def upserts() -> list[dict] | None:
+        found = await hub.events("simpul.directory.node_upserted")
+        return found if len(found) == 2 else None
+
+    created, patched = await eventually(upserts)
+    assert created["data"]["liaison_officers"] == [
+        {"name": "Budi", "email": "budi@lapas.test", "language": "id"},
+        {"name": "Sari", "email": "sari@lapas.test", "language": "en"},
+    ], "those with an email, and nothing notify does not need (no phone)"
+    assert patched["data"]["liaison_officers"] == [{"name": "Sari", "email": "sari@lapas.test", "language": "en"}]

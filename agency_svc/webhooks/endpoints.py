@@ -28,6 +28,10 @@ router = APIRouter(prefix="/api/v1/agency/webhooks", tags=["webhooks"])
 AgencyKey = Annotated[Principal, Depends(require_roles(Role.agency))]
 WebhookId = Annotated[str, Path(min_length=1, max_length=36, description="The webhook's id.")]
 DeliveryId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The delivery's id.")]
+StatusFilter = Annotated[DeliveryStatus | None, Query(description="Only deliveries in this state.")]
+TrackingIdFilter = Annotated[TrackingId | None, Query(description="Only this case's deliveries.")]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
 
 
 async def _config(runtime: RuntimeDep) -> WebhookConfig:
@@ -53,6 +57,21 @@ async def create_webhook(
 async def list_webhooks(principal: AgencyKey, session: SessionDep) -> WebhookList:
     """The endpoints of the key's node (never their secrets)."""
     return await service.list_endpoints(session, principal)
+
+
+@router.get("/deliveries", response_model=DeliveryPage, status_code=200, responses=error_responses(401, 403, 422))
+async def list_node_deliveries(
+    principal: AgencyKey,
+    session: SessionDep,
+    status: StatusFilter = None,
+    tracking_id: TrackingIdFilter = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> DeliveryPage:
+    """The node's delivery log across all its endpoints, newest first, each delivery with its attempts."""
+    return await service.node_deliveries(
+        session, principal, status=status, tracking_id=tracking_id, limit=limit, offset=offset
+    )
 
 
 @router.get("/{webhook_id}", response_model=WebhookView, status_code=200, responses=error_responses(401, 403, 404))
@@ -98,12 +117,12 @@ async def list_deliveries(
     webhook_id: WebhookId,
     principal: AgencyKey,
     session: SessionDep,
-    status: Annotated[DeliveryStatus | None, Query(description="Only deliveries in this state.")] = None,
-    tracking_id: Annotated[TrackingId | None, Query(description="Only this case's deliveries.")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    status: StatusFilter = None,
+    tracking_id: TrackingIdFilter = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> DeliveryPage:
-    """The delivery log, newest first: each delivery with every attempt's time, status code or error, duration."""
+    """The endpoint's delivery log, newest first: each delivery with its attempts' times, status codes and durations."""
     return await service.deliveries(
         session, principal, webhook_id, status=status, tracking_id=tracking_id, limit=limit, offset=offset
     )

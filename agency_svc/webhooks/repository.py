@@ -113,15 +113,15 @@ async def release_behind(session: AsyncSession, head: WebhookDelivery, now: date
 
 async def delivery_page(
     session: AsyncSession,
-    endpoint_id: str,
+    endpoint_ids: Sequence[str],
     *,
     status: DeliveryStatus | None,
     tracking_id: str | None,
     limit: int,
     offset: int,
 ) -> Sequence[WebhookDelivery]:
-    """An endpoint's deliveries, newest first; one row more than `limit` tells whether another page exists."""
-    stmt = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
+    """The endpoints' deliveries, newest first; one row more than `limit` tells whether another page exists."""
+    stmt = select(WebhookDelivery).where(WebhookDelivery.endpoint_id.in_(endpoint_ids))
     if status is not None:
         stmt = stmt.where(WebhookDelivery.status == status.value)
     if tracking_id is not None:

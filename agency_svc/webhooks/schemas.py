@@ -87,6 +87,7 @@ class AttemptView(BaseModel):
 
 class DeliveryView(BaseModel):
     delivery_id: int
+    webhook_id: str = Field(description="The endpoint it is for.")
     event_id: str
     event_type: WebhookEvent
     tracking_id: str

@@ -79,6 +79,7 @@ def _view(e: WebhookEndpoint) -> WebhookView:
 def _delivery_view(d: WebhookDelivery, attempts: list[WebhookAttempt]) -> DeliveryView:
     return DeliveryView(
         delivery_id=d.id,
+        webhook_id=d.endpoint_id,
         event_id=d.event_id,
         event_type=WebhookEvent(d.event_type),
         tracking_id=d.tracking_id,
@@ -220,8 +221,36 @@ async def deliveries(
     offset: int,
 ) -> DeliveryPage:
     endpoint = await _endpoint(session, principal, endpoint_id)
+    return await _delivery_page(
+        session, [endpoint.id], status=status, tracking_id=tracking_id, limit=limit, offset=offset
+    )
+
+
+async def node_deliveries(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    status: DeliveryStatus | None,
+    tracking_id: str | None,
+    limit: int,
+    offset: int,
+) -> DeliveryPage:
+    endpoints = await repo.endpoints_of_node(session, _node(principal))
+    ids = [e.id for e in endpoints]
+    return await _delivery_page(session, ids, status=status, tracking_id=tracking_id, limit=limit, offset=offset)
+
+
+async def _delivery_page(
+    session: AsyncSession,
+    endpoint_ids: list[str],
+    *,
+    status: DeliveryStatus | None,
+    tracking_id: str | None,
+    limit: int,
+    offset: int,
+) -> DeliveryPage:
     rows = await repo.delivery_page(
-        session, endpoint.id, status=status, tracking_id=tracking_id, limit=limit, offset=offset
+        session, endpoint_ids, status=status, tracking_id=tracking_id, limit=limit, offset=offset
     )
     page = rows[:limit]
     attempts = await repo.attempts_of(session, [d.id for d in page])

@@ -143,6 +143,7 @@ async def test_every_webhook_path_is_documented(tree: Agency) -> None:
     spec = (await tree.client.get("/openapi.json")).json()
     paths = {
         BASE: {"get", "post"},
+        f"{BASE}/deliveries": {"get"},
         f"{BASE}/{{webhook_id}}": {"get", "patch", "delete"},
         f"{BASE}/{{webhook_id}}/deliveries": {"get"},
         f"{BASE}/{{webhook_id}}/deliveries/{{delivery_id}}": {"get"},

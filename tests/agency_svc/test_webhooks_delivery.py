@@ -101,7 +101,14 @@ async def test_a_disposition_reaches_the_holder_and_each_ancestor_signed(
             assert body["data"]["classification"] == "pengaduan" and body["data"]["case_version"] == 1
             for private in (b"Siti", b"Aminah", b"Petugas meminta uang", b"dipungut biaya"):
                 assert private not in request.raw, "the body names what changed, never the reporter or the report"
+        node_log = await agency.client.get("/api/v1/agency/webhooks/deliveries", headers=agency.h("UPT"))
+        assert node_log.status_code == 200 and [
+            (d["webhook_id"], d["tracking_id"]) for d in node_log.json()["items"]
+        ] == [(hooks["UPT"]["id"], tid)]
+        nothing = await agency.client.get("/api/v1/agency/webhooks/deliveries", headers=agency.h("OTHER"))
+        assert nothing.status_code == 200 and nothing.json() == {"items": [], "next_offset": None}
         for entry in logged.values():
+            assert entry["webhook_id"] in {hooks["UPT"]["id"], hooks["KEMEN"]["id"]}
             assert entry["attempts"] == 1 and entry["last_status_code"] == 200 and entry["last_error"] is None
             assert entry["finished_at"] is not None and entry["next_attempt_at"] is None
             (attempt,) = entry["attempt_log"]

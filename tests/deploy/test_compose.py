@@ -179,3 +179,36 @@ def test_docker_compose_refuses_the_stack_without_its_secrets() -> None:
     )
     assert done.returncode != 0
     assert "see .env.example" in done.stderr
+
+
+def test_the_integration_target_runs_the_stack_journey_through_the_proxy(generated: tuple[Path, str]) -> None:
+    binary = docker_compose()
+    env_file, key = generated
+    done = subprocess.run(
+        [binary, "--env-file", str(env_file), "-f", str(COMPOSE_FILE), "--profile", "e2e", "config"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "SIMPUL_E2E_ADMIN_KEY": key},
+    )
+    assert done.returncode == 0, done.stderr
+    e2e = yaml.safe_load(done.stdout)["services"]["e2e"]
+    assert e2e["profiles"] == ["e2e"] and e2e["build"]["target"] == "e2e"
+    assert e2e["environment"] == {"SIMPUL_E2E_BASE_URL": "http://proxy:8080", "SIMPUL_E2E_ADMIN_KEY": key}
+    assert e2e["depends_on"]["proxy"]["condition"] == "service_healthy"
+    assert "listen 8080;" in (COMPOSE_DIR / "nginx/nginx.conf").read_text()
+
+    script = (COMPOSE_DIR / "e2e.sh").read_text()
+    assert os.access(COMPOSE_DIR / "e2e.sh", os.X_OK) and "--profile e2e run --rm e2e" in script
+    journey = re.search(r"(tests/e2e/\w+\.py)", script)
+    assert journey and (REPO / journey[1]).is_file()
+
+
+def test_the_dockerfile_keeps_the_tests_out_of_the_hubs_image() -> None:
+    stages = re.split(r"^FROM ", (REPO / "deploy/Dockerfile").read_text(), flags=re.MULTILINE)[1:]
+    named = {s.split()[2] if " AS " in s.splitlines()[0] else "": s for s in stages}
+    assert "e2e" in named and "COPY tests tests" in named["e2e"] and "requirements-dev.lock" in named["e2e"]
+    last = stages[-1]
+    assert " AS " not in last.splitlines()[0], "the default target is the hub's image"
+    assert "tests" not in last and "requirements-dev" not in last and "USER 10001" in last

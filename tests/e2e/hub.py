@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from sqlalchemy import text
@@ -156,10 +156,15 @@ def wait_for(probe: Callable[[], Any], timeout: float = 15.0, interval: float = 
     return last
 
 
+class HasBaseUrl(Protocol):
+    @property
+    def base_url(self) -> str: ...
+
+
 class Api:
-    def __init__(self, hub: Hub):
+    def __init__(self, hub: HasBaseUrl, admin_key: str = ADMIN_KEY):
         self.client = httpx.Client(base_url=hub.base_url, timeout=30)
-        self.admin = auth(ADMIN_KEY)
+        self.admin = auth(admin_key)
 
     def ok(self, response: httpx.Response, status: int) -> Any:
         assert response.status_code == status, f"{response.request.method} {response.request.url}: {response.text}"

@@ -25,6 +25,8 @@ from tests.e2e.hub import Api, running_hub
 FULL_FRACTIONS = (0.1, 0.2, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7)
 """Offered end-to-end rates, as fractions of the baseline, tried in turn until one is not sustained."""
 SMOKE_RATES = (10.0, 20.0)
+LADDER = (10.0, 20.0, 40.0, 80.0)
+"""Offered end-to-end rates tried first, in turn, before the fractions of the baseline above them."""
 
 
 def say(line: str) -> None:
@@ -65,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                 results["durable_intake"] = measure_durable_intake(hub, seconds, say)
                 say("waiting for the hub to route the durable-intake burst ...")
                 _wait_until_routed(hub.data_dir)
-                rates = SMOKE_RATES if args.smoke else tuple(f * base for f in FULL_FRACTIONS)
+                rates = SMOKE_RATES if args.smoke else _ladder(base)
                 results["end_to_end"] = _end_to_end(hub, rates, e2e_seconds)
             finally:
                 api.client.close()
@@ -82,11 +84,13 @@ def _end_to_end(hub: Any, rates: tuple[float, ...], seconds: float) -> dict[str,
     runs: list[e2e.RateRun] = []
     sustained: float | None = None
     for rate in rates:
+        _wait_until_routed(hub.data_dir)  # each rate starts from a drained hub, not from the last one's backlog
         run = e2e.run_rate(hub, rate, seconds, say)
         runs.append(run)
         if not run.sustained:
             break
         sustained = run.achieved
+    _wait_until_routed(hub.data_dir)
     half = e2e.run_rate(hub, sustained / 2, seconds, say) if sustained else None
     return {
         "seconds": seconds,
@@ -94,6 +98,11 @@ def _end_to_end(hub: Any, rates: tuple[float, ...], seconds: float) -> dict[str,
         "sustained_rate": sustained,
         "half_rate_run": half.asdict() if half else None,
     }
+
+
+def _ladder(baseline: float) -> tuple[float, ...]:
+    """The offered rates, rising: the fixed first steps, then the fractions of the baseline above them."""
+    return LADDER + tuple(f * baseline for f in FULL_FRACTIONS if f * baseline > LADDER[-1])
 
 
 def _wait_until_routed(data_dir: Path, timeout: float = 300.0) -> None:

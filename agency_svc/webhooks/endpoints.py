@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -28,10 +29,19 @@ router = APIRouter(prefix="/api/v1/agency/webhooks", tags=["webhooks"])
 AgencyKey = Annotated[Principal, Depends(require_roles(Role.agency))]
 WebhookId = Annotated[str, Path(min_length=1, max_length=36, description="The webhook's id.")]
 DeliveryId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The delivery's id.")]
-StatusFilter = Annotated[DeliveryStatus | None, Query(description="Only deliveries in this state.")]
-TrackingIdFilter = Annotated[TrackingId | None, Query(description="Only this case's deliveries.")]
-Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
+
+
+@dataclass(frozen=True)
+class DeliveryQuery:
+    """The delivery log's filters and page, as query parameters."""
+
+    status: Annotated[DeliveryStatus | None, Query(description="Only deliveries in this state.")] = None
+    tracking_id: Annotated[TrackingId | None, Query(description="Only this case's deliveries.")] = None
+    limit: Annotated[int, Query(ge=1, le=200)] = 50
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0
+
+
+DeliveryQueryDep = Annotated[DeliveryQuery, Depends()]
 
 
 async def _config(runtime: RuntimeDep) -> WebhookConfig:
@@ -60,18 +70,9 @@ async def list_webhooks(principal: AgencyKey, session: SessionDep) -> WebhookLis
 
 
 @router.get("/deliveries", response_model=DeliveryPage, status_code=200, responses=error_responses(401, 403, 422))
-async def list_node_deliveries(
-    principal: AgencyKey,
-    session: SessionDep,
-    status: StatusFilter = None,
-    tracking_id: TrackingIdFilter = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> DeliveryPage:
+async def list_node_deliveries(principal: AgencyKey, session: SessionDep, query: DeliveryQueryDep) -> DeliveryPage:
     """The node's delivery log across all its endpoints, newest first, each delivery with its attempts."""
-    return await service.node_deliveries(
-        session, principal, status=status, tracking_id=tracking_id, limit=limit, offset=offset
-    )
+    return await service.node_deliveries(session, principal, **asdict(query))
 
 
 @router.get("/{webhook_id}", response_model=WebhookView, status_code=200, responses=error_responses(401, 403, 404))
@@ -114,18 +115,10 @@ async def delete_webhook(
     responses=error_responses(401, 403, 404, 422),
 )
 async def list_deliveries(
-    webhook_id: WebhookId,
-    principal: AgencyKey,
-    session: SessionDep,
-    status: StatusFilter = None,
-    tracking_id: TrackingIdFilter = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
+    webhook_id: WebhookId, principal: AgencyKey, session: SessionDep, query: DeliveryQueryDep
 ) -> DeliveryPage:
     """The endpoint's delivery log, newest first: each delivery with its attempts' times, status codes and durations."""
-    return await service.deliveries(
-        session, principal, webhook_id, status=status, tracking_id=tracking_id, limit=limit, offset=offset
-    )
+    return await service.deliveries(session, principal, webhook_id, **asdict(query))
 
 
 @router.get(

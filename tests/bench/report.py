@@ -39,6 +39,11 @@ def _fmt(value: float | None, digits: int = 0) -> str:
     return f"{value:,.{digits}f}"
 
 
+def _ratio(value: float) -> str:
+    """A ratio to the baseline, with enough digits that a small one does not read as zero."""
+    return f"{value:.2f}×" if value >= 0.1 else f"{value:.3f}×"
+
+
 def _met(ok: bool | None) -> str:
     return "–" if ok is None else ("yes" if ok else "**no**")
 
@@ -51,7 +56,7 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         ("Baseline: bare endpoint, same body (req/s)", _fmt(base), "—", "—"),
         (
             "Durable intake through the one base URL (accepted/s; p50 / p99 ms)",
-            f"{_fmt(durable['ok_rate'])} ({durable['ok_rate'] / base:.2f}×); "
+            f"{_fmt(durable['ok_rate'])} ({_ratio(durable['ok_rate'] / base)}); "
             f"{_fmt(durable['p50_ms'], 1)} / {_fmt(durable['p99_ms'], 1)}",
             f"≥ {TARGETS['durable_ratio']}× baseline",
             _met(durable["ok_rate"] >= TARGETS["durable_ratio"] * base),
@@ -61,7 +66,7 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     out.append(
         (
             f"End to end: highest rate sustained for {e2e['seconds']:.0f} s with the lag bounded (/s)",
-            f"{_fmt(sustained)} ({(sustained or 0) / base:.2f}×)",
+            f"{_fmt(sustained)} ({_ratio((sustained or 0) / base)})",
             f"≥ {TARGETS['e2e_ratio']}× baseline",
             _met(sustained is not None and sustained >= TARGETS["e2e_ratio"] * base),
         )

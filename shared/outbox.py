@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from shared.bus.nats_bus import Bus, OutgoingMessage
+from shared.bus.nats_bus import Bus, OutgoingMessage, Published
 from shared.clock import utcnow
 from shared.db.engine import Database
 from shared.events import Envelope, EventData, encode_event, new_event
@@ -138,14 +138,17 @@ class OutboxRelay:
         if not rows:
             OUTBOX_BACKLOG.labels(self.service).set(0)
             return 0
-        ok = await self.bus.publish_many([OutgoingMessage(r.subject, r.payload, r.event_id) for r in rows])
-        done = [r.id for r, good in zip(rows, ok, strict=True) if good]
-        failed = [r.id for r, good in zip(rows, ok, strict=True) if not good]
-        async with self.db.engine.begin() as conn:
-            if done:
-                await conn.execute(update(t).where(t.c.id.in_(done)).values(published_at=utcnow()))
-            if failed:
-                await conn.execute(update(t).where(t.c.id.in_(failed)).values(attempts=t.c.attempts + 1))
+        outcomes = await self.bus.publish_many([OutgoingMessage(r.subject, r.payload, r.event_id) for r in rows])
+        done = [r.id for r, o in zip(rows, outcomes, strict=True) if o is Published.ok]
+        failed = [r.id for r, o in zip(rows, outcomes, strict=True) if o is Published.failed]
+        # A row in flight elsewhere (another replica's relay is publishing it) is left alone: that relay marks it,
+        # or, should it die first, the next round here publishes it again and JetStream answers "duplicate".
+        if done or failed:
+            async with self.db.engine.begin() as conn:
+                if done:
+                    await conn.execute(update(t).where(t.c.id.in_(done)).values(published_at=utcnow()))
+                if failed:
+                    await conn.execute(update(t).where(t.c.id.in_(failed)).values(attempts=t.c.attempts + 1))
         EVENTS_PUBLISHED.labels(self.service).inc(len(done))
         if failed:
             raise ConnectionError(f"{len(failed)} of {len(rows)} events not acknowledged by JetStream")

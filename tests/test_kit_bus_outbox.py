@@ -6,12 +6,14 @@ import asyncio
 import uuid
 
 import pytest
+from nats.js.api import PubAck
+from nats.js.errors import APIError
 from sqlalchemy import Column, Integer, String, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.bus import Bus, ConsumerRunner, Subscription
 from shared.bus.dlq import iter_dead_letters
-from shared.bus.nats_bus import STREAM, OutgoingMessage
+from shared.bus.nats_bus import DUPLICATE_IN_PROCESS, STREAM, OutgoingMessage, Published, outcome_of
 from shared.db import Database, add_kit_tables
 from shared.db.kit_tables import new_metadata
 from shared.events import Envelope, EventData, encode_event, new_event
@@ -157,5 +159,43 @@ async def test_malformed_and_failing_events_are_dead_lettered(database, natsd):
     assert ours["failing"].subject == subject
     stream = await bus.js.stream_info(STREAM)
     assert stream.config.duplicate_window == 120
+    await bus.close()
+    await db.dispose()
+
+
+async def test_a_publish_in_flight_elsewhere_is_neither_done_nor_failed():
+    in_process = APIError(code=409, err_code=DUPLICATE_IN_PROCESS, description="duplicate message id is in process")
+    assert outcome_of(PubAck(stream=STREAM, seq=7)) is Published.ok
+    assert outcome_of(PubAck(stream=STREAM, seq=7, duplicate=True)) is Published.ok
+    assert outcome_of(in_process) is Published.in_flight
+    assert outcome_of(APIError(code=503, err_code=10008, description="jetstream not enabled")) is Published.failed
+    assert outcome_of(TimeoutError()) is Published.failed
+
+
+async def test_two_relays_on_one_outbox_publish_each_event_once_and_count_no_failure(database, natsd):
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    db, bus, kit, _ = await _setup(database, natsd, prefix)
+    other = Bus(natsd.url, name=f"test-{prefix}-2")
+    await other.connect()
+    outbox = Outbox(kit.outbox, source="test")
+    tids = [f"TID-{prefix}-{i}".upper() for i in range(300)]
+    async with db.session() as s, s.begin():
+        await outbox.add(s, *[_rated(t) for t in tids])
+    relays = [OutboxRelay(db, b, kit.outbox, service="test", batch=50, poll_interval=0.05) for b in (bus, other)]
+
+    async def drain(relay: OutboxRelay) -> None:
+        while await relay.backlog():
+            await relay.drain_once()
+
+    await asyncio.gather(*(drain(r) for r in relays))
+    async with db.engine.connect() as conn:
+        attempts = (await conn.execute(select(func.max(kit.outbox.c.attempts)))).scalar()
+        ids = (await conn.execute(select(kit.outbox.c.event_id))).scalars().all()
+    assert attempts == 0, "a row the other relay was publishing counted as a failure"
+    info = await bus.js.stream_info(STREAM)
+    got = [await bus.js.get_msg(STREAM, seq) for seq in range(info.state.first_seq, info.state.last_seq + 1)]
+    mine = [m for m in got if m.headers and m.headers.get("Nats-Msg-Id") in set(ids)]
+    assert len(mine) == len(tids) and len({m.headers["Nats-Msg-Id"] for m in mine}) == len(tids)
+    await other.close()
     await bus.close()
     await db.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -11,7 +12,7 @@ import nats
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.errors import APIError, NotFoundError
 
 from shared.logging import get_logger
 
@@ -35,6 +36,29 @@ class OutgoingMessage:
     subject: str
     payload: bytes
     msg_id: str
+
+
+class Published(enum.Enum):
+    ok = "ok"
+    """The stream holds it: stored now, or already (a duplicate by its Nats-Msg-Id)."""
+    in_flight = "in_flight"
+    """Another publisher's copy (a replica's relay) is being stored right now: that publisher marks it."""
+    failed = "failed"
+
+
+DUPLICATE_IN_PROCESS = 10158
+"""JetStream's error code for "duplicate message id is in process"."""
+
+
+def outcome_of(result: object) -> Published:
+    """What one publish's acknowledgement (or its exception) means for the outbox row behind it."""
+    if not isinstance(result, BaseException):
+        return Published.ok
+    if isinstance(result, APIError) and (
+        result.err_code == DUPLICATE_IN_PROCESS or "in process" in (result.description or "")
+    ):
+        return Published.in_flight
+    return Published.failed
 
 
 class Bus:
@@ -136,8 +160,8 @@ class Bus:
     async def ensure_streams(self) -> None:
         await ensure_streams(self.js, replicas=self._replicas, max_age_s=self._max_age_s)
 
-    async def publish_many(self, messages: Sequence[OutgoingMessage]) -> list[bool]:
-        """Publish in order, pipelined; True for each message the stream acknowledged (or had already)."""
+    async def publish_many(self, messages: Sequence[OutgoingMessage]) -> list[Published]:
+        """Publish in order, pipelined; the outcome of each message."""
         js = self.js
         futures = []
         for m in messages:
@@ -145,7 +169,7 @@ class Bus:
         results = await asyncio.gather(
             *(asyncio.wait_for(f, self._publish_timeout) for f in futures), return_exceptions=True
         )
-        return [not isinstance(r, BaseException) for r in results]
+        return [outcome_of(r) for r in results]
 
     async def publish(self, subject: str, payload: bytes, headers: dict[str, str] | None = None) -> None:
         await self.js.publish(subject, payload, headers=headers)

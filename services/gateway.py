@@ -149,6 +149,8 @@ async def _proxy(pool: UpstreamPool, name: str, scope: Scope, receive: Receive, 
     headers = [(k, v) for k, v in scope["headers"] if k not in FORWARDING]
     headers.append((b"x-forwarded-for", _forwarded_for(scope).encode("latin-1")))
     body = await _read_body(receive)
+    if body is None:
+        return
     loop = asyncio.get_running_loop()
     deadline = loop.time() + CONNECT_RETRY_SECONDS
     while True:
@@ -173,16 +175,16 @@ async def _proxy(pool: UpstreamPool, name: str, scope: Scope, receive: Receive, 
     await send({"type": "http.response.body", "body": answer.body})
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole body; None when the client went away before sending it all (then nothing is forwarded)."""
     chunks: list[bytes] = []
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            return None
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+            return b"".join(chunks)
 
 
 async def _send(send: Send, response: JSONResponse) -> None:

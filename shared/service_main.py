@@ -9,6 +9,7 @@ import signal
 from collections.abc import Callable, Iterator
 
 import uvicorn
+import uvloop
 from fastapi import FastAPI
 
 from shared.db.migrations import upgrade
@@ -59,4 +60,6 @@ def run_service(
         access_log=False,
         timeout_graceful_shutdown=10,
     )
-    asyncio.run(_Server(config).serve())
+    # uvicorn's loop setting applies only to uvicorn.run(); a server run by hand gets its loop from the runner.
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(_Server(config).serve())

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.http.errors import install_error_handlers
 from shared.http.health import router as health_router
-from shared.http.limits import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware, BodyLimitSettings
-from shared.http.middleware import MetricsMiddleware, NulGuardMiddleware
+from shared.http.limits import DEFAULT_MAX_BODY_BYTES, BodyLimitSettings
+from shared.http.middleware import RequestGuardMiddleware
 from shared.http.openapi import document_shared_responses
 from shared.runtime import Runtime
 
@@ -38,11 +38,9 @@ def build_app(
     app.state.runtime = runtime
     install_error_handlers(app)
     document_shared_responses(app)
-    app.add_middleware(NulGuardMiddleware)
     settings = runtime.settings
     max_body_bytes = settings.max_body_bytes if isinstance(settings, BodyLimitSettings) else DEFAULT_MAX_BODY_BYTES
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)
-    app.add_middleware(MetricsMiddleware, service=runtime.service)
+    app.add_middleware(RequestGuardMiddleware, service=runtime.service, max_body_bytes=max_body_bytes)
     app.include_router(health_router)
     for router in routers:
         app.include_router(router)

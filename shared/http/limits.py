@@ -43,9 +43,9 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _content_length(scope)
+        declared = content_length(scope)
         if declared is not None and declared > self.max_body_bytes:
-            await _send_error(send, PayloadTooLarge(self.max_body_bytes))
+            await send_payload_too_large(send, PayloadTooLarge(self.max_body_bytes))
             return
         received = 0
         started = False
@@ -69,10 +69,10 @@ class BodyLimitMiddleware:
         except PayloadTooLarge as exc:
             if started:
                 raise
-            await _send_error(send, exc)
+            await send_payload_too_large(send, exc)
 
 
-def _content_length(scope: Scope) -> int | None:
+def content_length(scope: Scope) -> int | None:
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
             # The server has already refused a Content-Length that is not a number.
@@ -80,7 +80,7 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _send_error(send: Send, exc: PayloadTooLarge) -> None:
+async def send_payload_too_large(send: Send, exc: PayloadTooLarge) -> None:
     payload = json.dumps(ApiError(exc.status_code, "payload_too_large", exc.detail).body()).encode()
     await send(
         {

@@ -1,4 +1,4 @@
-"""Pure ASGI middlewares: request metrics by route template, and the NUL guard."""
+"""The services' one pure ASGI middleware: the body limit, the NUL guard and request metrics by route template."""
 
 from __future__ import annotations
 
@@ -10,70 +10,84 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import ApiError
+from shared.http.limits import DEFAULT_MAX_BODY_BYTES, PayloadTooLarge, content_length, send_payload_too_large
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
-class MetricsMiddleware:
-    def __init__(self, app: ASGIApp, service: str):
+
+class RequestGuardMiddleware:
+    """Before the app sees a request: a body over `max_body_bytes` answers 413 (at once by its Content-Length, else
+    as it streams in) and a NUL character in the path, query or JSON body answers 422 (PostgreSQL text cannot hold
+    one). Every request, refused or not, is counted and timed by its route template.
+
+    One layer rather than three: each ASGI layer costs every request a call and a `send` wrapper of its own.
+    """
+
+    def __init__(self, app: ASGIApp, service: str, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES):
         self.app = app
         self.service = service
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        status = [500]
+        status = 500
 
-        async def send_wrapper(message: Message) -> None:
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                status[0] = message["status"]
+                status = message["status"]
             await send(message)
 
         try:
-            await self.app(scope, receive, send_wrapper)
+            messages = await self._checked_body(scope, receive, send_and_note)
+            if messages is None:
+                return
+            replay = iter(messages)
+
+            async def replayed() -> Message:
+                return next(replay, None) or await receive()
+
+            await self.app(scope, replayed, send_and_note)
         finally:
             route: Any = scope.get("route")
             path = getattr(route, "path", "unmatched")
-            HTTP_REQUESTS.labels(self.service, scope["method"], path, str(status[0])).inc()
+            HTTP_REQUESTS.labels(self.service, scope["method"], path, str(status)).inc()
             HTTP_LATENCY.labels(self.service, path).observe(time.perf_counter() - start)
 
-
-_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
-
-
-class NulGuardMiddleware:
-    """Refuses NUL characters in a path, query or JSON body with 422: PostgreSQL text cannot hold them."""
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def _checked_body(self, scope: Scope, receive: Receive, send: Send) -> list[Message] | None:
+        """The request's body messages, read in full; None once a refusal has been sent instead."""
+        declared = content_length(scope)
+        if declared is not None and declared > self.max_body_bytes:
+            await send_payload_too_large(send, PayloadTooLarge(self.max_body_bytes))
+            return None
         if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b"") or b"%00" in scope.get("raw_path", b""):
-            await _refuse(send)
-            return
+            await _refuse_nul(send)
+            return None
         messages: list[Message] = []
+        received = 0
         more = True
         while more:
             message = await receive()
             messages.append(message)
-            more = message.get("more_body", False) and message["type"] == "http.request"
-        body = b"".join(m.get("body", b"") for m in messages)
-        if b"\x00" in body or _JSON_NUL.search(body):
-            await _refuse(send)
-            return
-        replay = iter(messages)
+            if message["type"] != "http.request":
+                break
+            received += len(message.get("body", b""))
+            if received > self.max_body_bytes:
+                await send_payload_too_large(send, PayloadTooLarge(self.max_body_bytes))
+                return None
+            more = message.get("more_body", False)
+        body = messages[0].get("body", b"") if len(messages) == 1 else b"".join(m.get("body", b"") for m in messages)
+        if b"\x00" in body or (b"\\u0000" in body and _JSON_NUL.search(body)):
+            await _refuse_nul(send)
+            return None
+        return messages
 
-        async def replayed() -> Message:
-            return next(replay, None) or await receive()
 
-        await self.app(scope, replayed, send)
-
-
-async def _refuse(send: Send) -> None:
+async def _refuse_nul(send: Send) -> None:
     body = ApiError(422, "validation_error", "NUL characters are not accepted").body()
     payload = json.dumps(body).encode()
     await send(

@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, datetime
 
 import uvicorn
+import uvloop
 from fastapi import FastAPI
 
 from intake_svc.complaints.schemas import SubmitRequest, SubmitResponse
@@ -39,7 +40,8 @@ def main() -> None:
         log_config=None,
         access_log=False,
     )
-    asyncio.run(uvicorn.Server(config).serve())
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(uvicorn.Server(config).serve())
 
 
 if __name__ == "__main__":

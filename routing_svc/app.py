@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -54,6 +55,13 @@ def case_context(settings: RoutingSettings, clock: Clock) -> CaseContext:
     )
 
 
+async def preload_calendar(runtime: Runtime) -> None:
+    """Builds this year's and next year's holidays in a thread at start, not on the event loop with a case."""
+    ctx: CaseContext = runtime.extras["cases"]
+    year = runtime.clock.now().year
+    await asyncio.to_thread(ctx.sla.rules.calendar.preload, year, year + 1)
+
+
 def create_app(settings: RoutingSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or RoutingSettings()
     clock = clock or load_clock(settings.clock)
@@ -62,7 +70,7 @@ def create_app(settings: RoutingSettings | None = None, *, clock: Clock | None =
         settings,
         KIT,
         subscriptions=[case_subscription(ctx)],
-        workers=[sla_worker],
+        workers=[sla_worker, preload_calendar],
         clock=clock,
         extras={"cases": ctx},
     )

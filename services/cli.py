@@ -35,6 +35,15 @@ def main(argv: list[str] | None = None) -> None:
         help="use this PostgreSQL (postgresql+asyncpg://...) instead of SQLite, one schema per service",
     )
     up.add_argument("--schema-prefix", default="simpul_", help="schema name prefix with --postgres")
+    up.add_argument(
+        "--background-nice",
+        type=int,
+        default=10,
+        choices=range(20),
+        metavar="0-19",
+        help="CPU niceness of routing, agency and notify, so that intake (the front door) keeps its priority "
+        "in a burst and the backlog drains behind it (default 10; 0: all equal)",
+    )
 
     status = sub.add_parser("status", help="each process with its PID, port and health")
     status.add_argument("--data-dir", default="./var")

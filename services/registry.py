@@ -12,6 +12,9 @@ class ServiceSpec:
     api_prefix: str
     channels: tuple[str, ...]
     """The broker key rings it holds besides its own keys: `identity` (the reporter's name) and `contact`."""
+    front_door: bool = False
+    """It takes the public's submissions: on one machine it keeps its CPU priority while the others, whose work
+    is mostly the events behind it, run niced (`simpul up --background-nice`)."""
 
     @property
     def env_prefix(self) -> str:
@@ -19,7 +22,7 @@ class ServiceSpec:
 
 
 SERVICES: tuple[ServiceSpec, ...] = (
-    ServiceSpec("intake", "intake_svc", "/api/v1/complaints", channels=("identity", "contact")),
+    ServiceSpec("intake", "intake_svc", "/api/v1/complaints", channels=("identity", "contact"), front_door=True),
     ServiceSpec("routing", "routing_svc", "/api/v1/hub", channels=("identity",)),
     ServiceSpec("agency", "agency_svc", "/api/v1/agency", channels=("identity",)),
     ServiceSpec("notify", "notify_svc", "/api/v1/notify", channels=("contact",)),

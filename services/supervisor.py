@@ -25,6 +25,8 @@ class ManagedProcess:
     port: int
     log_path: Path
     restarts: int = 0
+    nice: int = 0
+    """Added to the process's CPU niceness when it starts (and on every restart)."""
     process: asyncio.subprocess.Process | None = field(default=None, repr=False)
     started_at: float = 0.0
 
@@ -45,6 +47,10 @@ class ManagedProcess:
             )
         finally:
             log.close()
+        if self.nice:
+            with contextlib.suppress(OSError):
+                niceness = min(os.getpriority(os.PRIO_PROCESS, 0) + self.nice, 19)
+                os.setpriority(os.PRIO_PROCESS, self.process.pid, niceness)
         self.started_at = time.monotonic()
 
     async def wait_healthy(self, timeout: float = 60.0) -> None:

@@ -165,6 +165,7 @@ async def _up(args: argparse.Namespace) -> int:
             env=child_env(envs[s.name]),
             port=ports[s.name],
             log_path=data_dir / "logs" / f"{s.name}.log",
+            nice=0 if s.front_door else args.background_nice,
         )
         for s in SERVICES
     ]

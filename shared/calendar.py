@@ -132,6 +132,12 @@ class WorkingCalendar:
             raise ValueError(f"dates both in extra_holidays and extra_working_days: {listed}")
         self._language = language
 
+    def preload(self, *years: int) -> None:
+        """Build these years' holidays now (the holidays package's first use imports every country's module: about
+        a second that would otherwise fall on the first case)."""
+        for year in years:
+            _library_holidays(year, self._language)
+
     # -- days ----------------------------------------------------------------------------------------------------
 
     def is_working_day(self, d: date) -> bool:

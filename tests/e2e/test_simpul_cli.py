@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import sqlite3
@@ -41,6 +42,9 @@ def test_up_prints_a_generated_admin_key_once_and_ctrl_c_stops_everything(tmp_pa
             assert re.search(rf"^{name}\s+\d+\s+\d+\s+(ok|alive)$", status.stdout, re.M), status.stdout
 
         state = hub.state()
+        niceness = {name: os.getpriority(os.PRIO_PROCESS, s["pid"]) for name, s in state["services"].items()}
+        front = os.getpriority(os.PRIO_PROCESS, state["supervisor_pid"])
+        assert niceness == {"intake": front} | dict.fromkeys(("routing", "agency", "notify"), min(front + 10, 19))
         pids = [state["nats"]["pid"], *(s["pid"] for s in state["services"].values())]
         hub.process.send_signal(signal.SIGINT)
         assert hub.process.wait(30) == 0

@@ -34,3 +34,15 @@ def test_the_benchmark_runs_end_to_end_and_writes_its_report(tmp_path: Path) -> 
     page = (tmp_path / "performance.md").read_text()
     assert "| Durable intake through the one base URL" in page and "python -m tests.bench --smoke" in page
     assert (tmp_path / "performance.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_cpu_breakdown_counts_every_process_of_the_hub() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL_")}
+    argv = [sys.executable, "-m", "tests.bench.cpu", "--rate", "8", "--seconds", "3"]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    complaints = int(done.stdout.split(" complaints;", 1)[0])
+    costs = dict(line.split() for line in done.stdout.splitlines()[1:])
+    assert complaints > 0
+    assert set(costs) == {"intake", "routing", "agency", "notify", "gateway", "nats-server", "total"}
+    assert float(costs["intake"]) > 0 and float(costs["routing"]) > 0 and float(costs["agency"]) > 0

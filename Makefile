@@ -10,7 +10,7 @@ DATA_DIR ?= ./var
 
 help:
 	@echo "make run    start the whole hub (nats-server, four services, one base URL on :$(PORT))"
-	@echo "make test   run the test suite (SQLite always; PostgreSQL too when SIMPUL_TEST_POSTGRES_URL is set)"
+	@echo "make test   run the test suite (SQLite always; PostgreSQL too when SIMPUL_TEST_POSTGRES_URL is set), on TEST_WORKERS=$(TEST_WORKERS) processes"
 	@echo "make chaos  the chaos suite with larger bursts (CHAOS_BURST=$(CHAOS_BURST)); writes docs/reliability.md"
 	@echo "make lint   ruff and mypy"
 	@echo "make bench  measure against the limit; writes docs/performance.md, .json and .png (needs wrk)"
@@ -27,8 +27,11 @@ $(STAMP): requirements-dev.lock pyproject.toml
 run: $(STAMP)
 	$(BIN)/simpul up --port $(PORT) --data-dir $(DATA_DIR)
 
+# Test files run on TEST_WORKERS processes (pytest-xdist; most tests wait on real servers, not on the CPU).
+TEST_WORKERS ?= 3
+
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench

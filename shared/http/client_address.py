@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 from collections.abc import Iterable, Sequence
 
 from starlette.requests import HTTPConnection
@@ -19,6 +20,7 @@ def parse_networks(spec: str) -> tuple[IPNetwork, ...]:
     return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip())
 
 
+@lru_cache(maxsize=4096)  # a busy hub sees the same few proxies and clients again and again
 def _address(text: str) -> IPAddress | None:
     try:
         address = ipaddress.ip_address(text.strip())
@@ -54,6 +56,7 @@ def resolve_client(peer: str | None, forwarded_for: Sequence[str], trusted: Sequ
     return address
 
 
+@lru_cache(maxsize=4096)
 def client_key(address: IPAddress | None) -> str:
     """The key that limits count a client by: its IPv4 address, or its IPv6 /64."""
     if address is None:

@@ -17,15 +17,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tests.bench import wrk
+from tests.bench import paced
 from tests.e2e.hub import Hub
 
 Say = Callable[[str], None]
 DRAIN_TIMEOUT_S = 60.0
 LAG_BOUND_MS = 1000.0
 """A rate is sustained when every complaint of the run reaches its inbox and the p99 stays under this."""
-MIN_PER_CONNECTION_RATE = 4.0
-"""wrk waits before each request, the first too: a low rate uses fewer connections so that each sends often."""
 
 
 @dataclass(frozen=True)
@@ -48,12 +46,9 @@ class RateRun:
 
 
 def run_rate(hub: Hub, rate: float, seconds: float, say: Say) -> RateRun:
-    """Offer `rate` submissions a second for `seconds` (wrk, 64 connections, each paced), then wait for the inboxes."""
+    """Offer `rate` submissions a second for `seconds` (open loop, up to 64 connections), then wait for the inboxes."""
     started = _utc_now_iso()
-    connections = max(1, min(wrk.CONNECTIONS, int(rate / MIN_PER_CONNECTION_RATE)))
-    result = wrk.run(
-        hub.base_url + "/api/v1/complaints", seconds, per_connection_rate=rate / connections, connections=connections
-    )
+    result = paced.run(hub.base_url + "/api/v1/complaints", rate, seconds)
     stopped = time.monotonic()
     submitted = _submitted_since(hub.data_dir, started)
     arrivals: dict[str, float] = {}

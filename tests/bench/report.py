@@ -140,7 +140,8 @@ def markdown(results: dict[str, Any], command: str) -> str:
         "",
         "![latency against offered rate](performance.png)",
         "",
-        "End to end, each offered rate (wrk paces each connection; a rate is sustained when every complaint reaches"
+        "End to end, each offered rate (an open-loop driver, tests/bench/paced.py: the n-th complaint is sent at"
+        " n / rate, whatever the answers so far; a rate is sustained when every complaint reaches"
         " its inbox, at least 90% of the offered rate is accepted, and the p99 stays under"
         f" {results['lag_bound_ms']:.0f} ms):",
         "",

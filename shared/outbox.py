@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Row, Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from shared.bus.nats_bus import Bus, OutgoingMessage, Published
@@ -125,35 +126,52 @@ class OutboxRelay:
 
     async def drain_once(self) -> int:
         t = self.table
-        async with self.db.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(t.c.id, t.c.event_id, t.c.subject, t.c.payload)
-                    .where(t.c.published_at.is_(None))
-                    .order_by(t.c.id)
-                    .limit(self.batch)
-                )
-            ).all()
-            await conn.rollback()
-        if not rows:
-            OUTBOX_BACKLOG.labels(self.service).set(0)
-            return 0
-        outcomes = await self.bus.publish_many([OutgoingMessage(r.subject, r.payload, r.event_id) for r in rows])
-        done = [r.id for r, o in zip(rows, outcomes, strict=True) if o is Published.ok]
-        failed = [r.id for r, o in zip(rows, outcomes, strict=True) if o is Published.failed]
-        # A row in flight elsewhere (another replica's relay is publishing it) is left alone: that relay marks it,
-        # or, should it die first, the next round here publishes it again and JetStream answers "duplicate".
-        if done or failed:
+        pending = (
+            select(t.c.id, t.c.event_id, t.c.subject, t.c.payload)
+            .where(t.c.published_at.is_(None))
+            .order_by(t.c.id)
+            .limit(self.batch)
+        )
+        if self.db.is_sqlite:  # one process writes a SQLite file: no other relay to keep out
+            async with self.db.engine.connect() as conn:
+                rows = (await conn.execute(pending)).all()
+                await conn.rollback()
+            if not rows:
+                OUTBOX_BACKLOG.labels(self.service).set(0)
+                return 0
+            done, failed = await self._publish(rows)
             async with self.db.engine.begin() as conn:
-                if done:
-                    await conn.execute(update(t).where(t.c.id.in_(done)).values(published_at=utcnow()))
-                if failed:
-                    await conn.execute(update(t).where(t.c.id.in_(failed)).values(attempts=t.c.attempts + 1))
+                await self._mark(conn, done, failed)
+        else:
+            # The rows stay locked while they are published: another replica's relay skips them, not publishes them too.
+            async with self.db.engine.begin() as conn:
+                rows = (await conn.execute(pending.with_for_update(skip_locked=True))).all()
+                if not rows:
+                    OUTBOX_BACKLOG.labels(self.service).set(0)
+                    return 0
+                done, failed = await self._publish(rows)
+                await self._mark(conn, done, failed)
         EVENTS_PUBLISHED.labels(self.service).inc(len(done))
         if failed:
             raise ConnectionError(f"{len(failed)} of {len(rows)} events not acknowledged by JetStream")
         OUTBOX_BACKLOG.labels(self.service).set(await self.backlog() if len(rows) >= self.batch else 0)
         return len(done)
+
+    async def _publish(self, rows: Sequence[Row[Any, Any, Any, Any]]) -> tuple[list[int], list[int]]:
+        """Publish the rows; (the ids JetStream stored, the ids it did not)."""
+        outcomes = await self.bus.publish_many([OutgoingMessage(r.subject, r.payload, r.event_id) for r in rows])
+        done = [r.id for r, o in zip(rows, outcomes, strict=True) if o is Published.ok]
+        failed = [r.id for r, o in zip(rows, outcomes, strict=True) if o is Published.failed]
+        # A row in flight elsewhere (a relay that read it before this one) is left alone: that relay marks it, or,
+        # should it die first, the next round here publishes it again and JetStream answers "duplicate".
+        return done, failed
+
+    async def _mark(self, conn: AsyncConnection, done: list[int], failed: list[int]) -> None:
+        t = self.table
+        if done:
+            await conn.execute(update(t).where(t.c.id.in_(done)).values(published_at=utcnow()))
+        if failed:
+            await conn.execute(update(t).where(t.c.id.in_(failed)).values(attempts=t.c.attempts + 1))
 
     async def backlog(self) -> int:
         t = self.table

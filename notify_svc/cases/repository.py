@@ -2,34 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import ColumnElement, delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.models import Base, CaseDeadline, CaseState
-from shared.db.dialect import dialect_of, insert_ignore
+from shared.db.dialect import dialect_of
 
 _CASES = Base.metadata.tables[CaseState.__tablename__]
 
 
-async def locked_case(session: AsyncSession, tracking_id: str, now: datetime) -> CaseState:
-    """The case's row, created empty if new, locked for this transaction (concurrent consumers queue here)."""
-    await session.execute(
-        insert_ignore(dialect_of(session), _CASES).values(
-            tracking_id=tracking_id, case_version=0, clocks_version=0, updated_at=now
-        )
+async def upsert_case(
+    session: AsyncSession,
+    tracking_id: str,
+    now: datetime,
+    values: dict[str, Any],
+    *,
+    when: Callable[[Any], ColumnElement[bool]],
+) -> bool:
+    """Create the case's row with `values`, or set them on it when `when(excluded)` holds (`excluded`: the values
+    offered); whether the row was written. One statement, so concurrent consumers cannot interleave."""
+    stmt: Any = (postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert)(_CASES)
+    stmt = stmt.values(**{"tracking_id": tracking_id, "case_version": 0, "clocks_version": 0, **values}, updated_at=now)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["tracking_id"],
+        set_={**{name: stmt.excluded[name] for name in values}, "updated_at": stmt.excluded.updated_at},
+        where=when(stmt.excluded),
     )
-    case = await session.get(CaseState, tracking_id, with_for_update=True, populate_existing=True)
-    assert case is not None  # inserted above, or already there
-    return case
-
-
-async def timezone_of(session: AsyncSession, tracking_id: str) -> str | None:
-    return (
-        await session.execute(select(CaseState.timezone).where(CaseState.tracking_id == tracking_id))
-    ).scalar_one_or_none()
+    result = await session.execute(stmt)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def status_of(session: AsyncSession, tracking_id: str) -> str | None:

@@ -5,11 +5,13 @@ sla.clocks_changed (newer clocks_version only). Nothing of the complaint's text 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.cases import repository
 from notify_svc.cases.regions import timezone_of_region
+from notify_svc.models import CaseState
 from shared.domain import ClockState
 from shared.events.contracts import ComplaintStatusChanged, ComplaintSubmitted, SlaClocksChanged
 from shared.logging import get_logger
@@ -18,27 +20,34 @@ log = get_logger(__name__)
 
 
 async def on_submitted(session: AsyncSession, data: ComplaintSubmitted, now: datetime) -> None:
-    case = await repository.locked_case(session, data.tracking_id, now)
-    if case.timezone is None:
-        case.timezone = timezone_of_region(data.case.region_code)
-        case.updated_at = now
+    timezone = timezone_of_region(data.case.region_code)
+    await repository.upsert_case(
+        session, data.tracking_id, now, {"timezone": timezone}, when=lambda _: CaseState.timezone.is_(None)
+    )
 
 
 async def on_status_changed(session: AsyncSession, data: ComplaintStatusChanged, now: datetime) -> None:
-    case = await repository.locked_case(session, data.tracking_id, now)
-    if data.case_version > case.case_version:
-        case.status = data.status.value
-        case.case_version = data.case_version
-        case.updated_at = now
+    values: dict[str, Any] = {"status": data.status.value, "case_version": data.case_version}
+    await repository.upsert_case(
+        session,
+        data.tracking_id,
+        now,
+        values if data.case_version > 0 else {},
+        when=lambda offered: CaseState.case_version < offered.case_version,
+    )
 
 
 async def on_clocks_changed(session: AsyncSession, data: SlaClocksChanged, now: datetime) -> None:
-    case = await repository.locked_case(session, data.tracking_id, now)
-    if data.clocks_version <= case.clocks_version:
+    written = await repository.upsert_case(
+        session,
+        data.tracking_id,
+        now,
+        {"clocks_version": data.clocks_version} if data.clocks_version > 0 else {},
+        when=lambda offered: CaseState.clocks_version < offered.clocks_version,
+    )
+    if not written or data.clocks_version <= 0:
         log.info("stale_clocks_ignored", clocks_version=data.clocks_version)
         return
-    case.clocks_version = data.clocks_version
-    case.updated_at = now
     running = [
         {"position": i, "clock": c.name.value, "agency_code": c.agency_code, "due_at": c.due_at.astimezone(UTC)}
         for i, c in enumerate(data.clocks)

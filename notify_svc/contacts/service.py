@@ -81,8 +81,11 @@ async def register_contact(
 
 async def open_contact(session: AsyncSession, sealer: Sealer, tracking_id: str) -> OpenedContact | None:
     contact = await session.get(Contact, tracking_id)
-    if contact is None:
-        return None
+    return opened(contact, sealer) if contact is not None else None
+
+
+def opened(contact: Contact, sealer: Sealer) -> OpenedContact:
+    """The contact's details, opened."""
     return OpenedContact(
         tracking_id=contact.tracking_id,
         name=sealer.open_optional(contact.name_sealed),

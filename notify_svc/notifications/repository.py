@@ -24,29 +24,36 @@ def _rowcount(result: Any) -> int:
     return int(result.rowcount) if isinstance(result, CursorResult) else 0
 
 
-async def due(session: AsyncSession, now: datetime, limit: int) -> list[str]:
-    """Pending notifications whose time has come, oldest due first (served by the (status, next_attempt_at) index)."""
-    stmt = (
-        select(Notification.id)
-        .where(Notification.status == NotificationStatus.pending.value, Notification.next_attempt_at <= now)
-        .order_by(Notification.next_attempt_at)
-        .limit(limit)
-    )
-    return list((await session.execute(stmt)).scalars().all())
-
-
-async def claim(session: AsyncSession, notification_id: str, now: datetime, lease_until: datetime) -> bool:
-    """Take a due notification for sending: only one sender wins it (the update re-checks it is still due)."""
-    result = await session.execute(
-        update(_T)
-        .where(
-            _T.c.id == notification_id,
-            _T.c.status == NotificationStatus.pending.value,
-            _T.c.next_attempt_at <= now,
+async def claim_due(
+    session: AsyncSession, now: datetime, lease_until: datetime, limit: int
+) -> tuple[int, list[Notification]]:
+    """Take up to `limit` due notifications for sending, oldest due first: how many were due, and those this sender
+    won, as they are once claimed. The update re-checks each is still due, so only one sender wins a notification."""
+    due = (
+        (
+            await session.execute(
+                select(_T.c.id)
+                .where(_T.c.status == NotificationStatus.pending.value, _T.c.next_attempt_at <= now)
+                .order_by(_T.c.next_attempt_at)
+                .limit(limit)
+            )
         )
-        .values(next_attempt_at=lease_until, reason=None, updated_at=now)
+        .scalars()
+        .all()
     )
-    return _rowcount(result) == 1
+    if not due:
+        return 0, []
+    rows = (
+        await session.execute(
+            update(_T)
+            .where(_T.c.id.in_(due), _T.c.status == NotificationStatus.pending.value, _T.c.next_attempt_at <= now)
+            .values(next_attempt_at=lease_until, reason=None, updated_at=now)
+            .returning(*_T.c)
+        )
+    ).all()
+    order = {notification_id: i for i, notification_id in enumerate(due)}
+    won = sorted((Notification(**row._mapping) for row in rows), key=lambda n: order[n.id])
+    return len(due), won
 
 
 async def finish(session: AsyncSession, notification_id: str, **values: Any) -> bool:

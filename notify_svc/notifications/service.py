@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import random
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notify_svc.models import Notification, NotificationStatus, NotifyChannel, RecipientKind
+from notify_svc.models import Contact, Notification, NotificationStatus, NotifyChannel, RecipientKind
 from notify_svc.notifications import repository
 from notify_svc.notifications.schemas import DeliveryPage, DeliveryView
 from shared.background import made_work
@@ -17,7 +19,6 @@ from shared.db.dialect import dialect_of, insert_ignore
 from shared.errors import not_found
 from shared.events.contracts import NotificationFailed, NotificationSent
 from shared.logging import get_logger
-from shared.outbox import Outbox
 
 log = get_logger(__name__)
 
@@ -89,8 +90,9 @@ def backoff(attempts: int, base: float, cap: float) -> float:
 
 
 async def mark_sent(
-    session: AsyncSession, outbox: Outbox, n: Notification, *, message_id: str, channel: str, now: datetime
-) -> bool:
+    session: AsyncSession, n: Notification, *, message_id: str, channel: str, now: datetime
+) -> NotificationSent | None:
+    """Record `n` sent; the NotificationSent to write with it, None when it was no longer pending."""
     attempts = n.attempts + 1
     done = await repository.finish(
         session,
@@ -105,23 +107,23 @@ async def mark_sent(
         context_sealed=None,
         updated_at=now,
     )
-    if done:
-        await outbox.add(
-            session,
-            NotificationSent(
-                notification_id=n.id,
-                tracking_id=n.tracking_id,
-                channel=channel,
-                template=n.template,
-                attempts=attempts,
-            ),
-        )
-    return done
+    if not done:
+        return None
+    return NotificationSent(
+        notification_id=n.id, tracking_id=n.tracking_id, channel=channel, template=n.template, attempts=attempts
+    )
+
+
+@dataclass(frozen=True)
+class AttemptFailed:
+    status: str
+    """pending (retried later) or failed (for good)."""
+    event: NotificationFailed | None
+    """To write with it: given when it failed for good."""
 
 
 async def mark_attempt_failed(
     session: AsyncSession,
-    outbox: Outbox,
     n: Notification,
     *,
     error: str,
@@ -132,8 +134,8 @@ async def mark_attempt_failed(
     permanent: bool = False,
     message_id: str | None = None,
     channel: str | None = None,
-) -> str:
-    """Count a failed attempt: retry later with backoff, or fail for good (emitting NotificationFailed)."""
+) -> AttemptFailed:
+    """Count a failed attempt: retry later with backoff, or fail for good (with a NotificationFailed to write)."""
     attempts = n.attempts + 1
     channel = channel or n.channel
     if permanent or attempts >= max_attempts:
@@ -151,19 +153,15 @@ async def mark_attempt_failed(
             context_sealed=None,
             updated_at=now,
         )
-        if done:
-            await outbox.add(
-                session,
-                NotificationFailed(
-                    notification_id=n.id,
-                    tracking_id=n.tracking_id,
-                    channel=channel,
-                    template=n.template,
-                    attempts=attempts,
-                    error=error,
-                ),
-            )
-        return NotificationStatus.failed.value
+        event = NotificationFailed(
+            notification_id=n.id,
+            tracking_id=n.tracking_id,
+            channel=channel,
+            template=n.template,
+            attempts=attempts,
+            error=error,
+        )
+        return AttemptFailed(NotificationStatus.failed.value, event if done else None)
     await repository.finish(
         session,
         n.id,
@@ -174,7 +172,7 @@ async def mark_attempt_failed(
         channel=channel,
         updated_at=now,
     )
-    return NotificationStatus.pending.value
+    return AttemptFailed(NotificationStatus.pending.value, None)
 
 
 async def skip(session: AsyncSession, n: Notification, *, reason: str, now: datetime) -> bool:
@@ -190,7 +188,12 @@ async def skip(session: AsyncSession, n: Notification, *, reason: str, now: date
 
 
 async def await_contact(session: AsyncSession, n: Notification, *, retry_at: datetime, now: datetime) -> bool:
-    """Leave it pending until the contact arrives (the private event may lag the public one)."""
+    """Leave it pending until the contact arrives (the private event may lag the public one); due again at once when
+    it arrived since the sender looked (its arrival found nothing waiting to wake)."""
+    arrived = await session.scalar(select(Contact.tracking_id).where(Contact.tracking_id == n.tracking_id))
+    if arrived is not None:
+        made_work(session, repository.WAKE_FLAG)
+        return await repository.finish(session, n.id, next_attempt_at=now, updated_at=now)
     return await repository.finish(
         session, n.id, reason=repository.AWAITING_CONTACT, next_attempt_at=retry_at, updated_at=now
     )

@@ -3,13 +3,14 @@ channel, the language and the timezone, and whether quiet hours apply. Nothing h
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notify_svc.cases.repository import timezone_of
-from notify_svc.contacts.service import OpenedContact, normalize_language, open_contact
-from notify_svc.models import Notification, NotifyChannel, Recipient, RecipientKind
+from notify_svc.contacts.service import OpenedContact, normalize_language, opened
+from notify_svc.models import CaseState, Contact, Notification, NotifyChannel, Recipient, RecipientKind
 from notify_svc.sending.mail import valid_address
 from notify_svc.sending.sms import e164
 from shared.crypto import Sealer
@@ -39,18 +40,45 @@ class Unreachable:
     """The reporter's contact has not arrived yet: look again later (until contact_wait_seconds)."""
 
 
-async def resolve(
-    session: AsyncSession, sealer: Sealer, n: Notification, default_timezone: str
-) -> Address | Unreachable:
+@dataclass(frozen=True)
+class Lookup:
+    """What a batch of notifications needs to find their recipients, read in one go: contacts still sealed."""
+
+    contacts: dict[str, Contact] = field(default_factory=dict)
+    timezones: dict[str, str | None] = field(default_factory=dict)
+    recipients: dict[str, Recipient] = field(default_factory=dict)
+
+
+async def lookup(session: AsyncSession, notifications: Sequence[Notification]) -> Lookup:
+    """The reporters' contacts and their cases' timezones, and the officers' records, of these notifications."""
+    reporters = {
+        n.tracking_id for n in notifications if n.recipient_kind == RecipientKind.reporter.value and n.tracking_id
+    }
+    officers = {n.recipient_id for n in notifications if n.recipient_kind != RecipientKind.reporter.value}
+    officers.discard("")
+    found = Lookup()
+    if reporters:
+        for contact in (await session.execute(select(Contact).where(Contact.tracking_id.in_(reporters)))).scalars():
+            found.contacts[contact.tracking_id] = contact
+        cases = select(CaseState.tracking_id, CaseState.timezone).where(CaseState.tracking_id.in_(reporters))
+        found.timezones.update((row.tracking_id, row.timezone) for row in await session.execute(cases))
+    if officers:
+        for recipient in (await session.execute(select(Recipient).where(Recipient.id.in_(officers)))).scalars():
+            found.recipients[recipient.id] = recipient
+    return found
+
+
+def resolve(found: Lookup, sealer: Sealer, n: Notification, default_timezone: str) -> Address | Unreachable:
+    """Where `n` goes, from what `lookup` read; opening a reporter's contact may fail (a retired key, say)."""
     if n.recipient_kind == RecipientKind.reporter.value:
         if not n.tracking_id:
             return Unreachable("no_contact")
-        contact = await open_contact(session, sealer, n.tracking_id)
+        contact = found.contacts.get(n.tracking_id)
         if contact is None:
             return Unreachable("no_contact", wait=True)
-        timezone = await timezone_of(session, n.tracking_id) or default_timezone
-        return reporter_address(contact, timezone)
-    recipient = await session.get(Recipient, n.recipient_id) if n.recipient_id else None
+        timezone = found.timezones.get(n.tracking_id) or default_timezone
+        return reporter_address(opened(contact, sealer), timezone)
+    recipient = found.recipients.get(n.recipient_id) if n.recipient_id else None
     if recipient is None:
         return Unreachable("no_recipient")
     if not valid_address(recipient.email):

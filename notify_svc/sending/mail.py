@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.policy
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -51,8 +52,39 @@ def build_message(
     return msg
 
 
+@dataclass(frozen=True)
+class Mail:
+    """One email to send: what its message is made of."""
+
+    notification_id: str
+    mail_from: str
+    to: str
+    subject: str
+    body: str
+    language: str
+    now: datetime
+
+    def __repr__(self) -> str:
+        return f"Mail(notification_id={self.notification_id!r}, <recipient and content hidden>)"
+
+    def message(self) -> EmailMessage:
+        return build_message(
+            notification_id=self.notification_id,
+            mail_from=self.mail_from,
+            to=self.to,
+            subject=self.subject,
+            body=self.body,
+            language=self.language,
+            now=self.now,
+        )
+
+    def as_bytes(self) -> bytes:
+        """The message as it goes on the wire (RFC 5322 lines end in CRLF)."""
+        return self.message().as_bytes(policy=email.policy.SMTP)
+
+
 class Transport(Protocol):
-    async def deliver(self, message: EmailMessage, notification_id: str) -> None: ...
+    async def deliver(self, mail: Mail) -> None: ...
 
 
 class SmtpTransport:
@@ -66,10 +98,10 @@ class SmtpTransport:
         self.start_tls = settings.smtp_starttls
         self.timeout = settings.smtp_timeout
 
-    async def deliver(self, message: EmailMessage, notification_id: str) -> None:
+    async def deliver(self, mail: Mail) -> None:
         try:
             await aiosmtplib.send(
-                message,
+                mail.message(),
                 hostname=self.host,
                 port=self.port,
                 username=self.username,
@@ -91,9 +123,9 @@ class FileTransport:
     def __init__(self, directory: Path):
         self.directory = directory
 
-    async def deliver(self, message: EmailMessage, notification_id: str) -> None:
+    async def deliver(self, mail: Mail) -> None:
         # RFC 5322 lines end in CRLF.
-        await write_atomically(self.directory, f"{notification_id}.eml", message.as_bytes(policy=email.policy.SMTP))
+        await write_atomically(self.directory, f"{mail.notification_id}.eml", mail.as_bytes())
 
 
 def transport_for(settings: NotifySettings) -> Transport:

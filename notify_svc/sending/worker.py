@@ -1,8 +1,9 @@
-"""The sender: picks due notifications in small batches, renders and delivers them, and records the outcome.
+"""The sender: picks due notifications in small batches, renders and delivers them, and records the outcomes.
 
-Each notification is first claimed (its `next_attempt_at` pushed out by a lease) in a short transaction, then
-delivered with no transaction open, then its outcome is written in a second transaction, with NotificationSent
-or NotificationFailed in the same one. A crash between delivery and the outcome sends it again after the
+A batch is claimed (each one's `next_attempt_at` pushed out by a lease) in one short transaction, which also reads
+what finding their recipients takes. Each is then delivered with no transaction open, and the batch's outcomes are
+written together in one more transaction, with each NotificationSent or NotificationFailed in the same one (a slow
+batch writes what it has every RECORD_WITHIN_S). A crash between delivery and the outcome sends it again after the
 lease, with the same Message-ID (or `.eml` file name, or the SMS gateway's Idempotency-Key), so the repeat is
 recognisable. A message to a person that falls in their quiet hours is put back until the quiet hours end, without
 counting an attempt.
@@ -12,25 +13,29 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from prometheus_client import Counter
 from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.models import Notification, NotificationStatus, NotifyChannel, RecipientKind
 from notify_svc.notifications import repository, service
-from notify_svc.sending.addresses import Address, Unreachable, resolve
+from notify_svc.sending.addresses import Address, Lookup, Unreachable, lookup, resolve
 from notify_svc.sending.errors import PermanentFailure, redact
-from notify_svc.sending.mail import Transport, build_message, message_id_for, transport_for
+from notify_svc.sending.mail import Mail, Transport, message_id_for, transport_for
 from notify_svc.sending.sms import SmsMessage, SmsTransport, sms_transport_for
 from notify_svc.sending.templates import Renderer
 from notify_svc.settings import NotifySettings
 from notify_svc.timeutil import as_utc
 from shared.background import finish_even_if_cancelled, raise_if_cancelling, wait_for_any, wake_on_commit
+from shared.bus.consumer import infra_failure
 from shared.crypto import Sealer
 from shared.domain import STATUS_LABELS, Status
+from shared.events import EventData
 from shared.logging import bind_tracking_id, clear_context, get_logger
 from shared.runtime import Runtime
 
@@ -43,22 +48,30 @@ NOTIFICATIONS = Counter(
 )
 
 
+RECORD_WITHIN_S = 1.0
+"""A batch's outcomes are written at least this often: a message delivered is soon recorded, long before its lease
+ends (after which another sender could take it again)."""
+
+
 @dataclass(frozen=True)
-class Loaded:
-    """A notification picked for sending, where it goes, and its sealed context opened. In memory only."""
+class Claimed:
+    """A notification this sender holds, and what was read to find its recipient. In memory only."""
 
     n: Notification
-    target: Address | Unreachable
-    secret: dict[str, Any]
+    found: Lookup
 
     def __repr__(self) -> str:
-        return f"Loaded(notification_id={self.n.id!r}, <recipient and secrets hidden>)"
+        return f"Claimed(notification_id={self.n.id!r}, <recipient hidden>)"
 
-    def secrets(self) -> list[str]:
-        found = [str(v) for v in self.secret.values() if v]
-        if isinstance(self.target, Address):
-            found += self.target.secrets
-        return found
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one notification: the state change to write (returning the event to write with it), and what
+    to count and log once it is committed."""
+
+    n: Notification
+    write: Callable[[AsyncSession], Awaitable[EventData | None]]
+    report: Callable[[], None]
 
 
 class Sender:
@@ -109,43 +122,98 @@ class Sender:
         now = runtime.clock.now()
         due, claimed = await finish_even_if_cancelled(self._claim(runtime, now))
         left = list(claimed)
+        done: list[Outcome] = []
+        loop = asyncio.get_running_loop()
+        since = loop.time()
         try:
             while left:
                 raise_if_cancelling()
                 try:
-                    await self.process(runtime, left[0])
+                    done.append(await self.process(runtime, left[0]))
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
                     # One bad notification (say, a contact sealed with a retired key) must not stall the rest.
-                    await finish_even_if_cancelled(self._broken(runtime, left[0], exc))
+                    done.append(self._broken(runtime, left[0].n, exc))
                 finally:
                     clear_context()
                 left.pop(0)
+                if loop.time() - since >= RECORD_WITHIN_S:
+                    batch, done = done, []
+                    await finish_even_if_cancelled(self._record(runtime, batch))
+                    since = loop.time()
         finally:
-            if left:
-                # Stopped (or failed) in the middle of a batch: hand the rest back instead of holding the lease.
-                await finish_even_if_cancelled(self._release(runtime, left))
+            try:
+                if done:
+                    await finish_even_if_cancelled(self._record(runtime, done))
+            finally:
+                if left:
+                    # Stopped (or failed) in the middle of a batch: hand the rest back instead of holding the lease.
+                    await finish_even_if_cancelled(self._release(runtime, [c.n.id for c in left]))
         return due
 
-    async def _claim(self, runtime: Runtime, now: datetime) -> tuple[int, list[str]]:
+    async def _claim(self, runtime: Runtime, now: datetime) -> tuple[int, list[Claimed]]:
         lease_until = now + timedelta(seconds=self.settings.send_lease_seconds)
         async with runtime.db.session() as session, session.begin():
-            due = await repository.due(session, now, self.settings.sender_batch)
-            claimed = [n for n in due if await repository.claim(session, n, now, lease_until)]
-        return len(due), claimed
+            due, won = await repository.claim_due(session, now, lease_until, self.settings.sender_batch)
+            found = await lookup(session, won)
+        return due, [Claimed(n, found) for n in won]
 
-    async def _broken(self, runtime: Runtime, notification_id: str, exc: Exception) -> None:
-        """Count an attempt that failed before delivery (no contact details are in these errors)."""
+    async def _record(self, runtime: Runtime, outcomes: list[Outcome]) -> None:
+        """Write the outcomes in one transaction; should that fail for one of them, each in its own, so that one bad
+        write (then counted as a failed attempt) holds back none of the others."""
+        try:
+            await self._write(runtime, outcomes)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if infra_failure(exc):
+                raise
+            log.warning("notification_outcomes_write_failed", count=len(outcomes), error=redact(repr(exc), []))
+        for outcome in outcomes:
+            try:
+                await self._write(runtime, [outcome])
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if infra_failure(exc):
+                    raise
+                error = exc
+            try:
+                await self._write(runtime, [self._broken(runtime, outcome.n, error)])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if infra_failure(exc):
+                    raise
+                # Left under its lease: taken again once that ends.
+                log.error("notification_outcome_lost", notification_id=outcome.n.id, error=redact(repr(exc), []))
+
+    async def _write(self, runtime: Runtime, outcomes: list[Outcome]) -> None:
+        async with runtime.db.session() as session, session.begin():
+            events: list[EventData] = []
+            for outcome in outcomes:
+                event = await outcome.write(session)
+                if event is not None:
+                    events.append(event)
+            await runtime.outbox.add(session, *events)
+        for outcome in outcomes:
+            bind_tracking_id(outcome.n.tracking_id)
+            try:
+                outcome.report()
+            finally:
+                clear_context()
+
+    def _broken(self, runtime: Runtime, n: Notification, exc: Exception) -> Outcome:
+        """An attempt that failed before delivery (no contact details are in these errors)."""
         error = redact(f"{type(exc).__name__}: {exc}", [])
         now = runtime.clock.now()
-        async with runtime.db.session() as session, session.begin():
-            n = await session.get(Notification, notification_id)
-            if n is None or n.status != NotificationStatus.pending.value:
-                return
-            await service.mark_attempt_failed(
+
+        async def write(session: AsyncSession) -> EventData | None:
+            failed = await service.mark_attempt_failed(
                 session,
-                runtime.outbox,
                 n,
                 error=error,
                 now=now,
@@ -153,48 +221,39 @@ class Sender:
                 retry_base=self.settings.retry_base_seconds,
                 retry_cap=self.settings.retry_max_seconds,
             )
-        log.warning("notification_processing_failed", notification_id=notification_id, error=error)
+            return failed.event
+
+        def report() -> None:
+            log.warning("notification_processing_failed", notification_id=n.id, error=error)
+
+        return Outcome(n, write, report)
 
     async def _release(self, runtime: Runtime, ids: list[str]) -> None:
         async with runtime.db.session() as session, session.begin():
             await repository.release(session, ids, runtime.clock.now())
 
-    async def _load(self, runtime: Runtime, notification_id: str) -> Loaded | None:
-        async with runtime.db.session() as session:
-            n = await session.get(Notification, notification_id)
-            if n is None or n.status != NotificationStatus.pending.value:
-                return None
-            session.expunge(n)
-            target = await resolve(session, self.sealer, n, self.settings.default_timezone)
-            await session.rollback()
-        secret = json.loads(self.sealer.open(n.context_sealed)) if n.context_sealed else {}
-        return Loaded(n, target, secret)
-
-    async def process(self, runtime: Runtime, notification_id: str) -> None:
-        loaded = await finish_even_if_cancelled(self._load(runtime, notification_id))
-        if loaded is None:
-            return
-        n, target = loaded.n, loaded.target
+    async def process(self, runtime: Runtime, claimed: Claimed) -> Outcome:
+        """Deliver one claimed notification (unless it cannot or must not go now); what became of it."""
+        n = claimed.n
         bind_tracking_id(n.tracking_id)
+        target = resolve(claimed.found, self.sealer, n, self.settings.default_timezone)
+        secret: dict[str, Any] = json.loads(self.sealer.open(n.context_sealed)) if n.context_sealed else {}
         now = runtime.clock.now()
         if isinstance(target, Unreachable):
             if target.wait:
-                await finish_even_if_cancelled(self._no_contact(runtime, n, now))
-            else:
-                await finish_even_if_cancelled(self._finish_skip(runtime, n, target.reason, now))
-            return
+                return self._no_contact(runtime, n, now)
+            return self._skip(runtime, n, target.reason, now)
         until = self.quiet.until(now, target.timezone) if self.quiet and target.person else None
         if until is not None:
-            await finish_even_if_cancelled(self._defer(runtime, n, target, until, now))
-            return
+            return self._defer(runtime, n, target, until, now)
         try:
-            message_id = await self._deliver(n, target, self.context(n, target, loaded.secret), now)
+            message_id = await self._deliver(n, target, self.context(n, target, secret), now)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            await finish_even_if_cancelled(self._failed(runtime, n, target, exc, loaded.secrets()))
-            return
-        await finish_even_if_cancelled(self._sent(runtime, n, target, message_id))
+            secrets = [str(v) for v in secret.values() if v] + list(target.secrets)
+            return self._failed(runtime, n, target, exc, secrets)
+        return self._sent(runtime, n, target, message_id)
 
     async def _deliver(self, n: Notification, to: Address, ctx: dict[str, Any], now: datetime) -> str:
         """Render and hand over the message; the message id it is known by."""
@@ -202,7 +261,7 @@ class Sender:
             text = self.renderer.render_sms(n.template, to.language, ctx)
             return await self.sms.send(SmsMessage(notification_id=n.id, to=to.to, text=text)) or n.id
         rendered = self.renderer.render(n.template, to.language, ctx)
-        message = build_message(
+        mail = Mail(
             notification_id=n.id,
             mail_from=self.settings.mail_from,
             to=to.to,
@@ -211,24 +270,28 @@ class Sender:
             language=to.language,
             now=now,
         )
-        await self.transport.deliver(message, n.id)
+        await self.transport.deliver(mail)
         return message_id_for(n.id, self.settings.mail_from)
 
-    async def _sent(self, runtime: Runtime, n: Notification, to: Address, message_id: str) -> None:
-        async with runtime.db.session() as session, session.begin():
-            await service.mark_sent(
-                session, runtime.outbox, n, message_id=message_id, channel=to.channel.value, now=runtime.clock.now()
+    def _sent(self, runtime: Runtime, n: Notification, to: Address, message_id: str) -> Outcome:
+        now = runtime.clock.now()
+
+        async def write(session: AsyncSession) -> EventData | None:
+            return await service.mark_sent(session, n, message_id=message_id, channel=to.channel.value, now=now)
+
+        def report() -> None:
+            NOTIFICATIONS.labels(runtime.service, n.template, "sent").inc()
+            log.info(
+                "notification_sent",
+                notification_id=n.id,
+                template=n.template,
+                channel=to.channel.value,
+                language=to.language,
+                attempts=n.attempts + 1,
+                transport=type(self.sms if to.channel is NotifyChannel.sms else self.transport).__name__,
             )
-        NOTIFICATIONS.labels(runtime.service, n.template, "sent").inc()
-        log.info(
-            "notification_sent",
-            notification_id=n.id,
-            template=n.template,
-            channel=to.channel.value,
-            language=to.language,
-            attempts=n.attempts + 1,
-            transport=type(self.sms if to.channel is NotifyChannel.sms else self.transport).__name__,
-        )
+
+        return Outcome(n, write, report)
 
     def link(self, n: Notification) -> str:
         """Where the recipient follows it: the reporter's view, the agency's case, the hub's case, or the inbox."""
@@ -253,36 +316,54 @@ class Sender:
         ctx["timezone"] = to.timezone
         return ctx
 
-    async def _no_contact(self, runtime: Runtime, n: Notification, now: datetime) -> None:
+    def _no_contact(self, runtime: Runtime, n: Notification, now: datetime) -> Outcome:
         waited = (now - as_utc(n.created_at)).total_seconds()
         if waited >= self.settings.contact_wait_seconds:
-            await self._finish_skip(runtime, n, "no_contact", now)
-            return
+            return self._skip(runtime, n, "no_contact", now)
         retry_at = now + timedelta(seconds=self.settings.contact_retry_seconds)
-        async with runtime.db.session() as session, session.begin():
+
+        async def write(session: AsyncSession) -> EventData | None:
             await service.await_contact(session, n, retry_at=retry_at, now=now)
-        NOTIFICATIONS.labels(runtime.service, n.template, "awaiting_contact").inc()
-        log.info("notification_awaits_contact", notification_id=n.id, waited_s=round(waited, 1))
+            return None
 
-    async def _defer(self, runtime: Runtime, n: Notification, to: Address, until: datetime, now: datetime) -> None:
-        async with runtime.db.session() as session, session.begin():
+        def report() -> None:
+            NOTIFICATIONS.labels(runtime.service, n.template, "awaiting_contact").inc()
+            log.info("notification_awaits_contact", notification_id=n.id, waited_s=round(waited, 1))
+
+        return Outcome(n, write, report)
+
+    def _defer(self, runtime: Runtime, n: Notification, to: Address, until: datetime, now: datetime) -> Outcome:
+        async def write(session: AsyncSession) -> EventData | None:
             await service.defer(session, n, until=until, reason="quiet_hours", channel=to.channel.value, now=now)
-        NOTIFICATIONS.labels(runtime.service, n.template, "deferred").inc()
-        log.info("notification_deferred", notification_id=n.id, until=until.isoformat(), timezone=to.timezone)
+            return None
 
-    async def _finish_skip(self, runtime: Runtime, n: Notification, reason: str, now: datetime) -> None:
-        async with runtime.db.session() as session, session.begin():
+        def report() -> None:
+            NOTIFICATIONS.labels(runtime.service, n.template, "deferred").inc()
+            log.info("notification_deferred", notification_id=n.id, until=until.isoformat(), timezone=to.timezone)
+
+        return Outcome(n, write, report)
+
+    def _skip(self, runtime: Runtime, n: Notification, reason: str, now: datetime) -> Outcome:
+        async def write(session: AsyncSession) -> EventData | None:
             await service.skip(session, n, reason=reason, now=now)
-        NOTIFICATIONS.labels(runtime.service, n.template, "skipped").inc()
-        log.info("notification_skipped", notification_id=n.id, template=n.template, reason=reason)
+            return None
 
-    async def _failed(self, runtime: Runtime, n: Notification, to: Address, exc: Exception, secrets: list[str]) -> None:
+        def report() -> None:
+            NOTIFICATIONS.labels(runtime.service, n.template, "skipped").inc()
+            log.info("notification_skipped", notification_id=n.id, template=n.template, reason=reason)
+
+        return Outcome(n, write, report)
+
+    def _failed(self, runtime: Runtime, n: Notification, to: Address, exc: Exception, secrets: list[str]) -> Outcome:
         error = redact(f"{type(exc).__name__}: {exc}", secrets)
         now = runtime.clock.now()
-        async with runtime.db.session() as session, session.begin():
-            outcome = await service.mark_attempt_failed(
+        message_id = message_id_for(n.id, self.settings.mail_from) if to.channel is NotifyChannel.email else None
+        outcome = NotificationStatus.pending.value
+
+        async def write(session: AsyncSession) -> EventData | None:
+            nonlocal outcome
+            failed = await service.mark_attempt_failed(
                 session,
-                runtime.outbox,
                 n,
                 error=error,
                 now=now,
@@ -290,16 +371,22 @@ class Sender:
                 retry_base=self.settings.retry_base_seconds,
                 retry_cap=self.settings.retry_max_seconds,
                 permanent=isinstance(exc, PermanentFailure),
-                message_id=message_id_for(n.id, self.settings.mail_from) if to.channel is NotifyChannel.email else None,
+                message_id=message_id,
                 channel=to.channel.value,
             )
-        NOTIFICATIONS.labels(runtime.service, n.template, "retry" if outcome == "pending" else "failed").inc()
-        log.warning(
-            "notification_attempt_failed",
-            notification_id=n.id,
-            template=n.template,
-            channel=to.channel.value,
-            attempts=n.attempts + 1,
-            outcome=outcome,
-            error=error,
-        )
+            outcome = failed.status
+            return failed.event
+
+        def report() -> None:
+            NOTIFICATIONS.labels(runtime.service, n.template, "retry" if outcome == "pending" else "failed").inc()
+            log.warning(
+                "notification_attempt_failed",
+                notification_id=n.id,
+                template=n.template,
+                channel=to.channel.value,
+                attempts=n.attempts + 1,
+                outcome=outcome,
+                error=error,
+            )
+
+        return Outcome(n, write, report)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from nats.js.api import PubAck
+from nats.js.api import ConsumerConfig, PubAck
 from nats.js.errors import APIError
 from sqlalchemy import Column, Integer, String, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -212,5 +212,61 @@ async def test_two_relays_on_one_outbox_publish_each_event_once_and_count_no_fai
     else:
         assert set(offered) == set(ids)
     await other.close()
+    await bus.close()
+    await db.dispose()
+
+
+async def test_a_failing_handler_holds_back_only_its_own_event_of_a_batch(database, natsd):
+    durable = f"t-{uuid.uuid4().hex[:8]}"
+    db, bus, kit, seen = await _setup(database, natsd, durable)
+    subject = "simpul.reporter.rated"
+    tids = [f"OK-{durable}-{i}".upper() for i in range(6)]
+    bad_tid = f"FAIL-{durable}".upper()
+    calls: list[str] = []
+
+    async def record(session: AsyncSession, env: Envelope, data: EventData) -> None:
+        tid = data.tracking_id_or_none() or ""
+        calls.append(tid)
+        await session.execute(seen.insert().values(tracking_id=tid))
+        if tid == bad_tid:
+            raise RuntimeError("handler bug")
+
+    runner = ConsumerRunner(
+        service="test",
+        bus=bus,
+        db=db,
+        kit=kit,
+        subscription=Subscription(durable=durable, subjects=[subject], handlers={"reporter.rated": record}),
+    )
+    envelopes = [new_event(_rated(t), source="test") for t in [*tids[:3], bad_tid, *tids[3:]]]
+    failing_id = str(envelopes[3].id)
+    for env in envelopes:
+        await bus.publish(subject, encode_event(env), headers={"Nats-Msg-Id": str(env.id)})
+    await bus.js.add_consumer(STREAM, ConsumerConfig(durable_name=durable, filter_subject=subject, ack_wait=30))
+    psub = await bus.js.pull_subscribe_bind(durable=durable, stream=STREAM)
+    fetched = await psub.fetch(len(envelopes), timeout=5)
+    again = await bus.js.get_msg(STREAM, fetched[0].metadata.sequence.stream)  # the first one, delivered twice
+    assert again.data == fetched[0].data
+
+    await runner.handle_batch([*fetched, fetched[0]])
+
+    async with db.engine.connect() as conn:
+        stored = (await conn.execute(select(seen.c.tracking_id))).scalars().all()
+        claimed = (
+            (
+                await conn.execute(
+                    select(kit.processed_events.c.event_id).where(kit.processed_events.c.consumer == durable)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert sorted(stored) == sorted(tids), "each good event applied once, the failing one rolled back"
+    assert sorted(claimed) == sorted(str(e.id) for e in envelopes if str(e.id) != failing_id)
+    # Together up to the failure (the repeat of the first event skipped), then all apart, a savepoint each.
+    assert calls == [*tids[:3], bad_tid, *tids[:3], bad_tid, *tids[3:]]
+    info = await bus.js.consumer_info(STREAM, durable)
+    assert info.num_ack_pending == 1, "only the failing event waits for redelivery"
+    await psub.unsubscribe()
     await bus.close()
     await db.dispose()

@@ -1,10 +1,12 @@
 """Durable pull consumers that are idempotent and ack only after commit.
 
-A fetched batch is handled in one transaction, each message under its own savepoint. The event id is
-recorded in `processed_events` inside that savepoint, so a repeat is skipped and acked. A handler
-failure rolls back only its own message, which is nak'ed with backoff and, after `max_deliver`
-deliveries, dead-lettered. A malformed or unknown event is dead-lettered at once. A database failure
-naks the whole batch and never dead-letters: the events wait for the database to come back.
+A fetched batch is handled in one transaction: its event ids are recorded in `processed_events` with one
+insert, which tells the new events from repeats (skipped and acked), and the new ones are handled in order.
+Should a handler fail, that transaction is rolled back and the batch is handled again with each message under
+its own savepoint (its event id recorded inside it), so the failure rolls back only its own message, which is
+nak'ed with backoff and, after `max_deliver` deliveries, dead-lettered. A malformed or unknown event is
+dead-lettered at once. A database failure naks the whole batch and never dead-letters: the events wait for the
+database to come back.
 """
 
 from __future__ import annotations
@@ -49,6 +51,10 @@ INFRA_ERRORS: tuple[type[BaseException], ...] = (
 def infra_failure(exc: BaseException) -> bool:
     """The database or the network failed, not the event: the batch waits, and nothing is dead-lettered for it."""
     return isinstance(exc, INFRA_ERRORS) or database_unavailable(exc)
+
+
+class _HandlerFailed(Exception):
+    """A handler failed while the batch was handled together: it is handled again, a savepoint per message."""
 
 
 class RetryLater(Exception):
@@ -174,19 +180,10 @@ class ConsumerRunner:
                 await _quietly(msg.in_progress())
 
     async def _process(self, decoded: list[tuple[Msg, Envelope, EventData]]) -> None:
-        failures: dict[int, BaseException] = {}
         try:
-            async with self.db.session() as session, session.begin():
-                for i, (_, envelope, data) in enumerate(decoded):
-                    try:
-                        async with session.begin_nested():
-                            await self._handle_one(session, envelope, data)
-                    except Exception as exc:
-                        if infra_failure(exc):
-                            raise
-                        failures[i] = exc
-                    finally:
-                        clear_context()
+            failures = await self._process_together(decoded)
+            if failures is None:
+                failures = await self._process_apart(decoded)
         except Exception as exc:
             if not infra_failure(exc):
                 raise
@@ -203,6 +200,59 @@ class ConsumerRunner:
                 EVENTS_CONSUMED.labels(self.service, self.sub.durable, "ok").inc()
             else:
                 await self._failed(msg, envelope, failure)
+
+    async def _process_together(
+        self, decoded: list[tuple[Msg, Envelope, EventData]]
+    ) -> dict[int, BaseException] | None:
+        """The batch in one transaction, without savepoints: no failures, or None (all rolled back) if a handler
+        failed."""
+        try:
+            async with self.db.session() as session, session.begin():
+                fresh = await self._claim(session, [str(envelope.id) for _, envelope, _ in decoded])
+                for _, envelope, data in decoded:
+                    event_id = str(envelope.id)
+                    if event_id not in fresh:
+                        continue
+                    fresh.discard(event_id)  # delivered twice in one batch: handled once
+                    handler = self.sub.handlers.get(envelope.type)
+                    if handler is None:
+                        continue
+                    bind_tracking_id(envelope.correlation_id)
+                    try:
+                        await handler(session, envelope, data)
+                    except Exception as exc:
+                        if infra_failure(exc):
+                            raise
+                        raise _HandlerFailed from exc
+                    finally:
+                        clear_context()
+        except _HandlerFailed:
+            return None
+        return {}
+
+    async def _process_apart(self, decoded: list[tuple[Msg, Envelope, EventData]]) -> dict[int, BaseException]:
+        """The batch in one transaction, each message under a savepoint of its own: the failures, by position."""
+        failures: dict[int, BaseException] = {}
+        async with self.db.session() as session, session.begin():
+            for i, (_, envelope, data) in enumerate(decoded):
+                try:
+                    async with session.begin_nested():
+                        await self._handle_one(session, envelope, data)
+                except Exception as exc:
+                    if infra_failure(exc):
+                        raise
+                    failures[i] = exc
+                finally:
+                    clear_context()
+        return failures
+
+    async def _claim(self, session: AsyncSession, event_ids: list[str]) -> set[str]:
+        """Record the events as processed; those that were not already."""
+        table = self.kit.processed_events
+        now = utcnow()
+        rows = [{"consumer": self.sub.durable, "event_id": e, "processed_at": now} for e in dict.fromkeys(event_ids)]
+        claim = insert_ignore(dialect_of(session), table).values(rows).returning(table.c.event_id)
+        return set((await session.execute(claim)).scalars())
 
     async def _handle_one(self, session: AsyncSession, envelope: Envelope, data: EventData) -> None:
         claim = insert_ignore(dialect_of(session), self.kit.processed_events).values(

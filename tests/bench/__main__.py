@@ -25,7 +25,7 @@ from tests.e2e.hub import Api, running_hub
 FULL_FRACTIONS = (0.1, 0.2, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7)
 """Offered end-to-end rates, as fractions of the baseline, tried in turn until one is not sustained."""
 SMOKE_RATES = (10.0, 20.0)
-LADDER = (10.0, 20.0, 40.0, 80.0)
+LADDER = (10.0, 15.0, 20.0, 25.0, 30.0, 40.0, 60.0, 80.0)
 """Offered end-to-end rates tried first, in turn, before the fractions of the baseline above them."""
 
 

@@ -4,6 +4,9 @@ Exactly once, with any number of replicas: a replica takes the cases of the due 
 (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite serializes writers with BEGIN IMMEDIATE), re-reads their clocks
 under that lock, and every firing is recorded on the clock (`warned_at`, `breached_at`, `escalation_level`) in the
 same transaction as its events go into the outbox. A replica that comes second finds nothing left due.
+
+A batch's cases fire under one savepoint, their writes sent together; if one of them fails, they are taken again one
+by one, each under a savepoint of its own, so that a broken case holds up no other.
 """
 
 from __future__ import annotations
@@ -43,7 +46,6 @@ async def sweep_once(db: Database, ctx: CaseContext, limit: int) -> int:
     """Fire what is due now for up to `limit` clocks; returns how many due clocks it saw."""
     now = ctx.clock.now()
     started = time.perf_counter()
-    fired: list[EventData] = []
     async with db.session() as session:
         due = (
             select(SlaClock.tracking_id)
@@ -59,20 +61,14 @@ async def sweep_once(db: Database, ctx: CaseContext, limit: int) -> int:
         if not db.is_sqlite:
             cases = cases.with_for_update(skip_locked=True)
         locked = list((await session.execute(cases)).scalars())
-        clocks = await clocks_of(session, [case.tracking_id for case in locked])
-        for case in locked:
-            try:
-                async with session.begin_nested():
-                    fired += await sweep_case(session, ctx, case, now, clocks.get(case.tracking_id, []))
-            except Exception as exc:
-                # One broken case must not hold up the others: look at it again later.
-                log.error("sla_case_failed", tracking_id=case.tracking_id, error=f"{type(exc).__name__}: {exc}")
-                await session.execute(
-                    update(SlaClock)
-                    .where(SlaClock.tracking_id == case.tracking_id, SlaClock.next_fire_at <= now)
-                    .values(next_fire_at=now + RETRY_BROKEN)
-                    .execution_options(synchronize_session=False)
-                )
+        tracking_ids = [case.tracking_id for case in locked]
+        try:
+            # The whole batch under one savepoint: its writes go out together, not a few round trips per case.
+            async with session.begin_nested():
+                fired = await sweep_cases(session, ctx, locked, await clocks_of(session, tracking_ids), now)
+        except Exception as exc:
+            log.warning("sla_batch_failed", cases=len(tracking_ids), error=f"{type(exc).__name__}: {exc}")
+            fired = await sweep_one_by_one(session, ctx, tracking_ids, now)
         await session.commit()
     SWEEP_SECONDS.observe(time.perf_counter() - started)
     for event in fired:
@@ -80,24 +76,69 @@ async def sweep_once(db: Database, ctx: CaseContext, limit: int) -> int:
     return len(seen)
 
 
+async def sweep_cases(
+    session: AsyncSession, ctx: CaseContext, cases: list[Case], clocks: dict[str, list[SlaClock]], now: datetime
+) -> list[EventData]:
+    """Fire the due clocks of the (locked) cases; their events go to the outbox in as few inserts as their order
+    allows. Returns what fired."""
+    fired: list[EventData] = []
+    pending: list[EventData] = []
+    for case in cases:
+        fired += await sweep_case(session, ctx, case, now, clocks.get(case.tracking_id, []), pending)
+    await ctx.outbox.add(session, *pending)
+    return fired
+
+
+async def sweep_one_by_one(
+    session: AsyncSession, ctx: CaseContext, tracking_ids: list[str], now: datetime
+) -> list[EventData]:
+    """The batch failed: each case again in a savepoint of its own, so that one broken case does not hold up the
+    others; a broken one is looked at again later. The cases stay locked (the batch's savepoint is gone, not the
+    transaction) and are read again, since the rollback expired what the batch had changed."""
+    cases = select(Case).where(Case.tracking_id.in_(tracking_ids)).order_by(Case.tracking_id)
+    locked = list((await session.execute(cases.execution_options(populate_existing=True))).scalars())
+    clocks = await clocks_of(session, tracking_ids)
+    fired: list[EventData] = []
+    for case in locked:
+        tracking_id = case.tracking_id
+        try:
+            async with session.begin_nested():
+                fired += await sweep_cases(session, ctx, [case], {tracking_id: clocks.get(tracking_id, [])}, now)
+        except Exception as exc:
+            log.error("sla_case_failed", tracking_id=tracking_id, error=f"{type(exc).__name__}: {exc}")
+            await session.execute(
+                update(SlaClock)
+                .where(SlaClock.tracking_id == tracking_id, SlaClock.next_fire_at <= now)
+                .values(next_fire_at=now + RETRY_BROKEN)
+                .execution_options(synchronize_session=False)
+            )
+    return fired
+
+
 async def clocks_of(session: AsyncSession, tracking_ids: list[str]) -> dict[str, list[SlaClock]]:
-    """Every clock of the (locked) cases, each case's in the order they were started: one query for the batch."""
+    """Every clock of the (locked) cases, each case's in the order they were started, as stored now: one query for
+    the batch."""
     found: dict[str, list[SlaClock]] = defaultdict(list)
     if tracking_ids:
         stmt = select(SlaClock).where(SlaClock.tracking_id.in_(tracking_ids)).order_by(SlaClock.id)
-        for clock in (await session.execute(stmt)).scalars():
+        for clock in (await session.execute(stmt.execution_options(populate_existing=True))).scalars():
             found[clock.tracking_id].append(clock)
     return found
 
 
 async def sweep_case(
-    session: AsyncSession, ctx: CaseContext, case: Case, now: datetime, clocks: list[SlaClock]
+    session: AsyncSession,
+    ctx: CaseContext,
+    case: Case,
+    now: datetime,
+    clocks: list[SlaClock],
+    pending: list[EventData],
 ) -> list[EventData]:
     """Fire the due clocks of one case (locked by the caller, with all its `clocks` read under that lock), in the
-    order they were started; returns what fired. Its events go to the outbox in one insert unless the case moved."""
+    order they were started; returns what fired. Its events are appended to `pending`, for the caller to put into
+    the outbox; if the case moves, what is pending goes there first, before the transition's own events."""
     due = [c for c in clocks if c.next_fire_at is not None and as_utc(c.next_fire_at) <= now]
     fired: list[EventData] = []
-    pending: list[EventData] = []
     moved = False
     for clock in due:
         now_fired = await ctx.sla.fire(session, case, clock, now)
@@ -106,13 +147,12 @@ async def sweep_case(
         running = clock.stopped_at is None and clock.paused_at is None
         if clock.kind in ACTING_KINDS and running and as_utc(clock.due_at) <= now:
             await ctx.outbox.add(session, *pending)  # before the transition's own events, as they happened
-            pending = []
+            pending.clear()
             await _run_out(session, ctx, case, clock, now)
             moved = True
     if due:
         # A transition may have started clocks: then they are read again.
         pending.append(await ctx.sla.clocks_changed(session, case, now, None if moved else clocks))
-    await ctx.outbox.add(session, *pending)
     return fired
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVarTuple
 
@@ -36,6 +35,7 @@ from sqlalchemy.schema import CreateTable, DropTable
 
 from routing_svc.models import Assignment, Case, CaseHistory, Node, SlaClock
 from routing_svc.stats.periods import Window
+from routing_svc.stats.tally import Tally
 from routing_svc.timeutil import as_utc
 from shared.db.dialect import dialect_of
 from shared.domain import ClockKind, ClockState, Status
@@ -50,22 +50,6 @@ than the better plans they buy."""
 
 ColumnLike = ColumnElement[Any] | QueryableAttribute[Any]
 Ts = TypeVarTuple("Ts")
-
-
-@dataclass
-class Tally:
-    """The raw figures of one key."""
-
-    received: int = 0
-    followed_up: int = 0
-    completed: int = 0
-    overdue: int = 0
-    sla_met: int = 0
-    sla_breached: int = 0
-    rated: int = 0
-    mean_rating: float | None = None
-    response_days: list[float] = field(default_factory=list)
-    response_hours: list[float] = field(default_factory=list)
 
 
 def under(path: ColumnLike, root: ColumnLike | str) -> ColumnElement[bool]:

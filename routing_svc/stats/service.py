@@ -12,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from routing_svc.directory.repository import get_node
 from routing_svc.models import Node
 from routing_svc.stats import periods
+from routing_svc.stats.facts import hub_tally
 from routing_svc.stats.periods import Granularity
-from routing_svc.stats.repository import HUB_ROOT, Tally, bucket_cohort, node_cohort, tally
+from routing_svc.stats.repository import bucket_cohort, node_cohort, tally
 from routing_svc.stats.schemas import AgencyStats, AgencyStatsList, Figures, PeriodStats, PeriodStatsList
+from routing_svc.stats.tally import Tally
 from shared.errors import ApiError
 
 
@@ -119,8 +121,11 @@ async def period_stats(
             "period_too_long",
             f"more than {periods.MAX_BUCKETS} {granularity.value} buckets: shorten the period or choose a coarser one",
         )
-    root_path = root.path if root else HUB_ROOT
-    tallies = await tally(session, bucket_cohort(root_path, [b.window for b in buckets]), now, root_path)
+    windows = [b.window for b in buckets]
+    if root is None:  # the whole hub: from the facts kept per case, not from a cohort of (nearly) every case
+        tallies = await hub_tally(session, windows, now)
+    else:
+        tallies = await tally(session, bucket_cohort(root.path, windows), now, root.path)
     return PeriodStatsList(
         agency_code=root.code if root else None,
         granularity=granularity,

@@ -6,6 +6,7 @@ submitted over the past year (postponed and answered ones in the last 12 days, s
 would have run out otherwise). Stays go to nodes all over the directory; one in ten was forwarded once. The clocks
 are planned with calendar days for working days (x 1.4) and are as the sweep would have left them at `now`: what was
 due has fired (warned, breached, escalated), and `next_fire_at` is the next instant the sweep must look, or NULL.
+Last, the facts routing_svc keeps for the hub-wide statistics (routing_svc/stats/facts.py) are computed from them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from routing_svc.stats.facts import refresh_statements
 from shared.domain import Timezone
 
 HUB_TZ = Timezone.WIB.value
@@ -239,6 +241,7 @@ INSERT_CLOCKS = (
 
 
 SEEDED_TABLES = ("cases", "case_history", "assignments", "sla_clocks")
+FACT_TABLES = ("case_facts", "stay_facts")
 
 
 async def set_aside(conn: AsyncConnection, tables: tuple[str, ...]) -> list[str]:
@@ -291,6 +294,10 @@ async def seed_open_cases(
     progress("  seeding: checking the foreign keys and building the indexes again")
     for statement in restore:
         await conn.execute(text(statement))
+    progress("  seeding: the facts the hub-wide statistics are counted from")
+    await conn.execute(text(f"ANALYZE {', '.join(SEEDED_TABLES)}"))  # their plans join what was just written
+    for statement in refresh_statements(every=True):  # as routing_svc keeps them, and its migration computes them
+        await conn.execute(statement)
     for table in ("bench_seed", "bench_clocks", "bench_codes"):
         await conn.execute(text(f"DROP TABLE {table}"))
 
@@ -299,4 +306,4 @@ async def vacuum(engine: AsyncEngine) -> None:
     """VACUUM ANALYZE the seeded tables, as autovacuum soon would after such a load (statistics, visibility map)."""
     async with engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f"VACUUM ANALYZE {', '.join(SEEDED_TABLES)}"))
+        await conn.execute(text(f"VACUUM ANALYZE {', '.join(SEEDED_TABLES + FACT_TABLES)}"))

@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from routing_svc.sla.engine import SlaEngine
 from shared.events.contracts import (
     AgencyAcknowledged,
     FollowupPosted,
@@ -430,3 +431,28 @@ async def test_the_calendar_api_shows_days_off_and_deadlines(timed_hub: Hub) -> 
     await hub.ok("GET", "/api/v1/hub/calendar/deadline?start=2026-03-02T02:00:00Z&working_days=-1", 422)
     await hub.ok("GET", "/api/v1/hub/calendar/1999", 422)
     await hub.ok("GET", "/api/v1/hub/calendar/2026", 401, key=None)
+
+
+async def test_a_broken_case_holds_up_no_other_and_is_looked_at_again(timed_hub: Hub, monkeypatch: Any) -> None:
+    """The sweep fires a batch at once; when one case of it fails, the others still fire (each case on its own), and
+    the broken one is left for a later sweep, with nothing of it fired twice."""
+    hub = timed_hub
+    await tree(hub)
+    broken, sound = await hub.submit(agency_code="KANWIL-JATIM"), await hub.submit(agency_code="KANWIL-JATIM")
+    fire = SlaEngine.fire
+
+    async def failing(self: SlaEngine, session: Any, case: Any, clock: Any, now: datetime) -> Any:
+        if case.tracking_id == broken:
+            raise RuntimeError("a broken case")
+        return await fire(self, session, case, clock, now)
+
+    monkeypatch.setattr(SlaEngine, "fire", failing)
+    await move_to(hub, "2026-03-06T14:00:00Z")  # both first-response clocks warn now
+    assert len(await events_of(hub, "simpul.sla.warning", sound)) == 1
+    assert await events_of(hub, "simpul.sla.warning", broken) == []
+    assert await hub.sweep() == 0  # the broken case is looked at again in a minute, not at once
+
+    monkeypatch.setattr(SlaEngine, "fire", fire)
+    await move_to(hub, "2026-03-06T14:01:00Z")
+    assert len(await events_of(hub, "simpul.sla.warning", broken)) == 1
+    assert len(await events_of(hub, "simpul.sla.warning", sound)) == 1

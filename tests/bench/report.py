@@ -128,7 +128,8 @@ def markdown(results: dict[str, Any], command: str) -> str:
         "# Performance",
         "",
         f"Measured by `{command}` on {results['finished_at']}: {m['cpus']} CPUs ({m['cpu']}), Python {m['python']},"
-        f" {m['system']}. Load from wrk (a separate process, {results['connections']} connections); every service a"
+        f" {m['system']}. Load from wrk (a separate process, {results['connections']} connections) for the baseline and"
+        " durable intake; every service a"
         " separate process of one `simpul up` on its embedded default (nats-server from the wheel, SQLite, uvloop;"
         " routing, agency and notify at its default `--background-nice 10`, intake and the gateway not); the load"
         " generator shares the machine. The baseline is served as intake is: one uvicorn worker, uvloop, httptools."

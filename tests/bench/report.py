@@ -155,7 +155,9 @@ def markdown(results: dict[str, Any], command: str) -> str:
         ],
         "",
         "How each figure is taken: `tests/bench/` (the baseline app, the wrk runner, the end-to-end measurement from"
-        " the services' own records, the scale benchmarks). The raw figures are in `performance.json`.",
+        " the services' own records, the scale benchmarks). The raw figures are in `performance.json`. Where the CPU"
+        " goes: `python -m tests.bench.cpu` (milliseconds per complaint in each process of a hub; `--intake-only` for"
+        " accepting alone).",
         "",
     ]
     return "\n".join(lines)

@@ -245,10 +245,9 @@ async def test_a_failing_handler_holds_back_only_its_own_event_of_a_batch(databa
     await bus.js.add_consumer(STREAM, ConsumerConfig(durable_name=durable, filter_subject=subject, ack_wait=30))
     psub = await bus.js.pull_subscribe_bind(durable=durable, stream=STREAM)
     fetched = await psub.fetch(len(envelopes), timeout=5)
-    again = await bus.js.get_msg(STREAM, fetched[0].metadata.sequence.stream)  # the first one, delivered twice
-    assert again.data == fetched[0].data
+    assert len(fetched) == len(envelopes)
 
-    await runner.handle_batch([*fetched, fetched[0]])
+    await runner.handle_batch([*fetched, fetched[0]])  # the first one delivered twice in the batch
 
     async with db.engine.connect() as conn:
         stored = (await conn.execute(select(seen.c.tracking_id))).scalars().all()

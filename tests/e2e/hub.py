@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -70,10 +70,9 @@ def running_hub(
     schema_prefix: str = "",
     admin_key: str | None = ADMIN_KEY,
     env: dict[str, str] | None = None,
-    up_args: Sequence[str] = (),
 ) -> Iterator[Hub]:
     port = free_port()
-    argv = [sys.executable, "-m", "services.cli", "up", "--port", str(port), "--data-dir", str(data_dir), *up_args]
+    argv = [sys.executable, "-m", "services.cli", "up", "--port", str(port), "--data-dir", str(data_dir)]
     if postgres:
         argv += ["--postgres", postgres, "--schema-prefix", schema_prefix]
     extra_env = env

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tests.bench import e2e, report, wrk
+from tests.bench import cpu, e2e, report, wrk
 from tests.bench.intake import measure_baseline, measure_durable_intake, prepare_directory
 from tests.e2e.hub import Api, running_hub
 
@@ -77,6 +77,11 @@ def main(argv: list[str] | None = None) -> int:
                 results["end_to_end"] = _end_to_end(hub, rates, e2e_seconds)
             finally:
                 api.client.close()
+        say("starting a fresh hub for the CPU breakdown (a backlog drained in full batches, then accepting alone) ...")
+        with running_hub(Path(tmp) / "cpu") as hub:
+            cpu.warm(hub)
+            backlog_seconds = 1.0 if args.smoke else 2.0
+            results["cpu"] = cpu.breakdown(hub, backlog_seconds=backlog_seconds, accepting_seconds=seconds / 3)
     results["scale"] = _scale(args.smoke, args.postgres)
     results["finished_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     results["elapsed_s"] = round(time.monotonic() - started, 1)

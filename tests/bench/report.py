@@ -154,13 +154,45 @@ def markdown(results: dict[str, Any], command: str) -> str:
             for r in results["end_to_end"]["runs"]
         ],
         "",
+        *_limit(results),
         "How each figure is taken: `tests/bench/` (the baseline app, the wrk runner, the end-to-end measurement from"
-        " the services' own records, the scale benchmarks). The raw figures are in `performance.json`. Where the CPU"
-        " goes: `python -m tests.bench.cpu` (milliseconds per complaint in each process of a hub; `--intake-only` for"
-        " accepting alone).",
+        " the services' own records, the CPU breakdown, the scale benchmarks). The raw figures are in"
+        " `performance.json`. The CPU breakdown alone: `python -m tests.bench.cpu` (`--intake-only`, `--backlog`).",
         "",
     ]
     return "\n".join(lines)
+
+
+def _limit(results: dict[str, Any]) -> list[str]:
+    """Where the limit is: CPU per complaint in each process, and the ceilings those costs set on this machine."""
+    cpu = results.get("cpu")
+    if not cpu:
+        return []
+    base = results["baseline"]["ok_rate"]
+    accepting, backlog = cpu["accepting"], cpu["backlog"]
+    names = list(backlog["ms"])
+    return [
+        "## Where the limit is",
+        "",
+        "CPU time per complaint in each process of a third hub (user and system, every thread, from /proc):",
+        "",
+        "| process | accepting alone (ms) | a backlog drained in full batches (ms) |",
+        "|---|---|---|",
+        *[f"| {n} | {accepting['ms'][n]:.2f} | {backlog['ms'][n]:.2f} |" for n in names],
+        f"| total | {accepting['total_ms']:.2f} | {backlog['total_ms']:.2f} |",
+        "",
+        f"- **Accepting alone:** {accepting['complaints']:,} complaints through the one base URL, wrk flat out, with"
+        " routing, agency and notify paused. intake is one process, so it can accept at most"
+        f" {_fmt(cpu['intake_ceiling_per_s'])} a second (1,000 ms / {accepting['ms']['intake']:.2f} ms) on a CPU of its"
+        " own, before the gateway, the load generator and the rest of the hub take their share. 0.5× the baseline is"
+        f" {_fmt(0.5 * base)} a second.",
+        f"- **A backlog:** {backlog['complaints']:,} complaints accepted with the downstream services paused, then let"
+        f" go at once. They reached the agency inboxes at {_fmt(backlog['filed_per_s'])} a second, every consumer"
+        f" handling full batches, the pipeline's cheapest mode. At {backlog['total_ms']:.1f} ms a complaint,"
+        f" {cpu['cpus']} CPUs doing nothing else could file at most {_fmt(cpu['pipeline_ceiling_per_s'])} a second,"
+        " with no bound on the lag. 0.35× the baseline is {_fmt(0.35 * base)} a second.",
+        "",
+    ]
 
 
 def chart(results: dict[str, Any], path: Path) -> None:

@@ -31,8 +31,14 @@ def test_the_benchmark_runs_end_to_end_and_writes_its_report(tmp_path: Path) -> 
     runs = results["end_to_end"]["runs"]
     assert runs and all(r["complaints"] > 0 and r["arrived"] == r["complaints"] for r in runs), runs
     assert all(r["p50_ms"] > 0 and r["p99_ms"] >= r["p50_ms"] for r in runs)
+    cpu = results["cpu"]
+    assert cpu["backlog"]["complaints"] > 0 and cpu["backlog"]["filed_per_s"] > 0
+    assert all(cpu["backlog"]["ms"][n] > 0 for n in ("routing", "agency", "notify")), cpu["backlog"]
+    assert cpu["accepting"]["complaints"] > 0 and cpu["accepting"]["ms"]["intake"] > 0
+    assert cpu["pipeline_ceiling_per_s"] == cpu["cpus"] * 1000 / cpu["backlog"]["total_ms"]
     page = (tmp_path / "performance.md").read_text()
     assert "| Durable intake through the one base URL" in page and "python -m tests.bench --smoke" in page
+    assert "## Where the limit is" in page and "| notify |" in page
     assert (tmp_path / "performance.png").read_bytes().startswith(b"\x89PNG")
 
 

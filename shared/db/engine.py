@@ -13,6 +13,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
+from shared.db.sqlite_driver import one_trip_dbapi
+
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -34,7 +36,14 @@ SECURE_DELETE = "PRAGMA secure_delete=ON"
 def create_engine(url: str, *, schema: str | None = None, sqlite_synchronous: str = "FULL") -> AsyncEngine:
     if is_sqlite(url):
         ensure_sqlite_folder(url)
-        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            url,
+            module=one_trip_dbapi(),
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=60,
+            connect_args={"timeout": 30},
+        )
         _sqlite_pragmas(engine, sqlite_synchronous)
         return engine
     connect_args: dict[str, Any] = {}

@@ -26,7 +26,9 @@ async def _fill(engine: AsyncEngine) -> dict[str, object]:
         seen["lastrowid"] = one.lastrowid
         seen["inserted_many"] = (await conn.execute(insert(ITEMS), [{"name": n} for n in "bcde"])).rowcount
         seen["returning"] = (await conn.execute(insert(ITEMS).values(name="f").returning(ITEMS.c.id))).scalar_one()
-        seen["updated"] = (await conn.execute(update(ITEMS).where(ITEMS.c.id <= 3).values(name=ITEMS.c.name + "!"))).rowcount
+        seen["updated"] = (
+            await conn.execute(update(ITEMS).where(ITEMS.c.id <= 3).values(name=ITEMS.c.name + "!"))
+        ).rowcount
         seen["deleted"] = (await conn.execute(delete(ITEMS).where(ITEMS.c.name == "nobody"))).rowcount
         seen["rows"] = (await conn.execute(select(ITEMS.c.id, ITEMS.c.name).order_by(ITEMS.c.id))).all()
         seen["no_rows"] = (await conn.execute(select(ITEMS.c.id).where(ITEMS.c.id < 0))).all()
@@ -56,13 +58,20 @@ async def test_errors_keep_their_kind_and_a_failed_transaction_leaves_nothing(tm
         async with engine.begin() as conn:
             await conn.run_sync(META.create_all)
             await conn.execute(insert(ITEMS).values(name="a"))
-        with pytest.raises(IntegrityError):
+
+        async def insert_then_repeat() -> None:
             async with engine.begin() as conn:
                 await conn.execute(insert(ITEMS).values(name="b"))
                 await conn.execute(insert(ITEMS).values(name="a"))
-        with pytest.raises(OperationalError):
+
+        async def read_nothing() -> None:
             async with engine.connect() as conn:
                 await conn.execute(text("SELECT * FROM no_such_table"))
+
+        with pytest.raises(IntegrityError):
+            await insert_then_repeat()
+        with pytest.raises(OperationalError):
+            await read_nothing()
         async with engine.connect() as conn:
             assert (await conn.execute(select(func.count()).select_from(ITEMS))).scalar_one() == 1
         async with engine.begin() as conn:

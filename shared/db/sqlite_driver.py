@@ -40,7 +40,7 @@ def _run(raw: sqlite3.Connection, operation: str, parameters: Any, many: bool) -
 
 
 class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
-    __slots__ = ("_description", "_rowcount", "_lastrowid", "_arraysize")
+    __slots__ = ("_arraysize", "_description", "_lastrowid", "_rowcount")
 
     def __init__(self, adapt_connection: AsyncAdapt_aiosqlite_connection):
         self._adapt_connection = adapt_connection
@@ -98,7 +98,7 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
-    _cursor_cls = OneTripCursor
+    _cursor_cls = OneTripCursor  # type: ignore[assignment]
 
 
 class OneTripDbapi(AsyncAdapt_aiosqlite_dbapi):

@@ -7,6 +7,7 @@ per request, which is what the one base URL pays on every call.
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 from dataclasses import dataclass, field
 
@@ -91,14 +92,17 @@ class _Connection:
 
 
 class UpstreamPool:
-    """Keep-alive connections to one service (host and port), reused last-in first-out."""
+    """Keep-alive connections to one service (host and port), reused in turn (first in, first out).
+
+    In turn, not the latest first: behind a balancer that spreads connections over a service's replicas (a
+    Kubernetes Service), the latest-first order would send a light load down one connection, to one replica."""
 
     def __init__(self, host: str, port: int, *, connect_timeout: float = 2.0, timeout: float = 30.0):
         self.host = host
         self.port = port
         self.connect_timeout = connect_timeout
         self.timeout = timeout
-        self._idle: list[_Connection] = []
+        self._idle: collections.deque[_Connection] = collections.deque()
         self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
         self._host_header = f"{host}:{port}".encode("latin-1")
 
@@ -130,7 +134,7 @@ class UpstreamPool:
 
     async def _connection(self) -> _Connection:
         while self._idle:
-            conn = self._idle.pop()
+            conn = self._idle.popleft()
             if conn.usable():
                 return conn
             conn.close()

@@ -6,12 +6,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, exists, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, Select, Table, delete, exists, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_svc.models import Base, Case, CaseClockDeadline, CaseClocks
-from shared.db.dialect import dialect_of
+from shared.db.dialect import Offered, dialect_of, upsert, upsert_params
 
 _CLOCKS = Base.metadata.tables[CaseClocks.__tablename__]
 
@@ -21,15 +20,14 @@ async def upsert_if_newer(session: AsyncSession, values: dict[str, Any]) -> bool
 
     One statement (INSERT ... ON CONFLICT DO UPDATE ... WHERE), so concurrent consumers cannot interleave.
     """
-    stmt: Any = (postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert)(_CLOCKS)
-    stmt = stmt.values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["tracking_id"],
-        set_={name: stmt.excluded[name] for name in values if name != "tracking_id"},
-        where=_CLOCKS.c.clocks_version < stmt.excluded.clocks_version,
-    )
-    result = await session.execute(stmt)
+    updated = tuple(name for name in values if name != "tracking_id")
+    stmt = upsert(dialect_of(session), _CLOCKS, "tracking_id", tuple(values), updated, _newer_clocks)
+    result = await session.execute(stmt, upsert_params(values))
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _newer_clocks(table: Table, offered: Offered) -> ColumnElement[bool]:
+    return table.c.clocks_version < offered.clocks_version
 
 
 async def replace_deadlines(

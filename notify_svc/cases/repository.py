@@ -2,38 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.models import Base, CaseDeadline, CaseState
-from shared.db.dialect import dialect_of
+from shared.db.dialect import Guard, dialect_of, upsert, upsert_params
 
 _CASES = Base.metadata.tables[CaseState.__tablename__]
 
 
 async def upsert_case(
-    session: AsyncSession,
-    tracking_id: str,
-    now: datetime,
-    values: dict[str, Any],
-    *,
-    when: Callable[[Any], ColumnElement[bool]],
+    session: AsyncSession, tracking_id: str, now: datetime, values: dict[str, Any], *, when: Guard
 ) -> bool:
-    """Create the case's row with `values`, or set them on it when `when(excluded)` holds (`excluded`: the values
-    offered); whether the row was written. One statement, so concurrent consumers cannot interleave."""
-    stmt: Any = (postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert)(_CASES)
-    stmt = stmt.values(**{"tracking_id": tracking_id, "case_version": 0, "clocks_version": 0, **values}, updated_at=now)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["tracking_id"],
-        set_={**{name: stmt.excluded[name] for name in values}, "updated_at": stmt.excluded.updated_at},
-        where=when(stmt.excluded),
-    )
-    result = await session.execute(stmt)
+    """Create the case's row with `values`, or set them on it when `when(table, excluded)` holds (`excluded`: the
+    values offered; `when` a module-level function); whether the row was written. One statement, so concurrent
+    consumers cannot interleave."""
+    row = {"tracking_id": tracking_id, "case_version": 0, "clocks_version": 0, **values, "updated_at": now}
+    stmt = upsert(dialect_of(session), _CASES, "tracking_id", tuple(row), (*values, "updated_at"), when)
+    result = await session.execute(stmt, upsert_params(row))
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 

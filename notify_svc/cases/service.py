@@ -7,11 +7,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import ColumnElement, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.cases import repository
 from notify_svc.cases.regions import timezone_of_region
-from notify_svc.models import CaseState
+from shared.db.dialect import Offered
 from shared.domain import ClockState
 from shared.events.contracts import ComplaintStatusChanged, ComplaintSubmitted, SlaClocksChanged
 from shared.logging import get_logger
@@ -19,11 +20,21 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 
 
+def _timezone_unknown(table: Table, offered: Offered) -> ColumnElement[bool]:
+    return table.c.timezone.is_(None)
+
+
+def _newer_case(table: Table, offered: Offered) -> ColumnElement[bool]:
+    return table.c.case_version < offered.case_version
+
+
+def _newer_clocks(table: Table, offered: Offered) -> ColumnElement[bool]:
+    return table.c.clocks_version < offered.clocks_version
+
+
 async def on_submitted(session: AsyncSession, data: ComplaintSubmitted, now: datetime) -> None:
     timezone = timezone_of_region(data.case.region_code)
-    await repository.upsert_case(
-        session, data.tracking_id, now, {"timezone": timezone}, when=lambda _: CaseState.timezone.is_(None)
-    )
+    await repository.upsert_case(session, data.tracking_id, now, {"timezone": timezone}, when=_timezone_unknown)
 
 
 async def on_status_changed(session: AsyncSession, data: ComplaintStatusChanged, now: datetime) -> None:
@@ -33,7 +44,7 @@ async def on_status_changed(session: AsyncSession, data: ComplaintStatusChanged,
         data.tracking_id,
         now,
         values if data.case_version > 0 else {},
-        when=lambda offered: CaseState.case_version < offered.case_version,
+        when=_newer_case,
     )
 
 
@@ -43,7 +54,7 @@ async def on_clocks_changed(session: AsyncSession, data: SlaClocksChanged, now: 
         data.tracking_id,
         now,
         {"clocks_version": data.clocks_version} if data.clocks_version > 0 else {},
-        when=lambda offered: CaseState.clocks_version < offered.clocks_version,
+        when=_newer_clocks,
     )
     if not written or data.clocks_version <= 0:
         log.info("stale_clocks_ignored", clocks_version=data.clocks_version)

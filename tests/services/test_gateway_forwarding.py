@@ -4,6 +4,7 @@ connections, and it tells the service who the client is (X-Forwarded-For as rece
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -118,6 +119,22 @@ async def test_the_gateway_forwards_method_path_query_and_body_as_received_over_
     }
     assert [s["body"] for s in seen] == [f"body {m}" for m in ("GET", "POST", "PUT", "PATCH", "DELETE")]
     assert len({s["peer_port"] for s in seen}) == 1, "each request opened a new connection to the service"
+
+
+async def test_kept_connections_are_used_in_turn_so_a_balancer_behind_them_spreads_a_light_load() -> None:
+    async with echo_upstream() as base_url:
+        pool = gateway_module._pool(base_url)
+        try:
+            opened = await asyncio.gather(*(pool.request("GET", b"/api/v1/complaints/x", [], b"") for _ in range(3)))
+            ports = {json.loads(a.body)["peer_port"] for a in opened}
+            one_by_one = [
+                json.loads((await pool.request("GET", b"/api/v1/complaints/x", [], b"")).body)["peer_port"]
+                for _ in range(6)
+            ]
+        finally:
+            await pool.close()
+    assert len(ports) == 3
+    assert set(one_by_one) == ports and one_by_one[:3] == one_by_one[3:], one_by_one
 
 
 async def test_a_chunked_answer_reaches_the_client_whole_with_its_headers() -> None:

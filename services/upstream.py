@@ -17,6 +17,9 @@ IDLE_SECONDS = 4.0
 """A kept connection idle longer is dropped: the services' uvicorn closes one idle for 5 s, and reusing a connection
 the server is closing would fail a request that never reached it."""
 MAX_CONNECTIONS = 256
+SPREAD_CONNECTIONS = 4
+"""Connections the pool opens before it reuses one, however light the load: used in turn, they let a balancer
+behind the pool (a Kubernetes Service) spread even one request at a time over a service's replicas."""
 READ_CHUNK = 65536
 
 
@@ -92,10 +95,10 @@ class _Connection:
 
 
 class UpstreamPool:
-    """Keep-alive connections to one service (host and port), reused in turn (first in, first out).
+    """Keep-alive connections to one service (host and port): at least SPREAD_CONNECTIONS, reused in turn.
 
-    In turn, not the latest first: behind a balancer that spreads connections over a service's replicas (a
-    Kubernetes Service), the latest-first order would send a light load down one connection, to one replica."""
+    A balancer in front of a service's replicas spreads connections, not requests. Reusing the latest connection
+    first would send a light load down one connection, to one replica."""
 
     def __init__(self, host: str, port: int, *, connect_timeout: float = 2.0, timeout: float = 30.0):
         self.host = host
@@ -103,6 +106,7 @@ class UpstreamPool:
         self.connect_timeout = connect_timeout
         self.timeout = timeout
         self._idle: collections.deque[_Connection] = collections.deque()
+        self._in_use = 0
         self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
         self._host_header = f"{host}:{port}".encode("latin-1")
 
@@ -116,11 +120,14 @@ class UpstreamPool:
         head = b"".join(lines)
         async with self._slots:
             conn = await self._connection()
+            self._in_use += 1
             try:
                 answer = await conn.exchange(head, body, self.timeout)
             except BaseException:
                 conn.close()
                 raise
+            finally:
+                self._in_use -= 1
             if answer.keep_alive:
                 conn.idle_since = time.monotonic()
                 self._idle.append(conn)
@@ -133,7 +140,7 @@ class UpstreamPool:
             self._idle.pop().close()
 
     async def _connection(self) -> _Connection:
-        while self._idle:
+        while self._idle and len(self._idle) + self._in_use >= SPREAD_CONNECTIONS:
             conn = self._idle.popleft()
             if conn.usable():
                 return conn

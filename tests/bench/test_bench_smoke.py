@@ -18,6 +18,7 @@ pytestmark = [
 ]
 
 
+@pytest.mark.timeout(600)  # three hubs, each started, loaded and stopped
 def test_the_benchmark_runs_end_to_end_and_writes_its_report(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL_")}
     argv = [sys.executable, "-m", "tests.bench", "--smoke", "--out", str(tmp_path)]
@@ -42,6 +43,7 @@ def test_the_benchmark_runs_end_to_end_and_writes_its_report(tmp_path: Path) -> 
     assert (tmp_path / "performance.png").read_bytes().startswith(b"\x89PNG")
 
 
+@pytest.mark.timeout(300)
 def test_the_cpu_breakdown_counts_every_process_of_the_hub() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL_")}
     argv = [sys.executable, "-m", "tests.bench.cpu", "--rate", "8", "--seconds", "3"]

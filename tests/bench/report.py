@@ -190,7 +190,7 @@ def _limit(results: dict[str, Any]) -> list[str]:
         f" go at once. They reached the agency inboxes at {_fmt(backlog['filed_per_s'])} a second, every consumer"
         f" handling full batches, the pipeline's cheapest mode. At {backlog['total_ms']:.1f} ms a complaint,"
         f" {cpu['cpus']} CPUs doing nothing else could file at most {_fmt(cpu['pipeline_ceiling_per_s'])} a second,"
-        " with no bound on the lag. 0.35× the baseline is {_fmt(0.35 * base)} a second.",
+        f" with no bound on the lag. 0.35× the baseline is {_fmt(0.35 * base)} a second.",
         "",
     ]
 

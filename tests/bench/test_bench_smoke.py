@@ -40,6 +40,7 @@ def test_the_benchmark_runs_end_to_end_and_writes_its_report(tmp_path: Path) -> 
     page = (tmp_path / "performance.md").read_text()
     assert "| Durable intake through the one base URL" in page and "python -m tests.bench --smoke" in page
     assert "## Where the limit is" in page and "| notify |" in page
+    assert "{" not in page, "a figure left unformatted"
     assert (tmp_path / "performance.png").read_bytes().startswith(b"\x89PNG")
 
 

@@ -8,7 +8,6 @@ SIMPUL_GATEWAY_HOST [127.0.0.1], SIMPUL_GATEWAY_PORT [8000], and SIMPUL_GATEWAY_
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Mapping
 
@@ -17,6 +16,7 @@ import uvicorn
 from services.gateway import Upstream, create_gateway
 from services.registry import SERVICES
 from shared.logging import configure_logging
+from shared.service_main import serve
 
 PREFIX = "SIMPUL_GATEWAY_"
 
@@ -40,7 +40,7 @@ def main() -> None:
         access_log=False,
         timeout_graceful_shutdown=10,
     )
-    asyncio.run(uvicorn.Server(config).serve())
+    serve(config)
 
 
 if __name__ == "__main__":

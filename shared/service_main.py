@@ -60,6 +60,11 @@ def run_service(
         access_log=False,
         timeout_graceful_shutdown=10,
     )
-    # uvicorn's loop setting applies only to uvicorn.run(); a server run by hand gets its loop from the runner.
+    serve(config)
+
+
+def serve(config: uvicorn.Config) -> None:
+    """Serve until SIGINT or SIGTERM, on uvloop: uvicorn's loop setting applies only to uvicorn.run(), and a
+    server run by hand gets its loop from the runner."""
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(_Server(config).serve())

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ import uvloop
 from services.gateway import Upstream, create_gateway
 from services.nats_users import OPS, hub_users
 from services.natsd import NatsServer
-from services.ports import free_port, port_open
+from services.ports import reserve_port
 from services.registry import SERVICES, ServiceSpec
 from services.secrets_store import HubSecrets, key_env, load_or_create
 from services.state import clear_state, pid_alive, read_state, write_state
@@ -127,9 +128,19 @@ async def _up(args: argparse.Namespace) -> int:
     if previous and pid_alive(int(previous.get("supervisor_pid", 0))):
         say(f"Simpul is already running from {data_dir} (pid {previous['supervisor_pid']}); see `simpul status`.")
         return 1
-    if port_open(args.port):
+    try:
+        front = _front_door(args.port)
+    except OSError:
         say(f"Port {args.port} is taken; choose another with --port.")
         return 1
+    with contextlib.ExitStack() as held:
+        held.enter_context(front)
+        # Each service's port stays held for as long as the hub runs, so a service that restarts finds it free.
+        reserved = {s.name: held.enter_context(reserve_port()) for s in SERVICES}
+        return await _run(args, data_dir, front, {name: int(r.getsockname()[1]) for name, r in reserved.items()})
+
+
+async def _run(args: argparse.Namespace, data_dir: Path, front: socket.socket, ports: dict[str, int]) -> int:
     gateway_url = f"http://127.0.0.1:{args.port}"
     secrets = load_or_create(
         data_dir,
@@ -144,7 +155,6 @@ async def _up(args: argparse.Namespace) -> int:
     await asyncio.to_thread(nats.start)
     say(f"  nats-server ready at {nats.url} (pid {nats.process.pid if nats.process else '?'})")
 
-    ports = {s.name: free_port() for s in SERVICES}
     envs = {
         s.name: service_env(
             s,
@@ -211,7 +221,7 @@ async def _up(args: argparse.Namespace) -> int:
         say("  applying migrations ...")
         await _migrate(list(SERVICES), envs, data_dir / "logs")
         await supervisor.start_all()
-        serve = asyncio.create_task(server.serve())
+        serve = asyncio.create_task(server.serve(sockets=[front]))
         while not server.started and not serve.done():  # noqa: ASYNC110 - uvicorn exposes only a flag
             await asyncio.sleep(0.05)
         if serve.done():
@@ -268,6 +278,18 @@ async def create_streams(nats_url: str, ops_password: str) -> None:
         raise RuntimeError(f"could not create the streams on {nats_url}: {exc!r}") from exc
     finally:
         await nc.close()
+
+
+def _front_door(port: int) -> socket.socket:
+    """The gateway's port, bound at once (listened on once the hub is up), so that nothing takes it meanwhile."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 class _GatewayServer(uvicorn.Server):

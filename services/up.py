@@ -221,7 +221,7 @@ async def _run(args: argparse.Namespace, data_dir: Path, front: socket.socket, p
         say("  applying migrations ...")
         await _migrate(list(SERVICES), envs, data_dir / "logs")
         await supervisor.start_all()
-        serve = asyncio.create_task(server.serve(sockets=[front]))
+        serve = asyncio.create_task(serve_gateway(server, front))
         while not server.started and not serve.done():  # noqa: ASYNC110 - uvicorn exposes only a flag
             await asyncio.sleep(0.05)
         if serve.done():
@@ -290,6 +290,15 @@ def _front_door(port: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+async def serve_gateway(server: uvicorn.Server, front: socket.socket) -> None:
+    """uvicorn ends a failed start-up with sys.exit(), which would leave the event loop at once, with the services
+    and nats-server still running: here it is an error that the start-up's own clean-up handles."""
+    try:
+        await server.serve(sockets=[front])
+    except SystemExit as exc:
+        raise RuntimeError(f"the gateway could not start (uvicorn exited with {exc.code})") from exc
 
 
 class _GatewayServer(uvicorn.Server):

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from agency_svc.consumers import DIRECTORY, inbox_subscription
+from agency_svc.clocks.handlers import handlers as clock_handlers
+from agency_svc.context import AgencyContext
+from agency_svc.directory.handlers import handlers as directory_handlers
 from agency_svc.inbox.endpoints import router as inbox_router
+from agency_svc.inbox.handlers import handlers as inbox_handlers
+from agency_svc.inbox.projection import RETRY_DELAY_S
 from agency_svc.models import KIT
 from agency_svc.settings import AgencySettings
 from agency_svc.webhooks import service as webhooks
 from agency_svc.webhooks.endpoints import router as webhooks_router
 from agency_svc.webhooks.fanout import Fanout
 from agency_svc.webhooks.worker import Pusher
+from shared.auth.replica import key_replica_handlers
+from shared.bus.consumer import Subscription
+from shared.bus.handlers import Handlers
 from shared.clock import Clock, load_clock
+from shared.events.topology import AGENCY_DIRECTORY, AGENCY_INBOX
 from shared.http.app import build_app
-from shared.identity import EXTRAS_KEY, name_seal
+from shared.identity import name_seal
 from shared.runtime import Runtime
 
 DESCRIPTION = """\
@@ -37,12 +45,17 @@ def create_app(settings: AgencySettings | None = None, *, clock: Clock | None = 
     clock = clock or load_clock(settings.clock)
     names = name_seal(settings.encryption_key_list(), settings.identity_key_list())
     config = webhooks.WebhookConfig.of(settings, names.at_rest)
+    context = AgencyContext(settings=settings, names=names, webhooks=config, fanout=Fanout(clock, config.max_age))
+    directory = Handlers.joined(directory_handlers, key_replica_handlers(KIT.api_keys, RETRY_DELAY_S))
     runtime = Runtime(
         settings,
         KIT,
-        subscriptions=[inbox_subscription(names, Fanout(clock, config.max_age)), DIRECTORY],
+        context=lambda _: context,
+        subscriptions=[
+            Subscription(AGENCY_INBOX, Handlers.joined(inbox_handlers, clock_handlers)),
+            Subscription(AGENCY_DIRECTORY, directory),
+        ],
         workers=[Pusher(settings, names.at_rest).run],
         clock=clock,
-        extras={EXTRAS_KEY: names, webhooks.EXTRAS_KEY: config},
     )
     return build_app(runtime, title="Simpul agency", description=DESCRIPTION, routers=[inbox_router, webhooks_router])

@@ -10,16 +10,18 @@ from fastapi import FastAPI
 from sqlalchemy import delete
 
 from intake_svc.complaints.endpoints import router as complaints_router
+from intake_svc.complaints.handlers import handlers as reporter_view
 from intake_svc.complaints.limits import PublicLimits
 from intake_svc.complaints.writer import write_batch
-from intake_svc.consumers import REPORTER_VIEW
+from intake_svc.context import IntakeContext
 from intake_svc.models import KIT, Base, IdempotencyKey
-from intake_svc.parts import EXTRAS_KEY, IntakeParts, intake_parts
 from intake_svc.privacy import intake_sealers
 from intake_svc.settings import IntakeSettings
+from shared.bus.consumer import Subscription
 from shared.clock import Clock
 from shared.db.batch_writer import BatchWriter
 from shared.db.engine import Database
+from shared.events.topology import INTAKE_REPORTER_VIEW
 from shared.http.app import build_app
 from shared.logging import get_logger
 from shared.runtime import Runtime
@@ -35,9 +37,9 @@ and rating it. Contact details are sealed at rest and never leave the service on
 """
 
 
-async def submission_writer(runtime: Runtime) -> None:
+async def submission_writer(runtime: Runtime[IntakeContext]) -> None:
     """Runs the group-commit writer for the service's lifetime; on stop, commits what is queued."""
-    writer = intake_parts(runtime).writer
+    writer = runtime.context.writer
     writer.start()
     try:
         await runtime.stopping.wait()
@@ -53,7 +55,7 @@ async def purge_expired_idempotency_keys(db: Database, now: datetime) -> int:
     return int(result.rowcount)
 
 
-async def purge_idempotency_keys(runtime: Runtime) -> None:
+async def purge_idempotency_keys(runtime: Runtime[IntakeContext]) -> None:
     """Purges expired Idempotency-Keys now and then, for the service's lifetime."""
     while not runtime.stopping.is_set():
         try:
@@ -68,17 +70,20 @@ async def purge_idempotency_keys(runtime: Runtime) -> None:
 
 def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
-    sealers = intake_sealers(settings)
+
+    def context(runtime: Runtime[IntakeContext]) -> IntakeContext:
+        writer = BatchWriter(runtime.db.engine, write_batch, max_batch=settings.batch_max, on_commit=runtime.relay.wake)
+        limits = PublicLimits(settings, runtime.clock)
+        return IntakeContext(settings=settings, sealers=intake_sealers(settings), writer=writer, limits=limits)
+
     runtime = Runtime(
         settings,
         KIT,
-        subscriptions=[REPORTER_VIEW],
+        context=context,
+        subscriptions=[Subscription(INTAKE_REPORTER_VIEW, reporter_view)],
         workers=[submission_writer, purge_idempotency_keys],
         clock=clock,
     )
-    writer = BatchWriter(runtime.db.engine, write_batch, max_batch=settings.batch_max, on_commit=runtime.relay.wake)
-    limits = PublicLimits(settings, runtime.clock)
-    runtime.extras[EXTRAS_KEY] = IntakeParts(settings=settings, sealers=sealers, writer=writer, limits=limits)
     return build_app(
         runtime,
         title="Simpul intake",

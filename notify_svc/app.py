@@ -5,18 +5,26 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from notify_svc.consumers import contacts_subscription, keys_subscription, messages_subscription
+from notify_svc.cases.handlers import handlers as case_handlers
+from notify_svc.contacts.handlers import handlers as contact_handlers
+from notify_svc.context import NotifyContext
 from notify_svc.digest.job import DigestJob
 from notify_svc.models import KIT
 from notify_svc.notifications.endpoints import router as deliveries_router
+from notify_svc.notifications.handlers import handlers as notification_handlers
 from notify_svc.recipients.endpoints import router as recipients_router
+from notify_svc.recipients.handlers import handlers as recipient_handlers
 from notify_svc.sending.mail import Transport
 from notify_svc.sending.sms import SmsTransport
 from notify_svc.sending.worker import Sender
 from notify_svc.settings import NotifySettings
+from shared.auth.replica import key_replica_handlers
+from shared.bus.consumer import Subscription
+from shared.bus.handlers import Handlers
 from shared.calendar import WorkingCalendar
 from shared.clock import Clock, load_clock
 from shared.crypto import Sealer
+from shared.events.topology import NOTIFY_CONTACTS, NOTIFY_KEYS, NOTIFY_MESSAGES
 from shared.http.app import build_app
 from shared.runtime import Runtime
 
@@ -45,19 +53,29 @@ def create_app(
     settings = settings or NotifySettings()
     clock = clock or load_clock(settings.clock)
     sealer = Sealer(settings.encryption_key_list())
-    sender = Sender(settings, sealer, transport=transport, sms=sms)
-    digests = DigestJob(settings, WorkingCalendar())
+    context = NotifyContext(
+        settings=settings,
+        clock=clock,
+        sealer=sealer,
+        contact_ring=Sealer(settings.contact_key_list()),
+        sender=Sender(settings, sealer, transport=transport, sms=sms),
+        digests=DigestJob(settings, WorkingCalendar()),
+    )
+    # One durable for every event that makes a message or feeds the case projection or the liaison officers (the
+    # broker grants notify no other on this stream): JetStream keeps them in order, so a status is known before the
+    # reminder that follows it, and a node's officers before its escalations.
+    messages = Handlers.joined(case_handlers, recipient_handlers, notification_handlers)
     runtime = Runtime(
         settings,
         KIT,
+        context=lambda _: context,
         subscriptions=[
-            contacts_subscription(sealer, Sealer(settings.contact_key_list()), clock),
-            messages_subscription(clock),
-            keys_subscription(),
+            Subscription(NOTIFY_CONTACTS, contact_handlers),
+            Subscription(NOTIFY_MESSAGES, messages),
+            Subscription(NOTIFY_KEYS, key_replica_handlers(KIT.api_keys)),
         ],
-        workers=[sender.run, digests.run],
+        workers=[context.sender.run, context.digests.run],
         clock=clock,
-        extras={"sender": sender, "digests": digests},
     )
     return build_app(
         runtime, title="Simpul notify", description=DESCRIPTION, routers=[deliveries_router, recipients_router]

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from routing_svc.calendar.endpoints import router as calendar_router
 from routing_svc.cases.context import CaseContext
 from routing_svc.cases.endpoints import router as cases_router
-from routing_svc.consumers import case_subscription
+from routing_svc.cases.handlers import handlers as case_handlers
 from routing_svc.directory.endpoints import router as directory_router
 from routing_svc.keys.endpoints import router as keys_router
 from routing_svc.models import KIT
@@ -21,8 +21,10 @@ from routing_svc.sla.engine import SlaEngine
 from routing_svc.sla.schedule import ScheduleRules
 from routing_svc.sla.sweep import sla_worker
 from routing_svc.stats.endpoints import router as stats_router
+from shared.bus.consumer import Subscription
 from shared.calendar import WorkingCalendar
 from shared.clock import Clock, load_clock
+from shared.events.topology import ROUTING_CASES
 from shared.http.app import build_app
 from shared.identity import name_seal
 from shared.outbox import Outbox
@@ -47,6 +49,7 @@ def case_context(settings: RoutingSettings, clock: Clock) -> CaseContext:
         archive_after=timedelta(days=settings.archive_after_days),
     )
     return CaseContext(
+        settings=settings,
         outbox=Outbox(KIT.outbox, source=settings.service_name),
         clock=clock,
         max_forwards=settings.max_forwards,
@@ -55,9 +58,9 @@ def case_context(settings: RoutingSettings, clock: Clock) -> CaseContext:
     )
 
 
-async def preload_calendar(runtime: Runtime) -> None:
+async def preload_calendar(runtime: Runtime[CaseContext]) -> None:
     """Builds this year's and next year's holidays in a thread at start, not on the event loop with a case."""
-    ctx: CaseContext = runtime.extras["cases"]
+    ctx = runtime.context
     year = runtime.clock.now().year
     await asyncio.to_thread(ctx.sla.rules.calendar.preload, year, year + 1)
 
@@ -65,14 +68,13 @@ async def preload_calendar(runtime: Runtime) -> None:
 def create_app(settings: RoutingSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or RoutingSettings()
     clock = clock or load_clock(settings.clock)
-    ctx = case_context(settings, clock)
     runtime = Runtime(
         settings,
         KIT,
-        subscriptions=[case_subscription(ctx)],
+        context=lambda runtime: case_context(settings, runtime.clock),
+        subscriptions=[Subscription(ROUTING_CASES, case_handlers)],
         workers=[sla_worker, preload_calendar],
         clock=clock,
-        extras={"cases": ctx},
     )
     return build_app(
         runtime,

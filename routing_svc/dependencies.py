@@ -7,12 +7,6 @@ from typing import Annotated
 from fastapi import Depends
 
 from routing_svc.cases.context import CaseContext
-from shared.http.app import RuntimeDep
+from shared.http.app import context_of
 
-
-async def case_context(runtime: RuntimeDep) -> CaseContext:
-    ctx: CaseContext = runtime.extras["cases"]
-    return ctx
-
-
-CaseCtxDep = Annotated[CaseContext, Depends(case_context)]
+CaseCtxDep = Annotated[CaseContext, Depends(context_of(CaseContext))]

@@ -4,8 +4,9 @@ Every service connects as its own user (`intake`, `routing`, `agency`, `notify`)
 and kept in the data folder's secrets.json. The server's config holds bcrypt hashes of them (cost 10) when this
 Python can make one (the stdlib `crypt` module, up to 3.12), else the passwords themselves in a 0600 file.
 
-A service may publish:
-- its own events (`GRANTS[...].publishes`), and only intake the private ones (`private.notify.>`);
+The grants come from the event topology (shared.events.topology): a service may publish:
+- the subjects of the events the topology names it the publisher of (`GRANTS[...].publishes`): so only intake the
+  private one (`private.notify.contact.registered`), and notify none;
 - `$JS.API.STREAM.INFO.<stream>` for the three streams: it checks them at start but may not create, change or
   delete them. `ops` creates them (`simpul up` does, before the services start): a user who could create a stream
   could make one that sources SIMPUL_PRIVATE, and read it;
@@ -31,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from shared.bus.nats_bus import DLQ_STREAM, PRIVATE_STREAM, STREAM, inbox_prefix
+from shared.events.topology import Service, durables_of, published_by
 
 OPS = "ops"
 BCRYPT_COST = 10
@@ -45,36 +47,31 @@ class Grants:
     durables: tuple[tuple[str, str], ...]
 
 
-GRANTS: dict[str, Grants] = {
-    "intake": Grants(
-        publishes=("simpul.complaint.submitted", "simpul.reporter.>", "private.notify.>"),
-        durables=((STREAM, "intake-reporter-view"),),
-    ),
-    "routing": Grants(
-        publishes=(
-            "simpul.complaint.verified",
-            "simpul.complaint.postponed",
-            "simpul.complaint.rejected",
-            "simpul.complaint.dispositioned.*",
-            "simpul.complaint.status_changed",
-            "simpul.complaint.escalated",
-            "simpul.sla.>",
-            "simpul.directory.>",
-            "simpul.auth.>",
-        ),
-        durables=((STREAM, "routing-cases"),),
-    ),
-    "agency": Grants(
-        publishes=("simpul.agency.>", "simpul.followup.posted"),
-        durables=((STREAM, "agency-inbox"), (STREAM, "agency-directory")),
-    ),
-    "notify": Grants(
-        publishes=("simpul.notification.>",),
-        durables=((PRIVATE_STREAM, "notify-contacts"), (STREAM, "notify-messages"), (STREAM, "notify-keys")),
-    ),
-}
+def grants_of(service: Service) -> Grants:
+    """What the topology lets a service do: publish its events' subjects, and bind its own durables."""
+    return Grants(
+        publishes=tuple(dict.fromkeys(route.subject for route in published_by(service))),
+        durables=tuple((durable.stream, durable.name) for durable in durables_of(service)),
+    )
+
+
+GRANTS: dict[str, Grants] = {service.value: grants_of(service) for service in Service}
 
 USERS: tuple[str, ...] = (*GRANTS, OPS)
+
+
+def grants_table() -> str:
+    """deploy/README.md's table of who may publish what and bind which durables (a Markdown table)."""
+    lines = ["| user | its events | its durables (stream: durable) |", "|---|---|---|"]
+    for user, grants in GRANTS.items():
+        events = ", ".join(f"`{s}`" for s in grants.publishes) or "none"
+        streams: dict[str, list[str]] = {}
+        for stream, durable in grants.durables:
+            streams.setdefault(stream, []).append(f"`{durable}`")
+        durables = "; ".join(f"{stream}: {', '.join(names)}" for stream, names in streams.items())
+        lines.append(f"| {user} | {events} | {durables} |")
+    lines.append(f"| {OPS} | everything (no permissions block) | reads `SIMPUL_DLQ` and replays dead letters |")
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)

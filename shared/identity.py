@@ -9,14 +9,8 @@ it with the identity ring when it passes the snapshot on to an agency. The plain
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
-
-from fastapi import Depends
 
 from shared.crypto import Sealer
-from shared.http.app import RuntimeDep
-
-EXTRAS_KEY = "names"
 
 
 @dataclass(frozen=True)
@@ -38,12 +32,3 @@ class NameSeal:
 
 def name_seal(encryption_keys: list[str], identity_keys: list[str]) -> NameSeal:
     return NameSeal(at_rest=Sealer(encryption_keys), identity=Sealer(identity_keys))
-
-
-async def _names(runtime: RuntimeDep) -> NameSeal:
-    names = runtime.extras[EXTRAS_KEY]
-    assert isinstance(names, NameSeal)
-    return names
-
-
-NamesDep = Annotated[NameSeal, Depends(_names)]

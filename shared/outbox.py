@@ -18,6 +18,7 @@ from shared.bus.nats_bus import Bus, OutgoingMessage, Published
 from shared.clock import utcnow
 from shared.db.engine import Database
 from shared.events import Envelope, EventData, encode_event, new_event
+from shared.events.topology import route_of
 from shared.logging import get_logger
 from shared.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG
 
@@ -25,7 +26,7 @@ log = get_logger(__name__)
 
 
 class Outbox:
-    """Writes events into the caller's transaction."""
+    """Writes events into the caller's transaction; only those the topology lets its service publish."""
 
     def __init__(self, table: Table, source: str):
         self.table = table
@@ -34,6 +35,9 @@ class Outbox:
     def envelope(
         self, data: EventData, *, correlation_id: str | None = None, causation_id: uuid.UUID | None = None
     ) -> Envelope:
+        publisher = route_of(type(data)).publisher
+        if publisher != self.source:
+            raise ValueError(f"{data.event_type} is published by {publisher}, not by {self.source}")
         return new_event(
             data,
             source=self.source,

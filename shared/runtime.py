@@ -1,10 +1,15 @@
-"""A service's moving parts and their lifecycle: database, bus, outbox relay, consumers, background workers."""
+"""A service's moving parts and their lifecycle: database, bus, outbox relay, consumers, background workers.
+
+`Runtime[C]` carries the service's own context (`C`: its sealers, engines, settings, ...), made by the service from
+the runtime's parts. Consumers hand it to every handler, workers and endpoints read it as `runtime.context` (in
+endpoints through the service's `ContextDep`), so each one's dependencies are in its signature.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -21,19 +26,21 @@ from shared.settings import ServiceSettings
 
 log = get_logger(__name__)
 
-Worker = Callable[["Runtime"], Coroutine[Any, Any, None]]
+C = TypeVar("C")
+
+Worker = Callable[["Runtime[C]"], Coroutine[Any, Any, None]]
 
 
-class Runtime:
+class Runtime(Generic[C]):
     def __init__(
         self,
         settings: ServiceSettings,
         kit: KitTables,
         *,
-        subscriptions: Sequence[Subscription] = (),
-        workers: Sequence[Worker] = (),
+        context: Callable[[Runtime[C]], C],
+        subscriptions: Sequence[Subscription[C]] = (),
+        workers: Sequence[Worker[C]] = (),
         clock: Clock | None = None,
-        extras: dict[str, Any] | None = None,
     ):
         name = settings.service_name
         self.settings = settings
@@ -66,6 +73,7 @@ class Runtime:
         self.keystore = KeyStore(
             kit.api_keys, bootstrap_admin_key=bootstrap, bootstrap_admin_key_hash=settings.bootstrap_admin_key_hash
         )
+        self.context: C = context(self)
         self.consumers = [
             ConsumerRunner(
                 service=name,
@@ -73,13 +81,13 @@ class Runtime:
                 db=self.db,
                 kit=kit,
                 subscription=s,
+                context=self.context,
                 batch=settings.consumer_batch,
                 max_deliver=settings.max_deliver,
             )
             for s in subscriptions
         ]
         self.workers = list(workers)
-        self.extras: dict[str, Any] = extras or {}
         self._tasks: list[asyncio.Task[None]] = []
         self._worker_tasks: list[asyncio.Task[None]] = []
         self.stopping = asyncio.Event()
@@ -94,7 +102,7 @@ class Runtime:
         self.bus.start()
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
         for c in self.consumers:
-            self._tasks.append(asyncio.create_task(c.run(), name=f"{self.service}-{c.sub.durable}"))
+            self._tasks.append(asyncio.create_task(c.run(), name=f"{self.service}-{c.sub.name}"))
         for w in self.workers:
             self._worker_tasks.append(asyncio.create_task(w(self), name=f"{self.service}-{w.__name__}"))
         self.started = True

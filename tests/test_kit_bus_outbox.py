@@ -15,11 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.bus import Bus, ConsumerRunner, Subscription
 from shared.bus.dlq import iter_dead_letters
+from shared.bus.handlers import Handler, Handlers
 from shared.bus.nats_bus import DUPLICATE_IN_PROCESS, STREAM, OutgoingMessage, Published, outcome_of
 from shared.db import Database, add_kit_tables
 from shared.db.kit_tables import new_metadata
-from shared.events import Envelope, EventData, encode_event, new_event
+from shared.events import Envelope, encode_event, new_event
 from shared.events.contracts import ReporterRated
+from shared.events.topology import Durable, Service
 from shared.outbox import Outbox, OutboxRelay
 
 pytestmark = pytest.mark.asyncio
@@ -58,6 +60,13 @@ def _rated(tid: str) -> ReporterRated:
     return ReporterRated(tracking_id=tid, score=5, rated_at=utcnow())
 
 
+def _rated_subscription(durable: str, handler: Handler[ReporterRated, None]) -> Subscription[None]:
+    """A test durable (outside the topology) that hands reporter.rated to `handler`."""
+    handlers = Handlers[None]()
+    handlers.on(ReporterRated)(handler)
+    return Subscription(Durable(durable, Service.routing), handlers)
+
+
 async def _wait_for(predicate, timeout: float = 10.0):
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
@@ -70,24 +79,24 @@ async def _wait_for(predicate, timeout: float = 10.0):
 async def test_outbox_relay_publishes_once_and_consumer_applies_once(database, natsd):
     durable = f"t-{uuid.uuid4().hex[:8]}"
     db, bus, kit, seen = await _setup(database, natsd, durable)
-    outbox = Outbox(kit.outbox, source="test")
+    outbox = Outbox(kit.outbox, source="intake")
     tids = [f"TID-{durable}-{i}".upper() for i in range(50)]
 
     async with db.session() as s, s.begin():
         await outbox.add(s, *[_rated(t) for t in tids])
 
-    async def record(session: AsyncSession, env: Envelope, data: EventData) -> None:
+    async def record(session: AsyncSession, env: Envelope, data: ReporterRated, ctx: None) -> None:
         tid = data.tracking_id_or_none()
         if tid in tids:  # the stream also holds other tests' events on this subject
             await session.execute(seen.insert().values(tracking_id=tid))
 
-    subject_filter = "simpul.reporter.rated"
     runner = ConsumerRunner(
         service="test",
         bus=bus,
         db=db,
         kit=kit,
-        subscription=Subscription(durable=durable, subjects=[subject_filter], handlers={"reporter.rated": record}),
+        subscription=_rated_subscription(durable, record),
+        context=None,
     )
     relay = OutboxRelay(db, bus, kit.outbox, service="test", poll_interval=0.05)
     bus._ready.set()
@@ -123,7 +132,7 @@ async def test_malformed_and_failing_events_are_dead_lettered(database, natsd):
     subject = "simpul.reporter.rated"
     bad_tid = f"FAIL-{durable}".upper()
 
-    async def explode(session: AsyncSession, env: Envelope, data: EventData) -> None:
+    async def explode(session: AsyncSession, env: Envelope, data: ReporterRated, ctx: None) -> None:
         if data.tracking_id_or_none() == bad_tid:
             raise RuntimeError("handler bug")
 
@@ -132,7 +141,8 @@ async def test_malformed_and_failing_events_are_dead_lettered(database, natsd):
         bus=bus,
         db=db,
         kit=kit,
-        subscription=Subscription(durable=durable, subjects=[subject], handlers={"reporter.rated": explode}),
+        subscription=_rated_subscription(durable, explode),
+        context=None,
         max_deliver=2,
     )
     junk = f"{{not json {durable}".encode()
@@ -179,7 +189,7 @@ async def test_two_relays_on_one_outbox_publish_each_event_once_and_count_no_fai
     db, bus, kit, _ = await _setup(database, natsd, prefix)
     other = Bus(natsd.url, name=f"test-{prefix}-2")
     await other.connect()
-    outbox = Outbox(kit.outbox, source="test")
+    outbox = Outbox(kit.outbox, source="intake")
     tids = [f"TID-{prefix}-{i}".upper() for i in range(300)]
     async with db.session() as s, s.begin():
         await outbox.add(s, *[_rated(t) for t in tids])
@@ -224,7 +234,7 @@ async def test_a_failing_handler_holds_back_only_its_own_event_of_a_batch(databa
     bad_tid = f"FAIL-{durable}".upper()
     calls: list[str] = []
 
-    async def record(session: AsyncSession, env: Envelope, data: EventData) -> None:
+    async def record(session: AsyncSession, env: Envelope, data: ReporterRated, ctx: None) -> None:
         tid = data.tracking_id_or_none() or ""
         calls.append(tid)
         await session.execute(seen.insert().values(tracking_id=tid))
@@ -236,7 +246,8 @@ async def test_a_failing_handler_holds_back_only_its_own_event_of_a_batch(databa
         bus=bus,
         db=db,
         kit=kit,
-        subscription=Subscription(durable=durable, subjects=[subject], handlers={"reporter.rated": record}),
+        subscription=_rated_subscription(durable, record),
+        context=None,
     )
     envelopes = [new_event(_rated(t), source="test") for t in [*tids[:3], bad_tid, *tids[3:]]]
     failing_id = str(envelopes[3].id)

@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from agency_svc.context import ContextDep
 from agency_svc.inbox import service
 from agency_svc.inbox.schemas import CaseDetail, DelegateIn, FollowUpIn, FollowUpView, ForwardIn, Inbox
 from shared.auth import Principal, require_roles
 from shared.domain import Role, Status
 from shared.errors import error_responses
 from shared.http.app import RuntimeDep, SessionDep
-from shared.identity import NamesDep
 from shared.logging import bind_tracking_id
 
 router = APIRouter(prefix="/api/v1/agency", tags=["agency"])
@@ -53,10 +53,10 @@ async def list_complaints(
     tags=["agency"],
     responses=error_responses(401, 403, 404),
 )
-async def get_complaint(tracking_id: str, principal: AgencyKey, session: SessionDep, names: NamesDep) -> CaseDetail:
+async def get_complaint(tracking_id: str, principal: AgencyKey, session: SessionDep, ctx: ContextDep) -> CaseDetail:
     """A case held in the key's subtree: the report, follow-ups, the reporter's messages and the history."""
     bind_tracking_id(tracking_id)
-    return await service.case_detail(session, principal, tracking_id, names)
+    return await service.case_detail(session, principal, tracking_id, ctx.names)
 
 
 @router.post(
@@ -67,11 +67,11 @@ async def get_complaint(tracking_id: str, principal: AgencyKey, session: Session
     responses=error_responses(401, 403, 404, 409),
 )
 async def acknowledge_complaint(
-    tracking_id: str, principal: AgencyKey, session: SessionDep, runtime: RuntimeDep, names: NamesDep
+    tracking_id: str, principal: AgencyKey, session: SessionDep, runtime: RuntimeDep, ctx: ContextDep
 ) -> CaseDetail:
     """Acknowledge a dispositioned case (idempotent: acknowledging again changes and emits nothing)."""
     bind_tracking_id(tracking_id)
-    case = await service.acknowledge(session, runtime.outbox, principal, tracking_id, runtime.clock.now(), names)
+    case = await service.acknowledge(session, runtime.outbox, principal, tracking_id, runtime.clock.now(), ctx.names)
     await session.commit()
     return case
 
@@ -84,12 +84,12 @@ async def acknowledge_complaint(
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def post_follow_up(
-    tracking_id: str, body: FollowUpIn, principal: AgencyKey, session: SessionDep, runtime: RuntimeDep, names: NamesDep
+    tracking_id: str, body: FollowUpIn, principal: AgencyKey, session: SessionDep, runtime: RuntimeDep, ctx: ContextDep
 ) -> FollowUpView:
     """Post a follow-up (tindak lanjut): progress, or final (the answer) with is_final."""
     bind_tracking_id(tracking_id)
     created = await service.post_follow_up(
-        session, runtime.outbox, principal, tracking_id, body, runtime.clock.now(), names
+        session, runtime.outbox, principal, tracking_id, body, runtime.clock.now(), ctx.names
     )
     await session.commit()
     return created
@@ -103,12 +103,12 @@ async def post_follow_up(
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def forward_complaint(
-    tracking_id: str, body: ForwardIn, principal: AgencyKey, session: SessionDep, runtime: RuntimeDep, names: NamesDep
+    tracking_id: str, body: ForwardIn, principal: AgencyKey, session: SessionDep, runtime: RuntimeDep, ctx: ContextDep
 ) -> CaseDetail:
     """Ask the hub to route the case elsewhere (bukan wewenang), perhaps to a suggested node."""
     bind_tracking_id(tracking_id)
     case = await service.request_forward(
-        session, runtime.outbox, principal, tracking_id, body, runtime.clock.now(), names
+        session, runtime.outbox, principal, tracking_id, body, runtime.clock.now(), ctx.names
     )
     await session.commit()
     return case
@@ -122,10 +122,10 @@ async def forward_complaint(
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def delegate_complaint(
-    tracking_id: str, body: DelegateIn, principal: AgencyKey, session: SessionDep, runtime: RuntimeDep, names: NamesDep
+    tracking_id: str, body: DelegateIn, principal: AgencyKey, session: SessionDep, runtime: RuntimeDep, ctx: ContextDep
 ) -> CaseDetail:
     """Delegate the case to a node under its holder (for example a Kanwil to its UPT)."""
     bind_tracking_id(tracking_id)
-    case = await service.delegate(session, runtime.outbox, principal, tracking_id, body, runtime.clock.now(), names)
+    case = await service.delegate(session, runtime.outbox, principal, tracking_id, body, runtime.clock.now(), ctx.names)
     await session.commit()
     return case

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
+from agency_svc.context import ContextDep
 from agency_svc.models import DeliveryStatus
 from agency_svc.webhooks import service
 from agency_svc.webhooks.schemas import (
@@ -18,7 +19,6 @@ from agency_svc.webhooks.schemas import (
     WebhookPatch,
     WebhookView,
 )
-from agency_svc.webhooks.service import EXTRAS_KEY, WebhookConfig
 from shared.auth import Principal, require_roles
 from shared.domain import Role, TrackingId
 from shared.errors import error_responses
@@ -44,21 +44,12 @@ class DeliveryQuery:
 DeliveryQueryDep = Annotated[DeliveryQuery, Depends()]
 
 
-async def _config(runtime: RuntimeDep) -> WebhookConfig:
-    config = runtime.extras[EXTRAS_KEY]
-    assert isinstance(config, WebhookConfig)
-    return config
-
-
-ConfigDep = Annotated[WebhookConfig, Depends(_config)]
-
-
 @router.post("", response_model=WebhookCreated, status_code=201, responses=error_responses(401, 403, 409, 422))
 async def create_webhook(
-    body: WebhookIn, principal: AgencyKey, session: SessionDep, runtime: RuntimeDep, config: ConfigDep
+    body: WebhookIn, principal: AgencyKey, session: SessionDep, runtime: RuntimeDep, ctx: ContextDep
 ) -> WebhookCreated:
     """Register an endpoint of the key's node for some event types; the answer shows the signing secret, once."""
-    created = await service.create(session, principal, body, config, runtime.clock.now())
+    created = await service.create(session, principal, body, ctx.webhooks, runtime.clock.now())
     await session.commit()
     return created
 
@@ -90,10 +81,10 @@ async def update_webhook(
     principal: AgencyKey,
     session: SessionDep,
     runtime: RuntimeDep,
-    config: ConfigDep,
+    ctx: ContextDep,
 ) -> WebhookView:
     """Change an endpoint's URL, event types or secret; pending deliveries are sent with the new URL and secret."""
-    updated = await service.update_endpoint(session, principal, webhook_id, body, config, runtime.clock.now())
+    updated = await service.update_endpoint(session, principal, webhook_id, body, ctx.webhooks, runtime.clock.now())
     await session.commit()
     return updated
 
@@ -146,9 +137,9 @@ async def redeliver(
     principal: AgencyKey,
     session: SessionDep,
     runtime: RuntimeDep,
-    config: ConfigDep,
+    ctx: ContextDep,
 ) -> DeliveryView:
     """Send a delivery again now (same body and ids), whatever its state; 409 while it is being sent."""
-    found = await service.redeliver(session, principal, webhook_id, delivery_id, config, runtime.clock.now())
+    found = await service.redeliver(session, principal, webhook_id, delivery_id, ctx.webhooks, runtime.clock.now())
     await session.commit()
     return found

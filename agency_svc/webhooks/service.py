@@ -39,8 +39,6 @@ from shared.logging import get_logger
 
 log = get_logger(__name__)
 
-EXTRAS_KEY = "webhooks"
-
 
 @dataclass(frozen=True)
 class WebhookConfig:

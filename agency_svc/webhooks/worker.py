@@ -79,7 +79,7 @@ class Pusher:
         self.wake = asyncio.Event()
         self._purged_at: datetime | None = None
 
-    async def run(self, runtime: Runtime) -> None:
+    async def run(self, runtime: Runtime[Any]) -> None:
         """Send until the service stops, woken by new deliveries or every poll interval for due retries."""
         on_commit = wake_on_commit(WAKE_FLAG, self.wake)
         event.listen(runtime.db.sync_session_class, "after_commit", on_commit)
@@ -100,7 +100,7 @@ class Pusher:
         finally:
             event.remove(runtime.db.sync_session_class, "after_commit", on_commit)
 
-    async def run_once(self, runtime: Runtime, client: httpx.AsyncClient) -> bool:
+    async def run_once(self, runtime: Runtime[Any], client: httpx.AsyncClient) -> bool:
         """Claim one batch of due deliveries and send them; whether any were due (more may be due now)."""
         now = runtime.clock.now()
         await finish_even_if_cancelled(self._purge(runtime, now))
@@ -110,13 +110,13 @@ class Pusher:
         await asyncio.gather(*(self._deliver(runtime, client, delivery_id) for delivery_id in claimed))
         return True
 
-    async def _claim(self, runtime: Runtime, now: datetime) -> list[int]:
+    async def _claim(self, runtime: Runtime[Any], now: datetime) -> list[int]:
         lease_until = now + timedelta(seconds=self.settings.webhook_lease_seconds)
         async with runtime.db.session() as session, session.begin():
             due = await repo.due(session, now, self.settings.webhook_batch, skip_locked=not runtime.db.is_sqlite)
             return await repo.claim(session, due, now, lease_until) if due else []
 
-    async def _purge(self, runtime: Runtime, now: datetime) -> None:
+    async def _purge(self, runtime: Runtime[Any], now: datetime) -> None:
         if self._purged_at is not None and now - self._purged_at < PURGE_EVERY:
             return
         self._purged_at = now
@@ -129,7 +129,7 @@ class Pusher:
         if purged:
             log.info("webhook_deliveries_purged", count=purged)
 
-    async def _deliver(self, runtime: Runtime, client: httpx.AsyncClient, delivery_id: int) -> None:
+    async def _deliver(self, runtime: Runtime[Any], client: httpx.AsyncClient, delivery_id: int) -> None:
         try:
             try:
                 outgoing = await finish_even_if_cancelled(self._load(runtime, delivery_id))
@@ -150,7 +150,7 @@ class Pusher:
         finally:
             clear_context()
 
-    async def _load(self, runtime: Runtime, delivery_id: int) -> Outgoing | None:
+    async def _load(self, runtime: Runtime[Any], delivery_id: int) -> Outgoing | None:
         d, e = WebhookDelivery, WebhookEndpoint
         stmt = (
             select(d.tracking_id, d.event_id, d.event_type, d.payload, e.url, e.secret_sealed)
@@ -172,7 +172,7 @@ class Pusher:
             secret=self.sealer.open(row.secret_sealed),
         )
 
-    async def _send(self, runtime: Runtime, client: httpx.AsyncClient, out: Outgoing) -> Attempt:
+    async def _send(self, runtime: Runtime[Any], client: httpx.AsyncClient, out: Outgoing) -> Attempt:
         attempted_at = runtime.clock.now()
         signed = headers(
             secret=out.secret,
@@ -204,7 +204,7 @@ class Pusher:
             error = f"HTTP {status}"
         return Attempt(attempted_at, status, error, round((time.perf_counter() - started) * 1000))
 
-    async def _record(self, runtime: Runtime, delivery_id: int, attempt: Attempt) -> None:
+    async def _record(self, runtime: Runtime[Any], delivery_id: int, attempt: Attempt) -> None:
         now = runtime.clock.now()
         async with runtime.db.session() as session, session.begin():
             d = await session.get(WebhookDelivery, delivery_id, with_for_update=True)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from sqlalchemy.exc import IntegrityError
 
 from intake_svc.complaints import service
-from intake_svc.complaints.limits import Caller, PublicLimits, ReceiptGate
+from intake_svc.complaints.limits import Caller, ReceiptGate
 from intake_svc.complaints.schemas import (
     CaseView,
     MessageCreated,
@@ -20,9 +20,9 @@ from intake_svc.complaints.schemas import (
     SubmitResponse,
 )
 from intake_svc.complaints.writer import Mismatch, Replayed
-from intake_svc.parts import intake_parts
+from intake_svc.context import ContextDep
 from shared.errors import ApiError, error_responses
-from shared.http.app import RuntimeDep, SessionDep, runtime_of
+from shared.http.app import RuntimeDep, SessionDep
 from shared.http.openapi import link_to
 from shared.logging import bind_tracking_id, get_logger
 
@@ -30,24 +30,20 @@ log = get_logger(__name__)
 
 
 # The dependencies are async so that the limits are only ever touched from the event loop, never from threads.
-def _limits(request: Request) -> PublicLimits:
-    return intake_parts(runtime_of(request)).limits
-
-
-async def get_caller(request: Request) -> Caller:
-    return _limits(request).caller(request)
+async def get_caller(request: Request, ctx: ContextDep) -> Caller:
+    return ctx.limits.caller(request)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-async def rate_limit(request: Request, caller: CallerDep) -> None:
+async def rate_limit(ctx: ContextDep, caller: CallerDep) -> None:
     """Every public request spends one of its client's requests."""
-    _limits(request).admit(caller)
+    ctx.limits.admit(caller)
 
 
-async def get_receipt_gate(request: Request, caller: CallerDep) -> ReceiptGate:
-    return ReceiptGate(_limits(request), caller)
+async def get_receipt_gate(ctx: ContextDep, caller: CallerDep) -> ReceiptGate:
+    return ReceiptGate(ctx.limits, caller)
 
 
 ReceiptGateDep = Annotated[ReceiptGate, Depends(get_receipt_gate)]
@@ -86,21 +82,24 @@ _RECEIPT_LINKS = {
     responses={**error_responses(413, 422, 429, 503), 201: {"links": _RECEIPT_LINKS}},
 )
 async def submit_complaint(
-    body: SubmitRequest, runtime: RuntimeDep, response: Response, idempotency_key: IdempotencyKey = None
+    body: SubmitRequest,
+    runtime: RuntimeDep,
+    ctx: ContextDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> SubmitResponse:
     """Submit a complaint from any channel; returns the tracking id and, once only, the receipt."""
-    parts = intake_parts(runtime)
     for attempt in range(_TRACKING_ID_COLLISION_RETRIES):
         prepared, created = service.prepare_submission(
             body,
             idempotency_key=idempotency_key,
-            sealers=parts.sealers,
+            sealers=ctx.sealers,
             outbox=runtime.outbox,
             now=runtime.clock.now(),
-            idempotency_ttl=timedelta(hours=parts.settings.idempotency_ttl_hours),
+            idempotency_ttl=timedelta(hours=ctx.settings.idempotency_ttl_hours),
         )
         try:
-            outcome = await parts.writer.submit(prepared)
+            outcome = await ctx.writer.submit(prepared)
         except IntegrityError:
             # Only a tracking id drawn twice (50 random bits) can collide: draw again.
             log.warning("submission_conflict_retrying", attempt=attempt)
@@ -111,7 +110,7 @@ async def submit_complaint(
             )
         if isinstance(outcome, Replayed):
             response.headers["Idempotent-Replayed"] = "true"
-            return service.opened_response(outcome.response_sealed, parts.sealers.at_rest)
+            return service.opened_response(outcome.response_sealed, ctx.sealers.at_rest)
         bind_tracking_id(created.tracking_id)
         log.info("complaint_submitted", classification=body.classification.value, channel=body.channel.value)
         return created

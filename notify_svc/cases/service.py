@@ -32,12 +32,12 @@ def _newer_clocks(table: Table, offered: Offered) -> ColumnElement[bool]:
     return table.c.clocks_version < offered.clocks_version
 
 
-async def on_submitted(session: AsyncSession, data: ComplaintSubmitted, now: datetime) -> None:
+async def apply_submitted(session: AsyncSession, data: ComplaintSubmitted, now: datetime) -> None:
     timezone = timezone_of_region(data.case.region_code)
     await repository.upsert_case(session, data.tracking_id, now, {"timezone": timezone}, when=_timezone_unknown)
 
 
-async def on_status_changed(session: AsyncSession, data: ComplaintStatusChanged, now: datetime) -> None:
+async def apply_status_changed(session: AsyncSession, data: ComplaintStatusChanged, now: datetime) -> None:
     values: dict[str, Any] = {"status": data.status.value, "case_version": data.case_version}
     await repository.upsert_case(
         session,
@@ -48,7 +48,7 @@ async def on_status_changed(session: AsyncSession, data: ComplaintStatusChanged,
     )
 
 
-async def on_clocks_changed(session: AsyncSession, data: SlaClocksChanged, now: datetime) -> None:
+async def apply_clocks_changed(session: AsyncSession, data: SlaClocksChanged, now: datetime) -> None:
     written = await repository.upsert_case(
         session,
         data.tracking_id,

@@ -55,7 +55,7 @@ class DigestJob:
     settings: NotifySettings
     calendar: WorkingCalendar
 
-    async def run(self, runtime: Runtime) -> None:
+    async def run(self, runtime: Runtime[Any]) -> None:
         """Loop until the service stops: make what digests are due, then wait for the poll interval."""
         while not runtime.stopping.is_set():
             try:
@@ -66,7 +66,7 @@ class DigestJob:
                 log.warning("digest_failed", error=repr(exc))
             await wait_for_any(runtime.stopping, timeout=self.settings.digest_poll_seconds)
 
-    async def run_once(self, runtime: Runtime, now: datetime) -> int:
+    async def run_once(self, runtime: Runtime[Any], now: datetime) -> int:
         """Make every digest due at `now` that is not made yet; how many were made."""
         hour = self.settings.digest_hour
         if hour is None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,7 +16,6 @@ from notify_svc.notifications.schemas import DeliveryPage, DeliveryView
 from shared.background import made_work
 from shared.db.dialect import dialect_of, insert_ignore
 from shared.errors import not_found
-from shared.events.contracts import NotificationFailed, NotificationSent
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -89,16 +87,13 @@ def backoff(attempts: int, base: float, cap: float) -> float:
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
-async def mark_sent(
-    session: AsyncSession, n: Notification, *, message_id: str, channel: str, now: datetime
-) -> NotificationSent | None:
-    """Record `n` sent; the NotificationSent to write with it, None when it was no longer pending."""
-    attempts = n.attempts + 1
-    done = await repository.finish(
+async def mark_sent(session: AsyncSession, n: Notification, *, message_id: str, channel: str, now: datetime) -> None:
+    """Record `n` sent (nothing changes when it was no longer pending)."""
+    await repository.finish(
         session,
         n.id,
         status=NotificationStatus.sent.value,
-        attempts=attempts,
+        attempts=n.attempts + 1,
         sent_at=now,
         next_attempt_at=None,
         reason=None,
@@ -107,19 +102,6 @@ async def mark_sent(
         context_sealed=None,
         updated_at=now,
     )
-    if not done:
-        return None
-    return NotificationSent(
-        notification_id=n.id, tracking_id=n.tracking_id, channel=channel, template=n.template, attempts=attempts
-    )
-
-
-@dataclass(frozen=True)
-class AttemptFailed:
-    status: str
-    """pending (retried later) or failed (for good)."""
-    event: NotificationFailed | None
-    """To write with it: given when it failed for good."""
 
 
 async def mark_attempt_failed(
@@ -134,13 +116,13 @@ async def mark_attempt_failed(
     permanent: bool = False,
     message_id: str | None = None,
     channel: str | None = None,
-) -> AttemptFailed:
-    """Count a failed attempt: retry later with backoff, or fail for good (with a NotificationFailed to write)."""
+) -> str:
+    """Count a failed attempt: retry later with backoff (pending), or fail for good (failed); the status it leaves."""
     attempts = n.attempts + 1
     channel = channel or n.channel
     if permanent or attempts >= max_attempts:
         reason = "recipient_refused" if permanent else "max_attempts"
-        done = await repository.finish(
+        await repository.finish(
             session,
             n.id,
             status=NotificationStatus.failed.value,
@@ -153,15 +135,7 @@ async def mark_attempt_failed(
             context_sealed=None,
             updated_at=now,
         )
-        event = NotificationFailed(
-            notification_id=n.id,
-            tracking_id=n.tracking_id,
-            channel=channel,
-            template=n.template,
-            attempts=attempts,
-            error=error,
-        )
-        return AttemptFailed(NotificationStatus.failed.value, event if done else None)
+        return NotificationStatus.failed.value
     await repository.finish(
         session,
         n.id,
@@ -172,7 +146,7 @@ async def mark_attempt_failed(
         channel=channel,
         updated_at=now,
     )
-    return AttemptFailed(NotificationStatus.pending.value, None)
+    return NotificationStatus.pending.value
 
 
 async def skip(session: AsyncSession, n: Notification, *, reason: str, now: datetime) -> bool:

@@ -35,7 +35,6 @@ from shared.background import finish_even_if_cancelled, raise_if_cancelling, wai
 from shared.bus.consumer import infra_failure
 from shared.crypto import Sealer
 from shared.domain import STATUS_LABELS, Status
-from shared.events import EventData
 from shared.logging import bind_tracking_id, clear_context, get_logger
 from shared.runtime import Runtime
 
@@ -66,11 +65,10 @@ class Claimed:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one notification: the state change to write (returning the event to write with it), and what
-    to count and log once it is committed."""
+    """What became of one notification: the state change to write, and what to count and log once it is committed."""
 
     n: Notification
-    write: Callable[[AsyncSession], Awaitable[EventData | None]]
+    write: Callable[[AsyncSession], Awaitable[None]]
     report: Callable[[], None]
 
 
@@ -92,7 +90,7 @@ class Sender:
         self.quiet = settings.quiet()
         self._wake = asyncio.Event()
 
-    async def run(self, runtime: Runtime) -> None:
+    async def run(self, runtime: Runtime[Any]) -> None:
         """Loop until the service stops: send what is due, then wait for a commit (new work) or the poll interval."""
         on_commit = wake_on_commit(repository.WAKE_FLAG, self._wake)
         event.listen(runtime.db.sync_session_class, "after_commit", on_commit)
@@ -117,7 +115,7 @@ class Sender:
         finally:
             event.remove(runtime.db.sync_session_class, "after_commit", on_commit)
 
-    async def run_once(self, runtime: Runtime) -> int:
+    async def run_once(self, runtime: Runtime[Any]) -> int:
         """Claim up to one batch of due notifications and process each; the number found due."""
         now = runtime.clock.now()
         due, claimed = await finish_even_if_cancelled(self._claim(runtime, now))
@@ -152,14 +150,14 @@ class Sender:
                     await finish_even_if_cancelled(self._release(runtime, [c.n.id for c in left]))
         return due
 
-    async def _claim(self, runtime: Runtime, now: datetime) -> tuple[int, list[Claimed]]:
+    async def _claim(self, runtime: Runtime[Any], now: datetime) -> tuple[int, list[Claimed]]:
         lease_until = now + timedelta(seconds=self.settings.send_lease_seconds)
         async with runtime.db.session() as session, session.begin():
             due, won = await repository.claim_due(session, now, lease_until, self.settings.sender_batch)
             found = await lookup(session, won)
         return due, [Claimed(n, found) for n in won]
 
-    async def _record(self, runtime: Runtime, outcomes: list[Outcome]) -> None:
+    async def _record(self, runtime: Runtime[Any], outcomes: list[Outcome]) -> None:
         """Write the outcomes in one transaction; should that fail for one of them, each in its own, so that one bad
         write (then counted as a failed attempt) holds back none of the others."""
         try:
@@ -191,14 +189,10 @@ class Sender:
                 # Left under its lease: taken again once that ends.
                 log.error("notification_outcome_lost", notification_id=outcome.n.id, error=redact(repr(exc), []))
 
-    async def _write(self, runtime: Runtime, outcomes: list[Outcome]) -> None:
+    async def _write(self, runtime: Runtime[Any], outcomes: list[Outcome]) -> None:
         async with runtime.db.session() as session, session.begin():
-            events: list[EventData] = []
             for outcome in outcomes:
-                event = await outcome.write(session)
-                if event is not None:
-                    events.append(event)
-            await runtime.outbox.add(session, *events)
+                await outcome.write(session)
         for outcome in outcomes:
             bind_tracking_id(outcome.n.tracking_id)
             try:
@@ -206,13 +200,13 @@ class Sender:
             finally:
                 clear_context()
 
-    def _broken(self, runtime: Runtime, n: Notification, exc: Exception) -> Outcome:
+    def _broken(self, runtime: Runtime[Any], n: Notification, exc: Exception) -> Outcome:
         """An attempt that failed before delivery (no contact details are in these errors)."""
         error = redact(f"{type(exc).__name__}: {exc}", [])
         now = runtime.clock.now()
 
-        async def write(session: AsyncSession) -> EventData | None:
-            failed = await service.mark_attempt_failed(
+        async def write(session: AsyncSession) -> None:
+            await service.mark_attempt_failed(
                 session,
                 n,
                 error=error,
@@ -221,18 +215,17 @@ class Sender:
                 retry_base=self.settings.retry_base_seconds,
                 retry_cap=self.settings.retry_max_seconds,
             )
-            return failed.event
 
         def report() -> None:
             log.warning("notification_processing_failed", notification_id=n.id, error=error)
 
         return Outcome(n, write, report)
 
-    async def _release(self, runtime: Runtime, ids: list[str]) -> None:
+    async def _release(self, runtime: Runtime[Any], ids: list[str]) -> None:
         async with runtime.db.session() as session, session.begin():
             await repository.release(session, ids, runtime.clock.now())
 
-    async def process(self, runtime: Runtime, claimed: Claimed) -> Outcome:
+    async def process(self, runtime: Runtime[Any], claimed: Claimed) -> Outcome:
         """Deliver one claimed notification (unless it cannot or must not go now); what became of it."""
         n = claimed.n
         bind_tracking_id(n.tracking_id)
@@ -273,11 +266,11 @@ class Sender:
         await self.transport.deliver(mail)
         return message_id_for(n.id, self.settings.mail_from)
 
-    def _sent(self, runtime: Runtime, n: Notification, to: Address, message_id: str) -> Outcome:
+    def _sent(self, runtime: Runtime[Any], n: Notification, to: Address, message_id: str) -> Outcome:
         now = runtime.clock.now()
 
-        async def write(session: AsyncSession) -> EventData | None:
-            return await service.mark_sent(session, n, message_id=message_id, channel=to.channel.value, now=now)
+        async def write(session: AsyncSession) -> None:
+            await service.mark_sent(session, n, message_id=message_id, channel=to.channel.value, now=now)
 
         def report() -> None:
             NOTIFICATIONS.labels(runtime.service, n.template, "sent").inc()
@@ -316,15 +309,14 @@ class Sender:
         ctx["timezone"] = to.timezone
         return ctx
 
-    def _no_contact(self, runtime: Runtime, n: Notification, now: datetime) -> Outcome:
+    def _no_contact(self, runtime: Runtime[Any], n: Notification, now: datetime) -> Outcome:
         waited = (now - as_utc(n.created_at)).total_seconds()
         if waited >= self.settings.contact_wait_seconds:
             return self._skip(runtime, n, "no_contact", now)
         retry_at = now + timedelta(seconds=self.settings.contact_retry_seconds)
 
-        async def write(session: AsyncSession) -> EventData | None:
+        async def write(session: AsyncSession) -> None:
             await service.await_contact(session, n, retry_at=retry_at, now=now)
-            return None
 
         def report() -> None:
             NOTIFICATIONS.labels(runtime.service, n.template, "awaiting_contact").inc()
@@ -332,10 +324,9 @@ class Sender:
 
         return Outcome(n, write, report)
 
-    def _defer(self, runtime: Runtime, n: Notification, to: Address, until: datetime, now: datetime) -> Outcome:
-        async def write(session: AsyncSession) -> EventData | None:
+    def _defer(self, runtime: Runtime[Any], n: Notification, to: Address, until: datetime, now: datetime) -> Outcome:
+        async def write(session: AsyncSession) -> None:
             await service.defer(session, n, until=until, reason="quiet_hours", channel=to.channel.value, now=now)
-            return None
 
         def report() -> None:
             NOTIFICATIONS.labels(runtime.service, n.template, "deferred").inc()
@@ -343,10 +334,9 @@ class Sender:
 
         return Outcome(n, write, report)
 
-    def _skip(self, runtime: Runtime, n: Notification, reason: str, now: datetime) -> Outcome:
-        async def write(session: AsyncSession) -> EventData | None:
+    def _skip(self, runtime: Runtime[Any], n: Notification, reason: str, now: datetime) -> Outcome:
+        async def write(session: AsyncSession) -> None:
             await service.skip(session, n, reason=reason, now=now)
-            return None
 
         def report() -> None:
             NOTIFICATIONS.labels(runtime.service, n.template, "skipped").inc()
@@ -354,15 +344,17 @@ class Sender:
 
         return Outcome(n, write, report)
 
-    def _failed(self, runtime: Runtime, n: Notification, to: Address, exc: Exception, secrets: list[str]) -> Outcome:
+    def _failed(
+        self, runtime: Runtime[Any], n: Notification, to: Address, exc: Exception, secrets: list[str]
+    ) -> Outcome:
         error = redact(f"{type(exc).__name__}: {exc}", secrets)
         now = runtime.clock.now()
         message_id = message_id_for(n.id, self.settings.mail_from) if to.channel is NotifyChannel.email else None
         outcome = NotificationStatus.pending.value
 
-        async def write(session: AsyncSession) -> EventData | None:
+        async def write(session: AsyncSession) -> None:
             nonlocal outcome
-            failed = await service.mark_attempt_failed(
+            outcome = await service.mark_attempt_failed(
                 session,
                 n,
                 error=error,
@@ -374,8 +366,6 @@ class Sender:
                 message_id=message_id,
                 channel=to.channel.value,
             )
-            outcome = failed.status
-            return failed.event
 
         def report() -> None:
             NOTIFICATIONS.labels(runtime.service, n.template, "retry" if outcome == "pending" else "failed").inc()

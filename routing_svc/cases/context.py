@@ -1,9 +1,10 @@
-"""What the case logic needs besides a session."""
+"""routing_svc's context: what the case logic, the SLA sweep and the endpoints need besides a session."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from routing_svc.settings import RoutingSettings
 from routing_svc.sla.engine import SlaEngine
 from shared.clock import Clock
 from shared.identity import NameSeal
@@ -12,6 +13,7 @@ from shared.outbox import Outbox
 
 @dataclass(frozen=True)
 class CaseContext:
+    settings: RoutingSettings
     outbox: Outbox
     clock: Clock
     max_forwards: int

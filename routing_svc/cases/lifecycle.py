@@ -27,8 +27,7 @@ The transitions are ARCHITECTURE.md's "Complaint lifecycle" plus the ones the hu
 
 `apply_transition` is the only writer of a case's status. It checks legality (IllegalTransition otherwise), bumps
 `case_version`, appends the history line and the audit entry, and writes the events into the caller's transaction
-through the outbox: ComplaintStatusChanged always, plus ComplaintVerified (the first disposition),
-ComplaintDispositioned, ComplaintPostponed or ComplaintRejected as the target status asks. It never commits.
+through the outbox: ComplaintStatusChanged always, and ComplaintDispositioned for a disposing action. It never commits.
 """
 
 from __future__ import annotations
@@ -48,10 +47,7 @@ from shared.domain import ANONYMOUS_NAME, Channel, Classification, RejectReason,
 from shared.events.contracts import (
     CaseSnapshot,
     ComplaintDispositioned,
-    ComplaintPostponed,
-    ComplaintRejected,
     ComplaintStatusChanged,
-    ComplaintVerified,
     EventData,
 )
 from shared.identity import NameSeal
@@ -222,7 +218,6 @@ async def apply_transition(
         reason = reason or _DEFAULT_DISPOSITION_REASON[route_kind]
         if case.verified_at is None:
             case.verified_at = now
-            events.append(ComplaintVerified(tracking_id=case.tracking_id, actor=actor, rule_id=rule_id))
         events.append(
             ComplaintDispositioned(
                 tracking_id=case.tracking_id,
@@ -234,17 +229,6 @@ async def apply_transition(
                 actor=actor,
                 case_version=version,
                 case=snapshot(case, ctx.names),
-            )
-        )
-    elif to_status is S.postponed:
-        events.append(ComplaintPostponed(tracking_id=case.tracking_id, actor=actor, reason=reason or "postponed"))
-    elif to_status is S.rejected:
-        events.append(
-            ComplaintRejected(
-                tracking_id=case.tracking_id,
-                actor=actor,
-                reason_code=RejectReason(reason_code or RejectReason.not_relevant),
-                reason=reason,
             )
         )
     events.append(

@@ -45,7 +45,6 @@ from shared.events.contracts import (
     ClockView,
     ComplaintEscalated,
     EventData,
-    SlaBreached,
     SlaClocksChanged,
     SlaWarning,
 )
@@ -224,16 +223,6 @@ class SlaEngine:
             if clock.breached_at is None and as_utc(clock.due_at) <= now:
                 clock.breached_at = now
                 clock.state = ClockState.breached.value
-                events.append(
-                    SlaBreached(
-                        tracking_id=case.tracking_id,
-                        clock_id=clock_id,
-                        clock=kind,
-                        agency_code=clock.agency_code,
-                        due_at=as_utc(clock.due_at),
-                        breached_at=now,
-                    )
-                )
             while (rung := next_rung(clock)) is not None and rung_at(clock, rung[0], self.rules) <= now:
                 level = rung[1]
                 clock.escalation_level = level

@@ -209,11 +209,10 @@ async def sync_schedule(db: Database, fingerprint: str, now: datetime) -> int:
         return marked
 
 
-async def sla_worker(runtime: Runtime) -> None:
+async def sla_worker(runtime: Runtime[CaseContext]) -> None:
     """Sweep for due clocks until the service stops; a failing sweep is logged and tried again."""
-    ctx: CaseContext = runtime.extras["cases"]
-    settings = runtime.settings
-    assert isinstance(settings, RoutingSettings)
+    ctx = runtime.context
+    settings = ctx.settings
     fingerprint = schedule_fingerprint(settings)
     synced = False
     while not runtime.stopping.is_set():

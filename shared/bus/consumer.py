@@ -12,8 +12,9 @@ database to come back.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import nats.errors
 from nats.aio.msg import Msg
@@ -21,13 +22,15 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.bus.nats_bus import STREAM, Bus
+from shared.bus.handlers import Handlers
+from shared.bus.nats_bus import Bus
 from shared.clock import utcnow
 from shared.db.availability import database_unavailable
 from shared.db.dialect import dialect_of, insert_ignore
 from shared.db.engine import Database
 from shared.db.kit_tables import KitTables
 from shared.events import Envelope, EventData, MalformedEvent, decode_event
+from shared.events.topology import DURABLES, ROUTES, Durable, consumed_by
 from shared.logging import bind_tracking_id, clear_context, get_logger
 from shared.metrics import CONSUMER_ACK_PENDING, CONSUMER_PENDING, DEAD_LETTERS, EVENTS_CONSUMED, REDELIVERIES
 
@@ -36,7 +39,7 @@ log = get_logger(__name__)
 LAG_REPORT_INTERVAL_S = 2.0
 """How often each durable's lag is read from JetStream (one consumer-info request) for /metrics."""
 
-Handler = Callable[[AsyncSession, Envelope, EventData], Awaitable[None]]
+C = TypeVar("C")
 
 INFRA_ERRORS: tuple[type[BaseException], ...] = (
     sa_exc.OperationalError,
@@ -65,17 +68,39 @@ class RetryLater(Exception):
         self.delay = delay
 
 
-@dataclass
-class Subscription:
-    durable: str
-    subjects: list[str]
-    handlers: dict[str, Handler]
-    stream: str = STREAM
+@dataclass(frozen=True)
+class Subscription(Generic[C]):
+    """A durable and its handlers; its filter is the subjects of the contracts they handle.
+
+    For a durable of the topology, the handlers must cover exactly the events the topology routes to it.
+    """
+
+    durable: Durable
+    handlers: Handlers[C]
     ack_wait: float = 10.0
-    extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.durable in DURABLES:
+            routed = {route.contract for route in consumed_by(self.durable)}
+            if self.handlers.contracts != routed:
+                missing = sorted(c.event_type for c in routed - self.handlers.contracts)
+                extra = sorted(c.event_type for c in self.handlers.contracts - routed)
+                raise ValueError(f"{self.durable.name}: handlers missing for {missing}, not routed here: {extra}")
+
+    @property
+    def name(self) -> str:
+        return self.durable.name
+
+    @property
+    def stream(self) -> str:
+        return self.durable.stream
+
+    @property
+    def subjects(self) -> list[str]:
+        return [route.subject for route in ROUTES if route.contract in self.handlers.contracts]
 
 
-class ConsumerRunner:
+class ConsumerRunner(Generic[C]):
     def __init__(
         self,
         *,
@@ -83,7 +108,8 @@ class ConsumerRunner:
         bus: Bus,
         db: Database,
         kit: KitTables,
-        subscription: Subscription,
+        subscription: Subscription[C],
+        context: C,
         batch: int = 64,
         max_deliver: int = 5,
     ):
@@ -92,6 +118,7 @@ class ConsumerRunner:
         self.db = db
         self.kit = kit
         self.sub = subscription
+        self.context = context
         self.batch = batch
         self.max_deliver = max_deliver
         self._stopping = asyncio.Event()
@@ -113,12 +140,12 @@ class ConsumerRunner:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("consumer_restart", durable=self.sub.durable, error=repr(exc))
+                log.warning("consumer_restart", durable=self.sub.name, error=repr(exc))
                 await self._sleep(1.0)
 
     async def _bind(self) -> object:
         config = ConsumerConfig(
-            durable_name=self.sub.durable,
+            durable_name=self.sub.name,
             deliver_policy=DeliverPolicy.ALL,
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=self.sub.ack_wait,
@@ -128,7 +155,7 @@ class ConsumerRunner:
             filter_subject=self.sub.subjects[0] if len(self.sub.subjects) == 1 else None,
         )
         await self.bus.js.add_consumer(self.sub.stream, config)
-        return await self.bus.js.pull_subscribe_bind(durable=self.sub.durable, stream=self.sub.stream)
+        return await self.bus.js.pull_subscribe_bind(durable=self.sub.name, stream=self.sub.stream)
 
     async def _loop(self, psub: object) -> None:
         while not self._stopping.is_set():
@@ -146,18 +173,18 @@ class ConsumerRunner:
             return
         self._lag_due = now + LAG_REPORT_INTERVAL_S
         try:
-            info = await self.bus.js.consumer_info(self.sub.stream, self.sub.durable)
+            info = await self.bus.js.consumer_info(self.sub.stream, self.sub.name)
         except Exception as exc:
-            log.debug("consumer_info_failed", durable=self.sub.durable, error=repr(exc))
+            log.debug("consumer_info_failed", durable=self.sub.name, error=repr(exc))
             return
-        CONSUMER_PENDING.labels(self.service, self.sub.durable).set(info.num_pending or 0)
-        CONSUMER_ACK_PENDING.labels(self.service, self.sub.durable).set(info.num_ack_pending or 0)
+        CONSUMER_PENDING.labels(self.service, self.sub.name).set(info.num_pending or 0)
+        CONSUMER_ACK_PENDING.labels(self.service, self.sub.name).set(info.num_ack_pending or 0)
 
     async def handle_batch(self, msgs: list[Msg]) -> None:
         decoded: list[tuple[Msg, Envelope, EventData]] = []
         for msg in msgs:
             if msg.metadata.num_delivered > 1:
-                REDELIVERIES.labels(self.service, self.sub.durable).inc()
+                REDELIVERIES.labels(self.service, self.sub.name).inc()
             try:
                 envelope, data = decode_event(msg.data)
             except MalformedEvent as exc:
@@ -187,17 +214,17 @@ class ConsumerRunner:
         except Exception as exc:
             if not infra_failure(exc):
                 raise
-            log.warning("consumer_batch_infra_failure", durable=self.sub.durable, error=repr(exc))
+            log.warning("consumer_batch_infra_failure", durable=self.sub.name, error=repr(exc))
             for msg, _, _ in decoded:
                 await _quietly(msg.nak(delay=2.0))
-            EVENTS_CONSUMED.labels(self.service, self.sub.durable, "deferred").inc(len(decoded))
+            EVENTS_CONSUMED.labels(self.service, self.sub.name, "deferred").inc(len(decoded))
             await self._sleep(1.0)
             return
         for i, (msg, envelope, _) in enumerate(decoded):
             failure = failures.get(i)
             if failure is None:
                 await _quietly(msg.ack())
-                EVENTS_CONSUMED.labels(self.service, self.sub.durable, "ok").inc()
+                EVENTS_CONSUMED.labels(self.service, self.sub.name, "ok").inc()
             else:
                 await self._failed(msg, envelope, failure)
 
@@ -214,12 +241,9 @@ class ConsumerRunner:
                     if event_id not in fresh:
                         continue
                     fresh.discard(event_id)  # delivered twice in one batch: handled once
-                    handler = self.sub.handlers.get(envelope.type)
-                    if handler is None:
-                        continue
                     bind_tracking_id(envelope.correlation_id)
                     try:
-                        await handler(session, envelope, data)
+                        await self.sub.handlers.handle(session, envelope, data, self.context)
                     except Exception as exc:
                         if infra_failure(exc):
                             raise
@@ -250,49 +274,46 @@ class ConsumerRunner:
         """Record the events as processed; those that were not already."""
         table = self.kit.processed_events
         now = utcnow()
-        rows = [{"consumer": self.sub.durable, "event_id": e, "processed_at": now} for e in dict.fromkeys(event_ids)]
+        rows = [{"consumer": self.sub.name, "event_id": e, "processed_at": now} for e in dict.fromkeys(event_ids)]
         claim = insert_ignore(dialect_of(session), table).values(rows).returning(table.c.event_id)
         return set((await session.execute(claim)).scalars())
 
     async def _handle_one(self, session: AsyncSession, envelope: Envelope, data: EventData) -> None:
         claim = insert_ignore(dialect_of(session), self.kit.processed_events).values(
-            consumer=self.sub.durable, event_id=str(envelope.id), processed_at=utcnow()
+            consumer=self.sub.name, event_id=str(envelope.id), processed_at=utcnow()
         )
         result = await session.execute(claim)
         if result.rowcount == 0:  # type: ignore[attr-defined]
             return
-        handler = self.sub.handlers.get(envelope.type)
-        if handler is None:
-            return
         bind_tracking_id(envelope.correlation_id)
-        await handler(session, envelope, data)
+        await self.sub.handlers.handle(session, envelope, data, self.context)
 
     async def _failed(self, msg: Msg, envelope: Envelope, exc: BaseException) -> None:
         delivered = msg.metadata.num_delivered
         if isinstance(exc, RetryLater) and delivered < self.max_deliver * 4:
             await _quietly(msg.nak(delay=exc.delay))
-            EVENTS_CONSUMED.labels(self.service, self.sub.durable, "retry_later").inc()
+            EVENTS_CONSUMED.labels(self.service, self.sub.name, "retry_later").inc()
             return
         if delivered >= self.max_deliver:
             await self.dead_letter(msg, f"{type(exc).__name__}: {exc}")
             return
         log.warning(
             "event_failed",
-            durable=self.sub.durable,
+            durable=self.sub.name,
             event_type=envelope.type,
             event_id=str(envelope.id),
             delivered=delivered,
             error=repr(exc),
         )
-        EVENTS_CONSUMED.labels(self.service, self.sub.durable, "failed").inc()
+        EVENTS_CONSUMED.labels(self.service, self.sub.name, "failed").inc()
         await _quietly(msg.nak(delay=min(2.0 ** (delivered - 1), 30.0)))
 
     async def dead_letter(self, msg: Msg, error: str) -> None:
         meta = msg.metadata
         headers = {
-            "Nats-Msg-Id": f"dlq-{self.sub.durable}-{meta.sequence.stream}",
+            "Nats-Msg-Id": f"dlq-{self.sub.name}-{meta.sequence.stream}",
             "Simpul-Error": error[:2000],
-            "Simpul-Durable": self.sub.durable,
+            "Simpul-Durable": self.sub.name,
             "Simpul-Service": self.service,
             "Simpul-Subject": msg.subject,
             "Simpul-Stream": meta.stream,
@@ -301,15 +322,15 @@ class ConsumerRunner:
             "Simpul-Failed-At": utcnow().isoformat(),
         }
         try:
-            await self.bus.publish(f"dlq.{self.sub.durable}", msg.data, headers=headers)
+            await self.bus.publish(f"dlq.{self.sub.name}", msg.data, headers=headers)
         except Exception as exc:
-            log.error("dead_letter_publish_failed", durable=self.sub.durable, error=repr(exc))
+            log.error("dead_letter_publish_failed", durable=self.sub.name, error=repr(exc))
             await _quietly(msg.nak(delay=5.0))
             return
         await _quietly(msg.term())
-        DEAD_LETTERS.labels(self.service, self.sub.durable).inc()
-        EVENTS_CONSUMED.labels(self.service, self.sub.durable, "dead_lettered").inc()
-        log.error("event_dead_lettered", durable=self.sub.durable, subject=msg.subject, error=error[:500])
+        DEAD_LETTERS.labels(self.service, self.sub.name).inc()
+        EVENTS_CONSUMED.labels(self.service, self.sub.name, "dead_lettered").inc()
+        log.error("event_dead_lettered", durable=self.sub.name, subject=msg.subject, error=error[:500])
 
     async def _sleep(self, seconds: float) -> None:
         try:

@@ -14,11 +14,11 @@ from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import APIError, NotFoundError
 
+from shared.events.topology import DLQ_STREAM, PRIVATE_STREAM, STREAM, STREAM_SUBJECTS
 from shared.logging import get_logger
 
-STREAM = "SIMPUL"
-PRIVATE_STREAM = "SIMPUL_PRIVATE"
-DLQ_STREAM = "SIMPUL_DLQ"
+__all__ = ["DLQ_STREAM", "PRIVATE_STREAM", "STREAM", "Bus", "ensure_streams", "inbox_prefix"]
+
 DUPLICATE_WINDOW_S = 120.0
 INBOX_ROOT = "_INBOX"
 
@@ -196,14 +196,10 @@ class Bus:
 
 async def ensure_streams(js: JetStreamContext, *, replicas: int = 1, max_age_s: float = 30 * 86400.0) -> None:
     """Create the three streams that do not exist yet; an existing stream is left as it is."""
-    for name, subjects in (
-        (STREAM, ["simpul.>"]),
-        (PRIVATE_STREAM, ["private.>"]),
-        (DLQ_STREAM, ["dlq.>"]),
-    ):
+    for name, subjects in STREAM_SUBJECTS.items():
         config = StreamConfig(
             name=name,
-            subjects=subjects,
+            subjects=list(subjects),
             storage=StorageType.FILE,
             retention=RetentionPolicy.LIMITS,
             discard=DiscardPolicy.OLD,

@@ -18,7 +18,6 @@ from shared.domain import (
     ClockKind,
     ClockState,
     EscalationTarget,
-    RejectReason,
     Role,
     RouteKind,
     Status,
@@ -45,6 +44,8 @@ class EventData(_Contract):
     event_type: ClassVar[str]
     event_version: ClassVar[int] = 1
     private: ClassVar[bool] = False
+    subject_has_node: ClassVar[bool] = False
+    """The subject ends with the node the event is for (`simpul.<type>.<agency_code>`)."""
 
     def subject(self) -> str:
         root = PRIVATE_ROOT if self.private else SUBJECT_ROOT
@@ -142,30 +143,9 @@ class ContactRegistered(EventData):
 # routing_svc --------------------------------------------------------------------------------------
 
 
-class ComplaintVerified(EventData):
-    event_type: ClassVar[str] = "complaint.verified"
-    tracking_id: str
-    actor: str
-    rule_id: str | None = None
-
-
-class ComplaintPostponed(EventData):
-    event_type: ClassVar[str] = "complaint.postponed"
-    tracking_id: str
-    actor: str
-    reason: str
-
-
-class ComplaintRejected(EventData):
-    event_type: ClassVar[str] = "complaint.rejected"
-    tracking_id: str
-    actor: str
-    reason_code: RejectReason
-    reason: str | None = None
-
-
 class ComplaintDispositioned(EventData):
     event_type: ClassVar[str] = "complaint.dispositioned"
+    subject_has_node: ClassVar[bool] = True
     tracking_id: str
     agency_code: str
     previous_agency_code: str | None = None
@@ -177,7 +157,7 @@ class ComplaintDispositioned(EventData):
     case: CaseSnapshot
 
     def subject(self) -> str:
-        return f"{SUBJECT_ROOT}.{self.event_type}.{self.agency_code}"
+        return f"{super().subject()}.{self.agency_code}"
 
 
 class ComplaintStatusChanged(EventData):
@@ -231,16 +211,6 @@ class SlaWarning(EventData):
     started_at: datetime
     due_at: datetime
     warned_at: datetime
-
-
-class SlaBreached(EventData):
-    event_type: ClassVar[str] = "sla.breached"
-    tracking_id: str
-    clock_id: str
-    clock: ClockKind
-    agency_code: str | None = None
-    due_at: datetime
-    breached_at: datetime
 
 
 class ComplaintEscalated(EventData):
@@ -345,28 +315,6 @@ class AgencyDelegated(EventData):
     delegated_at: datetime
 
 
-# notify_svc ---------------------------------------------------------------------------------------
-
-
-class NotificationSent(EventData):
-    event_type: ClassVar[str] = "notification.sent"
-    notification_id: str
-    tracking_id: str | None = None
-    channel: str
-    template: str
-    attempts: int
-
-
-class NotificationFailed(EventData):
-    event_type: ClassVar[str] = "notification.failed"
-    notification_id: str
-    tracking_id: str | None = None
-    channel: str
-    template: str
-    attempts: int
-    error: str
-
-
 EVENT_MODELS: dict[str, type[EventData]] = {
     model.event_type: model
     for model in (
@@ -375,14 +323,10 @@ EVENT_MODELS: dict[str, type[EventData]] = {
         ReporterRated,
         ReporterWithdrew,
         ContactRegistered,
-        ComplaintVerified,
-        ComplaintPostponed,
-        ComplaintRejected,
         ComplaintDispositioned,
         ComplaintStatusChanged,
         SlaClocksChanged,
         SlaWarning,
-        SlaBreached,
         ComplaintEscalated,
         NodeUpserted,
         KeyIssued,
@@ -391,7 +335,5 @@ EVENT_MODELS: dict[str, type[EventData]] = {
         FollowupPosted,
         AgencyForwardRequested,
         AgencyDelegated,
-        NotificationSent,
-        NotificationFailed,
     )
 }

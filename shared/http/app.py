@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,9 +16,11 @@ from shared.http.middleware import RequestGuardMiddleware
 from shared.http.openapi import document_shared_responses
 from shared.runtime import Runtime
 
+C = TypeVar("C")
+
 
 def build_app(
-    runtime: Runtime,
+    runtime: Runtime[Any],
     *,
     title: str,
     description: str,
@@ -47,14 +49,26 @@ def build_app(
     return app
 
 
-def runtime_of(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
+def runtime_of(request: Request) -> Runtime[Any]:
+    runtime: Runtime[Any] = request.app.state.runtime
     return runtime
 
 
-async def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime[Any]:
     """A dependency (async, so that FastAPI does not hand it to a thread on every request)."""
     return runtime_of(request)
+
+
+def context_of(kind: type[C]) -> Callable[[Request], Awaitable[C]]:
+    """A dependency that gives the service's context (`Runtime.context`), checked to be a `kind`."""
+
+    async def get_context(request: Request) -> C:
+        context = runtime_of(request).context
+        if not isinstance(context, kind):
+            raise TypeError(f"the runtime's context is a {type(context).__name__}, not a {kind.__name__}")
+        return context
+
+    return get_context
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -62,5 +76,5 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+RuntimeDep = Annotated[Runtime[Any], Depends(get_runtime)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

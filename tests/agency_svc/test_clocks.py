@@ -12,13 +12,13 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import select
 
 from agency_svc.app import create_app
-from agency_svc.consumers import INBOX_DURABLE, INBOX_SUBJECTS
 from agency_svc.models import KIT, CaseClockDeadline, CaseClocks
 from agency_svc.settings import AgencySettings
 from shared.bus import STREAM
 from shared.domain import ClockKind, ClockState
 from shared.events import EventData, encode_event, new_event
 from shared.events.contracts import ClockView, SlaClocksChanged
+from shared.events.topology import AGENCY_INBOX, filter_subjects
 from tests.agency_svc.conftest import Agency, new_tid
 from tests.support.apps import eventually, running_service, service_settings
 from tests.support.apps import test_bus as driver_bus
@@ -77,7 +77,7 @@ async def handled(tree: Agency, data: EventData) -> None:
     async def seen() -> bool:
         async with tree.runtime.db.engine.connect() as conn:
             found = await conn.execute(
-                select(t.c.event_id).where(t.c.consumer == INBOX_DURABLE, t.c.event_id == str(env.id))
+                select(t.c.event_id).where(t.c.consumer == AGENCY_INBOX.name, t.c.event_id == str(env.id))
             )
             return found.first() is not None
 
@@ -268,13 +268,13 @@ async def test_the_overdue_filter(timed: tuple[Agency, Path]) -> None:
 
 async def test_an_existing_durable_takes_the_new_subject(database: TestDatabase, natsd: Any, tmp_path: Path) -> None:
     """A deployment whose agency-inbox durable predates sla.clocks_changed receives it after the upgrade."""
-    old_subjects = [s for s in INBOX_SUBJECTS if s != "simpul.sla.clocks_changed"]
+    old_subjects = [s for s in filter_subjects(AGENCY_INBOX) if s != "simpul.sla.clocks_changed"]
     async with driver_bus(natsd) as bus:
         await bus.wait_ready(10)
         await bus.js.add_consumer(
             STREAM,
             ConsumerConfig(
-                durable_name=INBOX_DURABLE,
+                durable_name=AGENCY_INBOX.name,
                 deliver_policy=DeliverPolicy.ALL,
                 ack_policy=AckPolicy.EXPLICIT,
                 filter_subjects=old_subjects,
@@ -285,11 +285,11 @@ async def test_an_existing_durable_takes_the_new_subject(database: TestDatabase,
         tree = Agency(app=app, client=client, bus=bus)
 
         async def filters() -> list[str]:
-            info = await bus.js.consumer_info(STREAM, INBOX_DURABLE)
+            info = await bus.js.consumer_info(STREAM, AGENCY_INBOX.name)
             subjects = info.config.filter_subjects or []
             return subjects if "simpul.sla.clocks_changed" in subjects else []
 
-        assert sorted(await eventually(filters)) == sorted(INBOX_SUBJECTS)
+        assert sorted(await eventually(filters)) == sorted(filter_subjects(AGENCY_INBOX))
         tid = new_tid()
         await handled(tree, clocks_changed(tid, 1, [clock(ClockKind.first_response, "UPT", DAY)]))
         async with tree.runtime.db.session() as s:

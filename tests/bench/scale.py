@@ -1,7 +1,7 @@
 """The scale bench (issue 7): routing latency with a national directory against a 10-node one, and the due-clock
 sweep and the statistics queries with a million open cases on PostgreSQL.
 
-- Routing: routing_svc takes in complaint.submitted and routes it (cases.service.on_submitted, in a transaction of
+- Routing: routing_svc takes in complaint.submitted and routes it (cases.handlers.on_submitted, in a transaction of
   its own), for a mix of complaints (tests/bench/scale_directory.py), against a 10-node directory and a national
   one (700 instansi, 20,000 units, 20,000 rules); p50/p99 of on_submitted alone and with the commit. On PostgreSQL
   when given (`routing`), and then on SQLite as well (`routing_sqlite`); on SQLite only otherwise.
@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from routing_svc.app import case_context
 from routing_svc.cases.context import CaseContext
-from routing_svc.cases.service import on_submitted
+from routing_svc.cases.handlers import on_submitted
 from routing_svc.models import Node, RoutingRule, SlaClock
 from routing_svc.settings import RoutingSettings
 from routing_svc.sla.sweep import sweep_once
@@ -43,6 +43,7 @@ from routing_svc.stats.service import agency_stats, period_stats
 from shared.clock import SystemClock
 from shared.db.engine import Database
 from shared.db.migrations import upgrade_async
+from shared.events import new_event
 from shared.events.contracts import CaseSnapshot, ComplaintSubmitted
 from shared.logging import configure_logging
 from tests.bench.scale_cases import seed_open_cases, vacuum
@@ -182,9 +183,10 @@ async def route_latency(
             committed: list[float] = []
             for index, sub in enumerate(mix):
                 data = event(sub, index)
+                envelope = new_event(data, source="intake")
                 async with db.session() as session:
                     started = time.perf_counter()
-                    await on_submitted(session, ctx, data, uuid.uuid4())
+                    await on_submitted(session, envelope, data, ctx)
                     done = time.perf_counter()
                     await session.commit()
                     ended = time.perf_counter()

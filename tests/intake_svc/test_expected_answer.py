@@ -12,7 +12,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from intake_svc.app import create_app
-from intake_svc.consumers import REPORTER_VIEW
 from intake_svc.models import Base
 from intake_svc.settings import IntakeSettings
 from shared.bus import STREAM
@@ -20,6 +19,7 @@ from shared.db.migrations import upgrade, upgrade_async
 from shared.domain import Status
 from shared.events import EventData
 from shared.events.contracts import SlaClocksChanged
+from shared.events.topology import INTAKE_REPORTER_VIEW
 from tests.intake_svc.conftest import Intake, publish_and_wait, status_changed
 from tests.support.apps import publish, running_service, service_settings
 from tests.support.apps import test_bus as driver_bus
@@ -128,10 +128,10 @@ async def test_an_existing_durable_takes_up_the_new_subject(database: TestDataba
         await bus.js.add_consumer(
             STREAM,
             ConsumerConfig(
-                durable_name=REPORTER_VIEW.durable,
+                durable_name=INTAKE_REPORTER_VIEW.name,
                 deliver_policy=DeliverPolicy.ALL,
                 ack_policy=AckPolicy.EXPLICIT,
-                ack_wait=REPORTER_VIEW.ack_wait,
+                ack_wait=10.0,
                 max_deliver=-1,
                 max_ack_pending=4096,
                 filter_subjects=old_subjects,
@@ -143,7 +143,7 @@ async def test_an_existing_durable_takes_up_the_new_subject(database: TestDataba
             receipt = await intake.submit()
             await publish_and_wait(intake, clocks_changed(receipt["tracking_id"], 1, END_OF_11_MARCH_WIB))
             assert expected(await intake.view(receipt))[1] == "2026-03-11"
-        info = await bus.js.consumer_info(STREAM, REPORTER_VIEW.durable)
+        info = await bus.js.consumer_info(STREAM, INTAKE_REPORTER_VIEW.name)
         assert set(info.config.filter_subjects or []) == {*old_subjects, "simpul.sla.clocks_changed"}
 
 

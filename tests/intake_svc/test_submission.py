@@ -58,7 +58,7 @@ async def test_submit_returns_receipt_once_seals_contact_and_relays_events(intak
     async with intake.runtime.db.session() as session:
         stored = await session.get(Contact, tid)
         assert stored is not None and stored.email_sealed
-    sealer = intake.runtime.extras["intake"].sealers.at_rest
+    sealer = intake.runtime.context.sealers.at_rest
     assert sealer.open(stored.email_sealed) == REPORTER["email"]
     assert sealer.open(stored.phone_sealed) == REPORTER["phone"]
 

@@ -77,7 +77,7 @@ async def test_the_daily_digest(database: Any, natsd: Any, tmp_path: Path, smtp_
 
     clock.set(datetime(2026, 3, 9, 9, 0, tzinfo=UTC))  # 16:00 WIB, the same day, after a restart
     async with start_notify(database, natsd, tmp_path, clock=clock, **settings) as svc:
-        job: DigestJob = svc.runtime.extras["digests"]
+        job: DigestJob = svc.runtime.context.digests
         assert await job.run_once(svc.runtime, clock.now()) == 0, "made already today: nothing again"
         async with svc.runtime.db.session() as session, session.begin():  # as a second replica would try
             assert await job.make(session, "LAPAS-SBY", "Asia/Jakarta", date(2026, 3, 9), clock.now()) == 0

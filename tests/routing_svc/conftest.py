@@ -145,7 +145,7 @@ class Hub:
 
     async def sweep(self) -> int:
         """Run the due-clock sweep once, now (as the worker would), and wait for its events to be published."""
-        seen = await sweep_once(self.runtime.db, self.runtime.extras["cases"], 1000)
+        seen = await sweep_once(self.runtime.db, self.runtime.context, 1000)
         await eventually(self.outbox_drained)
         return seen
 

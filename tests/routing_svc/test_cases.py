@@ -135,8 +135,9 @@ async def test_coordinator_decisions(hub: Hub) -> None:
     assert case["agency_code"] == "PEMKOT-SBY" and case["case_version"] == 3
 
     async def events() -> tuple | None:
-        rej = await hub.events("simpul.complaint.rejected")
-        post = await hub.events("simpul.complaint.postponed")
+        changes = await hub.events("simpul.complaint.status_changed")
+        rej = [e for e in changes if e["data"]["status"] == "rejected"]
+        post = [e for e in changes if e["data"]["status"] == "postponed"]
         return (rej, post) if len(rej) == 2 and post else None
 
     rej, post = await eventually(events)

@@ -43,8 +43,6 @@ async def test_routed_by_the_reporters_choice(hub: Hub) -> None:
     (status,) = await hub.events("simpul.complaint.status_changed")
     assert status["data"]["status"] == "dispositioned" and status["data"]["previous_status"] == "submitted"
     assert status["data"]["case_version"] == 1 and status["data"]["agency_code"] == "LAPAS-SBY"
-    (verified,) = await hub.events("simpul.complaint.verified")
-    assert verified["data"]["tracking_id"] == tid
 
 
 async def test_routed_by_the_best_rule_over_http(hub: Hub) -> None:

@@ -378,7 +378,7 @@ async def test_statistics_match_the_hand_counted_fixture(stats_hub: tuple[Hub, M
     assert r.headers["content-type"] == "application/json"
 
     # The sweep firing the breaches (as the worker would) changes nothing: late running clocks already counted.
-    assert await sweep_once(hub.runtime.db, hub.runtime.extras["cases"], 1000) > 0
+    assert await sweep_once(hub.runtime.db, hub.runtime.context, 1000) > 0
     assert {code: figures(row) for code, row in (await _agencies(hub)).items()} == ALL_TIME
     # Time moves on: c4's resolution clock (due Mar 27) breaches too, and is counted at once.
     clock.set(wib(3, 30, 9))

@@ -24,7 +24,6 @@ from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import NotFoundError
 
-from agency_svc.consumers import INBOX_DURABLE, INBOX_SUBJECTS
 from services.nats_users import GRANTS, OPS, USERS, NatsUser, config_password, hub_users, publish_allowed
 from services.natsd import NatsServer
 from services.registry import SERVICES
@@ -34,6 +33,7 @@ from shared.bus import DLQ_STREAM, PRIVATE_STREAM, STREAM, Bus
 from shared.bus.nats_bus import inbox_prefix
 from shared.bus.subjects import subject_matches
 from shared.events.contracts import EVENT_MODELS, PRIVATE_ROOT
+from shared.events.topology import AGENCY_INBOX, filter_subjects
 from tests.support.apps import eventually
 
 PASSWORDS = {user: secrets.token_urlsafe(32) for user in USERS}
@@ -285,7 +285,9 @@ async def test_simpul_dlq_reads_dead_letters_as_ops_and_replays_only_what_a_dura
         await create_streams(server.url, hub.nats_passwords[OPS])
         ops = Bus(server.url, name="test-ops", user=OPS, password=hub.nats_passwords[OPS])
         await ops.connect()
-        await ops.js.add_consumer(STREAM, ConsumerConfig(durable_name=INBOX_DURABLE, filter_subjects=INBOX_SUBJECTS))
+        await ops.js.add_consumer(
+            STREAM, ConsumerConfig(durable_name=AGENCY_INBOX.name, filter_subjects=filter_subjects(AGENCY_INBOX))
+        )
         agency = Bus(server.url, name="test-agency", user="agency", password=hub.nats_passwords["agency"])
         await agency.connect()
         letters = [  # (Simpul-Durable, Simpul-Subject): the first is genuine, the others are forged by agency

@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
 
 from intake_svc.complaints.limits import PublicLimits
 from intake_svc.complaints.writer import Outcome, PreparedSubmission
 from intake_svc.privacy import IntakeSealers
 from intake_svc.settings import IntakeSettings
 from shared.db.batch_writer import BatchWriter
-from shared.runtime import Runtime
-
-EXTRAS_KEY = "intake"
+from shared.http.app import context_of
 
 
 @dataclass(frozen=True)
-class IntakeParts:
+class IntakeContext:
     settings: IntakeSettings
     sealers: IntakeSealers
     writer: BatchWriter[PreparedSubmission, Outcome]
     limits: PublicLimits
 
 
-def intake_parts(runtime: Runtime) -> IntakeParts:
-    parts: IntakeParts = runtime.extras[EXTRAS_KEY]
-    return parts
+ContextDep = Annotated[IntakeContext, Depends(context_of(IntakeContext))]

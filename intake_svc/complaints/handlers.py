@@ -9,15 +9,18 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake_svc.complaints.service import as_utc
+from intake_svc.context import IntakeContext
 from intake_svc.models import Base, Complaint, FollowUp, TimelineEntry
-from shared.bus.consumer import Subscription
+from shared.bus.handlers import Handlers
 from shared.db.dialect import dialect_of, insert_ignore
 from shared.domain import Status
-from shared.events import Envelope, EventData
+from shared.events import Envelope
 from shared.events.contracts import ComplaintStatusChanged, FollowupPosted, SlaClocksChanged
 from shared.logging import get_logger
 
 log = get_logger(__name__)
+
+handlers = Handlers[IntakeContext]()
 
 _TIMELINE = Base.metadata.tables[TimelineEntry.__tablename__]
 _FOLLOW_UPS = Base.metadata.tables[FollowUp.__tablename__]
@@ -37,9 +40,10 @@ def _touch(complaint: Complaint, at: datetime) -> None:
     complaint.updated_at = max(as_utc(complaint.updated_at), as_utc(at))
 
 
-async def on_status_changed(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
-    if not isinstance(data, ComplaintStatusChanged):
-        return
+@handlers.on(ComplaintStatusChanged)
+async def on_status_changed(
+    session: AsyncSession, envelope: Envelope, data: ComplaintStatusChanged, ctx: IntakeContext
+) -> None:
     complaint = await session.get(Complaint, data.tracking_id)
     if complaint is None:
         log.info("status_for_unknown_complaint_ignored", event_id=str(envelope.id))
@@ -75,9 +79,10 @@ def _followup_note(language: str, data: FollowupPosted) -> str:
     return f"Tindak lanjut{' akhir' if data.is_final else ''} dari {who}"
 
 
-async def on_followup_posted(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
-    if not isinstance(data, FollowupPosted):
-        return
+@handlers.on(FollowupPosted)
+async def on_followup_posted(
+    session: AsyncSession, envelope: Envelope, data: FollowupPosted, ctx: IntakeContext
+) -> None:
     complaint = await session.get(Complaint, data.tracking_id)
     if complaint is None:
         log.info("followup_for_unknown_complaint_ignored", event_id=str(envelope.id))
@@ -106,9 +111,10 @@ async def on_followup_posted(session: AsyncSession, envelope: Envelope, data: Ev
     log.info("followup_stored", is_final=data.is_final)
 
 
-async def on_clocks_changed(session: AsyncSession, envelope: Envelope, data: EventData) -> None:
-    if not isinstance(data, SlaClocksChanged):
-        return
+@handlers.on(SlaClocksChanged)
+async def on_clocks_changed(
+    session: AsyncSession, envelope: Envelope, data: SlaClocksChanged, ctx: IntakeContext
+) -> None:
     expected = as_utc(data.expected_answer_by) if data.expected_answer_by is not None else None
     # One conditional UPDATE, so that of two replicas racing on one case the older clocks_version never wins.
     stmt = (
@@ -125,14 +131,3 @@ async def on_clocks_changed(session: AsyncSession, envelope: Envelope, data: Eve
         log.info("clocks_for_unknown_complaint_ignored", event_id=str(envelope.id))
     else:
         log.info("stale_clocks_ignored", clocks_version=data.clocks_version, stored_version=stored)
-
-
-REPORTER_VIEW = Subscription(
-    durable="intake-reporter-view",
-    subjects=["simpul.complaint.status_changed", "simpul.followup.posted", "simpul.sla.clocks_changed"],
-    handlers={
-        ComplaintStatusChanged.event_type: on_status_changed,
-        FollowupPosted.event_type: on_followup_posted,
-        SlaClocksChanged.event_type: on_clocks_changed,
-    },
-)

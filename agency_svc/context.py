@@ -1,0 +1,26 @@
+"""What agency adds to the kit's Runtime: its settings, the reporter names' seal, and the webhooks' configuration
+and fan-out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+
+from agency_svc.settings import AgencySettings
+from agency_svc.webhooks.fanout import Fanout
+from agency_svc.webhooks.service import WebhookConfig
+from shared.http.app import context_of
+from shared.identity import NameSeal
+
+
+@dataclass(frozen=True)
+class AgencyContext:
+    settings: AgencySettings
+    names: NameSeal
+    webhooks: WebhookConfig
+    fanout: Fanout
+
+
+ContextDep = Annotated[AgencyContext, Depends(context_of(AgencyContext))]

@@ -74,6 +74,9 @@ class Runtime(Generic[C]):
             kit.api_keys, bootstrap_admin_key=bootstrap, bootstrap_admin_key_hash=settings.bootstrap_admin_key_hash
         )
         self.context: C = context(self)
+        strangers = [s.name for s in subscriptions if s.durable.service != name]
+        if strangers:
+            raise ValueError(f"{name} may not bind another service's durables: {strangers}")
         self.consumers = [
             ConsumerRunner(
                 service=name,

@@ -29,7 +29,6 @@ from routing_svc.directory.repository import get_active_node, get_node
 from routing_svc.models import Assignment, Case, CaseHistory, Node
 from routing_svc.rules.matcher import Complaint
 from routing_svc.rules.repository import best_rule
-from routing_svc.timeutil import as_utc
 from shared.auth.keys import Principal
 from shared.bus.consumer import RetryLater
 from shared.domain import Classification, ClockKind, RejectReason, RouteKind, Status
@@ -235,7 +234,7 @@ async def _first_response(session: AsyncSession, ctx: CaseContext, assignment: A
     node = await get_node(session, assignment.agency_code)
     tz = node.timezone if node else ctx.sla.hub_timezone
     assignment.first_response_working_days = ctx.sla.rules.calendar.working_time_between(
-        as_utc(assignment.dispositioned_at), as_utc(at), tz
+        assignment.dispositioned_at, at, tz
     )
 
 

@@ -27,6 +27,7 @@ from shared.db.availability import database_unavailable
 from shared.db.dialect import dialect_of, insert_ignore
 from shared.db.engine import Database
 from shared.db.kit_tables import KitTables
+from shared.db.results import rows_affected
 from shared.events import Envelope, EventData, MalformedEvent, decode_event
 from shared.logging import bind_tracking_id, clear_context, get_logger
 from shared.metrics import CONSUMER_ACK_PENDING, CONSUMER_PENDING, DEAD_LETTERS, EVENTS_CONSUMED, REDELIVERIES
@@ -259,7 +260,7 @@ class ConsumerRunner:
             consumer=self.sub.durable, event_id=str(envelope.id), processed_at=utcnow()
         )
         result = await session.execute(claim)
-        if result.rowcount == 0:  # type: ignore[attr-defined]
+        if rows_affected(result) == 0:
             return
         handler = self.sub.handlers.get(envelope.type)
         if handler is None:

@@ -12,9 +12,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.db.columns import CASE_STATUS, NODE_CODE, TRACKING_ID, UtcDateTime
 from shared.db.kit_tables import add_kit_tables, new_metadata
 
 
@@ -23,8 +24,6 @@ class Base(DeclarativeBase):
 
 
 KIT = add_kit_tables(Base.metadata)
-
-TZ = DateTime(timezone=True)
 
 
 class Node(Base):
@@ -36,14 +35,14 @@ class Node(Base):
         Index("ix_nodes_path", "path", postgresql_ops={"path": "text_pattern_ops"}),
     )
 
-    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    code: Mapped[str] = mapped_column(NODE_CODE, primary_key=True)
     name: Mapped[str] = mapped_column(String(300), nullable=False)
     kind: Mapped[str] = mapped_column(String(32), nullable=False)
-    parent_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    parent_code: Mapped[str | None] = mapped_column(NODE_CODE, nullable=True)
     path: Mapped[str] = mapped_column(String(2000), nullable=False)
     timezone: Mapped[str] = mapped_column(String(64), nullable=False)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
     """When the applied NodeUpserted occurred; an older event never overwrites a newer one."""
 
 
@@ -56,9 +55,9 @@ class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (Index("ix_cases_agency_code_dispositioned_at", "agency_code", "dispositioned_at"),)
 
-    tracking_id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    agency_code: Mapped[str] = mapped_column(String(64), nullable=False)
-    previous_agency_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    tracking_id: Mapped[str] = mapped_column(TRACKING_ID, primary_key=True)
+    agency_code: Mapped[str] = mapped_column(NODE_CODE, nullable=False)
+    previous_agency_code: Mapped[str | None] = mapped_column(NODE_CODE, nullable=True)
     title: Mapped[str] = mapped_column(Text, nullable=False)
     content: Mapped[str] = mapped_column(Text, nullable=False)
     classification: Mapped[str] = mapped_column(String(32), nullable=False)
@@ -69,24 +68,24 @@ class Case(Base):
     is_anonymous: Mapped[bool] = mapped_column(Boolean, nullable=False)
     is_confidential: Mapped[bool] = mapped_column(Boolean, nullable=False)
     reporter_name_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
-    submitted_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
-    status: Mapped[str] = mapped_column(String(32), nullable=False)
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    status: Mapped[str] = mapped_column(CASE_STATUS, nullable=False)
     case_version: Mapped[int] = mapped_column(Integer, nullable=False)
     disposition_version: Mapped[int] = mapped_column(Integer, nullable=False)
     route_kind: Mapped[str] = mapped_column(String(32), nullable=False)
     rule_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     disposition_reason: Mapped[str] = mapped_column(Text, nullable=False)
-    dispositioned_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
-    acknowledged_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
-    forward_requested_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    dispositioned_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    forward_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     forward_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-    forward_suggested_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    delegation_requested_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
-    delegation_target_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    final_posted_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
-    released_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    forward_suggested_code: Mapped[str | None] = mapped_column(NODE_CODE, nullable=True)
+    delegation_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    delegation_target_code: Mapped[str | None] = mapped_column(NODE_CODE, nullable=True)
+    final_posted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    released_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     """Set when the hub says no agency holds the case any more (triage); the case then leaves every inbox."""
-    updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
 
 class FollowUp(Base):
@@ -95,13 +94,13 @@ class FollowUp(Base):
     __tablename__ = "follow_ups"
 
     followup_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    tracking_id: Mapped[str] = mapped_column(String(40), ForeignKey("cases.tracking_id"), nullable=False, index=True)
-    agency_code: Mapped[str] = mapped_column(String(64), nullable=False)
+    tracking_id: Mapped[str] = mapped_column(TRACKING_ID, ForeignKey("cases.tracking_id"), nullable=False, index=True)
+    agency_code: Mapped[str] = mapped_column(NODE_CODE, nullable=False)
     agency_name: Mapped[str | None] = mapped_column(String(300), nullable=True)
-    author_code: Mapped[str] = mapped_column(String(64), nullable=False)
+    author_code: Mapped[str] = mapped_column(NODE_CODE, nullable=False)
     content: Mapped[str] = mapped_column(Text, nullable=False)
     is_final: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    posted_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    posted_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
 
 class CaseMessage(Base):
@@ -110,10 +109,10 @@ class CaseMessage(Base):
     __tablename__ = "case_messages"
 
     message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    tracking_id: Mapped[str] = mapped_column(String(40), ForeignKey("cases.tracking_id"), nullable=False, index=True)
+    tracking_id: Mapped[str] = mapped_column(TRACKING_ID, ForeignKey("cases.tracking_id"), nullable=False, index=True)
     content: Mapped[str] = mapped_column(Text, nullable=False)
     disputes_answer: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    sent_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
 
 class CaseHistory(Base):
@@ -123,12 +122,12 @@ class CaseHistory(Base):
     __table_args__ = (UniqueConstraint("tracking_id", "entry_key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    tracking_id: Mapped[str] = mapped_column(String(40), ForeignKey("cases.tracking_id"), nullable=False)
+    tracking_id: Mapped[str] = mapped_column(TRACKING_ID, ForeignKey("cases.tracking_id"), nullable=False)
     entry_key: Mapped[str] = mapped_column(String(100), nullable=False)
-    at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
     kind: Mapped[str] = mapped_column(String(32), nullable=False)
-    status: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    agency_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str | None] = mapped_column(CASE_STATUS, nullable=True)
+    agency_code: Mapped[str | None] = mapped_column(NODE_CODE, nullable=True)
     actor: Mapped[str | None] = mapped_column(String(200), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
@@ -141,12 +140,12 @@ class CaseClocks(Base):
 
     __tablename__ = "case_clocks"
 
-    tracking_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tracking_id: Mapped[str] = mapped_column(TRACKING_ID, primary_key=True)
     clocks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
     escalation_level: Mapped[int] = mapped_column(Integer, nullable=False)
     clocks_version: Mapped[int] = mapped_column(Integer, nullable=False)
-    expected_answer_by: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
-    updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    expected_answer_by: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
     """The event's `changed_at`."""
 
 
@@ -159,10 +158,10 @@ class CaseClockDeadline(Base):
 
     __tablename__ = "case_clock_deadlines"
 
-    tracking_id: Mapped[str] = mapped_column(String(40), ForeignKey("case_clocks.tracking_id"), primary_key=True)
+    tracking_id: Mapped[str] = mapped_column(TRACKING_ID, ForeignKey("case_clocks.tracking_id"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    agency_code: Mapped[str] = mapped_column(String(64), nullable=False)
-    due_at: Mapped[datetime] = mapped_column(TZ, nullable=False, index=True)
+    agency_code: Mapped[str] = mapped_column(NODE_CODE, nullable=False)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, index=True)
 
 
 class WebhookEndpoint(Base):
@@ -171,12 +170,12 @@ class WebhookEndpoint(Base):
     __tablename__ = "webhook_endpoints"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    agency_code: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    agency_code: Mapped[str] = mapped_column(NODE_CODE, nullable=False, index=True)
     url: Mapped[str] = mapped_column(String(2000), nullable=False)
     secret_sealed: Mapped[str] = mapped_column(Text, nullable=False)
     event_types: Mapped[list[str]] = mapped_column(JSON, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
 
 class DeliveryStatus(StrEnum):
@@ -205,19 +204,19 @@ class WebhookDelivery(Base):
     endpoint_id: Mapped[str] = mapped_column(
         String(36), ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), nullable=False
     )
-    tracking_id: Mapped[str] = mapped_column(String(40), nullable=False)
+    tracking_id: Mapped[str] = mapped_column(TRACKING_ID, nullable=False)
     event_id: Mapped[str] = mapped_column(String(36), nullable=False)
     event_type: Mapped[str] = mapped_column(String(64), nullable=False)
     payload: Mapped[str] = mapped_column(Text, nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
-    give_up_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
-    leased_until: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    give_up_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    leased_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
-    finished_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     """When it was delivered or failed for good."""
 
 
@@ -230,7 +229,7 @@ class WebhookAttempt(Base):
     delivery_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    attempted_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    attempted_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
     status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error: Mapped[str | None] = mapped_column(String(500), nullable=True)
     duration_ms: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -21,6 +21,7 @@ from shared.bus.consumer import Subscription
 from shared.clock import Clock
 from shared.db.batch_writer import BatchWriter
 from shared.db.engine import Database
+from shared.db.results import rows_affected
 from shared.events.topology import INTAKE_REPORTER_VIEW
 from shared.http.app import build_app
 from shared.logging import get_logger
@@ -52,7 +53,7 @@ async def purge_expired_idempotency_keys(db: Database, now: datetime) -> int:
     table = Base.metadata.tables[IdempotencyKey.__tablename__]
     async with db.engine.begin() as conn:
         result = await conn.execute(delete(table).where(table.c.expires_at < now))
-    return int(result.rowcount)
+    return rows_affected(result)
 
 
 async def purge_idempotency_keys(runtime: Runtime[IntakeContext]) -> None:

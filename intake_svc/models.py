@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.db.columns import CASE_STATUS, NODE_CODE, TRACKING_ID, UtcDateTime
 from shared.db.kit_tables import add_kit_tables, new_metadata
 
 
@@ -16,36 +17,34 @@ class Base(DeclarativeBase):
 
 KIT = add_kit_tables(Base.metadata)
 
-TZ = DateTime(timezone=True)
-
 
 class Complaint(Base):
     """A submission and the reporter's view of its status (as the hub reports it)."""
 
     __tablename__ = "complaints"
 
-    tracking_id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    tracking_id: Mapped[str] = mapped_column(TRACKING_ID, primary_key=True)
     receipt_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     title: Mapped[str] = mapped_column(String(200), nullable=False)
     content: Mapped[str] = mapped_column(Text, nullable=False)
     classification: Mapped[str] = mapped_column(String(32), nullable=False)
     category: Mapped[str | None] = mapped_column(String(100), nullable=True)
     region_code: Mapped[str | None] = mapped_column(String(10), nullable=True)
-    agency_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    agency_code: Mapped[str | None] = mapped_column(NODE_CODE, nullable=True)
     channel: Mapped[str] = mapped_column(String(32), nullable=False)
     incident_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     is_anonymous: Mapped[bool] = mapped_column(Boolean, nullable=False)
     is_confidential: Mapped[bool] = mapped_column(Boolean, nullable=False)
     language: Mapped[str] = mapped_column(String(2), nullable=False)
-    status: Mapped[str] = mapped_column(String(32), nullable=False)
+    status: Mapped[str] = mapped_column(CASE_STATUS, nullable=False)
     case_version: Mapped[int] = mapped_column(Integer, nullable=False)
-    holder_agency_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    expected_answer_by: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    holder_agency_code: Mapped[str | None] = mapped_column(NODE_CODE, nullable=True)
+    expected_answer_by: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     """The hub's date by which the reporter should have an answer (from sla.clocks_changed)."""
     clocks_version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     """The clocks_version of the sla.clocks_changed that set `expected_answer_by`; only a newer one applies."""
-    submitted_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
 
 class Contact(Base):
@@ -53,11 +52,11 @@ class Contact(Base):
 
     __tablename__ = "contacts"
 
-    tracking_id: Mapped[str] = mapped_column(String(20), ForeignKey("complaints.tracking_id"), primary_key=True)
+    tracking_id: Mapped[str] = mapped_column(TRACKING_ID, ForeignKey("complaints.tracking_id"), primary_key=True)
     name_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     email_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     phone_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
 
 class IdempotencyKey(Base):
@@ -67,10 +66,10 @@ class IdempotencyKey(Base):
 
     key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
-    tracking_id: Mapped[str] = mapped_column(String(20), nullable=False)
+    tracking_id: Mapped[str] = mapped_column(TRACKING_ID, nullable=False)
     response_sealed: Mapped[str] = mapped_column(Text, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
-    expires_at: Mapped[datetime] = mapped_column(TZ, nullable=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, index=True)
 
 
 class TimelineEntry(Base):
@@ -80,10 +79,10 @@ class TimelineEntry(Base):
     __table_args__ = (UniqueConstraint("tracking_id", "entry_key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    tracking_id: Mapped[str] = mapped_column(String(20), ForeignKey("complaints.tracking_id"), nullable=False)
+    tracking_id: Mapped[str] = mapped_column(TRACKING_ID, ForeignKey("complaints.tracking_id"), nullable=False)
     entry_key: Mapped[str] = mapped_column(String(100), nullable=False)
-    at: Mapped[datetime] = mapped_column(TZ, nullable=False)
-    status: Mapped[str] = mapped_column(String(32), nullable=False)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    status: Mapped[str] = mapped_column(CASE_STATUS, nullable=False)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
@@ -94,13 +93,13 @@ class FollowUp(Base):
 
     followup_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     tracking_id: Mapped[str] = mapped_column(
-        String(20), ForeignKey("complaints.tracking_id"), nullable=False, index=True
+        TRACKING_ID, ForeignKey("complaints.tracking_id"), nullable=False, index=True
     )
-    agency_code: Mapped[str] = mapped_column(String(64), nullable=False)
+    agency_code: Mapped[str] = mapped_column(NODE_CODE, nullable=False)
     agency_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     content: Mapped[str] = mapped_column(Text, nullable=False)
     is_final: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    posted_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    posted_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
 
 class ReporterMessage(Base):
@@ -110,11 +109,11 @@ class ReporterMessage(Base):
 
     message_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tracking_id: Mapped[str] = mapped_column(
-        String(20), ForeignKey("complaints.tracking_id"), nullable=False, index=True
+        TRACKING_ID, ForeignKey("complaints.tracking_id"), nullable=False, index=True
     )
     content: Mapped[str] = mapped_column(Text, nullable=False)
     disputes_answer: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    sent_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
 
 class Rating(Base):
@@ -122,7 +121,7 @@ class Rating(Base):
 
     __tablename__ = "ratings"
 
-    tracking_id: Mapped[str] = mapped_column(String(20), ForeignKey("complaints.tracking_id"), primary_key=True)
+    tracking_id: Mapped[str] = mapped_column(TRACKING_ID, ForeignKey("complaints.tracking_id"), primary_key=True)
     score: Mapped[int] = mapped_column(Integer, nullable=False)
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
-    rated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    rated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)

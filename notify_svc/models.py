@@ -13,9 +13,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.db.columns import CASE_STATUS, NODE_CODE, TRACKING_ID, UtcDateTime
 from shared.db.kit_tables import add_kit_tables, new_metadata
 
 
@@ -24,8 +25,6 @@ class Base(DeclarativeBase):
 
 
 KIT = add_kit_tables(Base.metadata)
-
-TZ = DateTime(timezone=True)
 
 
 class NotificationStatus(StrEnum):
@@ -51,13 +50,13 @@ class Contact(Base):
 
     __tablename__ = "contacts"
 
-    tracking_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tracking_id: Mapped[str] = mapped_column(TRACKING_ID, primary_key=True)
     name_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     email_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     phone_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     language: Mapped[str] = mapped_column(String(8), nullable=False)
     is_anonymous: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    registered_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    registered_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
 
 class Recipient(Base):
@@ -74,7 +73,7 @@ class Recipient(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     role: Mapped[str] = mapped_column(String(16), nullable=False)
-    node_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    node_code: Mapped[str | None] = mapped_column(NODE_CODE, nullable=True)
     level: Mapped[int | None] = mapped_column(Integer, nullable=True)
     scope: Mapped[str] = mapped_column(String(80), nullable=False)
     name: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -82,7 +81,7 @@ class Recipient(Base):
     timezone: Mapped[str] = mapped_column(String(32), nullable=False)
     language: Mapped[str] = mapped_column(String(8), nullable=False)
     is_system: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
 
 class DirectoryNode(Base):
@@ -91,9 +90,9 @@ class DirectoryNode(Base):
 
     __tablename__ = "directory_nodes"
 
-    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    code: Mapped[str] = mapped_column(NODE_CODE, primary_key=True)
     timezone: Mapped[str] = mapped_column(String(32), nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
 
 class Notification(Base):
@@ -120,7 +119,7 @@ class Notification(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(36), nullable=False)
     event_type: Mapped[str] = mapped_column(String(64), nullable=False)
-    tracking_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    tracking_id: Mapped[str | None] = mapped_column(TRACKING_ID, nullable=True)
     recipient_kind: Mapped[str] = mapped_column(String(32), nullable=False)
     recipient_id: Mapped[str] = mapped_column(String(36), nullable=False, server_default="")
     channel: Mapped[str] = mapped_column(String(16), nullable=False)
@@ -132,10 +131,10 @@ class Notification(Base):
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     message_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
-    sent_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class CaseState(Base):
@@ -144,12 +143,12 @@ class CaseState(Base):
 
     __tablename__ = "cases"
 
-    tracking_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tracking_id: Mapped[str] = mapped_column(TRACKING_ID, primary_key=True)
     timezone: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    status: Mapped[str | None] = mapped_column(CASE_STATUS, nullable=True)
     case_version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     clocks_version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
-    updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
 
 class CaseDeadline(Base):
@@ -158,11 +157,11 @@ class CaseDeadline(Base):
     __tablename__ = "case_deadlines"
     __table_args__ = (Index("ix_case_deadlines_agency_code_due_at", "agency_code", "due_at"),)
 
-    tracking_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tracking_id: Mapped[str] = mapped_column(TRACKING_ID, primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     clock: Mapped[str] = mapped_column(String(32), nullable=False)
-    agency_code: Mapped[str] = mapped_column(String(64), nullable=False)
-    due_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    agency_code: Mapped[str] = mapped_column(NODE_CODE, nullable=False)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
 
 class Digest(Base):
@@ -170,9 +169,9 @@ class Digest(Base):
 
     __tablename__ = "digests"
 
-    node_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    node_code: Mapped[str] = mapped_column(NODE_CODE, primary_key=True)
     timezone: Mapped[str] = mapped_column(String(32), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     overdue: Mapped[int] = mapped_column(Integer, nullable=False)
     due_soon: Mapped[int] = mapped_column(Integer, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)

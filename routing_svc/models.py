@@ -9,7 +9,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -21,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.db.columns import CASE_STATUS, NODE_CODE, TRACKING_ID, UtcDateTime
 from shared.db.kit_tables import add_kit_tables, new_metadata
 
 
@@ -29,8 +29,6 @@ class Base(DeclarativeBase):
 
 
 KIT = add_kit_tables(Base.metadata)
-
-TZ = DateTime(timezone=True)
 
 ANY = ""
 """A rule matcher left out is stored as '' (not NULL), so candidate lookup is one IN-list on a composite index."""
@@ -42,10 +40,10 @@ class Node(Base):
     __tablename__ = "nodes"
     __table_args__ = (Index("ix_nodes_path", "path", postgresql_ops={"path": "varchar_pattern_ops"}),)
 
-    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    code: Mapped[str] = mapped_column(NODE_CODE, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     kind: Mapped[str] = mapped_column(String(32), nullable=False)
-    parent_code: Mapped[str | None] = mapped_column(String(64), ForeignKey("nodes.code"), nullable=True, index=True)
+    parent_code: Mapped[str | None] = mapped_column(NODE_CODE, ForeignKey("nodes.code"), nullable=True, index=True)
     path: Mapped[str] = mapped_column(String(2000), nullable=False)
     depth: Mapped[int] = mapped_column(Integer, nullable=False)
     region_codes: Mapped[list[str]] = mapped_column(JSON, nullable=False)
@@ -53,10 +51,10 @@ class Node(Base):
     timezone: Mapped[str] = mapped_column(String(32), nullable=False)
     is_active: Mapped[bool] = mapped_column(Boolean, nullable=False)
     liaison_officers: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
-    integrity_node_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    integrity_node_code: Mapped[str | None] = mapped_column(NODE_CODE, nullable=True)
     """The integrity node (an inspektorat) that takes whistleblowing reports about this node and its subtree."""
-    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
     @property
     def path_codes(self) -> list[str]:
@@ -72,14 +70,14 @@ class RoutingRule(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    agency_code: Mapped[str] = mapped_column(String(64), ForeignKey("nodes.code"), nullable=False, index=True)
+    agency_code: Mapped[str] = mapped_column(NODE_CODE, ForeignKey("nodes.code"), nullable=False, index=True)
     classification: Mapped[str] = mapped_column(String(32), nullable=False)
     category: Mapped[str] = mapped_column(String(100), nullable=False)
     region_code: Mapped[str] = mapped_column(String(10), nullable=False)
     keywords: Mapped[list[str]] = mapped_column(JSON, nullable=False)
     priority: Mapped[int] = mapped_column(Integer, nullable=False)
     specificity: Mapped[int] = mapped_column(Integer, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
 
 class Case(Base):
@@ -88,8 +86,8 @@ class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (Index("ix_cases_status_submitted_at", "status", "submitted_at"),)
 
-    tracking_id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    status: Mapped[str] = mapped_column(String(32), nullable=False)
+    tracking_id: Mapped[str] = mapped_column(TRACKING_ID, primary_key=True)
+    status: Mapped[str] = mapped_column(CASE_STATUS, nullable=False)
     classification: Mapped[str] = mapped_column(String(32), nullable=False)
     category: Mapped[str | None] = mapped_column(String(100), nullable=True)
     region_code: Mapped[str | None] = mapped_column(String(10), nullable=True)
@@ -101,22 +99,22 @@ class Case(Base):
     is_confidential: Mapped[bool] = mapped_column(Boolean, nullable=False)
     reporter_name_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)
     chosen_agency_code: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    accused_agency_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    accused_agency_code: Mapped[str | None] = mapped_column(NODE_CODE, nullable=True)
     """For a WBS report: the node it names. The case never goes to it or below it."""
-    agency_code: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    agency_code: Mapped[str | None] = mapped_column(NODE_CODE, nullable=True, index=True)
     case_version: Mapped[int] = mapped_column(Integer, nullable=False)
     forward_count: Mapped[int] = mapped_column(Integer, nullable=False)
-    verified_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    rated_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    rated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     berkadar_pengawasan: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
     """Flagged by a coordinator as needing examination: the pengaduan resolution clock becomes 60 working days."""
     escalation_level: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     """The highest rung of the escalation ladder any of the case's clocks reached (4: oversight)."""
     clocks_version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     """Bumped on every change of the case's clocks; orders sla.clocks_changed."""
-    submitted_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
 
 class CaseHistory(Base):
@@ -134,13 +132,13 @@ class CaseHistory(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    tracking_id: Mapped[str] = mapped_column(String(40), ForeignKey("cases.tracking_id"), nullable=False, index=True)
-    at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    tracking_id: Mapped[str] = mapped_column(TRACKING_ID, ForeignKey("cases.tracking_id"), nullable=False, index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
     action: Mapped[str] = mapped_column(String(32), nullable=False)
-    from_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    to_status: Mapped[str] = mapped_column(String(32), nullable=False)
+    from_status: Mapped[str | None] = mapped_column(CASE_STATUS, nullable=True)
+    to_status: Mapped[str] = mapped_column(CASE_STATUS, nullable=False)
     actor: Mapped[str] = mapped_column(String(200), nullable=False)
-    agency_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    agency_code: Mapped[str | None] = mapped_column(NODE_CODE, nullable=True)
     route_kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
     rule_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     reason_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
@@ -158,15 +156,15 @@ class Assignment(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    tracking_id: Mapped[str] = mapped_column(String(40), ForeignKey("cases.tracking_id"), nullable=False, index=True)
-    agency_code: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    tracking_id: Mapped[str] = mapped_column(TRACKING_ID, ForeignKey("cases.tracking_id"), nullable=False, index=True)
+    agency_code: Mapped[str] = mapped_column(NODE_CODE, nullable=False, index=True)
     route_kind: Mapped[str] = mapped_column(String(32), nullable=False)
-    dispositioned_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
-    acknowledged_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
-    first_followup_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    dispositioned_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    first_followup_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     first_response_working_days: Mapped[float | None] = mapped_column(Float, nullable=True)
     """Working time (in the node's timezone) from the disposition to the first acknowledgement or follow-up."""
-    ended_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 UNBREACHED_RUNNING = "stopped_at IS NULL AND paused_at IS NULL AND state <> 'breached'"
@@ -204,25 +202,25 @@ class SlaClock(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    tracking_id: Mapped[str] = mapped_column(String(40), ForeignKey("cases.tracking_id"), nullable=False)
+    tracking_id: Mapped[str] = mapped_column(TRACKING_ID, ForeignKey("cases.tracking_id"), nullable=False)
     kind: Mapped[str] = mapped_column(String(32), nullable=False)
-    agency_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    agency_code: Mapped[str | None] = mapped_column(NODE_CODE, nullable=True)
     timezone: Mapped[str] = mapped_column(String(32), nullable=False)
     working_days: Mapped[int] = mapped_column(Integer, nullable=False)
     policy_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    started_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
-    due_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
-    warn_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
-    oversight_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
-    paused_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    warn_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    oversight_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    paused_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     paused_days: Mapped[float] = mapped_column(Float, nullable=False)
-    stopped_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     state: Mapped[str] = mapped_column(String(16), nullable=False)
-    warned_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
-    breached_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    warned_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    breached_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     escalation_level: Mapped[int] = mapped_column(Integer, nullable=False)
     recompute: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    next_fire_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    next_fire_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class SlaPolicy(Base):
@@ -239,12 +237,12 @@ class SlaPolicy(Base):
     kind: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
     classification: Mapped[str] = mapped_column(String(32), nullable=False)
     category: Mapped[str] = mapped_column(String(100), nullable=False)
-    agency_code: Mapped[str] = mapped_column(String(64), nullable=False)
+    agency_code: Mapped[str] = mapped_column(NODE_CODE, nullable=False)
     berkadar_pengawasan: Mapped[bool] = mapped_column(Boolean, nullable=False)
     """True: the policy is for cases flagged berkadar pengawasan; false: for the others."""
     working_days: Mapped[int] = mapped_column(Integer, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
 
 class SlaSetting(Base):
@@ -268,14 +266,14 @@ class CaseFacts(Base):
     __tablename__ = "case_facts"
     __table_args__ = (Index("ix_case_facts_entered_at", "entered_at", postgresql_include=list(CASE_FIGURES)),)
 
-    tracking_id: Mapped[str] = mapped_column(String(40), ForeignKey("cases.tracking_id"), primary_key=True)
-    entered_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    tracking_id: Mapped[str] = mapped_column(TRACKING_ID, ForeignKey("cases.tracking_id"), primary_key=True)
+    entered_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
     followed_up: Mapped[int] = mapped_column(Integer, nullable=False)
     completed: Mapped[int] = mapped_column(Integer, nullable=False)
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
     sla_met: Mapped[int] = mapped_column(Integer, nullable=False)
     sla_breached: Mapped[int] = mapped_column(Integer, nullable=False)
-    overdue_from: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    overdue_from: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class StayFacts(Base):
@@ -286,8 +284,8 @@ class StayFacts(Base):
     __table_args__ = (Index("ix_stay_facts_entered_at", "entered_at", postgresql_include=list(STAY_FIGURES)),)
 
     assignment_id: Mapped[int] = mapped_column(Integer, ForeignKey("assignments.id"), primary_key=True)
-    tracking_id: Mapped[str] = mapped_column(String(40), nullable=False, index=True)
-    entered_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    tracking_id: Mapped[str] = mapped_column(TRACKING_ID, nullable=False, index=True)
+    entered_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
     response_working_days: Mapped[float | None] = mapped_column(Float, nullable=True)
-    dispositioned_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
-    answered_at: Mapped[datetime | None] = mapped_column(TZ, nullable=True)
+    dispositioned_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_svc.models import Base, Case, CaseClockDeadline, CaseClocks
 from shared.db.dialect import Offered, dialect_of, upsert, upsert_params
+from shared.db.results import rows_affected
 
 _CLOCKS = Base.metadata.tables[CaseClocks.__tablename__]
 
@@ -23,7 +24,7 @@ async def upsert_if_newer(session: AsyncSession, values: dict[str, Any]) -> bool
     updated = tuple(name for name in values if name != "tracking_id")
     stmt = upsert(dialect_of(session), _CLOCKS, "tracking_id", tuple(values), updated, _newer_clocks)
     result = await session.execute(stmt, upsert_params(values))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rows_affected(result))
 
 
 def _newer_clocks(table: Table, offered: Offered) -> ColumnElement[bool]:

@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agency_svc.clocks import repository as repo
 from agency_svc.directory.repository import paths_of
 from agency_svc.directory.service import Scope
-from agency_svc.timeutil import as_utc, as_utc_or_none
 from shared.domain import ClockState
 from shared.events.contracts import ClockView, SlaClocksChanged
 from shared.logging import get_logger
@@ -45,19 +44,9 @@ def is_running(clock: ClockView) -> bool:
     return clock.stopped_at is None and clock.state is not ClockState.met
 
 
-def _in_utc(clock: ClockView) -> ClockView:
-    return clock.model_copy(
-        update={
-            "started_at": as_utc(clock.started_at),
-            "due_at": as_utc(clock.due_at),
-            "stopped_at": as_utc_or_none(clock.stopped_at),
-        }
-    )
-
-
 async def apply_clocks_changed(session: AsyncSession, data: SlaClocksChanged) -> None:
     """Store the case's clocks unless a newer (or the same) clocks_version is already stored."""
-    clocks = [_in_utc(c) for c in data.clocks]
+    clocks = data.clocks
     applied = await repo.upsert_if_newer(
         session,
         {
@@ -65,8 +54,8 @@ async def apply_clocks_changed(session: AsyncSession, data: SlaClocksChanged) ->
             "clocks": [c.model_dump(mode="json") for c in clocks],
             "escalation_level": data.escalation_level,
             "clocks_version": data.clocks_version,
-            "expected_answer_by": as_utc_or_none(data.expected_answer_by),
-            "updated_at": as_utc(data.changed_at),
+            "expected_answer_by": data.expected_answer_by,
+            "updated_at": data.changed_at,
         },
     )
     if not applied:

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_svc.directory.repository import get_node
 from agency_svc.models import Node
-from agency_svc.timeutil import as_utc
 from shared.auth.keys import Principal
+from shared.db.columns import utc
 from shared.domain import Role
 from shared.events.contracts import NodeUpserted
 from shared.logging import get_logger
@@ -45,7 +45,7 @@ async def apply_node_upserted(session: AsyncSession, data: NodeUpserted, occurre
         )
         log.info("node_added", code=data.code)
         return
-    if as_utc(node.updated_at) > as_utc(occurred_at):
+    if node.updated_at > utc(occurred_at):
         log.info("stale_node_event_ignored", code=data.code)
         return
     node.name = data.name

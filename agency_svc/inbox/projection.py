@@ -18,6 +18,7 @@ from agency_svc.inbox import repository as repo
 from agency_svc.models import Base, Case, CaseMessage
 from shared.bus.consumer import RetryLater
 from shared.db.dialect import dialect_of, insert_ignore
+from shared.db.results import rows_affected
 from shared.domain import Status
 from shared.events.contracts import ComplaintDispositioned, ComplaintStatusChanged, ReporterReplied
 from shared.identity import NameSeal
@@ -158,7 +159,7 @@ async def apply_reporter_replied(session: AsyncSession, data: ReporterReplied) -
         disputes_answer=data.disputes_answer,
         sent_at=data.sent_at,
     )
-    if (await session.execute(stmt)).rowcount == 0:  # type: ignore[attr-defined]
+    if rows_affected(await session.execute(stmt)) == 0:
         return False
     await repo.add_history(
         session,

@@ -7,10 +7,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from agency_svc.timeutil import UtcDatetime
 from shared.domain import Channel, Classification, NodeCode, RouteKind, Status
 from shared.events.contracts import ClockView
 from shared.http.inputs import JsonBool
+from shared.http.outputs import UtcDatetime
 
 FollowUpText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]

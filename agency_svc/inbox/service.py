@@ -31,7 +31,6 @@ from agency_svc.inbox.schemas import (
     MessageView,
 )
 from agency_svc.models import KIT, Case, FollowUp, Node
-from agency_svc.timeutil import as_utc
 from shared import audit
 from shared.auth.keys import Principal
 from shared.domain import ANONYMOUS_NAME, STATUS_LABELS, Classification, Status
@@ -90,7 +89,7 @@ async def inbox(
     scope = await scope_of(session, principal)
     if scope is None:
         return Inbox(items=[], next_offset=None)
-    rows = await repo.inbox_page(session, scope, status, limit, offset, overdue=overdue, now=as_utc(now))
+    rows = await repo.inbox_page(session, scope, status, limit, offset, overdue=overdue, now=now)
     page = rows[:limit]
     clocks = await shown_clocks(session, scope, [c.tracking_id for c in page])
     items = [summary(c, clocks.get(c.tracking_id, NO_CLOCKS)) for c in page]

@@ -11,10 +11,10 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from agency_svc.models import Case
-from agency_svc.timeutil import UtcDatetime
 from shared.domain import STATUS_LABELS, Classification, RouteKind, Status
 from shared.events import Envelope
 from shared.events.contracts import ComplaintDispositioned, ComplaintStatusChanged, ReporterReplied
+from shared.http.outputs import UtcDatetime
 
 CaseEvent = ComplaintDispositioned | ComplaintStatusChanged | ReporterReplied
 

@@ -6,20 +6,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, delete, exists, func, select, update
+from sqlalchemy import Table, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from agency_svc.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from shared.db.dialect import dialect_of, insert_ignore
+from shared.db.results import rows_affected
 
 _DELIVERIES = cast(Table, WebhookDelivery.__table__)
 _PENDING = DeliveryStatus.pending.value
 PURGE_BATCH = 1000
-
-
-def _rowcount(result: Any) -> int:
-    return int(result.rowcount) if isinstance(result, CursorResult) else 0
 
 
 async def endpoints_of_nodes(session: AsyncSession, codes: Sequence[str]) -> Sequence[WebhookEndpoint]:
@@ -161,4 +158,4 @@ async def purge_finished(session: AsyncSession, before: datetime) -> int:
     ids = list((await session.execute(old)).scalars().all())
     if not ids:
         return 0
-    return _rowcount(await session.execute(delete(_DELIVERIES).where(_DELIVERIES.c.id.in_(ids))))
+    return rows_affected(await session.execute(delete(_DELIVERIES).where(_DELIVERIES.c.id.in_(ids))))

@@ -8,8 +8,8 @@ import httpx
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from agency_svc.models import DeliveryStatus
-from agency_svc.timeutil import UtcDatetime
 from agency_svc.webhooks.events import WebhookEvent
+from shared.http.outputs import UtcDatetime
 
 MAX_URL_LENGTH = 2000
 

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_svc.models import KIT, DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from agency_svc.settings import AgencySettings
-from agency_svc.timeutil import as_utc
 from agency_svc.webhooks import repository as repo
 from agency_svc.webhooks.destinations import DestinationPolicy, literal_address
 from agency_svc.webhooks.events import WebhookEvent
@@ -283,14 +282,14 @@ async def redeliver(
     found = await repo.delivery_of_endpoint(session, endpoint.id, delivery_id, lock=True)
     if found is None:
         raise not_found("delivery")
-    if found.leased_until is not None and as_utc(found.leased_until) > now:
+    if found.leased_until is not None and found.leased_until > now:
         raise ApiError(409, "delivery_in_flight", "this delivery is being sent right now; look again shortly")
     previous = found.status
     found.status = DeliveryStatus.pending.value
     found.next_attempt_at = now
     found.leased_until = None
     found.finished_at = None
-    found.give_up_at = max(as_utc(found.give_up_at), now + config.max_age)
+    found.give_up_at = max(found.give_up_at, now + config.max_age)
     wake_sender_on_commit(session)
     await _audit(
         session,

@@ -24,7 +24,6 @@ from sqlalchemy import event, select
 
 from agency_svc.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from agency_svc.settings import AgencySettings
-from agency_svc.timeutil import as_utc
 from agency_svc.webhooks import repository as repo
 from agency_svc.webhooks.destinations import BlockedDestination, DestinationPolicy, GuardedTransport
 from agency_svc.webhooks.fanout import WAKE_FLAG
@@ -243,7 +242,7 @@ class Pusher:
         if attempt.ok:
             d.status, d.finished_at, d.next_attempt_at = DeliveryStatus.delivered.value, now, None
             return "delivered"
-        if now >= as_utc(d.give_up_at):
+        if now >= d.give_up_at:
             d.status, d.finished_at, d.next_attempt_at = DeliveryStatus.failed.value, now, None
             return "failed"
         delay = full_jitter(

@@ -8,11 +8,11 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake_svc.complaints.service import as_utc
 from intake_svc.context import IntakeContext
 from intake_svc.models import Base, Complaint, FollowUp, TimelineEntry
 from shared.bus.handlers import Handlers
 from shared.db.dialect import dialect_of, insert_ignore
+from shared.db.results import rows_affected
 from shared.domain import Status
 from shared.events import Envelope
 from shared.events.contracts import ComplaintStatusChanged, FollowupPosted, SlaClocksChanged
@@ -37,7 +37,7 @@ async def _add_timeline(
 
 
 def _touch(complaint: Complaint, at: datetime) -> None:
-    complaint.updated_at = max(as_utc(complaint.updated_at), as_utc(at))
+    complaint.updated_at = max(complaint.updated_at, at)
 
 
 @handlers.on(ComplaintStatusChanged)
@@ -97,7 +97,7 @@ async def on_followup_posted(
         posted_at=data.posted_at,
     )
     result = await session.execute(stmt)
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    if rows_affected(result) == 0:
         return
     await _add_timeline(
         session,
@@ -115,7 +115,7 @@ async def on_followup_posted(
 async def on_clocks_changed(
     session: AsyncSession, envelope: Envelope, data: SlaClocksChanged, ctx: IntakeContext
 ) -> None:
-    expected = as_utc(data.expected_answer_by) if data.expected_answer_by is not None else None
+    expected = data.expected_answer_by
     # One conditional UPDATE, so that of two replicas racing on one case the older clocks_version never wins.
     stmt = (
         update(Complaint)
@@ -123,7 +123,7 @@ async def on_clocks_changed(
         .values(expected_answer_by=expected, clocks_version=data.clocks_version)
     )
     result = await session.execute(stmt)
-    if result.rowcount == 1:  # type: ignore[attr-defined]
+    if rows_affected(result) == 1:
         log.info("expected_answer_applied", clocks_version=data.clocks_version, known=expected is not None)
         return
     stored = await session.scalar(select(Complaint.clocks_version).where(Complaint.tracking_id == data.tracking_id))

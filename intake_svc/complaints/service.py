@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import orjson
 from sqlalchemy.exc import IntegrityError
@@ -65,11 +65,6 @@ def request_hash(request: SubmitRequest) -> str:
     """SHA-256 of the validated request's canonical JSON: what an Idempotency-Key is bound to."""
     canonical = orjson.dumps(request.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()
-
-
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored one is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def prepare_submission(
@@ -199,7 +194,7 @@ def expected_answer(complaint: Complaint) -> tuple[datetime | None, date | None]
     # The status is checked too: the hub's status change may arrive before its clocks change.
     if complaint.expected_answer_by is None or Status(complaint.status) in _NO_ANSWER_AWAITED:
         return None, None
-    due = as_utc(complaint.expected_answer_by)
+    due = complaint.expected_answer_by
     return due, due.astimezone(_DISPLAY_ZONE).date()
 
 
@@ -217,15 +212,13 @@ async def case_view(session: AsyncSession, tracking_id: str, receipt: str | None
         status_label=STATUS_LABELS[status],
         is_anonymous=complaint.is_anonymous,
         is_confidential=complaint.is_confidential,
-        submitted_at=as_utc(complaint.submitted_at),
-        updated_at=as_utc(complaint.updated_at),
+        submitted_at=complaint.submitted_at,
+        updated_at=complaint.updated_at,
         agency_code=complaint.holder_agency_code,
         expected_answer_by=expected_answer_by,
         expected_answer_date=expected_answer_date,
         timeline=[
-            TimelineItem(
-                at=as_utc(t.at), status=Status(t.status), status_label=STATUS_LABELS[Status(t.status)], note=t.note
-            )
+            TimelineItem(at=t.at, status=Status(t.status), status_label=STATUS_LABELS[Status(t.status)], note=t.note)
             for t in await repository.timeline(session, tracking_id)
         ],
         follow_ups=[
@@ -235,18 +228,18 @@ async def case_view(session: AsyncSession, tracking_id: str, receipt: str | None
                 agency_name=f.agency_name,
                 content=f.content,
                 is_final=f.is_final,
-                posted_at=as_utc(f.posted_at),
+                posted_at=f.posted_at,
             )
             for f in await repository.follow_ups(session, tracking_id)
         ],
         messages=[
             MessageView(
-                message_id=m.message_id, content=m.content, sent_at=as_utc(m.sent_at), disputes_answer=m.disputes_answer
+                message_id=m.message_id, content=m.content, sent_at=m.sent_at, disputes_answer=m.disputes_answer
             )
             for m in await repository.messages(session, tracking_id)
         ],
         rating=(
-            RatingView(score=rating.score, comment=rating.comment, rated_at=as_utc(rating.rated_at))
+            RatingView(score=rating.score, comment=rating.comment, rated_at=rating.rated_at)
             if rating is not None
             else None
         ),

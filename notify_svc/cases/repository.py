@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.models import Base, CaseDeadline, CaseState
 from shared.db.dialect import Guard, dialect_of, upsert, upsert_params
+from shared.db.results import rows_affected
 
 _CASES = Base.metadata.tables[CaseState.__tablename__]
 
@@ -24,7 +25,7 @@ async def upsert_case(
     row = {"tracking_id": tracking_id, "case_version": 0, "clocks_version": 0, **values, "updated_at": now}
     stmt = upsert(dialect_of(session), _CASES, "tracking_id", tuple(row), (*values, "updated_at"), when)
     result = await session.execute(stmt, upsert_params(row))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rows_affected(result))
 
 
 async def status_of(session: AsyncSession, tracking_id: str) -> str | None:

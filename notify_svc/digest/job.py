@@ -24,10 +24,10 @@ from notify_svc.notifications.service import enqueue
 from notify_svc.notifications.triggers import DIGEST
 from notify_svc.recipients import repository as recipients
 from notify_svc.settings import NotifySettings
-from notify_svc.timeutil import as_utc
 from shared.background import finish_even_if_cancelled, wait_for_any
 from shared.calendar import WorkingCalendar, zone
 from shared.db.dialect import dialect_of, insert_ignore
+from shared.db.results import rows_affected
 from shared.logging import get_logger
 from shared.runtime import Runtime
 
@@ -92,12 +92,12 @@ class DigestJob:
                 node_code=node_code, timezone=timezone, day=day, overdue=0, due_soon=0, created_at=now
             )
         )
-        if getattr(claimed, "rowcount", 0) != 1:
+        if rows_affected(claimed) != 1:
             return 0
         until = self.calendar.add_working_days(now, self.settings.digest_due_soon_days, timezone)
         deadlines = await deadlines_of_node(session, node_code, until)
-        overdue = [d for d in deadlines if as_utc(d.due_at) <= now]
-        due_soon = [d for d in deadlines if as_utc(d.due_at) > now]
+        overdue = [d for d in deadlines if d.due_at <= now]
+        due_soon = [d for d in deadlines if d.due_at > now]
         digest = await session.get(Digest, (node_code, timezone, day))
         assert digest is not None  # inserted above
         digest.overdue, digest.due_soon = len(overdue), len(due_soon)
@@ -132,4 +132,4 @@ class DigestJob:
 
 
 def _line(tracking_id: str, clock: str, due_at: datetime) -> dict[str, str]:
-    return {"tracking_id": tracking_id, "clock": clock, "due_at": as_utc(due_at).isoformat()}
+    return {"tracking_id": tracking_id, "clock": clock, "due_at": due_at.isoformat()}

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.models import Notification, NotificationStatus, RecipientKind
 from shared.background import made_work
+from shared.db.results import rows_affected
 
 WAKE_FLAG = "notifications_due"
 """Marks a transaction that made a notification due now: its commit wakes the sender."""
@@ -18,10 +19,6 @@ AWAITING_CONTACT = "awaiting_contact"
 
 TABLE = cast(Table, Notification.__table__)
 _T = TABLE
-
-
-def _rowcount(result: Any) -> int:
-    return int(result.rowcount) if isinstance(result, CursorResult) else 0
 
 
 async def claim_due(
@@ -61,7 +58,7 @@ async def finish(session: AsyncSession, notification_id: str, **values: Any) -> 
     result = await session.execute(
         update(_T).where(_T.c.id == notification_id, _T.c.status == NotificationStatus.pending.value).values(**values)
     )
-    return _rowcount(result) == 1
+    return rows_affected(result) == 1
 
 
 async def release(session: AsyncSession, ids: list[str], now: datetime) -> None:
@@ -85,7 +82,7 @@ async def wake_awaiting_contact(session: AsyncSession, tracking_id: str, now: da
         )
         .values(next_attempt_at=now, reason=None, updated_at=now)
     )
-    woken = _rowcount(result)
+    woken = rows_affected(result)
     if woken:
         made_work(session, WAKE_FLAG)
     return woken

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from notify_svc.models import NotificationStatus
-from notify_svc.timeutil import UtcDatetime
+from shared.http.outputs import UtcDatetime
 
 
 class DeliveryView(BaseModel):

@@ -15,6 +15,7 @@ from notify_svc.notifications import repository
 from notify_svc.notifications.schemas import DeliveryPage, DeliveryView
 from shared.background import made_work
 from shared.db.dialect import dialect_of, insert_ignore
+from shared.db.results import rows_affected
 from shared.errors import not_found
 from shared.logging import get_logger
 
@@ -67,7 +68,7 @@ async def enqueue(
         next_attempt_at=None if skipped else now,
     )
     result = await session.execute(stmt)
-    created = bool(getattr(result, "rowcount", 0) == 1)
+    created = rows_affected(result) == 1
     if created and not skipped:
         made_work(session, repository.WAKE_FLAG)
     log.info(

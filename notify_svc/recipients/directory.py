@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notify_svc.models import DirectoryNode, Recipient, RecipientKind
 from notify_svc.recipients import repository
 from notify_svc.sending.mail import valid_address
-from notify_svc.timeutil import as_utc
+from shared.db.columns import utc
 from shared.events.contracts import LiaisonContact, NodeUpserted
 from shared.logging import get_logger
 
@@ -41,7 +41,7 @@ def _usable(officers: list[LiaisonContact]) -> dict[str, LiaisonContact]:
 async def apply_node_upserted(session: AsyncSession, data: NodeUpserted, occurred_at: datetime) -> None:
     """Make the node's liaison officers the event's; an event older than the one applied changes nothing."""
     node = await session.get(DirectoryNode, data.code, with_for_update=True)
-    if node is not None and as_utc(node.updated_at) > as_utc(occurred_at):
+    if node is not None and node.updated_at > utc(occurred_at):
         log.info("stale_node_event_ignored", code=data.code)
         return
     if node is None:

@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from notify_svc.sending.mail import valid_address
-from notify_svc.timeutil import UtcDatetime
 from shared.calendar import zone
+from shared.http.outputs import UtcDatetime
 
 
 def _address(value: str) -> str:

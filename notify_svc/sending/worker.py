@@ -30,7 +30,6 @@ from notify_svc.sending.mail import Mail, Transport, message_id_for, transport_f
 from notify_svc.sending.sms import SmsMessage, SmsTransport, sms_transport_for
 from notify_svc.sending.templates import Renderer
 from notify_svc.settings import NotifySettings
-from notify_svc.timeutil import as_utc
 from shared.background import finish_even_if_cancelled, raise_if_cancelling, wait_for_any, wake_on_commit
 from shared.bus.consumer import infra_failure
 from shared.crypto import Sealer
@@ -310,7 +309,7 @@ class Sender:
         return ctx
 
     def _no_contact(self, runtime: Runtime[Any], n: Notification, now: datetime) -> Outcome:
-        waited = (now - as_utc(n.created_at)).total_seconds()
+        waited = (now - n.created_at).total_seconds()
         if waited >= self.settings.contact_wait_seconds:
             return self._skip(runtime, n, "no_contact", now)
         retry_at = now + timedelta(seconds=self.settings.contact_retry_seconds)

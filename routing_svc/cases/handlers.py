@@ -20,7 +20,6 @@ from routing_svc.cases.repository import get_case, open_assignment
 from routing_svc.cases.service import REPORTER_ACTOR, create_case, route
 from routing_svc.directory.repository import get_active_node, get_node
 from routing_svc.models import Assignment, Case
-from routing_svc.timeutil import as_utc
 from shared.bus.consumer import RetryLater
 from shared.bus.handlers import Handlers
 from shared.domain import ClockKind, RouteKind, Status
@@ -119,7 +118,7 @@ async def _first_response(session: AsyncSession, ctx: CaseContext, assignment: A
     node = await get_node(session, assignment.agency_code)
     tz = node.timezone if node else ctx.sla.hub_timezone
     assignment.first_response_working_days = ctx.sla.rules.calendar.working_time_between(
-        as_utc(assignment.dispositioned_at), as_utc(at), tz
+        assignment.dispositioned_at, at, tz
     )
 
 

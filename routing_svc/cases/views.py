@@ -7,7 +7,6 @@ from datetime import datetime
 from routing_svc.cases.schemas import CaseSummary, CaseView, HistoryEntry
 from routing_svc.models import Case, CaseHistory, SlaClock
 from routing_svc.sla.engine import views as clock_views
-from routing_svc.timeutil import as_utc
 from shared.domain import STATUS_LABELS, Channel, Classification, RouteKind, Status
 
 
@@ -24,8 +23,8 @@ def summary(case: Case) -> CaseSummary:
         channel=Channel(case.channel),
         is_confidential=case.is_confidential,
         agency_code=case.agency_code,
-        submitted_at=as_utc(case.submitted_at),
-        updated_at=as_utc(case.updated_at),
+        submitted_at=case.submitted_at,
+        updated_at=case.updated_at,
         case_version=case.case_version,
         forward_count=case.forward_count,
         escalation_level=case.escalation_level,
@@ -34,7 +33,7 @@ def summary(case: Case) -> CaseSummary:
 
 def history_entry(h: CaseHistory) -> HistoryEntry:
     return HistoryEntry(
-        at=as_utc(h.at),
+        at=h.at,
         action=h.action,
         from_status=Status(h.from_status) if h.from_status else None,
         to_status=Status(h.to_status),

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from routing_svc.directory.repository import descendants, get_node, path_of
 from routing_svc.directory.schemas import NodeCreate, NodeOut, NodeUpdate
 from routing_svc.models import KIT, Node
-from routing_svc.timeutil import as_utc
 from shared import audit
 from shared.errors import ApiError, not_found
 from shared.events.contracts import LiaisonContact, NodeUpserted
@@ -55,8 +54,8 @@ def node_out(node: Node) -> NodeOut:
             "integrity_node_code": node.integrity_node_code,
             "path": node.path_codes,
             "depth": node.depth,
-            "created_at": as_utc(node.created_at),
-            "updated_at": as_utc(node.updated_at),
+            "created_at": node.created_at,
+            "updated_at": node.updated_at,
         }
     )
 

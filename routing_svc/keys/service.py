@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing_svc.keys.schemas import IssuedKeyOut, KeyOut
 from routing_svc.models import KIT
-from routing_svc.timeutil import as_utc, as_utc_or_none
 from shared import audit
 from shared.auth.keys import KeyStore
+from shared.db.columns import utc
 from shared.domain import Role
 from shared.errors import ApiError, not_found
 from shared.events.contracts import KeyRevoked
@@ -25,10 +25,10 @@ log = get_logger(__name__)
 def _future(expires_at: datetime | None, now: datetime) -> datetime | None:
     if expires_at is None:
         return None
-    aware = expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=UTC)
-    if aware <= now:
+    at = utc(expires_at)
+    if at <= now:
         raise ApiError(422, "invalid_expiry", "expires_at must lie in the future")
-    return aware.astimezone(UTC)
+    return at
 
 
 async def issue_key(
@@ -72,14 +72,14 @@ async def issue_key(
 
 
 def _key_out(row: Any, now: datetime) -> KeyOut:
-    revoked_at, expires_at = as_utc_or_none(row.revoked_at), as_utc_or_none(row.expires_at)
+    revoked_at, expires_at = row.revoked_at, row.expires_at
     return KeyOut(
         key_id=row.id,
         prefix=row.prefix,
         role=Role(row.role),
         agency_code=row.agency_code,
         label=row.label,
-        created_at=as_utc(row.created_at),
+        created_at=row.created_at,
         expires_at=expires_at,
         revoked_at=revoked_at,
         is_active=(revoked_at is None or revoked_at > now) and (expires_at is None or expires_at > now),
@@ -117,7 +117,7 @@ async def revoke_key(
     if row is None:
         return False
     at = effective_at or now
-    if row.revoked_at is not None and as_utc(row.revoked_at) <= at:
+    if row.revoked_at is not None and row.revoked_at <= at:
         return True
     event = KeyRevoked(key_id=key_id, revoked_at=at)
     await keystore.apply_revoked(session, event)
@@ -142,7 +142,7 @@ async def rotate_key(
     row = (await session.execute(select(t).where(t.c.id == key_id))).first()
     if row is None:
         raise not_found("API key")
-    revoked_at, expires_at = as_utc_or_none(row.revoked_at), as_utc_or_none(row.expires_at)
+    revoked_at, expires_at = row.revoked_at, row.expires_at
     if (revoked_at is not None and revoked_at <= now) or (expires_at is not None and expires_at <= now):
         raise ApiError(409, "key_inactive", "a revoked or expired key cannot be rotated; issue a new one")
     issued = await issue_key(

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing_svc.models import ANY, Case, SlaClock, SlaPolicy
 from routing_svc.policies.defaults import default_working_days
+from shared.db.results import rows_affected
 from shared.domain import Classification, ClockKind
 
 
@@ -92,4 +93,4 @@ async def mark_for_recompute(session: AsyncSession, kind: str, due: object) -> i
         .values(recompute=True, next_fire_at=due)
         .execution_options(synchronize_session=False)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rows_affected(result)

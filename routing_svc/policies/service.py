@@ -10,7 +10,6 @@ from routing_svc.directory.repository import get_node
 from routing_svc.models import ANY, KIT, SlaPolicy
 from routing_svc.policies import repository
 from routing_svc.policies.schemas import PolicyCreate, PolicyOut
-from routing_svc.timeutil import as_utc
 from shared import audit
 from shared.domain import Classification, ClockKind
 from shared.errors import ApiError, not_found
@@ -28,8 +27,8 @@ def to_out(p: SlaPolicy) -> PolicyOut:
         category=p.category or None,
         agency_code=p.agency_code or None,
         berkadar_pengawasan=p.berkadar_pengawasan,
-        created_at=as_utc(p.created_at),
-        updated_at=as_utc(p.updated_at),
+        created_at=p.created_at,
+        updated_at=p.updated_at,
     )
 
 

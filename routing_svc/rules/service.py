@@ -11,7 +11,6 @@ from routing_svc.directory.repository import get_node
 from routing_svc.models import ANY, KIT, RoutingRule
 from routing_svc.rules.matcher import specificity_x10
 from routing_svc.rules.schemas import RuleCreate, RuleOut
-from routing_svc.timeutil import as_utc
 from shared import audit
 from shared.domain import Classification
 from shared.errors import ApiError
@@ -30,7 +29,7 @@ def rule_out(rule: RoutingRule) -> RuleOut:
         keywords=list(rule.keywords),
         priority=rule.priority,
         specificity=rule.specificity / 10,
-        created_at=as_utc(rule.created_at),
+        created_at=rule.created_at,
     )
 
 

@@ -39,7 +39,6 @@ from routing_svc.sla.schedule import (
     rung_at,
     stopped_state,
 )
-from routing_svc.timeutil import as_utc
 from shared.domain import ESCALATION_LADDER, Classification, ClockKind, ClockState, EscalationTarget, Status
 from shared.events.contracts import (
     ClockView,
@@ -116,7 +115,7 @@ class SlaEngine:
     def resume(self, clock: SlaClock, now: datetime) -> None:
         if clock.paused_at is None:
             return
-        clock.paused_days += self.rules.calendar.working_time_between(as_utc(clock.paused_at), now, clock.timezone)
+        clock.paused_days += self.rules.calendar.working_time_between(clock.paused_at, now, clock.timezone)
         clock.paused_at = None
         plan(clock, self.rules)
         clock.next_fire_at = next_fire(clock, self.rules)
@@ -206,7 +205,7 @@ class SlaEngine:
             return events
         clock_id = str(clock.id)
         kind = ClockKind(clock.kind) if clock.kind in SLA_KINDS else None
-        if kind is not None and clock.warned_at is None and clock.warn_at is not None and as_utc(clock.warn_at) <= now:
+        if kind is not None and clock.warned_at is None and clock.warn_at is not None and clock.warn_at <= now:
             clock.warned_at = now
             events.append(
                 SlaWarning(
@@ -214,13 +213,13 @@ class SlaEngine:
                     clock_id=clock_id,
                     clock=kind,
                     agency_code=clock.agency_code,
-                    started_at=as_utc(clock.started_at),
-                    due_at=as_utc(clock.due_at),
+                    started_at=clock.started_at,
+                    due_at=clock.due_at,
                     warned_at=now,
                 )
             )
         if kind is not None and clock.kind not in ACTING_KINDS:
-            if clock.breached_at is None and as_utc(clock.due_at) <= now:
+            if clock.breached_at is None and clock.due_at <= now:
                 clock.breached_at = now
                 clock.state = ClockState.breached.value
             while (rung := next_rung(clock)) is not None and rung_at(clock, rung[0], self.rules) <= now:
@@ -249,7 +248,7 @@ class SlaEngine:
             target=target,
             agency_code=clock.agency_code,
             target_agency_code=told,
-            due_at=as_utc(clock.due_at),
+            due_at=clock.due_at,
             escalated_at=now,
         )
 
@@ -281,17 +280,17 @@ class SlaEngine:
         running = [c for c in clocks if c.stopped_at is None and c.paused_at is None]
         for c in running:
             if c.kind == ClockKind.resolution:
-                return as_utc(c.due_at)
+                return c.due_at
         for c in running:
             if c.kind == ClockKind.verification:
                 budget = await self.budget(session, case, ClockKind.resolution, None)
-                return self.rules.calendar.add_working_days(as_utc(c.due_at), budget.working_days, self.hub_timezone)
+                return self.rules.calendar.add_working_days(c.due_at, budget.working_days, self.hub_timezone)
         return None
 
 
 def live_state(clock: SlaClock, now: datetime) -> ClockState:
     """A running clock past its deadline is breached, even before the sweep has fired the breach."""
-    if clock.stopped_at is None and clock.paused_at is None and as_utc(clock.due_at) < now:
+    if clock.stopped_at is None and clock.paused_at is None and clock.due_at < now:
         return ClockState.breached
     return ClockState(clock.state)
 
@@ -303,11 +302,11 @@ def views(clocks: list[SlaClock], now: datetime) -> list[ClockView]:
             name=ClockKind(c.kind),
             agency_code=c.agency_code,
             working_days=c.working_days,
-            started_at=as_utc(c.started_at),
-            due_at=as_utc(c.due_at),
+            started_at=c.started_at,
+            due_at=c.due_at,
             paused=c.paused_at is not None,
             state=live_state(c, now),
-            stopped_at=as_utc(c.stopped_at) if c.stopped_at else None,
+            stopped_at=c.stopped_at,
             escalation_level=c.escalation_level,
         )
         for c in clocks

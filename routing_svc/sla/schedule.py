@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from routing_svc.models import SlaClock
-from routing_svc.timeutil import as_utc
 from shared.calendar import WorkingCalendar
 from shared.domain import ClockKind, ClockState
 
@@ -58,7 +57,7 @@ class ScheduleRules:
 def plan(clock: SlaClock, rules: ScheduleRules) -> None:
     """Set `due_at`, `warn_at` and `oversight_at` from the start, the budget and the time spent paused."""
     cal, tz = rules.calendar, clock.timezone
-    started = as_utc(clock.started_at)
+    started = clock.started_at
     if clock.kind == TimerKind.retention:
         clock.due_at = started + rules.archive_after
         clock.warn_at = None
@@ -83,13 +82,13 @@ def plan(clock: SlaClock, rules: ScheduleRules) -> None:
 def rung_at(clock: SlaClock, index: int, rules: ScheduleRules) -> datetime:
     """When rung `index` (0-based) of the clock's ladder fires."""
     ladder = LADDERS[clock.kind]
-    due = as_utc(clock.due_at)
+    due = clock.due_at
     if index == 0:
         return due
     level = ladder[index]
     if level == 4:
         previous = rung_at(clock, index - 1, rules)
-        return max(as_utc(clock.oversight_at) if clock.oversight_at else previous, previous)
+        return max(clock.oversight_at or previous, previous)
     return rules.calendar.add_working_days(due, index * rules.escalation_interval_days, clock.timezone)
 
 
@@ -111,12 +110,12 @@ def next_fire(clock: SlaClock, rules: ScheduleRules) -> datetime | None:
         return None
     candidates: list[datetime] = []
     if clock.warned_at is None and clock.warn_at is not None and clock.kind != TimerKind.retention:
-        candidates.append(as_utc(clock.warn_at))
+        candidates.append(clock.warn_at)
     if clock.kind in ACTING_KINDS:
-        candidates.append(as_utc(clock.due_at))
+        candidates.append(clock.due_at)
     else:
         if clock.breached_at is None:
-            candidates.append(as_utc(clock.due_at))
+            candidates.append(clock.due_at)
         rung = next_rung(clock)
         if rung is not None:
             candidates.append(rung_at(clock, rung[0], rules))
@@ -125,6 +124,6 @@ def next_fire(clock: SlaClock, rules: ScheduleRules) -> datetime | None:
 
 def stopped_state(clock: SlaClock, at: datetime) -> ClockState:
     """The state of a clock stopped at `at`: breached if it was already, or late; met otherwise."""
-    if clock.breached_at is not None or as_utc(at) > as_utc(clock.due_at):
+    if clock.breached_at is not None or at > clock.due_at:
         return ClockState.breached
     return ClockState.met

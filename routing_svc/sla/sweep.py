@@ -28,8 +28,8 @@ from routing_svc.models import Case, SlaClock, SlaSetting
 from routing_svc.settings import RoutingSettings
 from routing_svc.sla.metrics import SLA_FIRED, SWEEP_SECONDS
 from routing_svc.sla.schedule import ACTING_KINDS, TimerKind
-from routing_svc.timeutil import as_utc
 from shared.db.engine import Database
+from shared.db.results import rows_affected
 from shared.domain import ClockKind, Status
 from shared.events import EventData
 from shared.logging import get_logger
@@ -137,7 +137,7 @@ async def sweep_case(
     """Fire the due clocks of one case (locked by the caller, with all its `clocks` read under that lock), in the
     order they were started; returns what fired. Its events are appended to `pending`, for the caller to put into
     the outbox; if the case moves, what is pending goes there first, before the transition's own events."""
-    due = [c for c in clocks if c.next_fire_at is not None and as_utc(c.next_fire_at) <= now]
+    due = [c for c in clocks if c.next_fire_at is not None and c.next_fire_at <= now]
     fired: list[EventData] = []
     moved = False
     for clock in due:
@@ -145,7 +145,7 @@ async def sweep_case(
         pending += now_fired
         fired += now_fired
         running = clock.stopped_at is None and clock.paused_at is None
-        if clock.kind in ACTING_KINDS and running and as_utc(clock.due_at) <= now:
+        if clock.kind in ACTING_KINDS and running and clock.due_at <= now:
             await ctx.outbox.add(session, *pending)  # before the transition's own events, as they happened
             pending.clear()
             await _run_out(session, ctx, case, clock, now)
@@ -204,7 +204,7 @@ async def sync_schedule(db: Database, fingerprint: str, now: datetime) -> int:
         else:
             stored.value = fingerprint
         await session.commit()
-        marked = int(getattr(result, "rowcount", 0) or 0)
+        marked = rows_affected(result)
         log.info("sla_schedule_changed", clocks_to_recompute=marked)
         return marked
 

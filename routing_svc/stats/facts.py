@@ -47,7 +47,6 @@ from routing_svc.models import Assignment, Case, CaseFacts, CaseHistory, Node, S
 from routing_svc.stats.periods import Window
 from routing_svc.stats.repository import DONE, NODE_CLOCKS
 from routing_svc.stats.tally import Tally
-from routing_svc.timeutil import as_utc
 from shared.db.dialect import dialect_of
 from shared.domain import ClockState, Status
 
@@ -286,7 +285,7 @@ def _median(count: int, low: Any, high: Any) -> Any:
 
 
 def _hours(dispositioned_at: datetime, answered_at: datetime) -> float:
-    return max((as_utc(answered_at) - as_utc(dispositioned_at)).total_seconds(), 0.0) / 3600
+    return max((answered_at - dispositioned_at).total_seconds(), 0.0) / 3600
 
 
 async def hub_tally(session: AsyncSession, buckets: Sequence[Window], now: datetime) -> dict[int, Tally]:

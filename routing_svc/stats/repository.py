@@ -36,8 +36,9 @@ from sqlalchemy.schema import CreateTable, DropTable
 from routing_svc.models import Assignment, Case, CaseHistory, Node, SlaClock
 from routing_svc.stats.periods import Window
 from routing_svc.stats.tally import Tally
-from routing_svc.timeutil import as_utc
+from shared.db.columns import TRACKING_ID
 from shared.db.dialect import dialect_of
+from shared.db.results import rows_affected
 from shared.domain import ClockKind, ClockState, Status
 
 HUB_ROOT = "/"
@@ -134,7 +135,7 @@ async def materialized(session: AsyncSession, cohort: Subquery) -> AsyncIterator
         MetaData(),
         Column("key", cohort.c.key.type),
         Column("root_path", String(2000)),
-        Column("tracking_id", String(40)),
+        Column("tracking_id", TRACKING_ID),
         prefixes=["TEMPORARY"],
     )
     postgres = dialect_of(session) == "postgresql"
@@ -143,7 +144,7 @@ async def materialized(session: AsyncSession, cohort: Subquery) -> AsyncIterator
     await session.execute(CreateTable(table))  # on an error, the rollback of the transaction takes it away
     columns = ["key", "root_path", "tracking_id"]
     filled = await session.execute(insert(table).from_select(columns, select(*(cohort.c[n] for n in columns))))
-    if postgres and int(getattr(filled, "rowcount", 0) or 0) >= ANALYZED_COHORT:
+    if postgres and rows_affected(filled) >= ANALYZED_COHORT:
         await session.execute(text("ANALYZE stats_cohort"))
     yield table
     await session.execute(DropTable(table))
@@ -243,7 +244,7 @@ async def _tally(session: AsyncSession, cohort: Table, now: datetime, root_path:
         t = tallies[key]
         if days is not None:
             t.response_days.append(float(days))
-        answers = [as_utc(at) for at in (acknowledged_at, first_followup_at) if at is not None]
+        answers = [at for at in (acknowledged_at, first_followup_at) if at is not None]
         if answers:
-            t.response_hours.append(max((min(answers) - as_utc(dispositioned_at)).total_seconds(), 0.0) / 3600)
+            t.response_hours.append(max((min(answers) - dispositioned_at).total_seconds(), 0.0) / 3600)
     return tallies

@@ -10,7 +10,7 @@ commits.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -62,7 +62,7 @@ async def record(
         event.listen(sync_session, "before_commit", _link_pending)
     await session.execute(
         insert(kit.audit_log).values(
-            at=at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC),
+            at=at,
             actor=actor[:200],
             action=action,
             target_type=target_type.value,

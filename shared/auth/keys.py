@@ -57,9 +57,9 @@ class KeyStore:
         if row is None or not secrets_equal(row.key_hash, presented):
             return None
         now = utcnow()
-        if row.revoked_at is not None and _aware(row.revoked_at) <= now:  # a rotation may revoke in the future
+        if row.revoked_at is not None and row.revoked_at <= now:  # a rotation may revoke in the future
             return None
-        if row.expires_at is not None and _aware(row.expires_at) <= now:
+        if row.expires_at is not None and row.expires_at <= now:
             return None
         return Principal(key_id=row.id, role=Role(row.role), agency_code=row.agency_code)
 
@@ -95,9 +95,3 @@ class KeyStore:
         await session.execute(
             update(t).where(t.c.id == event.key_id).values(revoked_at=event.revoked_at, is_active=False)
         )
-
-
-def _aware(value: datetime) -> datetime:
-    from datetime import UTC
-
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

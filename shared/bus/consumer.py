@@ -29,6 +29,7 @@ from shared.db.availability import database_unavailable
 from shared.db.dialect import dialect_of, insert_ignore
 from shared.db.engine import Database
 from shared.db.kit_tables import KitTables
+from shared.db.results import rows_affected
 from shared.events import Envelope, EventData, MalformedEvent, decode_event
 from shared.events.topology import DURABLES, ROUTES, Durable, consumed_by
 from shared.logging import bind_tracking_id, clear_context, get_logger
@@ -283,7 +284,7 @@ class ConsumerRunner(Generic[C]):
             consumer=self.sub.name, event_id=str(envelope.id), processed_at=utcnow()
         )
         result = await session.execute(claim)
-        if result.rowcount == 0:  # type: ignore[attr-defined]
+        if rows_affected(result) == 0:
             return
         bind_tracking_id(envelope.correlation_id)
         await self.sub.handlers.handle(session, envelope, data, self.context)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from sqlalchemy import (
     Boolean,
     Column,
-    DateTime,
     Index,
     Integer,
     LargeBinary,
@@ -18,6 +17,8 @@ from sqlalchemy import (
     Text,
     text,
 )
+
+from shared.db.columns import NODE_CODE, UtcDateTime
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,8 @@ def add_kit_tables(metadata: MetaData) -> KitTables:
         Column("event_id", String(36), nullable=False, unique=True),
         Column("subject", String(255), nullable=False),
         Column("payload", LargeBinary, nullable=False),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("published_at", DateTime(timezone=True), nullable=True),
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("published_at", UtcDateTime, nullable=True),
         Column("attempts", Integer, nullable=False, server_default="0"),
         Index(
             "ix_outbox_unpublished",
@@ -52,7 +53,7 @@ def add_kit_tables(metadata: MetaData) -> KitTables:
         metadata,
         Column("consumer", String(64), nullable=False),
         Column("event_id", String(36), nullable=False),
-        Column("processed_at", DateTime(timezone=True), nullable=False),
+        Column("processed_at", UtcDateTime, nullable=False),
         PrimaryKeyConstraint("consumer", "event_id", name="pk_processed_events"),
     )
     api_keys = Table(
@@ -62,11 +63,11 @@ def add_kit_tables(metadata: MetaData) -> KitTables:
         Column("key_hash", String(64), nullable=False, unique=True),
         Column("prefix", String(32), nullable=False),
         Column("role", String(16), nullable=False),
-        Column("agency_code", String(64), nullable=True, index=True),
+        Column("agency_code", NODE_CODE, nullable=True, index=True),
         Column("label", String(200), nullable=True),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("expires_at", DateTime(timezone=True), nullable=True),
-        Column("revoked_at", DateTime(timezone=True), nullable=True),
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("expires_at", UtcDateTime, nullable=True),
+        Column("revoked_at", UtcDateTime, nullable=True),
         Column("is_active", Boolean, nullable=False, server_default=text("true")),
     )
     # seq, prev_hash and hash stay NULL until the writer's commit links the entry into the chain (shared.audit).
@@ -75,7 +76,7 @@ def add_kit_tables(metadata: MetaData) -> KitTables:
         metadata,
         Column("id", Integer, primary_key=True, autoincrement=True),
         Column("seq", Integer, nullable=True, unique=True),
-        Column("at", DateTime(timezone=True), nullable=False),
+        Column("at", UtcDateTime, nullable=False),
         Column("actor", String(200), nullable=False),
         Column("action", String(64), nullable=False),
         Column("target_type", String(32), nullable=False),

@@ -16,6 +16,7 @@ from sqlalchemy import Column, MetaData, Table, and_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.crypto import Sealer
+from shared.db.results import rows_affected
 
 SEALED_SUFFIX = "_sealed"
 BATCH = 500
@@ -100,7 +101,7 @@ async def _reseal_row(conn: Any, sealed: SealedTable, sealer: Sealer, row: Any, 
         sealed.key == key, *(c.is_not_distinct_from(v) for c, v in zip(sealed.columns, values, strict=True))
     )
     result = await conn.execute(sealed.table.update().where(unchanged).values(updates))
-    if result.rowcount == 1:
+    if rows_affected(result) == 1:
         count.resealed += len(updates)
     else:
         count.changed_meanwhile += 1

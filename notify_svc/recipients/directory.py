@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.models import DirectoryNode, Recipient, RecipientKind
 from notify_svc.recipients import repository
-from notify_svc.sending.mail import valid_address
 from notify_svc.timeutil import as_utc
 from shared.events.contracts import LiaisonContact, NodeUpserted
+from shared.http.inputs import is_email_address
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -33,7 +33,7 @@ def _usable(officers: list[LiaisonContact]) -> dict[str, LiaisonContact]:
     found: dict[str, LiaisonContact] = {}
     for officer in officers:
         email = officer.email.strip().lower()
-        if valid_address(email):
+        if is_email_address(email):
             found.setdefault(email, officer)
     return found
 

@@ -60,6 +60,7 @@ async def poll_until_stopped(
     `<name>_failed` and run again after the backoff's pause (cut short by `stopping`).
     """
     pause = backoff.first
+    waking = (stopping,) if wake is None else (wake, stopping)
     while not stopping.is_set():
         raise_if_cancelling()
         if wake is not None:
@@ -76,7 +77,7 @@ async def poll_until_stopped(
             continue
         if more:
             continue
-        await wait_for_any(*([wake] if wake is not None else []), stopping, timeout=interval)
+        await wait_for_any(*waking, timeout=interval)
 
 
 async def wait_for_any(*events: asyncio.Event, timeout: float) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from datetime import datetime
 
 from fastapi import FastAPI
@@ -17,6 +15,7 @@ from intake_svc.context import IntakeContext
 from intake_svc.models import KIT, Base, IdempotencyKey
 from intake_svc.privacy import intake_sealers
 from intake_svc.settings import IntakeSettings
+from shared.background import Backoff, poll_until_stopped
 from shared.bus.consumer import Subscription
 from shared.clock import Clock
 from shared.db.batch_writer import BatchWriter
@@ -57,16 +56,21 @@ async def purge_expired_idempotency_keys(db: Database, now: datetime) -> int:
 
 
 async def purge_idempotency_keys(runtime: Runtime[IntakeContext]) -> None:
-    """Purges expired Idempotency-Keys now and then, for the service's lifetime."""
-    while not runtime.stopping.is_set():
-        try:
-            purged = await purge_expired_idempotency_keys(runtime.db, runtime.clock.now())
-            if purged:
-                log.info("idempotency_keys_purged", count=purged)
-        except Exception as exc:
-            log.warning("idempotency_purge_failed", error=repr(exc))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(runtime.stopping.wait(), IDEMPOTENCY_PURGE_INTERVAL_S)
+    """Purges expired Idempotency-Keys now and then, for the service's lifetime; a failed purge waits its turn."""
+
+    async def once() -> bool:
+        purged = await purge_expired_idempotency_keys(runtime.db, runtime.clock.now())
+        if purged:
+            log.info("idempotency_keys_purged", count=purged)
+        return False
+
+    await poll_until_stopped(
+        once,
+        stopping=runtime.stopping,
+        interval=IDEMPOTENCY_PURGE_INTERVAL_S,
+        name="idempotency_purge",
+        backoff=Backoff(IDEMPOTENCY_PURGE_INTERVAL_S, IDEMPOTENCY_PURGE_INTERVAL_S),
+    )
 
 
 def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = None) -> FastAPI:

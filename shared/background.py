@@ -1,8 +1,9 @@
 """What background workers share: their loop, retry delays, and database units that outlive a cancel.
 
 A worker calls `poll_until_stopped` with one unit of work (`once`). The loop runs it again at once while it reports
-more work, and otherwise waits for its wake event (set when a transaction that made work for it commits) or the
-poll interval, whichever comes first. It returns when the service stops.
+more work, and otherwise waits for its wake event (set when a transaction that made work for it commits), if it has
+one, or the poll interval, whichever comes first. A failing unit is logged and run again after a pause (its
+`Backoff`). It returns when the service stops.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,35 +33,51 @@ def full_jitter(attempts: int, base: float, cap: float) -> float:
     return random.uniform(0, ceiling)
 
 
+@dataclass(frozen=True)
+class Backoff:
+    """The pause after a failing unit of work: `first` seconds, doubled after each failure in a row, up to `cap`."""
+
+    first: float = 0.2
+    cap: float = 10.0
+
+    def after(self, pause: float) -> float:
+        """The pause after one more failure, when the last one was `pause`."""
+        return min(pause * 2, self.cap)
+
+
 async def poll_until_stopped(
     once: Callable[[], Awaitable[bool]],
     *,
     stopping: asyncio.Event,
-    wake: asyncio.Event,
     interval: float,
     name: str,
+    wake: asyncio.Event | None = None,
+    backoff: Backoff = Backoff(),
 ) -> None:
     """Run `once` until `stopping` is set; it returns True when more work may be waiting right away.
 
-    A failing unit is logged and retried after a pause that doubles up to ten seconds.
+    Between units it waits for `wake` (if given), `stopping` or `interval` seconds. A failing unit is logged as
+    `<name>_failed` and run again after the backoff's pause (cut short by `stopping`).
     """
-    pause = 0.2
+    pause = backoff.first
+    waking = (stopping,) if wake is None else (wake, stopping)
     while not stopping.is_set():
         raise_if_cancelling()
-        wake.clear()
+        if wake is not None:
+            wake.clear()
         try:
             more = await once()
-            pause = 0.2
+            pause = backoff.first
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("worker_failed", worker=name, error=repr(exc), retry_in=pause)
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 10.0)
+            log.warning(f"{name}_failed", worker=name, error=repr(exc), retry_in=pause)
+            await wait_for_any(stopping, timeout=pause)
+            pause = backoff.after(pause)
             continue
         if more:
             continue
-        await wait_for_any(wake, stopping, timeout=interval)
+        await wait_for_any(*waking, timeout=interval)
 
 
 async def wait_for_any(*events: asyncio.Event, timeout: float) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Row, Table, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from shared.background import Backoff, poll_until_stopped
 from shared.bus.nats_bus import Bus, OutgoingMessage, Published
 from shared.clock import utcnow
 from shared.db.engine import Database
@@ -86,6 +87,7 @@ class OutboxRelay:
         self.retention = retention
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
+        self._rounds = 0
 
     def wake(self) -> None:
         self._wake.set()
@@ -95,38 +97,35 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self) -> None:
-        backoff = 0.2
-        cycles = 0
-        while not self._stop.is_set():
-            try:
-                if not self.bus.is_connected:
-                    # Nothing can be published now: keep the backlog gauge true while it grows, and look again soon.
-                    await self._report_backlog()
-                    await self._until_connected(1.0)
-                    continue
-                if not await self.bus.wait_ready_or(self._stop):
-                    break
-                sent = await self.drain_once()
-                backoff = 0.2
-                cycles += 1
-                if cycles % 2000 == 0:
-                    await self.purge()
-                if sent >= self.batch:
-                    continue
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("outbox_relay_failed", error=repr(exc), retry_in=backoff)
-                await self._report_backlog()
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-                continue
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
-            except TimeoutError:
-                pass
-            self._wake.clear()
+        """Publish what is written until stopped, woken by commits or every poll interval; then what is left."""
+        await poll_until_stopped(
+            self._round,
+            stopping=self._stop,
+            wake=self._wake,
+            interval=self.poll_interval,
+            name="outbox_relay",
+            backoff=Backoff(0.2, 5.0),
+        )
         await self._final_drain()
+
+    async def _round(self) -> bool:
+        """Publish one batch; True when more may be waiting (a full batch, or NATS to look for again)."""
+        try:
+            if not self.bus.is_connected:
+                # Nothing can be published now: keep the backlog gauge true while it grows, and look again soon.
+                await self._report_backlog()
+                await self._until_connected(1.0)
+                return True
+            if not await self.bus.wait_ready_or(self._stop):
+                return True  # stopping
+            sent = await self.drain_once()
+            self._rounds += 1
+            if self._rounds % 2000 == 0:
+                await self.purge()
+            return sent >= self.batch
+        except Exception:
+            await self._report_backlog()
+            raise
 
     async def drain_once(self) -> int:
         t = self.table

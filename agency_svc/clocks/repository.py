@@ -6,29 +6,18 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, delete, exists, insert, select
+from sqlalchemy import ColumnElement, Select, delete, exists, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_svc.models import Base, Case, CaseClockDeadline, CaseClocks
-from shared.db.dialect import Offered, dialect_of, upsert, upsert_params
-from shared.db.results import rows_affected
+from shared.db.newer import write_if_newer
 
 _CLOCKS = Base.metadata.tables[CaseClocks.__tablename__]
 
 
 async def upsert_if_newer(session: AsyncSession, values: dict[str, Any]) -> bool:
-    """Insert the case's clocks, or overwrite them if `clocks_version` is greater; whether the row was written.
-
-    One statement (INSERT ... ON CONFLICT DO UPDATE ... WHERE), so concurrent consumers cannot interleave.
-    """
-    updated = tuple(name for name in values if name != "tracking_id")
-    stmt = upsert(dialect_of(session), _CLOCKS, "tracking_id", tuple(values), updated, _newer_clocks)
-    result = await session.execute(stmt, upsert_params(values))
-    return bool(rows_affected(result))
-
-
-def _newer_clocks(table: Table, offered: Offered) -> ColumnElement[bool]:
-    return table.c.clocks_version < offered.clocks_version
+    """Insert the case's clocks, or overwrite them if `clocks_version` is greater; whether the row was written."""
+    return await write_if_newer(session, _CLOCKS, values, key="tracking_id", version="clocks_version")
 
 
 async def replace_deadlines(

@@ -8,14 +8,16 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_svc.directory.repository import get_node
-from agency_svc.models import Node
+from agency_svc.models import Base, Node
 from shared.auth.keys import Principal
-from shared.db.columns import utc
+from shared.db.newer import write_if_newer
 from shared.domain import Role
 from shared.events.contracts import NodeUpserted
 from shared.logging import get_logger
 
 log = get_logger(__name__)
+
+_NODES = Base.metadata.tables[Node.__tablename__]
 
 
 def materialized_path(data: NodeUpserted) -> str:
@@ -28,34 +30,20 @@ def materialized_path(data: NodeUpserted) -> str:
 
 async def apply_node_upserted(session: AsyncSession, data: NodeUpserted, occurred_at: datetime) -> None:
     """Insert or overwrite the node; an event older than the one already applied changes nothing."""
-    node = await session.get(Node, data.code, with_for_update=True)
-    path = materialized_path(data)
-    if node is None:
-        session.add(
-            Node(
-                code=data.code,
-                name=data.name,
-                kind=data.kind,
-                parent_code=data.parent_code,
-                path=path,
-                timezone=data.timezone,
-                is_active=data.is_active,
-                updated_at=occurred_at,
-            )
-        )
-        log.info("node_added", code=data.code)
-        return
-    if node.updated_at > utc(occurred_at):
+    node = {
+        "code": data.code,
+        "name": data.name,
+        "kind": data.kind,
+        "parent_code": data.parent_code,
+        "path": materialized_path(data),
+        "timezone": data.timezone,
+        "is_active": data.is_active,
+        "updated_at": occurred_at,
+    }
+    if not await write_if_newer(session, _NODES, node, key="code", version="updated_at", same_applies=True):
         log.info("stale_node_event_ignored", code=data.code)
         return
-    node.name = data.name
-    node.kind = data.kind
-    node.parent_code = data.parent_code
-    node.path = path
-    node.timezone = data.timezone
-    node.is_active = data.is_active
-    node.updated_at = occurred_at
-    log.info("node_updated", code=data.code)
+    log.info("node_applied", code=data.code)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from shared.auth import Principal, require_roles
 from shared.domain import Role, Status
 from shared.errors import error_responses
 from shared.http.app import RuntimeDep, SessionDep
+from shared.http.paging import PageDep
 from shared.logging import bind_tracking_id
 
 router = APIRouter(prefix="/api/v1/agency", tags=["agency"])
@@ -31,6 +32,7 @@ async def list_complaints(
     principal: AgencyKey,
     session: SessionDep,
     runtime: RuntimeDep,
+    page: PageDep,
     status: Annotated[Status | None, Query(description="Only cases in this status.")] = None,
     overdue: Annotated[
         bool | None,
@@ -39,11 +41,11 @@ async def list_complaints(
             "false: only the others."
         ),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> Inbox:
     """The inbox of the key's node and every node under it, newest disposition first."""
-    return await service.inbox(session, principal, status, limit, offset, overdue=overdue, now=runtime.clock.now())
+    return await service.inbox(
+        session, principal, status, page.limit, page.offset, overdue=overdue, now=runtime.clock.now()
+    )
 
 
 @router.get(

@@ -36,6 +36,7 @@ from shared.auth.keys import Principal
 from shared.domain import ANONYMOUS_NAME, STATUS_LABELS, Classification, Status
 from shared.errors import ApiError, not_found
 from shared.events.contracts import AgencyAcknowledged, AgencyDelegated, AgencyForwardRequested, FollowupPosted
+from shared.http.paging import next_offset
 from shared.identity import NameSeal
 from shared.logging import get_logger
 from shared.outbox import Outbox
@@ -93,7 +94,7 @@ async def inbox(
     page = rows[:limit]
     clocks = await shown_clocks(session, scope, [c.tracking_id for c in page])
     items = [summary(c, clocks.get(c.tracking_id, NO_CLOCKS)) for c in page]
-    return Inbox(items=items, next_offset=offset + limit if len(rows) > limit else None)
+    return Inbox(items=items, next_offset=next_offset(offset, limit, len(rows)))
 
 
 async def held_case(session: AsyncSession, principal: Principal, tracking_id: str, *, lock: bool = False) -> Held:

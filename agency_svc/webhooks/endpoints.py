@@ -23,6 +23,7 @@ from shared.auth import Principal, require_roles
 from shared.domain import Role, TrackingId
 from shared.errors import error_responses
 from shared.http.app import RuntimeDep, SessionDep
+from shared.http.paging import PageDep
 
 router = APIRouter(prefix="/api/v1/agency/webhooks", tags=["webhooks"])
 
@@ -33,12 +34,10 @@ DeliveryId = Annotated[int, Path(ge=1, le=2_147_483_647, description="The delive
 
 @dataclass(frozen=True)
 class DeliveryQuery:
-    """The delivery log's filters and page, as query parameters."""
+    """The delivery log's filters, as query parameters."""
 
     status: Annotated[DeliveryStatus | None, Query(description="Only deliveries in this state.")] = None
     tracking_id: Annotated[TrackingId | None, Query(description="Only this case's deliveries.")] = None
-    limit: Annotated[int, Query(ge=1, le=200)] = 50
-    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0
 
 
 DeliveryQueryDep = Annotated[DeliveryQuery, Depends()]
@@ -61,9 +60,11 @@ async def list_webhooks(principal: AgencyKey, session: SessionDep) -> WebhookLis
 
 
 @router.get("/deliveries", response_model=DeliveryPage, status_code=200, responses=error_responses(401, 403, 422))
-async def list_node_deliveries(principal: AgencyKey, session: SessionDep, query: DeliveryQueryDep) -> DeliveryPage:
+async def list_node_deliveries(
+    principal: AgencyKey, session: SessionDep, query: DeliveryQueryDep, page: PageDep
+) -> DeliveryPage:
     """The node's delivery log across all its endpoints, newest first, each delivery with its attempts."""
-    return await service.node_deliveries(session, principal, **asdict(query))
+    return await service.node_deliveries(session, principal, **asdict(query), limit=page.limit, offset=page.offset)
 
 
 @router.get("/{webhook_id}", response_model=WebhookView, status_code=200, responses=error_responses(401, 403, 404))
@@ -106,10 +107,12 @@ async def delete_webhook(
     responses=error_responses(401, 403, 404, 422),
 )
 async def list_deliveries(
-    webhook_id: WebhookId, principal: AgencyKey, session: SessionDep, query: DeliveryQueryDep
+    webhook_id: WebhookId, principal: AgencyKey, session: SessionDep, query: DeliveryQueryDep, page: PageDep
 ) -> DeliveryPage:
     """The endpoint's delivery log, newest first: each delivery with its attempts' times, status codes and durations."""
-    return await service.deliveries(session, principal, webhook_id, **asdict(query))
+    return await service.deliveries(
+        session, principal, webhook_id, **asdict(query), limit=page.limit, offset=page.offset
+    )
 
 
 @router.get(

@@ -34,6 +34,7 @@ from shared import audit
 from shared.auth.keys import Principal
 from shared.crypto import Sealer
 from shared.errors import ApiError, not_found
+from shared.http.paging import next_offset
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -253,7 +254,7 @@ async def _delivery_page(
     attempts = await repo.attempts_of(session, [d.id for d in page])
     return DeliveryPage(
         items=[_delivery_view(d, attempts[d.id]) for d in page],
-        next_offset=offset + limit if len(rows) > limit else None,
+        next_offset=next_offset(offset, limit, len(rows)),
     )
 
 

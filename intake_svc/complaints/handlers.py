@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake_svc.context import IntakeContext
 from intake_svc.models import Base, Complaint, FollowUp, TimelineEntry
 from shared.bus.handlers import Handlers
 from shared.db.dialect import dialect_of, insert_ignore
+from shared.db.newer import write_if_newer
 from shared.db.results import rows_affected
 from shared.domain import Status
 from shared.events import Envelope
@@ -116,14 +117,15 @@ async def on_clocks_changed(
     session: AsyncSession, envelope: Envelope, data: SlaClocksChanged, ctx: IntakeContext
 ) -> None:
     expected = data.expected_answer_by
-    # One conditional UPDATE, so that of two replicas racing on one case the older clocks_version never wins.
-    stmt = (
-        update(Complaint)
-        .where(Complaint.tracking_id == data.tracking_id, Complaint.clocks_version < data.clocks_version)
-        .values(expected_answer_by=expected, clocks_version=data.clocks_version)
+    applied = await write_if_newer(
+        session,
+        Base.metadata.tables[Complaint.__tablename__],
+        {"tracking_id": data.tracking_id, "expected_answer_by": expected, "clocks_version": data.clocks_version},
+        key="tracking_id",
+        version="clocks_version",
+        insert=False,
     )
-    result = await session.execute(stmt)
-    if rows_affected(result) == 1:
+    if applied:
         log.info("expected_answer_applied", clocks_version=data.clocks_version, known=expected is not None)
         return
     stored = await session.scalar(select(Complaint.clocks_version).where(Complaint.tracking_id == data.tracking_id))

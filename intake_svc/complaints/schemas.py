@@ -5,25 +5,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Annotated, Literal
 
-from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.domain import Channel, Classification, NodeCode, RegionCode, Status
-from shared.http.inputs import IsoDate, JsonBool, JsonInt
+from shared.http.inputs import EmailAddress, IsoDate, JsonBool, JsonInt
 
 # The easternmost Indonesian time zone (WIT, UTC+9, no daylight saving): no reporter's "today" is later than this.
 _LATEST_TODAY = timezone(timedelta(hours=9))
 
 
-def _check_email(value: str) -> str:
-    try:
-        # test_environment admits the reserved `.test` domain (used by test suites) and never asks DNS.
-        return validate_email(value, check_deliverability=False, test_environment=True).normalized
-    except EmailNotValidError as exc:
-        raise ValueError(f"value is not a valid email address: {exc}") from exc
-
-
-Email = Annotated[str, Field(max_length=254, json_schema_extra={"format": "email"}), AfterValidator(_check_email)]
 Phone = Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{6,20}$")]
 
 
@@ -33,7 +23,7 @@ class ReporterIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    email: Email | None = None
+    email: EmailAddress | None = None
     phone: Phone | None = None
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.models import Base, CaseDeadline, CaseState
 from shared.db.dialect import Guard, dialect_of, upsert, upsert_params
+from shared.db.newer import write_if_newer
 from shared.db.results import rows_affected
 
 _CASES = Base.metadata.tables[CaseState.__tablename__]
@@ -26,6 +27,15 @@ async def upsert_case(
     stmt = upsert(dialect_of(session), _CASES, "tracking_id", tuple(row), (*values, "updated_at"), when)
     result = await session.execute(stmt, upsert_params(row))
     return bool(rows_affected(result))
+
+
+async def upsert_case_if_newer(
+    session: AsyncSession, tracking_id: str, now: datetime, values: dict[str, Any], *, version: str
+) -> bool:
+    """Create the case's row with `values`, or set them on it when their `version` (case_version or clocks_version) is
+    newer than the stored one; whether the row was written."""
+    row = {"tracking_id": tracking_id, **values, "updated_at": now}
+    return await write_if_newer(session, _CASES, row, key="tracking_id", version=version)
 
 
 async def status_of(session: AsyncSession, tracking_id: str) -> str | None:

@@ -24,14 +24,6 @@ def _timezone_unknown(table: Table, offered: Offered) -> ColumnElement[bool]:
     return table.c.timezone.is_(None)
 
 
-def _newer_case(table: Table, offered: Offered) -> ColumnElement[bool]:
-    return table.c.case_version < offered.case_version
-
-
-def _newer_clocks(table: Table, offered: Offered) -> ColumnElement[bool]:
-    return table.c.clocks_version < offered.clocks_version
-
-
 async def apply_submitted(session: AsyncSession, data: ComplaintSubmitted, now: datetime) -> None:
     timezone = timezone_of_region(data.case.region_code)
     await repository.upsert_case(session, data.tracking_id, now, {"timezone": timezone}, when=_timezone_unknown)
@@ -39,22 +31,18 @@ async def apply_submitted(session: AsyncSession, data: ComplaintSubmitted, now: 
 
 async def apply_status_changed(session: AsyncSession, data: ComplaintStatusChanged, now: datetime) -> None:
     values: dict[str, Any] = {"status": data.status.value, "case_version": data.case_version}
-    await repository.upsert_case(
-        session,
-        data.tracking_id,
-        now,
-        values if data.case_version > 0 else {},
-        when=_newer_case,
+    await repository.upsert_case_if_newer(
+        session, data.tracking_id, now, values if data.case_version > 0 else {"case_version": 0}, version="case_version"
     )
 
 
 async def apply_clocks_changed(session: AsyncSession, data: SlaClocksChanged, now: datetime) -> None:
-    written = await repository.upsert_case(
+    written = await repository.upsert_case_if_newer(
         session,
         data.tracking_id,
         now,
-        {"clocks_version": data.clocks_version} if data.clocks_version > 0 else {},
-        when=_newer_clocks,
+        {"clocks_version": max(data.clocks_version, 0)},
+        version="clocks_version",
     )
     if not written or data.clocks_version <= 0:
         log.info("stale_clocks_ignored", clocks_version=data.clocks_version)

@@ -9,7 +9,6 @@ event id besides. The officers registered after their node's digest was made get
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -24,7 +23,7 @@ from notify_svc.notifications.service import enqueue
 from notify_svc.notifications.triggers import DIGEST
 from notify_svc.recipients import repository as recipients
 from notify_svc.settings import NotifySettings
-from shared.background import finish_even_if_cancelled, wait_for_any
+from shared.background import Backoff, finish_even_if_cancelled, poll_until_stopped
 from shared.calendar import WorkingCalendar, zone
 from shared.db.dialect import dialect_of, insert_ignore
 from shared.db.results import rows_affected
@@ -57,14 +56,15 @@ class DigestJob:
 
     async def run(self, runtime: Runtime[Any]) -> None:
         """Loop until the service stops: make what digests are due, then wait for the poll interval."""
-        while not runtime.stopping.is_set():
-            try:
-                await finish_even_if_cancelled(self.run_once(runtime, runtime.clock.now()))
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("digest_failed", error=repr(exc))
-            await wait_for_any(runtime.stopping, timeout=self.settings.digest_poll_seconds)
+
+        async def once() -> bool:
+            await finish_even_if_cancelled(self.run_once(runtime, runtime.clock.now()))
+            return False
+
+        poll = self.settings.digest_poll_seconds
+        await poll_until_stopped(
+            once, stopping=runtime.stopping, interval=poll, name="digest", backoff=Backoff(poll, poll)
+        )
 
     async def run_once(self, runtime: Runtime[Any], now: datetime) -> int:
         """Make every digest due at `now` that is not made yet; how many were made."""

@@ -13,6 +13,7 @@ from shared.auth import Principal, require_roles
 from shared.domain import Role, TrackingId
 from shared.errors import error_responses
 from shared.http.app import SessionDep
+from shared.http.paging import PageDep
 
 router = APIRouter(prefix="/api/v1/notify", tags=["notifications"])
 
@@ -29,15 +30,19 @@ CoordinatorKey = Annotated[Principal, Depends(require_roles(Role.coordinator, Ro
 async def list_deliveries(
     _: CoordinatorKey,
     session: SessionDep,
+    page: PageDep,
     tracking_id: Annotated[TrackingId | None, Query(description="Only this case's notifications.")] = None,
     status: Annotated[NotificationStatus | None, Query(description="Only notifications in this state.")] = None,
     recipient_kind: Annotated[RecipientKind | None, Query(description="Only those for this kind of recipient.")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> DeliveryPage:
     """The delivery log, newest first: each notification, its attempts and its outcome (never contact details)."""
     return await service.delivery_page(
-        session, tracking_id=tracking_id, status=status, recipient_kind=recipient_kind, limit=limit, offset=offset
+        session,
+        tracking_id=tracking_id,
+        status=status,
+        recipient_kind=recipient_kind,
+        limit=page.limit,
+        offset=page.offset,
     )
 
 

@@ -17,6 +17,7 @@ from shared.background import made_work
 from shared.db.dialect import dialect_of, insert_ignore
 from shared.db.results import rows_affected
 from shared.errors import not_found
+from shared.http.paging import next_offset
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -201,10 +202,9 @@ async def delivery_page(
         limit=limit,
         offset=offset,
     )
-    more = len(rows) > limit
     return DeliveryPage(
         items=[DeliveryView.model_validate(r) for r in rows[:limit]],
-        next_offset=offset + limit if more else None,
+        next_offset=next_offset(offset, limit, len(rows)),
     )
 
 

@@ -12,16 +12,17 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notify_svc.models import DirectoryNode, Recipient, RecipientKind
+from notify_svc.models import Base, DirectoryNode, Recipient, RecipientKind
 from notify_svc.recipients import repository
-from notify_svc.sending.mail import valid_address
-from shared.db.columns import utc
+from shared.db.newer import write_if_newer
 from shared.events.contracts import LiaisonContact, NodeUpserted
+from shared.http.inputs import is_email_address
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 
 _NAMESPACE = uuid.UUID("0b7c3f1e-5a47-4d0e-9a51-6b8f2d4c9e10")
+_NODES = Base.metadata.tables[DirectoryNode.__tablename__]
 
 
 def liaison_id(node_code: str, email: str) -> str:
@@ -33,21 +34,17 @@ def _usable(officers: list[LiaisonContact]) -> dict[str, LiaisonContact]:
     found: dict[str, LiaisonContact] = {}
     for officer in officers:
         email = officer.email.strip().lower()
-        if valid_address(email):
+        if is_email_address(email):
             found.setdefault(email, officer)
     return found
 
 
 async def apply_node_upserted(session: AsyncSession, data: NodeUpserted, occurred_at: datetime) -> None:
     """Make the node's liaison officers the event's; an event older than the one applied changes nothing."""
-    node = await session.get(DirectoryNode, data.code, with_for_update=True)
-    if node is not None and node.updated_at > utc(occurred_at):
+    node = {"code": data.code, "timezone": data.timezone, "updated_at": occurred_at}
+    if not await write_if_newer(session, _NODES, node, key="code", version="updated_at", same_applies=True):
         log.info("stale_node_event_ignored", code=data.code)
         return
-    if node is None:
-        session.add(DirectoryNode(code=data.code, timezone=data.timezone, updated_at=occurred_at))
-    else:
-        node.timezone, node.updated_at = data.timezone, occurred_at
     wanted = _usable(data.liaison_officers)
     scope = repository.node_scope(data.code)
     for r in await repository.in_scope(session, scope):

@@ -14,6 +14,7 @@ from shared.auth import Principal, require_roles
 from shared.domain import NodeCode, Role
 from shared.errors import ApiError, error_responses
 from shared.http.app import RuntimeDep, SessionDep
+from shared.http.paging import PageDep
 
 router = APIRouter(prefix="/api/v1/notify", tags=["recipients"])
 
@@ -62,14 +63,15 @@ async def add_recipient(
 async def list_recipients(
     session: SessionDep,
     _: AdminKey,
+    page: PageDep,
     role: Literal["liaison", "coordinator"] | None = None,
     node_code: NodeCode | None = None,
     level: Annotated[int | None, Query(ge=1, le=4)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> RecipientPage:
     """List the recipients."""
-    return await service.listing(session, role=role, node_code=node_code, level=level, limit=limit, offset=offset)
+    return await service.listing(
+        session, role=role, node_code=node_code, level=level, limit=page.limit, offset=page.offset
+    )
 
 
 @router.get(

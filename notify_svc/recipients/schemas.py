@@ -6,16 +6,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from notify_svc.sending.mail import valid_address
 from shared.calendar import zone
+from shared.http.inputs import EmailAddress
 from shared.http.outputs import UtcDatetime
-
-
-def _address(value: str) -> str:
-    value = value.strip().lower()
-    if not valid_address(value):
-        raise ValueError("not a valid email address")
-    return value
 
 
 def _timezone(value: str) -> str:
@@ -23,7 +16,7 @@ def _timezone(value: str) -> str:
 
 
 RecipientRole = Literal["liaison", "coordinator"]
-Address = Annotated[str, Field(max_length=254, json_schema_extra={"format": "email"}), AfterValidator(_address)]
+Address = Annotated[EmailAddress, AfterValidator(str.lower)]
 TimezoneName = Annotated[
     str,
     Field(max_length=32, description="WIB, WITA or WIT (or Asia/Jakarta, Asia/Makassar, Asia/Jayapura)."),

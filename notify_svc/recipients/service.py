@@ -14,6 +14,7 @@ from notify_svc.recipients import repository
 from notify_svc.recipients.schemas import DIRECTORY_OWNS_LIAISONS, RecipientCreate, RecipientOut, RecipientPage
 from shared import audit
 from shared.errors import ApiError, not_found
+from shared.http.paging import next_offset
 
 
 async def add(session: AsyncSession, body: RecipientCreate, *, actor: str, now: datetime) -> RecipientOut:
@@ -63,7 +64,7 @@ async def listing(
     rows = await repository.page(session, role=role, node_code=node_code, level=level, limit=limit, offset=offset)
     return RecipientPage(
         items=[RecipientOut.model_validate(r) for r in rows[:limit]],
-        next_offset=offset + limit if len(rows) > limit else None,
+        next_offset=next_offset(offset, limit, len(rows)),
     )
 
 

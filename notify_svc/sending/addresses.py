@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.contacts.service import OpenedContact, normalize_language, opened
 from notify_svc.models import CaseState, Contact, Notification, NotifyChannel, Recipient, RecipientKind
-from notify_svc.sending.mail import valid_address
 from notify_svc.sending.sms import e164
 from shared.crypto import Sealer
+from shared.http.inputs import is_email_address
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def resolve(found: Lookup, sealer: Sealer, n: Notification, default_timezone: st
     recipient = found.recipients.get(n.recipient_id) if n.recipient_id else None
     if recipient is None:
         return Unreachable("no_recipient")
-    if not valid_address(recipient.email):
+    if not is_email_address(recipient.email):
         return Unreachable("invalid_email")
     return Address(
         channel=NotifyChannel.email,
@@ -103,7 +103,7 @@ def reporter_address(contact: OpenedContact, timezone: str) -> Address | Unreach
     def by(channel: NotifyChannel, to: str) -> Address:
         return Address(channel, to, contact.language, timezone, person=True, name=name, secrets=secrets)
 
-    if contact.email and valid_address(contact.email):
+    if contact.email and is_email_address(contact.email):
         return by(NotifyChannel.email, contact.email)
     if phone:
         return by(NotifyChannel.sms, phone)

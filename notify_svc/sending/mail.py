@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email.policy
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -16,12 +15,6 @@ import aiosmtplib
 from notify_svc.sending.errors import PermanentFailure
 from notify_svc.sending.files import write_atomically
 from notify_svc.settings import NotifySettings
-
-_EMAIL_RE = re.compile(r"^[^@\s<>(),;:\"\[\]\\]+@[^@\s<>(),;:\"\[\]\\]+\.[^@\s<>(),;:\"\[\]\\]+$")
-
-
-def valid_address(address: str) -> bool:
-    return len(address) <= 254 and _EMAIL_RE.match(address) is not None
 
 
 def message_id_for(notification_id: str, mail_from: str) -> str:

@@ -30,7 +30,7 @@ from notify_svc.sending.mail import Mail, Transport, message_id_for, transport_f
 from notify_svc.sending.sms import SmsMessage, SmsTransport, sms_transport_for
 from notify_svc.sending.templates import Renderer
 from notify_svc.settings import NotifySettings
-from shared.background import finish_even_if_cancelled, raise_if_cancelling, wait_for_any, wake_on_commit
+from shared.background import finish_even_if_cancelled, poll_until_stopped, raise_if_cancelling, wake_on_commit
 from shared.bus.consumer import infra_failure
 from shared.crypto import Sealer
 from shared.domain import STATUS_LABELS, Status
@@ -93,24 +93,18 @@ class Sender:
         """Loop until the service stops: send what is due, then wait for a commit (new work) or the poll interval."""
         on_commit = wake_on_commit(repository.WAKE_FLAG, self._wake)
         event.listen(runtime.db.sync_session_class, "after_commit", on_commit)
-        pause = 0.2
+
+        async def once() -> bool:
+            return await self.run_once(runtime) >= self.settings.sender_batch
+
         try:
-            while not runtime.stopping.is_set():
-                raise_if_cancelling()
-                self._wake.clear()
-                try:
-                    picked = await self.run_once(runtime)
-                    pause = 0.2
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    log.warning("sender_failed", error=repr(exc), retry_in=pause)
-                    await asyncio.sleep(pause)
-                    pause = min(pause * 2, 10.0)
-                    continue
-                if picked >= self.settings.sender_batch:
-                    continue
-                await wait_for_any(self._wake, runtime.stopping, timeout=self.settings.sender_poll_interval)
+            await poll_until_stopped(
+                once,
+                stopping=runtime.stopping,
+                wake=self._wake,
+                interval=self.settings.sender_poll_interval,
+                name="sender",
+            )
         finally:
             event.remove(runtime.db.sync_session_class, "after_commit", on_commit)
 

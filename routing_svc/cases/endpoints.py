@@ -10,10 +10,10 @@ from routing_svc.auth import StaffDep
 from routing_svc.cases import repository, service, views
 from routing_svc.cases.schemas import CaseList, CaseUpdate, CaseView, Decision
 from routing_svc.dependencies import CaseCtxDep
-from routing_svc.pagination import Limit, Offset, next_offset
 from shared.domain import NodeCode, Status
 from shared.errors import error_responses, not_found
 from shared.http.app import SessionDep
+from shared.http.paging import PageDep
 from shared.logging import bind_tracking_id
 
 router = APIRouter(prefix="/api/v1/hub")
@@ -30,6 +30,7 @@ async def list_complaints(
     session: SessionDep,
     ctx: CaseCtxDep,
     _: StaffDep,
+    page: PageDep,
     status: Status | None = None,
     agency_code: NodeCode | None = None,
     triage: Annotated[bool, Query(description="Only the triage queue: submitted and with no node.")] = False,
@@ -37,8 +38,6 @@ async def list_complaints(
     escalation_level: Annotated[
         int | None, Query(ge=0, le=4, description="Only cases escalated to at least this level.")
     ] = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> CaseList:
     """Search cases by status, node, lateness and escalation, oldest first; `triage=true` gives the triage queue."""
     cases = await repository.list_cases(
@@ -48,10 +47,10 @@ async def list_complaints(
         triage=triage,
         overdue_at=ctx.clock.now() if overdue else None,
         min_escalation_level=escalation_level,
-        limit=limit,
-        offset=offset,
+        limit=page.limit,
+        offset=page.offset,
     )
-    return CaseList(items=[views.summary(c) for c in cases[:limit]], next_offset=next_offset(offset, limit, len(cases)))
+    return CaseList(items=[views.summary(c) for c in cases[: page.limit]], next_offset=page.next_offset(len(cases)))
 
 
 @router.get(

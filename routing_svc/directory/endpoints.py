@@ -10,10 +10,10 @@ from sqlalchemy.exc import IntegrityError
 from routing_svc.auth import AdminDep, StaffDep
 from routing_svc.directory import repository, service
 from routing_svc.directory.schemas import NodeCreate, NodeList, NodeOut, NodeUpdate
-from routing_svc.pagination import Limit, Offset, next_offset
 from shared.domain import NodeCode, NodeKind
 from shared.errors import ApiError, error_responses, not_found
 from shared.http.app import RuntimeDep, SessionDep
+from shared.http.paging import PageDep
 
 router = APIRouter(prefix="/api/v1/hub", tags=["directory"])
 
@@ -38,12 +38,11 @@ async def create_agency(body: NodeCreate, session: SessionDep, runtime: RuntimeD
 async def list_agencies(
     session: SessionDep,
     _: StaffDep,
+    page: PageDep,
     parent_code: NodeCode | None = None,
     kind: NodeKind | None = None,
     q: Annotated[str | None, Query(max_length=100, description="Part of the code or name.")] = None,
     under: Annotated[NodeCode | None, Query(description="Only this node's subtree (itself included).")] = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> NodeList:
     """List directory nodes in tree order, filtered by parent, kind, subtree or text."""
     nodes = await repository.list_nodes(
@@ -52,12 +51,10 @@ async def list_agencies(
         kind=kind.value if kind else None,
         q=q,
         under=under,
-        limit=limit,
-        offset=offset,
+        limit=page.limit,
+        offset=page.offset,
     )
-    return NodeList(
-        items=[service.node_out(n) for n in nodes[:limit]], next_offset=next_offset(offset, limit, len(nodes))
-    )
+    return NodeList(items=[service.node_out(n) for n in nodes[: page.limit]], next_offset=page.next_offset(len(nodes)))
 
 
 @router.get("/agencies/{code}", response_model=NodeOut, status_code=200, responses=error_responses(401, 403, 404))

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
 
 from shared.domain import NodeCode, NodeKind, RegionCode, Timezone
-from shared.http.inputs import WHITESPACE, JsonBool
+from shared.http.inputs import EmailAddress, JsonBool
 
 _TZ_ALIASES = {"WIB": Timezone.WIB.value, "WITA": Timezone.WITA.value, "WIT": Timezone.WIT.value}
 
@@ -26,16 +26,6 @@ TimezoneIn = Annotated[
 ]
 Category = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-# Whitespace around the address is stripped before the pattern is checked, so the document allows it there.
-_WS = WHITESPACE
-Email = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True,
-        max_length=254,
-        pattern=rf"^[{_WS}]*[^@{_WS}]{{1,64}}@[^@{_WS}]+\.[^@{_WS}]{{2,}}[{_WS}]*$",
-    ),
-]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9+() .-]{3,32}$")]
 
 
@@ -50,7 +40,9 @@ class LiaisonOfficer(BaseModel):
     daily digest by email, in the node's timezone."""
 
     name: Name
-    email: Email | None = Field(default=None, description="Where notify_svc writes to them; without it, nothing.")
+    email: EmailAddress | None = Field(
+        default=None, description="Where notify_svc writes to them; without it, nothing."
+    )
     phone: Phone | None = None
     language: Literal["id", "en"] = Field(default="id", description="The language of their messages.")
 

@@ -10,10 +10,10 @@ from routing_svc.auth import AdminDep
 from routing_svc.directory.repository import get_node
 from routing_svc.keys import service
 from routing_svc.keys.schemas import AgencyKeyCreate, IssuedKeyOut, KeyList, KeyRotate, StaffKeyCreate
-from routing_svc.pagination import Limit, Offset, next_offset
 from shared.domain import Role
 from shared.errors import ApiError, error_responses, not_found
 from shared.http.app import RuntimeDep, SessionDep
+from shared.http.paging import PageDep
 
 router = APIRouter(prefix="/api/v1/hub", tags=["keys"])
 
@@ -54,16 +54,14 @@ async def issue_agency_key(
     status_code=200,
     responses=error_responses(401, 403, 404, 422),
 )
-async def list_agency_keys(
-    code: str, session: SessionDep, runtime: RuntimeDep, _: AdminDep, limit: Limit = 50, offset: Offset = 0
-) -> KeyList:
+async def list_agency_keys(code: str, session: SessionDep, runtime: RuntimeDep, _: AdminDep, page: PageDep) -> KeyList:
     """List an agency node's keys (admin): prefixes only, never the keys."""
     if await get_node(session, code) is None:
         raise not_found("agency")
     items = await service.list_keys(
-        session, agency_code=code, role=None, limit=limit, offset=offset, now=runtime.clock.now()
+        session, agency_code=code, role=None, limit=page.limit, offset=page.offset, now=runtime.clock.now()
     )
-    return KeyList(items=items[:limit], next_offset=next_offset(offset, limit, len(items)))
+    return KeyList(items=items[: page.limit], next_offset=page.next_offset(len(items)))
 
 
 @router.post("/api-keys", response_model=IssuedKeyOut, status_code=201, responses=error_responses(401, 403, 422))
@@ -91,15 +89,14 @@ async def list_all_keys(
     session: SessionDep,
     runtime: RuntimeDep,
     _: AdminDep,
+    page: PageDep,
     role: Role | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> KeyList:
     """List every issued key (admin), oldest first: prefixes only, never the keys."""
     items = await service.list_keys(
-        session, agency_code=None, role=role, limit=limit, offset=offset, now=runtime.clock.now()
+        session, agency_code=None, role=role, limit=page.limit, offset=page.offset, now=runtime.clock.now()
     )
-    return KeyList(items=items[:limit], next_offset=next_offset(offset, limit, len(items)))
+    return KeyList(items=items[: page.limit], next_offset=page.next_offset(len(items)))
 
 
 @router.delete(

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Path, Query, Response
 
 from routing_svc.auth import AdminDep, StaffDep
 from routing_svc.directory.repository import get_node
-from routing_svc.pagination import Limit, Offset, next_offset
 from routing_svc.policies import repository, service
 from routing_svc.policies.defaults import default_table
 from routing_svc.policies.schemas import (
@@ -22,6 +21,7 @@ from routing_svc.policies.schemas import (
 from shared.domain import Classification, ClockKind, NodeCode
 from shared.errors import ApiError, error_responses, not_found
 from shared.http.app import RuntimeDep, SessionDep
+from shared.http.paging import PageDep
 
 router = APIRouter(prefix="/api/v1/hub", tags=["sla policies"])
 
@@ -62,13 +62,13 @@ async def create_sla_policy(
     description="List the SLA policies, and the defaults that apply where none fits.\n" + RULES,
 )
 async def list_sla_policies(
-    session: SessionDep, _: StaffDep, kind: ClockKind | None = None, limit: Limit = 50, offset: Offset = 0
+    session: SessionDep, _: StaffDep, page: PageDep, kind: ClockKind | None = None
 ) -> PolicyList:
     """List the SLA policies and the built-in defaults."""
-    policies = await repository.list_policies(session, kind, limit, offset)
+    policies = await repository.list_policies(session, kind, page.limit, page.offset)
     return PolicyList(
-        items=[service.to_out(p) for p in policies[:limit]],
-        next_offset=next_offset(offset, limit, len(policies)),
+        items=[service.to_out(p) for p in policies[: page.limit]],
+        next_offset=page.next_offset(len(policies)),
         defaults=[
             DefaultDeadline(kind=k, classification=c, berkadar_pengawasan=b, working_days=d)
             for k, c, b, d in default_table()

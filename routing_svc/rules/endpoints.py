@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from routing_svc.auth import AdminDep, StaffDep
-from routing_svc.pagination import Limit, Offset, next_offset
 from routing_svc.rules import service
 from routing_svc.rules.schemas import RuleCreate, RuleList, RuleOut
 from shared.domain import NodeCode
 from shared.errors import error_responses, not_found
 from shared.http.app import RuntimeDep, SessionDep
+from shared.http.paging import PageDep
 
 router = APIRouter(prefix="/api/v1/hub", tags=["routing rules"])
 
@@ -51,13 +51,11 @@ async def create_routing_rule(
     description="List routing rules, by id, optionally those of one node.\n" + ORDER,
 )
 async def list_routing_rules(
-    session: SessionDep, _: StaffDep, agency_code: NodeCode | None = None, limit: Limit = 50, offset: Offset = 0
+    session: SessionDep, _: StaffDep, page: PageDep, agency_code: NodeCode | None = None
 ) -> RuleList:
     """List routing rules, optionally those routing to one node."""
-    rules = await service.list_rules(session, agency_code, limit, offset)
-    return RuleList(
-        items=[service.rule_out(r) for r in rules[:limit]], next_offset=next_offset(offset, limit, len(rules))
-    )
+    rules = await service.list_rules(session, agency_code, page.limit, page.offset)
+    return RuleList(items=[service.rule_out(r) for r in rules[: page.limit]], next_offset=page.next_offset(len(rules)))
 
 
 @router.delete(

@@ -11,7 +11,6 @@ by one, each under a savepoint of its own, so that a broken case holds up no oth
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import time
@@ -28,6 +27,7 @@ from routing_svc.models import Case, SlaClock, SlaSetting
 from routing_svc.settings import RoutingSettings
 from routing_svc.sla.metrics import SLA_FIRED, SWEEP_SECONDS
 from routing_svc.sla.schedule import ACTING_KINDS, TimerKind
+from shared.background import Backoff, poll_until_stopped
 from shared.db.engine import Database
 from shared.db.results import rows_affected
 from shared.domain import ClockKind, Status
@@ -215,18 +215,18 @@ async def sla_worker(runtime: Runtime[CaseContext]) -> None:
     settings = ctx.settings
     fingerprint = schedule_fingerprint(settings)
     synced = False
-    while not runtime.stopping.is_set():
-        seen = 0
-        try:
-            if not synced:
-                await sync_schedule(runtime.db, fingerprint, ctx.clock.now())
-                synced = True
-            seen = await sweep_once(runtime.db, ctx, settings.sla_sweep_batch)
-        except Exception as exc:
-            log.warning("sla_sweep_failed", error=f"{type(exc).__name__}: {exc}")
-        if seen >= settings.sla_sweep_batch:
-            continue
-        try:
-            await asyncio.wait_for(runtime.stopping.wait(), settings.sla_sweep_interval)
-        except TimeoutError:
-            pass
+
+    async def once() -> bool:
+        nonlocal synced
+        if not synced:
+            await sync_schedule(runtime.db, fingerprint, ctx.clock.now())
+            synced = True
+        return await sweep_once(runtime.db, ctx, settings.sla_sweep_batch) >= settings.sla_sweep_batch
+
+    await poll_until_stopped(
+        once,
+        stopping=runtime.stopping,
+        interval=settings.sla_sweep_interval,
+        name="sla_sweep",
+        backoff=Backoff(settings.sla_sweep_interval, settings.sla_sweep_interval),
+    )

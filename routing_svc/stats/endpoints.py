@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query, Request, Response
 
 from routing_svc.auth import StaffDep
 from routing_svc.dependencies import CaseCtxDep
-from routing_svc.pagination import Limit, Offset
 from routing_svc.stats import service
 from routing_svc.stats.definitions import DEFINITIONS
 from routing_svc.stats.export import Format, csv_response, csv_responses, wants_csv
@@ -19,6 +18,7 @@ from shared.domain import NodeCode
 from shared.errors import error_responses
 from shared.http.app import SessionDep
 from shared.http.inputs import IsoDate
+from shared.http.paging import PageDep
 
 router = APIRouter(prefix="/api/v1/hub/stats", tags=["statistics"])
 
@@ -49,12 +49,11 @@ async def stats_per_agency(
     session: SessionDep,
     ctx: CaseCtxDep,
     _: StaffDep,
+    page: PageDep,
     from_: From = None,
     to: To = None,
     parent_code: Annotated[NodeCode | None, Query(description="Only this node's children.")] = None,
     fmt: Format = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> AgencyStatsList | Response:
     """Per node and its subtree: received, followed up, completed, overdue, first response, SLA, rating."""
     stats = await service.agency_stats(
@@ -64,8 +63,8 @@ async def stats_per_agency(
         last_day=to,
         tz=ZoneInfo(ctx.sla.hub_timezone),
         now=ctx.clock.now(),
-        limit=limit,
-        offset=offset,
+        limit=page.limit,
+        offset=page.offset,
     )
     if wants_csv(fmt, request):
         more = {"X-Next-Offset": str(stats.next_offset)} if stats.next_offset is not None else None

@@ -18,6 +18,7 @@ from routing_svc.stats.repository import bucket_cohort, node_cohort, tally
 from routing_svc.stats.schemas import AgencyStats, AgencyStatsList, Figures, PeriodStats, PeriodStatsList
 from routing_svc.stats.tally import Tally
 from shared.errors import ApiError
+from shared.http.paging import next_offset
 
 
 def figures(t: Tally) -> Figures:
@@ -89,7 +90,7 @@ async def agency_stats(
             )
             for n in page
         ],
-        next_offset=offset + limit if len(fetched) > limit else None,
+        next_offset=next_offset(offset, limit, len(fetched)),
         period_from=first_day,
         period_to=last_day,
         timezone=tz.key,

@@ -47,6 +47,15 @@ class LiaisonOfficer(BaseModel):
     language: Literal["id", "en"] = Field(default="id", description="The language of their messages.")
 
 
+class LiaisonOfficerView(BaseModel):
+    """A liaison officer as stored: shown as saved, even if saved under an older rule for names or addresses."""
+
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    language: str = "id"
+
+
 class NodeCreate(BaseModel):
     code: NodeCode = Field(description="Unique; also a NATS subject token (letters, digits, '-' and '_').")
     name: Name
@@ -83,7 +92,7 @@ class NodeOut(BaseModel):
     categories: list[str]
     timezone: Timezone
     is_active: bool
-    liaison_officers: list[LiaisonOfficer]
+    liaison_officers: list[LiaisonOfficerView]
     integrity_node_code: str | None = Field(description=INTEGRITY)
     path: list[str] = Field(description="The codes from the root to this node, itself included.")
     depth: int = Field(description="0 for a root.")

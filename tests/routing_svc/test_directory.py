@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from routing_svc.models import Node
 from tests.routing_svc.conftest import Hub
 from tests.support.apps import eventually
 
@@ -173,3 +174,16 @@ async def test_node_upserted_carries_the_liaison_officers_notify_writes_to(hub: 
         {"name": "Sari", "email": "sari@lapas.test", "language": "en"},
     ], "those with an email, and nothing notify does not need (no phone)"
     assert patched["data"]["liaison_officers"] == [{"name": "Sari", "email": "sari@lapas.test", "language": "en"}]
+
+
+async def test_an_officer_saved_under_an_older_address_rule_is_still_shown(hub: Hub) -> None:
+    """The email rule is checked on the way in; what is stored (perhaps under an older rule) is shown as it is."""
+    await hub.node("LAMA")
+    async with hub.runtime.db.session() as session, session.begin():
+        node = await session.get(Node, "LAMA")
+        assert node is not None
+        node.liaison_officers = [{"name": "Lama", "email": "lama@kantor.local", "phone": None, "language": "id"}]
+    shown = await hub.ok("GET", "/api/v1/hub/agencies/LAMA", 200)
+    assert shown["liaison_officers"][0]["email"] == "lama@kantor.local"
+    listed = await hub.ok("GET", "/api/v1/hub/agencies", 200)
+    assert [n["code"] for n in listed["items"]] == ["LAMA"]

@@ -20,6 +20,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def utc(value: datetime) -> datetime:
+    """`value` in UTC; a naive one is taken as UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def load_clock(spec: str | None) -> Clock:
     """The system clock, or, when `spec` ("package.module:factory") is set, the clock that factory returns.
 

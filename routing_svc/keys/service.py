@@ -12,7 +12,7 @@ from routing_svc.keys.schemas import IssuedKeyOut, KeyOut
 from routing_svc.models import KIT
 from shared import audit
 from shared.auth.keys import KeyStore
-from shared.db.columns import utc
+from shared.clock import utc
 from shared.domain import Role
 from shared.errors import ApiError, not_found
 from shared.events.contracts import KeyRevoked

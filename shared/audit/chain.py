@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from shared.clock import utc
 from shared.db.migration_ops import AUDIT_GENESIS_HASH
 
 GENESIS = AUDIT_GENESIS_HASH
@@ -17,9 +18,8 @@ HASHED = ("seq", "at", "actor", "action", "target_type", "target_id", "reason", 
 
 
 def canonical_time(value: datetime) -> str:
-    """UTC to the microsecond; SQLite gives back naive UTC, PostgreSQL aware UTC: both print the same."""
-    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return aware.isoformat(timespec="microseconds")
+    """UTC to the microsecond (the verifier reads reflected tables, where SQLite gives back naive UTC)."""
+    return utc(value).isoformat(timespec="microseconds")
 
 
 def canonical(prev_hash: str, fields: dict[str, Any]) -> str:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect, String, TypeDecorator
 
-
-def utc(value: datetime) -> datetime:
-    """`value` in UTC; a naive one is taken as UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+from shared.clock import utc
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -6,11 +6,12 @@ and the private events on `private.notify.<type>`, which only notify_svc may rea
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.clock import utc
 from shared.crypto import Sealer
 from shared.domain import (
     Channel,
@@ -35,9 +36,7 @@ class _Contract(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _utc(cls, value: Any) -> Any:
-        if isinstance(value, datetime):
-            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        return value
+        return utc(value) if isinstance(value, datetime) else value
 
 
 class EventData(_Contract):

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-from shared.db.columns import utc
+from shared.clock import utc
 
 UtcDatetime = Annotated[datetime, AfterValidator(utc)]
 """A datetime that always serializes as ISO 8601 UTC."""

@@ -45,12 +45,18 @@ def create_app(settings: AgencySettings | None = None, *, clock: Clock | None = 
     clock = clock or load_clock(settings.clock)
     names = name_seal(settings.encryption_key_list(), settings.identity_key_list())
     config = webhooks.WebhookConfig.of(settings, names.at_rest)
-    context = AgencyContext(settings=settings, names=names, webhooks=config, fanout=Fanout(clock, config.max_age))
     directory = Handlers.joined(directory_handlers, key_replica_handlers(KIT.api_keys, RETRY_DELAY_S))
     runtime = Runtime(
         settings,
         KIT,
-        context=lambda _: context,
+        context=lambda runtime: AgencyContext(
+            settings=settings,
+            clock=runtime.clock,
+            outbox=runtime.outbox,
+            names=names,
+            webhooks=config,
+            fanout=Fanout(runtime.clock, config.max_age),
+        ),
         subscriptions=[
             Subscription(AGENCY_INBOX, Handlers.joined(inbox_handlers, clock_handlers)),
             Subscription(AGENCY_DIRECTORY, directory),

@@ -11,13 +11,17 @@ from fastapi import Depends
 from agency_svc.settings import AgencySettings
 from agency_svc.webhooks.fanout import Fanout
 from agency_svc.webhooks.service import WebhookConfig
+from shared.clock import Clock
 from shared.http.app import context_of
 from shared.identity import NameSeal
+from shared.outbox import Outbox
 
 
 @dataclass(frozen=True)
 class AgencyContext:
     settings: AgencySettings
+    clock: Clock
+    outbox: Outbox
     names: NameSeal
     webhooks: WebhookConfig
     fanout: Fanout

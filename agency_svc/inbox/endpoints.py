@@ -69,11 +69,11 @@ async def get_complaint(tracking_id: str, principal: AgencyKey, session: Session
     responses=error_responses(401, 403, 404, 409),
 )
 async def acknowledge_complaint(
-    tracking_id: str, principal: AgencyKey, session: SessionDep, runtime: RuntimeDep, ctx: ContextDep
+    tracking_id: str, principal: AgencyKey, session: SessionDep, ctx: ContextDep
 ) -> CaseDetail:
     """Acknowledge a dispositioned case (idempotent: acknowledging again changes and emits nothing)."""
     bind_tracking_id(tracking_id)
-    case = await service.acknowledge(session, runtime.outbox, principal, tracking_id, runtime.clock.now(), ctx.names)
+    case = await service.acknowledge(session, ctx, principal, tracking_id)
     await session.commit()
     return case
 
@@ -86,13 +86,11 @@ async def acknowledge_complaint(
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def post_follow_up(
-    tracking_id: str, body: FollowUpIn, principal: AgencyKey, session: SessionDep, runtime: RuntimeDep, ctx: ContextDep
+    tracking_id: str, body: FollowUpIn, principal: AgencyKey, session: SessionDep, ctx: ContextDep
 ) -> FollowUpView:
     """Post a follow-up (tindak lanjut): progress, or final (the answer) with is_final."""
     bind_tracking_id(tracking_id)
-    created = await service.post_follow_up(
-        session, runtime.outbox, principal, tracking_id, body, runtime.clock.now(), ctx.names
-    )
+    created = await service.post_follow_up(session, ctx, principal, tracking_id, body)
     await session.commit()
     return created
 
@@ -105,13 +103,11 @@ async def post_follow_up(
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def forward_complaint(
-    tracking_id: str, body: ForwardIn, principal: AgencyKey, session: SessionDep, runtime: RuntimeDep, ctx: ContextDep
+    tracking_id: str, body: ForwardIn, principal: AgencyKey, session: SessionDep, ctx: ContextDep
 ) -> CaseDetail:
     """Ask the hub to route the case elsewhere (bukan wewenang), perhaps to a suggested node."""
     bind_tracking_id(tracking_id)
-    case = await service.request_forward(
-        session, runtime.outbox, principal, tracking_id, body, runtime.clock.now(), ctx.names
-    )
+    case = await service.request_forward(session, ctx, principal, tracking_id, body)
     await session.commit()
     return case
 
@@ -124,10 +120,10 @@ async def forward_complaint(
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def delegate_complaint(
-    tracking_id: str, body: DelegateIn, principal: AgencyKey, session: SessionDep, runtime: RuntimeDep, ctx: ContextDep
+    tracking_id: str, body: DelegateIn, principal: AgencyKey, session: SessionDep, ctx: ContextDep
 ) -> CaseDetail:
     """Delegate the case to a node under its holder (for example a Kanwil to its UPT)."""
     bind_tracking_id(tracking_id)
-    case = await service.delegate(session, runtime.outbox, principal, tracking_id, body, runtime.clock.now(), ctx.names)
+    case = await service.delegate(session, ctx, principal, tracking_id, body)
     await session.commit()
     return case

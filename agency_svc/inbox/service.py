@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_svc.clocks.service import NO_CLOCKS, ShownClocks, shown_clocks
+from agency_svc.context import AgencyContext
 from agency_svc.directory.repository import get_node
 from agency_svc.directory.service import Scope, scope_of
 from agency_svc.inbox import repository as repo
@@ -39,7 +40,6 @@ from shared.events.contracts import AgencyAcknowledged, AgencyDelegated, AgencyF
 from shared.http.paging import next_offset
 from shared.identity import NameSeal
 from shared.logging import get_logger
-from shared.outbox import Outbox
 
 log = get_logger(__name__)
 
@@ -201,9 +201,8 @@ def _require_workable(case: Case, action: str) -> None:
         raise ApiError(409, "delegation_pending", "a delegation of this case is waiting for the hub")
 
 
-async def acknowledge(
-    session: AsyncSession, outbox: Outbox, principal: Principal, tracking_id: str, now: datetime, names: NameSeal
-) -> CaseDetail:
+async def acknowledge(session: AsyncSession, ctx: AgencyContext, principal: Principal, tracking_id: str) -> CaseDetail:
+    now = ctx.clock.now()
     held = await held_case(session, principal, tracking_id, lock=True)
     case = held.case
     status = Status(case.status)
@@ -212,7 +211,7 @@ async def acknowledge(
     if status is Status.dispositioned and case.acknowledged_at is None:
         case.acknowledged_at = now
         case.updated_at = now
-        await outbox.add(
+        await ctx.outbox.add(
             session,
             AgencyAcknowledged(
                 tracking_id=case.tracking_id, agency_code=case.agency_code, actor=principal.actor, acknowledged_at=now
@@ -223,18 +222,13 @@ async def acknowledge(
         )
         await _audit(session, principal, "agency.acknowledge", case, now)
         log.info("case_acknowledged", agency_code=case.agency_code)
-    return await detail(session, case, held.scope, names)
+    return await detail(session, case, held.scope, ctx.names)
 
 
 async def post_follow_up(
-    session: AsyncSession,
-    outbox: Outbox,
-    principal: Principal,
-    tracking_id: str,
-    body: FollowUpIn,
-    now: datetime,
-    names: NameSeal,
+    session: AsyncSession, ctx: AgencyContext, principal: Principal, tracking_id: str, body: FollowUpIn
 ) -> FollowUpView:
+    now = ctx.clock.now()
     held = await held_case(session, principal, tracking_id, lock=True)
     case = held.case
     _require_workable(case, "followed up")
@@ -252,7 +246,7 @@ async def post_follow_up(
     if body.is_final:
         case.final_posted_at = now
     case.updated_at = now
-    await outbox.add(
+    await ctx.outbox.add(
         session,
         FollowupPosted(
             tracking_id=case.tracking_id,
@@ -282,14 +276,9 @@ async def post_follow_up(
 
 
 async def request_forward(
-    session: AsyncSession,
-    outbox: Outbox,
-    principal: Principal,
-    tracking_id: str,
-    body: ForwardIn,
-    now: datetime,
-    names: NameSeal,
+    session: AsyncSession, ctx: AgencyContext, principal: Principal, tracking_id: str, body: ForwardIn
 ) -> CaseDetail:
+    now = ctx.clock.now()
     held = await held_case(session, principal, tracking_id, lock=True)
     case = held.case
     if body.suggested_agency_code == case.agency_code:
@@ -299,7 +288,7 @@ async def request_forward(
     case.forward_reason = body.reason
     case.forward_suggested_code = body.suggested_agency_code
     case.updated_at = now
-    await outbox.add(
+    await ctx.outbox.add(
         session,
         AgencyForwardRequested(
             tracking_id=case.tracking_id,
@@ -330,18 +319,13 @@ async def request_forward(
         suggested_agency_code=body.suggested_agency_code,
     )
     log.info("forward_requested", agency_code=case.agency_code, suggested=body.suggested_agency_code)
-    return await detail(session, case, held.scope, names)
+    return await detail(session, case, held.scope, ctx.names)
 
 
 async def delegate(
-    session: AsyncSession,
-    outbox: Outbox,
-    principal: Principal,
-    tracking_id: str,
-    body: DelegateIn,
-    now: datetime,
-    names: NameSeal,
+    session: AsyncSession, ctx: AgencyContext, principal: Principal, tracking_id: str, body: DelegateIn
 ) -> CaseDetail:
+    now = ctx.clock.now()
     held = await held_case(session, principal, tracking_id, lock=True)
     case = held.case
     target = await get_node(session, body.agency_code)
@@ -358,7 +342,7 @@ async def delegate(
     case.delegation_requested_at = now
     case.delegation_target_code = target.code
     case.updated_at = now
-    await outbox.add(
+    await ctx.outbox.add(
         session,
         AgencyDelegated(
             tracking_id=case.tracking_id,
@@ -380,7 +364,7 @@ async def delegate(
     )
     await _audit(session, principal, "agency.delegate", case, now, reason=body.reason, target_agency_code=target.code)
     log.info("delegation_requested", agency_code=case.agency_code, target=target.code)
-    return await detail(session, case, held.scope, names)
+    return await detail(session, case, held.scope, ctx.names)
 
 
 async def _audit(

@@ -12,10 +12,9 @@ from tests.notify_svc.conftest import (
     body_of,
     new_tid,
     start_notify,
-    stream_events,
     wait_stream_events,
 )
-from tests.support.apps import eventually
+from tests.support.apps import eventually, stream_events
 
 
 async def test_status_and_followup_mails_in_indonesian(notify_smtp: Notify, smtp_server: SmtpServer) -> None:

@@ -15,7 +15,9 @@ import socket
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import nats
 import uvicorn
@@ -141,73 +143,100 @@ async def _up(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace, data_dir: Path, front: socket.socket, ports: dict[str, int]) -> int:
-    gateway_url = f"http://127.0.0.1:{args.port}"
     secrets = load_or_create(
         data_dir,
         [s.name for s in SERVICES],
         os.environ.get("SIMPUL_BOOTSTRAP_ADMIN_KEY") or None,
     )
     say(f"Simpul: data in {data_dir}")
+    nats = await _start_nats(data_dir, secrets)
+    envs = _service_envs(args, data_dir, ports, nats.url, secrets)
+    stop = _stop_on_signals()
+    hub = _Hub(
+        data_dir=data_dir,
+        port=args.port,
+        front=front,
+        secrets=secrets,
+        nats=nats,
+        envs=envs,
+        processes=_service_processes(envs, ports, data_dir, args.background_nice),
+        server=_gateway_server(ports, args.port),
+    )
+    stop_nats_watch = threading.Event()
+    watcher = asyncio.create_task(asyncio.to_thread(_watch_nats, nats, stop_nats_watch, hub.save_state))
+    startup = asyncio.create_task(hub.start())
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        return await hub.serve(startup, stopping)
+    except (RuntimeError, TimeoutError) as exc:
+        say(f"Simpul could not start: {exc}")
+        return 1
+    finally:
+        stopping.cancel()
+        stop_nats_watch.set()
+        await watcher
+        await hub.stop()
+
+
+async def _start_nats(data_dir: Path, secrets: HubSecrets) -> NatsServer:
     say("  starting nats-server (JetStream) ...")
     nats = NatsServer(
         data_dir=data_dir / "nats", server_name="simpul-embedded", users=hub_users(secrets.nats_passwords)
     )
     await asyncio.to_thread(nats.start)
     say(f"  nats-server ready at {nats.url} (pid {nats.process.pid if nats.process else '?'})")
+    return nats
 
-    envs = {
+
+def _service_envs(
+    args: argparse.Namespace, data_dir: Path, ports: dict[str, int], nats_url: str, secrets: HubSecrets
+) -> dict[str, dict[str, str]]:
+    return {
         s.name: service_env(
             s,
             data_dir=data_dir,
             port=ports[s.name],
-            nats_url=nats.url,
+            nats_url=nats_url,
             secrets=secrets,
-            gateway_url=gateway_url,
+            gateway_url=f"http://127.0.0.1:{args.port}",
             postgres=args.postgres,
             schema_prefix=args.schema_prefix,
         )
         for s in SERVICES
     }
-    processes = [
+
+
+def _service_processes(
+    envs: dict[str, dict[str, str]], ports: dict[str, int], data_dir: Path, background_nice: int
+) -> list[ManagedProcess]:
+    return [
         ManagedProcess(
             name=s.name,
             argv=python_module_argv(s.package),
             env=child_env(envs[s.name]),
             port=ports[s.name],
             log_path=data_dir / "logs" / f"{s.name}.log",
-            nice=0 if s.front_door else args.background_nice,
+            nice=0 if s.front_door else background_nice,
         )
         for s in SERVICES
     ]
 
-    def save_state() -> None:
-        write_state(
-            data_dir,
-            {
-                "supervisor_pid": os.getpid(),
-                "data_dir": str(data_dir),
-                "gateway": {"url": gateway_url, "port": args.port},
-                "nats": {
-                    "pid": nats.process.pid if nats.process else None,
-                    "url": nats.url,
-                    "port": nats.port,
-                    "monitor_port": nats.monitor_port,
-                },
-                "services": {p.name: {"pid": p.pid, "port": p.port, "restarts": p.restarts} for p in processes},
-            },
-        )
 
-    supervisor = Supervisor(processes, say, on_change=save_state)
-    stop_nats_watch = threading.Event()
+def _stop_on_signals() -> asyncio.Event:
+    """Set by SIGINT or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    server = _GatewayServer(
+    return stop
+
+
+def _gateway_server(ports: dict[str, int], port: int) -> _GatewayServer:
+    return _GatewayServer(
         uvicorn.Config(
             create_gateway([Upstream(s.name, s.api_prefix, f"http://127.0.0.1:{ports[s.name]}") for s in SERVICES]),
             host="127.0.0.1",
-            port=args.port,
+            port=port,
             loop="none",
             http="httptools",
             log_config=None,
@@ -216,45 +245,79 @@ async def _run(args: argparse.Namespace, data_dir: Path, front: socket.socket, p
         )
     )
 
-    async def start_everything() -> asyncio.Task[None]:
-        await create_streams(nats.url, secrets.nats_passwords[OPS])
+
+@dataclass
+class _Hub:
+    """One `simpul up`'s processes and gateway, and the order in which they start, serve and stop."""
+
+    data_dir: Path
+    port: int
+    front: socket.socket
+    secrets: HubSecrets
+    nats: NatsServer
+    envs: dict[str, dict[str, str]]
+    processes: list[ManagedProcess]
+    server: _GatewayServer
+    supervisor: Supervisor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.supervisor = Supervisor(self.processes, say, on_change=self.save_state)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def save_state(self) -> None:
+        nats = self.nats
+        write_state(
+            self.data_dir,
+            {
+                "supervisor_pid": os.getpid(),
+                "data_dir": str(self.data_dir),
+                "gateway": {"url": self.url, "port": self.port},
+                "nats": {
+                    "pid": nats.process.pid if nats.process else None,
+                    "url": nats.url,
+                    "port": nats.port,
+                    "monitor_port": nats.monitor_port,
+                },
+                "services": {p.name: {"pid": p.pid, "port": p.port, "restarts": p.restarts} for p in self.processes},
+            },
+        )
+
+    async def start(self) -> asyncio.Task[None]:
+        """Streams, migrations, the services, then the gateway: its serving task, once it listens."""
+        await create_streams(self.nats.url, self.secrets.nats_passwords[OPS])
         say("  applying migrations ...")
-        await _migrate(list(SERVICES), envs, data_dir / "logs")
-        await supervisor.start_all()
-        serve = asyncio.create_task(serve_gateway(server, front))
-        while not server.started and not serve.done():  # noqa: ASYNC110 - uvicorn exposes only a flag
+        await _migrate(list(SERVICES), self.envs, self.data_dir / "logs")
+        await self.supervisor.start_all()
+        serve = asyncio.create_task(serve_gateway(self.server, self.front))
+        while not self.server.started and not serve.done():  # noqa: ASYNC110 - uvicorn exposes only a flag
             await asyncio.sleep(0.05)
         if serve.done():
-            raise RuntimeError(f"the gateway could not listen on port {args.port}")
+            raise RuntimeError(f"the gateway could not listen on port {self.port}")
         return serve
 
-    watcher = asyncio.create_task(asyncio.to_thread(_watch_nats, nats, stop_nats_watch, save_state))
-    startup = asyncio.create_task(start_everything())
-    stopping = asyncio.create_task(stop.wait())
-    try:
+    async def serve(self, startup: asyncio.Task[asyncio.Task[None]], stopping: asyncio.Task[Literal[True]]) -> int:
+        """Serve from the end of `startup` until `stopping` ends; 130 if it ends first."""
         await asyncio.wait({startup, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if not startup.done():
             startup.cancel()
             say("Interrupted during start-up.")
             return 130
         serve = startup.result()
-        save_state()
-        _banner(gateway_url, secrets, data_dir)
+        self.save_state()
+        _banner(self.url, self.secrets, self.data_dir)
         await asyncio.wait({serve, stopping}, return_when=asyncio.FIRST_COMPLETED)
         say("Stopping ...")
-        server.should_exit = True
+        self.server.should_exit = True
         await serve
         return 0
-    except (RuntimeError, TimeoutError) as exc:
-        say(f"Simpul could not start: {exc}")
-        return 1
-    finally:
-        stopping.cancel()
-        stop_nats_watch.set()
-        await watcher
-        await supervisor.stop_all()
-        await asyncio.to_thread(nats.stop)
-        clear_state(data_dir)
+
+    async def stop(self) -> None:
+        await self.supervisor.stop_all()
+        await asyncio.to_thread(self.nats.stop)
+        clear_state(self.data_dir)
         say("Simpul stopped.")
 
 

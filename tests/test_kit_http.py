@@ -112,7 +112,8 @@ def test_a_link_points_into_the_same_document() -> None:
 
 
 async def test_a_service_has_one_spelling_per_path(tmp_path: Path) -> None:
-    app = create_routing(RoutingSettings(data_dir=tmp_path, **keys_for(RoutingSettings)))
+    keys: dict[str, Any] = keys_for(RoutingSettings)
+    app = create_routing(RoutingSettings(data_dir=tmp_path, **keys))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub") as c:
         r = await c.get("/api/v1/hub/agencies/")
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"

@@ -42,6 +42,7 @@ async def test_it_answers_as_the_stock_adapter_does(tmp_path: Path) -> None:
     try:
         async with ours.connect() as conn:
             raw = await conn.get_raw_connection()
+            assert raw.dbapi_connection is not None
             assert isinstance(raw.dbapi_connection.cursor(), OneTripCursor)
         expected = await _fill(stock)
         assert await _fill(ours) == expected

@@ -83,7 +83,7 @@ APPS: list[tuple[Callable[[Any], FastAPI], type[ServiceSettings], Service]] = [
 def test_each_service_subscribes_exactly_as_the_topology_says(
     create: Callable[[Any], FastAPI], settings_cls: type[ServiceSettings], service: Service, tmp_path: Path
 ) -> None:
-    settings = settings_cls(data_dir=tmp_path, **keys_for(settings_cls))  # type: ignore[call-arg]
+    settings = settings_cls.model_validate({"data_dir": tmp_path, **keys_for(settings_cls)})
     runtime = create(settings).state.runtime
     assert [c.sub.durable for c in runtime.consumers] == list(durables_of(service))
     for consumer in runtime.consumers:

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 import uuid
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import orjson
 from sqlalchemy.exc import IntegrityError
@@ -79,13 +80,31 @@ def prepare_submission(
     """Everything one submission writes, computed up front: the writer only inserts it."""
     tracking_id = new_tracking_id()
     receipt = new_receipt()
-    reporter = request.reporter
-    name = reporter.name if reporter else None
-    email = reporter.email if reporter else None
-    phone = reporter.phone if reporter else None
     response = SubmitResponse(tracking_id=tracking_id, receipt=receipt, status=Status.submitted, submitted_at=now)
+    events = _submission_events(request, tracking_id, receipt, sealers, now)
+    prepared = PreparedSubmission(
+        tracking_id=tracking_id,
+        complaint=_complaint_row(request, tracking_id, receipt, now),
+        timeline={
+            "tracking_id": tracking_id,
+            "entry_key": "submitted",
+            "at": now,
+            "status": Status.submitted.value,
+            "note": None,
+        },
+        outbox=[outbox.row(outbox.envelope(e), e) for e in events],
+        contact=_contact_row(request, tracking_id, sealers, now),
+        idempotency=(
+            None
+            if idempotency_key is None
+            else _idempotency_row(idempotency_key, request, response, sealers, now, idempotency_ttl)
+        ),
+    )
+    return prepared, response
 
-    complaint = {
+
+def _complaint_row(request: SubmitRequest, tracking_id: str, receipt: str, now: datetime) -> dict[str, Any]:
+    return {
         "tracking_id": tracking_id,
         "receipt_hash": hash_receipt(receipt),
         "title": request.title,
@@ -107,22 +126,32 @@ def prepare_submission(
         "submitted_at": now,
         "updated_at": now,
     }
-    contact = None
-    if name or email or phone:
-        contact = {
-            "tracking_id": tracking_id,
-            "name_sealed": sealers.at_rest.seal_optional(name),
-            "email_sealed": sealers.at_rest.seal_optional(email),
-            "phone_sealed": sealers.at_rest.seal_optional(phone),
-            "created_at": now,
-        }
-    timeline = {
+
+
+def _contact_row(
+    request: SubmitRequest, tracking_id: str, sealers: IntakeSealers, now: datetime
+) -> dict[str, Any] | None:
+    """The reporter's contact details, sealed at rest; None when the reporter gave none."""
+    reporter = request.reporter
+    if reporter is None or not (reporter.name or reporter.email or reporter.phone):
+        return None
+    return {
         "tracking_id": tracking_id,
-        "entry_key": "submitted",
-        "at": now,
-        "status": Status.submitted.value,
-        "note": None,
+        "name_sealed": sealers.at_rest.seal_optional(reporter.name),
+        "email_sealed": sealers.at_rest.seal_optional(reporter.email),
+        "phone_sealed": sealers.at_rest.seal_optional(reporter.phone),
+        "created_at": now,
     }
+
+
+def _submission_events(
+    request: SubmitRequest, tracking_id: str, receipt: str, sealers: IntakeSealers, now: datetime
+) -> list[EventData]:
+    """complaint.submitted with what an agency may see, and contact.registered with the sealed contact details."""
+    reporter = request.reporter
+    name = reporter.name if reporter else None
+    email = reporter.email if reporter else None
+    phone = reporter.phone if reporter else None
     snapshot = CaseSnapshot(
         title=request.title,
         content=request.content,
@@ -136,7 +165,7 @@ def prepare_submission(
         reporter_name_sealed=None if request.is_anonymous else sealers.identity.seal_optional(name),
         submitted_at=now,
     )
-    events: list[EventData] = [
+    return [
         ComplaintSubmitted(tracking_id=tracking_id, agency_code=request.agency_code, case=snapshot),
         ContactRegistered(
             tracking_id=tracking_id,
@@ -147,26 +176,20 @@ def prepare_submission(
             is_anonymous=request.is_anonymous,
         ),
     ]
-    outbox_rows = [outbox.row(outbox.envelope(e), e) for e in events]
-    idempotency = None
-    if idempotency_key is not None:
-        idempotency = {
-            "key_hash": hash_secret(idempotency_key),
-            "request_hash": request_hash(request),
-            "tracking_id": tracking_id,
-            "response_sealed": sealers.at_rest.seal(response.model_dump_json()),
-            "created_at": now,
-            "expires_at": now + idempotency_ttl,
-        }
-    prepared = PreparedSubmission(
-        tracking_id=tracking_id,
-        complaint=complaint,
-        timeline=timeline,
-        outbox=outbox_rows,
-        contact=contact,
-        idempotency=idempotency,
-    )
-    return prepared, response
+
+
+def _idempotency_row(
+    key: str, request: SubmitRequest, response: SubmitResponse, sealers: IntakeSealers, now: datetime, ttl: timedelta
+) -> dict[str, Any]:
+    """The Idempotency-Key's claim: the request it is bound to and the first answer, sealed for its replay."""
+    return {
+        "key_hash": hash_secret(key),
+        "request_hash": request_hash(request),
+        "tracking_id": response.tracking_id,
+        "response_sealed": sealers.at_rest.seal(response.model_dump_json()),
+        "created_at": now,
+        "expires_at": now + ttl,
+    }
 
 
 def _not_found() -> ApiError:

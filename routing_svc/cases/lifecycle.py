@@ -195,107 +195,24 @@ async def apply_transition(
     from_status = Status(case.status)
     to_status = target_status(action, from_status)
     previous_agency = case.agency_code
-    if action in DISPOSING:
-        if not agency_code or route_kind is None:
-            raise ValueError(f"{action.value} needs a target agency_code and a route_kind")
-        case.agency_code = agency_code
-    elif to_status is S.dispositioned:
-        raise ValueError(f"{action.value} cannot dispose")
-    elif action is Action.triage:
-        case.agency_code = None
-    if action is Action.withdraw:
-        reason_code = RejectReason.withdrawn.value
-    elif action is Action.reject:
-        reason_code = RejectReason(reason_code or RejectReason.not_relevant).value
-
-    case.status = to_status.value
-    case.case_version += 1
-    case.updated_at = now
-    version = case.case_version
-
-    events: list[EventData] = []
-    if agency_code and route_kind is not None:  # a disposing action (checked above)
-        reason = reason or _DEFAULT_DISPOSITION_REASON[route_kind]
-        if case.verified_at is None:
-            case.verified_at = now
-        events.append(
-            ComplaintDispositioned(
-                tracking_id=case.tracking_id,
-                agency_code=agency_code,
-                previous_agency_code=previous_agency,
-                route_kind=route_kind,
-                rule_id=rule_id,
-                reason=reason,
-                actor=actor,
-                case_version=version,
-                case=snapshot(case, ctx.names),
-            )
-        )
-    events.append(
-        ComplaintStatusChanged(
-            tracking_id=case.tracking_id,
-            status=to_status,
-            previous_status=from_status,
-            agency_code=case.agency_code,
-            actor=actor,
-            reason_code=reason_code,
-            reason=reason,
-            case_version=version,
-            changed_at=now,
-        )
-    )
-
-    if from_status in HELD and (to_status is not S.in_progress and to_status is not S.answered):
-        # The case leaves its node (re-disposition, triage, withdrawal): close the node's stay.
-        await session.execute(
-            update(Assignment)
-            .where(Assignment.tracking_id == case.tracking_id, Assignment.ended_at.is_(None))
-            .values(ended_at=now)
-        )
-    if action in DISPOSING and agency_code and route_kind is not None:
-        session.add(
-            Assignment(
-                tracking_id=case.tracking_id,
-                agency_code=agency_code,
-                route_kind=route_kind.value,
-                dispositioned_at=now,
-            )
-        )
-    session.add(
-        CaseHistory(
-            tracking_id=case.tracking_id,
-            at=now,
-            action=action.value,
-            from_status=from_status.value,
-            to_status=to_status.value,
-            actor=actor,
-            agency_code=case.agency_code,
-            route_kind=route_kind.value if route_kind else None,
-            rule_id=rule_id,
-            reason_code=reason_code,
-            reason=reason,
-            case_version=version,
-        )
-    )
-    await audit.record(
-        session,
-        KIT,
+    _move_holder(case, action, to_status, agency_code, route_kind)
+    reason_code = _reason_code(action, reason_code)
+    step = _Step(
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
         actor=actor,
-        action=f"case.{action.value}",
-        target_type=audit.Target.case,
-        target_id=case.tracking_id,
-        at=now,
-        reason=reason,
-        details=_present(
-            from_status=from_status.value,
-            to_status=to_status.value,
-            agency_code=case.agency_code,
-            route_kind=route_kind.value if route_kind else None,
-            rule_id=rule_id,
-            reason_code=reason_code,
-            case_version=version,
-        ),
+        now=now,
+        case_version=_advance(case, to_status, now),
+        agency_code=agency_code,
+        route_kind=route_kind,
+        rule_id=rule_id,
+        reason=_reason(reason, agency_code, route_kind),
+        reason_code=reason_code,
     )
+    events = [*_dispositioned(ctx, case, step, previous_agency), _status_changed(case, step)]
+    await _reassign(session, case, step)
+    await _record(session, case, step)
     events += await ctx.sla.on_transition(session, case, action.value, to_status, now)
     await ctx.outbox.add(session, *events, causation_id=causation_id)
     log.info(
@@ -304,9 +221,158 @@ async def apply_transition(
         from_status=from_status.value,
         to_status=to_status.value,
         agency_code=case.agency_code,
-        case_version=version,
+        case_version=step.case_version,
     )
-    return Transition(action, from_status, to_status, version, tuple(events))
+    return Transition(action, from_status, to_status, step.case_version, tuple(events))
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One transition as its events, its history line and its audit entry record it."""
+
+    action: Action
+    from_status: Status
+    to_status: Status
+    actor: str
+    now: datetime
+    case_version: int
+    agency_code: str | None
+    """The target node of a disposing action."""
+    route_kind: RouteKind | None
+    rule_id: str | None
+    reason: str | None
+    reason_code: str | None
+
+
+def _move_holder(
+    case: Case, action: Action, to_status: Status, agency_code: str | None, route_kind: RouteKind | None
+) -> None:
+    """Hand the case to the target node of a disposing action, or take it from its node on triage."""
+    if action in DISPOSING:
+        if not agency_code or route_kind is None:
+            raise ValueError(f"{action.value} needs a target agency_code and a route_kind")
+        case.agency_code = agency_code
+    elif to_status is S.dispositioned:
+        raise ValueError(f"{action.value} cannot dispose")
+    elif action is Action.triage:
+        case.agency_code = None
+
+
+def _reason_code(action: Action, reason_code: str | None) -> str | None:
+    if action is Action.withdraw:
+        return RejectReason.withdrawn.value
+    if action is Action.reject:
+        return RejectReason(reason_code or RejectReason.not_relevant).value
+    return reason_code
+
+
+def _advance(case: Case, to_status: Status, now: datetime) -> int:
+    """Set the new status and bump the case's version; the new version."""
+    case.status = to_status.value
+    case.case_version += 1
+    case.updated_at = now
+    return case.case_version
+
+
+def _reason(reason: str | None, agency_code: str | None, route_kind: RouteKind | None) -> str | None:
+    if agency_code and route_kind is not None:
+        return reason or _DEFAULT_DISPOSITION_REASON[route_kind]
+    return reason
+
+
+def _dispositioned(ctx: CaseContext, case: Case, step: _Step, previous_agency: str | None) -> list[EventData]:
+    """ComplaintDispositioned for a disposing action (none otherwise); verifies the case on its first disposal."""
+    if not step.agency_code or step.route_kind is None:  # not a disposing action (checked by _move_holder)
+        return []
+    if case.verified_at is None:
+        case.verified_at = step.now
+    return [
+        ComplaintDispositioned(
+            tracking_id=case.tracking_id,
+            agency_code=step.agency_code,
+            previous_agency_code=previous_agency,
+            route_kind=step.route_kind,
+            rule_id=step.rule_id,
+            reason=step.reason,
+            actor=step.actor,
+            case_version=step.case_version,
+            case=snapshot(case, ctx.names),
+        )
+    ]
+
+
+def _status_changed(case: Case, step: _Step) -> ComplaintStatusChanged:
+    return ComplaintStatusChanged(
+        tracking_id=case.tracking_id,
+        status=step.to_status,
+        previous_status=step.from_status,
+        agency_code=case.agency_code,
+        actor=step.actor,
+        reason_code=step.reason_code,
+        reason=step.reason,
+        case_version=step.case_version,
+        changed_at=step.now,
+    )
+
+
+async def _reassign(session: AsyncSession, case: Case, step: _Step) -> None:
+    """Close the node's stay when the case leaves it; open the target node's on a disposal."""
+    if step.from_status in HELD and (step.to_status is not S.in_progress and step.to_status is not S.answered):
+        # The case leaves its node (re-disposition, triage, withdrawal).
+        await session.execute(
+            update(Assignment)
+            .where(Assignment.tracking_id == case.tracking_id, Assignment.ended_at.is_(None))
+            .values(ended_at=step.now)
+        )
+    if step.action in DISPOSING and step.agency_code and step.route_kind is not None:
+        session.add(
+            Assignment(
+                tracking_id=case.tracking_id,
+                agency_code=step.agency_code,
+                route_kind=step.route_kind.value,
+                dispositioned_at=step.now,
+            )
+        )
+
+
+async def _record(session: AsyncSession, case: Case, step: _Step) -> None:
+    """The transition's history line and audit entry."""
+    route_kind = step.route_kind.value if step.route_kind else None
+    session.add(
+        CaseHistory(
+            tracking_id=case.tracking_id,
+            at=step.now,
+            action=step.action.value,
+            from_status=step.from_status.value,
+            to_status=step.to_status.value,
+            actor=step.actor,
+            agency_code=case.agency_code,
+            route_kind=route_kind,
+            rule_id=step.rule_id,
+            reason_code=step.reason_code,
+            reason=step.reason,
+            case_version=step.case_version,
+        )
+    )
+    await audit.record(
+        session,
+        KIT,
+        actor=step.actor,
+        action=f"case.{step.action.value}",
+        target_type=audit.Target.case,
+        target_id=case.tracking_id,
+        at=step.now,
+        reason=step.reason,
+        details=_present(
+            from_status=step.from_status.value,
+            to_status=step.to_status.value,
+            agency_code=case.agency_code,
+            route_kind=route_kind,
+            rule_id=step.rule_id,
+            reason_code=step.reason_code,
+            case_version=step.case_version,
+        ),
+    )
 
 
 async def add_note(

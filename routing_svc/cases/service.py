@@ -7,6 +7,7 @@ when it comes from the node holding the case or one of that node's ancestors.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -94,6 +95,41 @@ async def route(session: AsyncSession, ctx: CaseContext, case: Case, *, causatio
     A whistleblowing report goes instead to the integrity node of the node so chosen, which it accuses (cases/wbs.py).
     """
     now = ctx.clock.now()
+    found = await _choice_or_rule(session, case)
+    if found.target is not None and wbs.is_wbs(case):
+        found = await _to_integrity_node(session, case, found.target, found)
+    if found.target is None:
+        await add_note(session, case, actor=ROUTING_ACTOR, now=now, reason=found.unrouted, reason_code="triage")
+        log.info("case_in_triage")
+        return
+    await apply_transition(
+        session,
+        ctx,
+        case,
+        Action.dispose,
+        actor=ROUTING_ACTOR,
+        now=now,
+        agency_code=found.target.code,
+        route_kind=found.route_kind,
+        rule_id=found.rule_id,
+        reason=found.why,
+        causation_id=causation_id,
+    )
+
+
+@dataclass(frozen=True)
+class _Route:
+    """Where routing sends a case and why; or, with no target, why it waits in triage."""
+
+    target: Node | None
+    route_kind: RouteKind
+    rule_id: str | None
+    why: str
+    unrouted: str
+
+
+async def _choice_or_rule(session: AsyncSession, case: Case) -> _Route:
+    """The reporter's choice if it is an active node, else the best rule's node."""
     chosen = case.chosen_agency_code
     why = ""
     target: Node | None = None
@@ -119,32 +155,18 @@ async def route(session: AsyncSession, ctx: CaseContext, case: Case, *, causatio
         if rule is not None:
             target = await get_active_node(session, rule.agency_code)
             route_kind, rule_id, why = RouteKind.rule, str(rule.id), f"{why}rule {rule.id}"
-    unrouted = f"{why}no routing rule matched; waiting in triage"
-    if target is not None and wbs.is_wbs(case):
-        case.accused_agency_code = target.code
-        integrity = await wbs.integrity_node_for(session, target)
-        if integrity is None:
-            unrouted = f"whistleblowing report about {target.code}, which has no integrity node; waiting in triage"
-        else:
-            why = f"whistleblowing report about {target.code} ({why}): to its integrity node {integrity.code}"
-        target = integrity
-    if target is None:
-        await add_note(session, case, actor=ROUTING_ACTOR, now=now, reason=unrouted, reason_code="triage")
-        log.info("case_in_triage")
-        return
-    await apply_transition(
-        session,
-        ctx,
-        case,
-        Action.dispose,
-        actor=ROUTING_ACTOR,
-        now=now,
-        agency_code=target.code,
-        route_kind=route_kind,
-        rule_id=rule_id,
-        reason=why,
-        causation_id=causation_id,
-    )
+    return _Route(target, route_kind, rule_id, why, unrouted=f"{why}no routing rule matched; waiting in triage")
+
+
+async def _to_integrity_node(session: AsyncSession, case: Case, accused: Node, found: _Route) -> _Route:
+    """A whistleblowing report: record the node it accuses, and send it to that node's integrity node instead."""
+    case.accused_agency_code = accused.code
+    integrity = await wbs.integrity_node_for(session, accused)
+    if integrity is None:
+        why_not = f"whistleblowing report about {accused.code}, which has no integrity node; waiting in triage"
+        return replace(found, target=None, unrouted=why_not)
+    why = f"whistleblowing report about {accused.code} ({found.why}): to its integrity node {integrity.code}"
+    return replace(found, target=integrity, why=why)
 
 
 # Coordinators' decisions ------------------------------------------------------------------------
@@ -170,38 +192,7 @@ async def decide(
     now = ctx.clock.now()
     try:
         if body.action is DecisionAction.dispose:
-            node = await get_active_node(session, body.agency_code)
-            if node is None:
-                raise ApiError(422, "unknown_agency", f"agency_code {body.agency_code!r} is not an active node")
-            if not await wbs.may_hold(session, case, node):
-                raise ApiError(
-                    422,
-                    "wbs_accused_node",
-                    f"this whistleblowing report accuses {case.accused_agency_code}: it cannot go to {node.code}",
-                )
-            if body.berkadar_pengawasan is not None:
-                _check_flag(case, body.berkadar_pengawasan)
-            action = Action.dispose if case.status == Status.submitted else Action.override
-            if action is Action.override and is_legal(action, Status(case.status)) and node.code == case.agency_code:
-                raise ApiError(409, "illegal_transition", f"the case is already with {node.code}")
-            flag_changed = (
-                body.berkadar_pengawasan is not None
-                and is_legal(action, Status(case.status))
-                and await _note_flag(session, case, body.berkadar_pengawasan, actor, now)
-            )
-            await apply_transition(
-                session,
-                ctx,
-                case,
-                action,
-                actor=actor,
-                now=now,
-                agency_code=node.code,
-                route_kind=RouteKind.coordinator,
-                reason=body.reason or "coordinator decision",
-            )
-            if flag_changed:
-                await _recompute_resolution(session, ctx, case, now)
+            await _dispose(session, ctx, case, body, actor=actor, now=now)
         elif body.action is DecisionAction.postpone:
             if not body.reason:
                 raise ApiError(422, "reason_required", "a postponement needs a reason (what the reporter should add)")
@@ -220,6 +211,50 @@ async def decide(
     except IllegalTransition as exc:
         raise _illegal(exc) from exc
     return case
+
+
+async def _dispose(
+    session: AsyncSession, ctx: CaseContext, case: Case, body: Decision, *, actor: str, now: datetime
+) -> None:
+    """A coordinator's disposal (an override when a node holds the case), setting the flag the decision gives."""
+    node = await _decision_target(session, case, body.agency_code)
+    if body.berkadar_pengawasan is not None:
+        _check_flag(case, body.berkadar_pengawasan)
+    action = Action.dispose if case.status == Status.submitted else Action.override
+    if action is Action.override and is_legal(action, Status(case.status)) and node.code == case.agency_code:
+        raise ApiError(409, "illegal_transition", f"the case is already with {node.code}")
+    flag_changed = (
+        body.berkadar_pengawasan is not None
+        and is_legal(action, Status(case.status))
+        and await _note_flag(session, case, body.berkadar_pengawasan, actor, now)
+    )
+    await apply_transition(
+        session,
+        ctx,
+        case,
+        action,
+        actor=actor,
+        now=now,
+        agency_code=node.code,
+        route_kind=RouteKind.coordinator,
+        reason=body.reason or "coordinator decision",
+    )
+    if flag_changed:
+        await _recompute_resolution(session, ctx, case, now)
+
+
+async def _decision_target(session: AsyncSession, case: Case, agency_code: str | None) -> Node:
+    """The node a coordinator disposes to: active, and not the one a whistleblowing report accuses (else 422)."""
+    node = await get_active_node(session, agency_code)
+    if node is None:
+        raise ApiError(422, "unknown_agency", f"agency_code {agency_code!r} is not an active node")
+    if not await wbs.may_hold(session, case, node):
+        raise ApiError(
+            422,
+            "wbs_accused_node",
+            f"this whistleblowing report accuses {case.accused_agency_code}: it cannot go to {node.code}",
+        )
+    return node
 
 
 def _check_flag(case: Case, flagged: bool) -> None:

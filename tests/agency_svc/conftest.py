@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -120,9 +121,9 @@ class Agency:
         await self.issue_key("coordinator", Role.coordinator)
         await self.issue_key("admin", Role.admin)
         for code in TREE:
-            await eventually(lambda code=code: self.ok_inbox(code))
+            await eventually(functools.partial(self.ok_inbox, code))
         for who in ("coordinator", "admin"):
-            await eventually(lambda who=who: self.status_of_inbox(who, 403))
+            await eventually(functools.partial(self.status_of_inbox, who, 403))
 
     async def ok_inbox(self, who: str) -> bool:
         return (await self.client.get("/api/v1/agency/complaints", headers=self.h(who))).status_code == 200

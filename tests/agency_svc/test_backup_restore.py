@@ -62,7 +62,7 @@ async def test_a_restored_service_catches_up_from_the_stream(natsd: Any, tmp_pat
             after = new_tid()
             await agency.dispose(after, "UPT", 1)
             await agency.wait_case("UPT", after)
-            durables = [c.sub.durable for c in agency.runtime.consumers]
+            durables = [c.sub.name for c in agency.runtime.consumers]
 
         _pg("pg_restore", database.url, "--clean", "--if-exists", f"--schema={database.schema}", str(dump))
         assert await _stored_ids(settings) == [before], "the restore brought back the schema as it was dumped"

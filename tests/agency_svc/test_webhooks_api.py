@@ -70,6 +70,7 @@ async def test_invalid_registrations_and_changes_answer_422(tree: Agency) -> Non
         assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error", (body, r.text)
     assert (await tree.client.get(BASE, headers=tree.h("UPT"))).json()["items"] == []
     created = await create(tree, "UPT")
+    patch: dict[str, Any]
     for patch in ({"url": "ftp://files.example/x"}, {"event_types": []}, {"secret": "short"}):
         r = await tree.client.patch(f"{BASE}/{created['id']}", json=patch, headers=tree.h("UPT"))
         assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error", (patch, r.text)

@@ -254,7 +254,7 @@ async def test_a_retry_waiting_when_the_service_restarts_is_delivered_by_the_nex
     database: TestDatabase, natsd: Any, tmp_path: Path
 ) -> None:
     clock = ManualClock()  # stands still: the retry comes only when the test moves it past its time
-    slow = {"webhook_retry_base_seconds": 600.0, "webhook_retry_max_seconds": 3600.0}
+    slow: dict[str, Any] = {"webhook_retry_base_seconds": 600.0, "webhook_retry_max_seconds": 3600.0}
     tid = new_tid()
     async with receiver(SECRET) as peer:
         peer.answers_in_turn(503)
@@ -280,7 +280,7 @@ async def test_retries_last_24_hours_then_fail_and_a_delivery_can_be_sent_again_
     database: TestDatabase, natsd: Any, tmp_path: Path
 ) -> None:
     clock = ManualClock()
-    defaults = {"webhook_retry_base_seconds": 10.0, "webhook_retry_max_seconds": 3600.0}  # as shipped
+    defaults: dict[str, Any] = {"webhook_retry_base_seconds": 10.0, "webhook_retry_max_seconds": 3600.0}  # as shipped
     async with (
         webhook_agency(database, natsd, tmp_path, clock=clock, **defaults) as agency,
         receiver(SECRET) as peer,

@@ -147,7 +147,12 @@ async def test_the_transport_connects_to_the_address_it_vetted_with_the_hosts_na
 
 async def test_one_refused_address_refuses_the_request_before_anything_is_sent() -> None:
     sent: list[httpx.Request] = []
-    inner = httpx.MockTransport(lambda request: sent.append(request) or httpx.Response(200))
+
+    def record(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200)
+
+    inner = httpx.MockTransport(record)
     guard = GuardedTransport(DestinationPolicy(), inner, _resolver("93.184.216.34", "10.0.0.5"))
     async with httpx.AsyncClient(transport=guard) as client:
         with pytest.raises(BlockedDestination, match=r"^refused: 10\.0\.0\.5 is in a blocked network$"):
@@ -255,7 +260,7 @@ async def test_a_name_resolving_to_loopback_is_refused_at_delivery_until_loopbac
         assert peer.arrived == 0, "nothing reached the receiver"
 
         # localhost may resolve to ::1 as well as 127.0.0.1: both are allowed, or the delivery stays refused.
-        loopback = {"webhook_allowed_networks": "127.0.0.0/8, ::1"}
+        loopback: dict[str, Any] = {"webhook_allowed_networks": "127.0.0.0/8, ::1"}
         async with webhook_agency(database, natsd, tmp_path, keys=keys, **loopback) as allowed:
             done = await wait_delivery(allowed, "UPT", hook["id"], status="delivered")
     assert done["delivery_id"] == refused["delivery_id"] and done["attempt_log"][-1]["status_code"] == 200

@@ -234,6 +234,7 @@ async def due_instant(db: Database, after: datetime, due: int) -> datetime:
         )
         found = (await session.execute(stmt)).scalar_one()
         await session.rollback()
+    assert found is not None
     return found
 
 

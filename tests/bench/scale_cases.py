@@ -278,7 +278,7 @@ async def seed_open_cases(
 ) -> None:
     """Seed `n` open cases into the (migrated, directory-holding) schema `conn` works in (then see `vacuum`)."""
     await conn.execute(text("SELECT setseed(0.42)"))
-    steps = (
+    steps: tuple[tuple[str, str, dict[str, object]], ...] = (
         ("numbering the directory", CODES, {}),
         (f"drawing {n:,} cases", SEED, {"n": n, "now": now}),
         ("planning their SLA clocks", CLOCKS, {"now": now}),

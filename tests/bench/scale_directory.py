@@ -225,6 +225,7 @@ def complaints(d: Directory, n: int, seed: int) -> list[Submission]:
     rng = random.Random(seed)
     out: list[Submission] = []
     plain = "Mohon ditindaklanjuti, layanan di kantor ini lambat dan tidak jelas prosedurnya."
+    category: str | None
     for _ in range(n):
         roll = rng.random()
         pemda = rng.choice(d.pemda_regencies) if d.pemda_regencies else None

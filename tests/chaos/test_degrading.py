@@ -4,6 +4,7 @@ accepting without NATS and drains afterwards; SIGTERM lets a service finish what
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 import subprocess
@@ -138,7 +139,7 @@ async def test_while_the_database_is_down_readyz_says_so_and_requests_get_503_js
 
         await asyncio.to_thread(own_postgres.start)
         for name, client in clients.items():
-            await eventually(lambda c=client: _ready(c), timeout=30)
+            await eventually(functools.partial(_ready, client), timeout=30)
         after = await answers()
         assert {n: code for n, (code, _) in after.items()} == {n: code for n, (code, _) in before.items()}, after
 
@@ -156,8 +157,8 @@ async def test_intake_accepts_while_nats_is_down_then_drains_its_outbox(
     settings = service_settings(IntakeSettings, database, natsd, tmp_path)
     async with running_service("intake_svc", create_intake, settings) as (_, client):
         await asyncio.to_thread(natsd.stop)
-        r = await eventually(lambda: _unready(client))
-        assert r["checks"] == {"database": "ok", "nats": "down"}
+        unready = await eventually(lambda: _unready(client))
+        assert unready["checks"] == {"database": "ok", "nats": "down"}
 
         tids = []
         for i in range(10):
@@ -255,13 +256,13 @@ async def writes_blocked(database: TestDatabase, table: str) -> AsyncIterator[No
         import sqlite3
 
         path = database.url.split("///", 1)[1]
-        conn = sqlite3.connect(path, isolation_level=None, timeout=30)
-        conn.execute("BEGIN IMMEDIATE")
+        lock = sqlite3.connect(path, isolation_level=None, timeout=30)
+        lock.execute("BEGIN IMMEDIATE")
         try:
             yield
         finally:
-            conn.execute("ROLLBACK")
-            conn.close()
+            lock.execute("ROLLBACK")
+            lock.close()
         return
     engine = create_async_engine(database.url)
     try:

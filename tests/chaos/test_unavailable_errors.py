@@ -11,7 +11,7 @@ from shared.db.availability import database_unavailable
 
 
 def _wrapped(orig: BaseException, *, invalidated: bool = False) -> sa_exc.DBAPIError:
-    return sa_exc.DBAPIError("SELECT 1", {}, orig, connection_invalidated=invalidated)  # type: ignore[arg-type]
+    return sa_exc.DBAPIError("SELECT 1", {}, orig, connection_invalidated=invalidated)
 
 
 @pytest.mark.parametrize(

@@ -111,7 +111,7 @@ class Faults:
 
 def test_a_burst_survives_losing_a_nats_node_and_a_replica_of_each_service(cluster: ClusterHub) -> None:
     started = time.monotonic()
-    api = Api(cluster)  # type: ignore[arg-type]  # it needs only a base_url
+    api = Api(cluster)  # it needs only a base_url
     tag = f"CLUSTER-{uuid.uuid4().hex[:6].upper()}"
     instansi, upt = f"{tag}-KEMENKUMHAM", f"{tag}-LAPAS"
     api.node(instansi, "instansi")

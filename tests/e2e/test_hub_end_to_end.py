@@ -185,14 +185,14 @@ def test_forwarding_delegation_and_scope(api: Api) -> None:
 
     outsider = api.submit(agency_code="PEMKOT-SBY", category="transport")["tracking_id"]
     wait_for(lambda: outsider in api.inbox(pemkot_key))
-    for method, path, body in (
+    for method, path, payload in (
         ("GET", "", None),
         ("POST", "/acknowledge", None),
         ("POST", "/follow-ups", {"content": "x", "is_final": False}),
         ("POST", "/forward", {"reason": "x"}),
         ("POST", "/delegate", {"agency_code": "UPT-HUB"}),
     ):
-        r = api.client.request(method, f"/api/v1/agency/complaints/{outsider}{path}", json=body, headers=upt_key)
+        r = api.client.request(method, f"/api/v1/agency/complaints/{outsider}{path}", json=payload, headers=upt_key)
         assert r.status_code == 404, (path, r.text)
         assert r.json()["error"]["code"] == "not_found"
 

@@ -67,7 +67,7 @@ def test_planted_contact_details_rest_nowhere_in_plaintext(tmp_path: Path) -> No
             api.client.close()
 
     assert all(m["To"] == EMAIL for m in mails), "notify opened the sealed contact to deliver"
-    assert any(NAME in m.get_body(preferencelist=("plain",)).get_content() for m in mails)  # type: ignore[union-attr]
+    assert any(NAME in m.get_body(preferencelist=("plain",)).get_content() for m in mails)
 
     files = _files(data_dir)
     kinds = {

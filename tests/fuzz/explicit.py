@@ -10,6 +10,7 @@ from urllib.parse import quote
 import httpx
 from schemathesis import APIOperation
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Err
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -93,6 +94,8 @@ def targets(*services: str) -> Iterator[Target]:
     """Every operation of `services` (all four if none are named)."""
     for service in services or tuple(SCHEMAS):
         for result in SCHEMAS[service].get_all_operations():
+            if isinstance(result, Err):
+                raise result.err()
             yield Target(service, result.ok())
 
 

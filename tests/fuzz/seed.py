@@ -88,7 +88,13 @@ def seed_hub(hub: FuzzHub) -> Seed:
         httpx.Client(base_url=hub.urls["notify"], timeout=30) as notify,
     ):
         for code, (kind, parent) in NODES.items():
-            body = {"code": code, "name": f"Kantor {code}", "kind": kind, "parent_code": parent, "timezone": "WIB"}
+            body: dict[str, Any] = {
+                "code": code,
+                "name": f"Kantor {code}",
+                "kind": kind,
+                "parent_code": parent,
+                "timezone": "WIB",
+            }
             _ok(routing.post("/api/v1/hub/agencies", json=body), 201)
         rule = {"agency_code": "FZ-UPT", "category": "pemasyarakatan", "region_code": "35"}
         rule_id = _ok(routing.post("/api/v1/hub/routing-rules", json=rule), 201)["id"]

@@ -41,11 +41,11 @@ def _aim_at_seeded(case: Case, data: st.DataObject, seeded: Seed, headers: dict[
         for name in list(params or {}):
             known = seeded.known(path, name)
             if known and data.draw(st.booleans(), label=f"existing {name}"):
-                params[name] = data.draw(st.sampled_from(known), label=name)  # type: ignore[index]
+                params[name] = data.draw(st.sampled_from(known), label=name)
     tracking_id = (case.path_parameters or {}).get("tracking_id")
     if tracking_id in seeded.receipts and data.draw(st.booleans(), label="its receipt"):
         headers["X-Receipt"] = seeded.receipts[tracking_id]
-    key = (case.headers or {}).get("Idempotency-Key")
+    key = case.headers.get("Idempotency-Key") if case.headers else None
     if key is not None:
         # A retry is the same key with the same body; two different requests need two keys.
         headers["Idempotency-Key"] = f"{key[:160]}-{uuid.uuid4().hex}"

@@ -41,6 +41,7 @@ async def test_messages_and_rating_follow_the_status(intake: Intake) -> None:
     r = await _post(intake, wrong, "rating", {"score": 5})
     assert r.status_code == 404 and _code(r) == "not_found"
     both = {"content": "x", "accepts_answer": True, "disputes_answer": True}
+    body: dict[str, Any]
     for body in ({"content": ""}, {"content": "x" * 5001}, {"content": "x", "extra": 1}, both):
         r = await _post(intake, receipt, "messages", body)
         assert r.status_code == 422 and _code(r) == "validation_error", body

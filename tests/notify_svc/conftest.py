@@ -178,7 +178,7 @@ def gateway_settings(gateway: SmsGateway) -> dict[str, Any]:
 def body_of(msg: EmailMessage) -> str:
     part = msg.get_body(preferencelist=("plain",))
     assert part is not None
-    return str(part.get_content())  # type: ignore[attr-defined]
+    return str(part.get_content())
 
 
 @dataclass
@@ -342,7 +342,7 @@ class Notify:
         return await self.liaisons(code)
 
     async def liaisons(self, code: str) -> dict[str, dict[str, Any]]:
-        params = {"node_code": code, "limit": 200}
+        params: dict[str, str | int] = {"node_code": code, "limit": 200}
         r = await self.client.get("/api/v1/notify/recipients", params=params, headers=self.admin)
         assert r.status_code == 200, r.text
         return {i["email"]: i for i in r.json()["items"]}

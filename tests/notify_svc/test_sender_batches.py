@@ -92,7 +92,8 @@ async def test_one_notification_that_cannot_be_sent_holds_back_none_of_its_batch
         found = await eventually(settled)
         assert {tid: n.status for tid, n in found.items()} == {t: "failed" if t == bad else "sent" for t in tids}
         assert found[bad].attempts == 3 and found[bad].reason == "max_attempts"
-        assert found[bad].last_error and "not-sealed-by-any-key" not in found[bad].last_error
+        error = found[bad].last_error
+        assert error and "not-sealed-by-any-key" not in error
         assert all(found[t].attempts == 1 for t in tids if t != bad)
         assert sorted(p.stem for p in notify.eml_files()) == sorted(found[t].id for t in tids if t != bad)
 

@@ -53,7 +53,9 @@ async def test_a_reporter_with_only_a_phone_gets_sms(
 
         async with svc.runtime.db.session() as session:
             ids = (await session.execute(select(Notification.message_id).where(Notification.tracking_id == tid))).all()
-        assert sorted(i for (i,) in ids) == sorted(f"gw-{d['id'][:8]}" for d in log), "the gateway's own message id"
+        assert sorted(str(i) for (i,) in ids) == sorted(f"gw-{d['id'][:8]}" for d in log), (
+            "the gateway's own message id"
+        )
         await svc.wait_deliveries(tid, 2, status="sent", channel="sms")
 
         both = new_tid()

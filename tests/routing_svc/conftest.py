@@ -60,10 +60,10 @@ def submitted(
         case=CaseSnapshot(
             title=title,
             content=content,
-            classification=classification,  # type: ignore[arg-type]
+            classification=classification,
             category=category,
             region_code=region_code,
-            channel="web",  # type: ignore[arg-type]
+            channel="web",
             is_anonymous=is_anonymous,
             is_confidential=False,
             reporter_name_sealed=None if is_anonymous else IDENTITY.seal_optional(reporter_name),

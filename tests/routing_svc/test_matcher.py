@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import insert
 
@@ -134,7 +135,7 @@ def test_ties_go_to_the_oldest_then_the_lowest_id() -> None:
 async def test_sql_lookup_agrees_and_stays_fast_with_20k_rules(hub: Hub) -> None:
     """20,000 rules in the table: the winner is what the pure matcher says, in a few milliseconds."""
     now = datetime.now(UTC)
-    nodes = [
+    nodes: list[dict[str, Any]] = [
         {
             "code": f"N{i}",
             "name": f"N{i}",
@@ -153,7 +154,7 @@ async def test_sql_lookup_agrees_and_stays_fast_with_20k_rules(hub: Hub) -> None
         for i in range(50)
     ]
     categories = [f"cat{i}" for i in range(40)] + ["pemasyarakatan"]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i in range(20_000):
         category = categories[i % len(categories)] if i % 3 else ""
         region = ["", "35", "3578", "12", "1271", "3578010001"][i % 6]

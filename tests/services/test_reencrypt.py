@@ -61,6 +61,7 @@ async def test_reseal_moves_every_value_to_the_newest_key_once(database: TestDat
         newest_only = Sealer([NEW])
         async with engine.connect() as conn:
             for name, email in (await conn.execute(select(Contact.name_sealed, Contact.email_sealed))).all():
+                assert name is not None and email is not None
                 assert newest_only.open(name) == "Siti Aminah" and newest_only.open(email) == "a@example.test"
 
         again = await reseal_database(engine, NotifyBase.metadata, rotated)

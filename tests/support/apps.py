@@ -95,11 +95,11 @@ async def publish(bus: Bus, data: EventData, source: str = "test") -> None:
 T = TypeVar("T")
 
 
-async def eventually(probe: Callable[[], Awaitable[T]], timeout: float = 10.0, interval: float = 0.05) -> T:
+async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 10.0, interval: float = 0.05) -> T:
     """Poll until `probe` returns a truthy value; fail with the last value after `timeout` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    last: T = await probe()
+    last = await probe()
     while not last:
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing_svc.cases import wbs
 from routing_svc.cases.context import CaseContext
-from routing_svc.cases.lifecycle import HELD, Action, IllegalTransition, Transition, apply_transition, is_legal
+from routing_svc.cases.lifecycle import HELD, Action, IllegalTransition, Move, Transition, apply_transition, is_legal
 from routing_svc.cases.repository import get_case, open_assignment
 from routing_svc.cases.service import REPORTER_ACTOR, create_case, route
 from routing_svc.directory.repository import get_active_node, get_node
@@ -79,35 +79,13 @@ async def _held_by(session: AsyncSession, case: Case, agency_code: str, event: s
 
 
 async def _try(
-    session: AsyncSession,
-    ctx: CaseContext,
-    case: Case,
-    action: Action,
-    *,
-    actor: str,
-    causation_id: uuid.UUID,
-    agency_code: str | None = None,
-    route_kind: RouteKind | None = None,
-    reason: str | None = None,
-    reason_code: str | None = None,
+    session: AsyncSession, ctx: CaseContext, case: Case, move: Move, causation_id: uuid.UUID
 ) -> Transition | None:
     """Apply a transition for a consumer: an illegal (stale, repeated, reordered) one is logged and ignored."""
     try:
-        return await apply_transition(
-            session,
-            ctx,
-            case,
-            action,
-            actor=actor,
-            now=ctx.clock.now(),
-            agency_code=agency_code,
-            route_kind=route_kind,
-            reason=reason,
-            reason_code=reason_code,
-            causation_id=causation_id,
-        )
+        return await apply_transition(session, ctx, case, move, now=ctx.clock.now(), causation_id=causation_id)
     except IllegalTransition as exc:
-        log.info("transition_ignored", action=action.value, status=case.status, error=str(exc))
+        log.info("transition_ignored", action=move.action.value, status=case.status, error=str(exc))
         return None
 
 
@@ -135,7 +113,7 @@ async def on_acknowledged(
         assignment.acknowledged_at = data.acknowledged_at
         await _first_response(session, ctx, assignment, data.acknowledged_at)
     if case.status == Status.dispositioned:
-        await _try(session, ctx, case, Action.acknowledge, actor=data.actor, causation_id=causation_id)
+        await _try(session, ctx, case, Move(Action.acknowledge, data.actor), causation_id)
     else:
         log.info("acknowledgement_noted", status=case.status)
 
@@ -151,11 +129,9 @@ async def on_followup(session: AsyncSession, envelope: Envelope, data: FollowupP
         assignment.first_followup_at = data.posted_at
         await _first_response(session, ctx, assignment, data.posted_at)
     if data.is_final:
-        await _try(
-            session, ctx, case, Action.answer, actor=data.actor, reason="final follow-up", causation_id=causation_id
-        )
+        await _try(session, ctx, case, Move(Action.answer, data.actor, reason="final follow-up"), causation_id)
     elif case.status == Status.dispositioned:
-        await _try(session, ctx, case, Action.progress, actor=data.actor, reason="follow-up", causation_id=causation_id)
+        await _try(session, ctx, case, Move(Action.progress, data.actor, reason="follow-up"), causation_id)
     else:
         log.info("followup_noted", status=case.status)
 
@@ -183,12 +159,8 @@ async def on_forward_requested(
             session,
             ctx,
             case,
-            Action.forward,
-            actor=data.actor,
-            agency_code=target.code,
-            route_kind=RouteKind.forward,
-            reason=data.reason,
-            causation_id=causation_id,
+            Move(Action.forward, data.actor, agency_code=target.code, route_kind=RouteKind.forward, reason=data.reason),
+            causation_id,
         )
         return
     if over_limit:
@@ -201,11 +173,8 @@ async def on_forward_requested(
         session,
         ctx,
         case,
-        Action.triage,
-        actor=data.actor,
-        reason=f"{data.reason} ({why}; to triage)",
-        reason_code=code,
-        causation_id=causation_id,
+        Move(Action.triage, data.actor, reason=f"{data.reason} ({why}; to triage)", reason_code=code),
+        causation_id,
     )
 
 
@@ -231,12 +200,14 @@ async def on_delegated(session: AsyncSession, envelope: Envelope, data: AgencyDe
         session,
         ctx,
         case,
-        Action.delegate,
-        actor=data.actor,
-        agency_code=target.code,
-        route_kind=RouteKind.delegation,
-        reason=data.reason or f"delegated by {data.from_agency_code}",
-        causation_id=causation_id,
+        Move(
+            Action.delegate,
+            data.actor,
+            agency_code=target.code,
+            route_kind=RouteKind.delegation,
+            reason=data.reason or f"delegated by {data.from_agency_code}",
+        ),
+        causation_id,
     )
 
 
@@ -249,13 +220,7 @@ async def on_replied(session: AsyncSession, envelope: Envelope, data: ReporterRe
     case = await _case(session, data.tracking_id)
     if case.status == Status.postponed:
         done = await _try(
-            session,
-            ctx,
-            case,
-            Action.resubmit,
-            actor=REPORTER_ACTOR,
-            reason="reporter added information",
-            causation_id=causation_id,
+            session, ctx, case, Move(Action.resubmit, REPORTER_ACTOR, reason="reporter added information"), causation_id
         )
         if done is not None:
             await route(session, ctx, case, causation_id=causation_id)
@@ -264,20 +229,16 @@ async def on_replied(session: AsyncSession, envelope: Envelope, data: ReporterRe
             session,
             ctx,
             case,
-            Action.complete,
-            actor=REPORTER_ACTOR,
-            reason="reporter accepted the answer",
-            causation_id=causation_id,
+            Move(Action.complete, REPORTER_ACTOR, reason="reporter accepted the answer"),
+            causation_id,
         )
     elif case.status == Status.answered and data.disputes_answer:
         await _try(
             session,
             ctx,
             case,
-            Action.dispute,
-            actor=REPORTER_ACTOR,
-            reason="reporter disputes the answer",
-            causation_id=causation_id,
+            Move(Action.dispute, REPORTER_ACTOR, reason="reporter disputes the answer"),
+            causation_id,
         )
     else:
         log.info("reply_noted", status=case.status, disputes_answer=data.disputes_answer)
@@ -292,15 +253,7 @@ async def on_rated(session: AsyncSession, envelope: Envelope, data: ReporterRate
         return
     case.rating = data.score
     case.rated_at = data.rated_at
-    await _try(
-        session,
-        ctx,
-        case,
-        Action.complete,
-        actor=REPORTER_ACTOR,
-        reason=f"rated {data.score}/5",
-        causation_id=causation_id,
-    )
+    await _try(session, ctx, case, Move(Action.complete, REPORTER_ACTOR, reason=f"rated {data.score}/5"), causation_id)
 
 
 @handlers.on(ReporterWithdrew)
@@ -311,8 +264,6 @@ async def on_withdrew(session: AsyncSession, envelope: Envelope, data: ReporterW
         session,
         ctx,
         case,
-        Action.withdraw,
-        actor=REPORTER_ACTOR,
-        reason=data.reason or "withdrawn by the reporter",
-        causation_id=causation_id,
+        Move(Action.withdraw, REPORTER_ACTOR, reason=data.reason or "withdrawn by the reporter"),
+        causation_id,
     )

@@ -172,58 +172,64 @@ _DEFAULT_DISPOSITION_REASON = {
 }
 
 
+@dataclass(frozen=True)
+class Move:
+    """What a caller asks of a case: the action and who takes it; for a disposing action, the target node
+    (`agency_code`) and how it was chosen (`route_kind`, `rule_id`); and why."""
+
+    action: Action
+    actor: str
+    agency_code: str | None = None
+    route_kind: RouteKind | None = None
+    rule_id: str | None = None
+    reason: str | None = None
+    reason_code: str | None = None
+
+
 async def apply_transition(
     session: AsyncSession,
     ctx: CaseContext,
     case: Case,
-    action: Action,
+    move: Move,
     *,
-    actor: str,
     now: datetime,
-    agency_code: str | None = None,
-    route_kind: RouteKind | None = None,
-    rule_id: str | None = None,
-    reason: str | None = None,
-    reason_code: str | None = None,
     causation_id: uuid.UUID | None = None,
 ) -> Transition:
-    """Move `case` by `action` (or raise IllegalTransition), move its clocks, record why, write its events.
+    """Move `case` as `move` asks (or raise IllegalTransition), move its clocks, record why, write its events.
 
     Never commits.
-    For a disposing action, `agency_code` is the target node and `route_kind` says how it was chosen.
     """
     from_status = Status(case.status)
-    to_status = target_status(action, from_status)
+    to_status = target_status(move.action, from_status)
     previous_agency = case.agency_code
-    _move_holder(case, action, to_status, agency_code, route_kind)
-    reason_code = _reason_code(action, reason_code)
+    _move_holder(case, move.action, to_status, move.agency_code, move.route_kind)
     step = _Step(
-        action=action,
+        action=move.action,
         from_status=from_status,
         to_status=to_status,
-        actor=actor,
+        actor=move.actor,
         now=now,
         case_version=_advance(case, to_status, now),
-        agency_code=agency_code,
-        route_kind=route_kind,
-        rule_id=rule_id,
-        reason=_reason(reason, agency_code, route_kind),
-        reason_code=reason_code,
+        agency_code=move.agency_code,
+        route_kind=move.route_kind,
+        rule_id=move.rule_id,
+        reason=_reason(move.reason, move.agency_code, move.route_kind),
+        reason_code=_reason_code(move.action, move.reason_code),
     )
     events = [*_dispositioned(ctx, case, step, previous_agency), _status_changed(case, step)]
     await _reassign(session, case, step)
     await _record(session, case, step)
-    events += await ctx.sla.on_transition(session, case, action.value, to_status, now)
+    events += await ctx.sla.on_transition(session, case, move.action.value, to_status, now)
     await ctx.outbox.add(session, *events, causation_id=causation_id)
     log.info(
         "case_transition",
-        action=action.value,
+        action=move.action.value,
         from_status=from_status.value,
         to_status=to_status.value,
         agency_code=case.agency_code,
         case_version=step.case_version,
     )
-    return Transition(action, from_status, to_status, step.case_version, tuple(events))
+    return Transition(move.action, from_status, to_status, step.case_version, tuple(events))
 
 
 @dataclass(frozen=True)

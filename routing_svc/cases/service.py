@@ -17,6 +17,7 @@ from routing_svc.cases.context import CaseContext
 from routing_svc.cases.lifecycle import (
     Action,
     IllegalTransition,
+    Move,
     add_note,
     apply_transition,
     display_name,
@@ -106,13 +107,15 @@ async def route(session: AsyncSession, ctx: CaseContext, case: Case, *, causatio
         session,
         ctx,
         case,
-        Action.dispose,
-        actor=ROUTING_ACTOR,
+        Move(
+            Action.dispose,
+            ROUTING_ACTOR,
+            agency_code=found.target.code,
+            route_kind=found.route_kind,
+            rule_id=found.rule_id,
+            reason=found.why,
+        ),
         now=now,
-        agency_code=found.target.code,
-        route_kind=found.route_kind,
-        rule_id=found.rule_id,
-        reason=found.why,
         causation_id=causation_id,
     )
 
@@ -196,17 +199,19 @@ async def decide(
         elif body.action is DecisionAction.postpone:
             if not body.reason:
                 raise ApiError(422, "reason_required", "a postponement needs a reason (what the reporter should add)")
-            await apply_transition(session, ctx, case, Action.postpone, actor=actor, now=now, reason=body.reason)
+            await apply_transition(session, ctx, case, Move(Action.postpone, actor, reason=body.reason), now=now)
         else:
             await apply_transition(
                 session,
                 ctx,
                 case,
-                Action.reject,
-                actor=actor,
+                Move(
+                    Action.reject,
+                    actor,
+                    reason=body.reason,
+                    reason_code=(body.reason_code or RejectReason.not_relevant).value,
+                ),
                 now=now,
-                reason=body.reason,
-                reason_code=(body.reason_code or RejectReason.not_relevant).value,
             )
     except IllegalTransition as exc:
         raise _illegal(exc) from exc
@@ -232,12 +237,14 @@ async def _dispose(
         session,
         ctx,
         case,
-        action,
-        actor=actor,
+        Move(
+            action,
+            actor,
+            agency_code=node.code,
+            route_kind=RouteKind.coordinator,
+            reason=body.reason or "coordinator decision",
+        ),
         now=now,
-        agency_code=node.code,
-        route_kind=RouteKind.coordinator,
-        reason=body.reason or "coordinator decision",
     )
     if flag_changed:
         await _recompute_resolution(session, ctx, case, now)

@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing_svc.cases.context import CaseContext
-from routing_svc.cases.lifecycle import Action, apply_transition
+from routing_svc.cases.lifecycle import Action, Move, apply_transition
 from routing_svc.models import Case, SlaClock, SlaSetting
 from routing_svc.settings import RoutingSettings
 from routing_svc.sla.metrics import SLA_FIRED, SWEEP_SECONDS
@@ -170,7 +170,7 @@ async def _run_out(session: AsyncSession, ctx: CaseContext, case: Case, clock: S
         log.info("timer_stale", kind=clock.kind, status=case.status)
         ctx.sla.stop(clock, now)
         return
-    await apply_transition(session, ctx, case, action, actor=SLA_ACTOR, now=now, reason=reason)
+    await apply_transition(session, ctx, case, Move(action, SLA_ACTOR, reason=reason), now=now)
 
 
 def schedule_fingerprint(settings: RoutingSettings) -> str:

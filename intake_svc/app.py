@@ -79,7 +79,14 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = 
     def context(runtime: Runtime[IntakeContext]) -> IntakeContext:
         writer = BatchWriter(runtime.db.engine, write_batch, max_batch=settings.batch_max, on_commit=runtime.relay.wake)
         limits = PublicLimits(settings, runtime.clock)
-        return IntakeContext(settings=settings, sealers=intake_sealers(settings), writer=writer, limits=limits)
+        return IntakeContext(
+            settings=settings,
+            clock=runtime.clock,
+            outbox=runtime.outbox,
+            sealers=intake_sealers(settings),
+            writer=writer,
+            limits=limits,
+        )
 
     runtime = Runtime(
         settings,

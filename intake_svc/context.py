@@ -11,13 +11,17 @@ from intake_svc.complaints.limits import PublicLimits
 from intake_svc.complaints.writer import Outcome, PreparedSubmission
 from intake_svc.privacy import IntakeSealers
 from intake_svc.settings import IntakeSettings
+from shared.clock import Clock
 from shared.db.batch_writer import BatchWriter
 from shared.http.app import context_of
+from shared.outbox import Outbox
 
 
 @dataclass(frozen=True)
 class IntakeContext:
     settings: IntakeSettings
+    clock: Clock
+    outbox: Outbox
     sealers: IntakeSealers
     writer: BatchWriter[PreparedSubmission, Outcome]
     limits: PublicLimits

@@ -22,7 +22,7 @@ from intake_svc.complaints.schemas import (
 from intake_svc.complaints.writer import Mismatch, Replayed
 from intake_svc.context import ContextDep
 from shared.errors import ApiError, error_responses
-from shared.http.app import RuntimeDep, SessionDep
+from shared.http.app import SessionDep
 from shared.http.openapi import link_to
 from shared.logging import bind_tracking_id, get_logger
 
@@ -83,7 +83,6 @@ _RECEIPT_LINKS = {
 )
 async def submit_complaint(
     body: SubmitRequest,
-    runtime: RuntimeDep,
     ctx: ContextDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
@@ -94,8 +93,8 @@ async def submit_complaint(
             body,
             idempotency_key=idempotency_key,
             sealers=ctx.sealers,
-            outbox=runtime.outbox,
-            now=runtime.clock.now(),
+            outbox=ctx.outbox,
+            now=ctx.clock.now(),
             idempotency_ttl=timedelta(hours=ctx.settings.idempotency_ttl_hours),
         )
         try:
@@ -142,14 +141,12 @@ async def post_message(
     tracking_id: str,
     body: MessageIn,
     session: SessionDep,
-    runtime: RuntimeDep,
+    ctx: ContextDep,
     gate: ReceiptGateDep,
     x_receipt: Receipt = None,
 ) -> MessageCreated:
     """Add information to a case, or reply to (and perhaps dispute) the agency's answer (needs X-Receipt)."""
-    created = await service.add_message(
-        session, runtime.outbox, tracking_id, x_receipt, gate, body, now=runtime.clock.now()
-    )
+    created = await service.add_message(session, ctx, tracking_id, x_receipt, gate, body)
     await session.commit()
     return created
 
@@ -165,12 +162,12 @@ async def rate_complaint(
     tracking_id: str,
     body: RatingIn,
     session: SessionDep,
-    runtime: RuntimeDep,
+    ctx: ContextDep,
     gate: ReceiptGateDep,
     x_receipt: Receipt = None,
 ) -> RatingView:
     """Rate the answer, 1 to 5, once; allowed when the case is answered or completed (needs X-Receipt)."""
-    rating = await service.rate(session, runtime.outbox, tracking_id, x_receipt, gate, body, now=runtime.clock.now())
+    rating = await service.rate(session, ctx, tracking_id, x_receipt, gate, body)
     try:
         await session.commit()
     except IntegrityError as exc:

@@ -27,6 +27,7 @@ from intake_svc.complaints.schemas import (
     TimelineItem,
 )
 from intake_svc.complaints.writer import PreparedSubmission
+from intake_svc.context import IntakeContext
 from intake_svc.models import Complaint, Rating, ReporterMessage
 from intake_svc.privacy import IntakeSealers
 from shared.calendar import zone
@@ -270,15 +271,9 @@ async def case_view(session: AsyncSession, tracking_id: str, receipt: str | None
 
 
 async def add_message(
-    session: AsyncSession,
-    outbox: Outbox,
-    tracking_id: str,
-    receipt: str | None,
-    gate: ReceiptGate,
-    body: MessageIn,
-    *,
-    now: datetime,
+    session: AsyncSession, ctx: IntakeContext, tracking_id: str, receipt: str | None, gate: ReceiptGate, body: MessageIn
 ) -> MessageCreated:
+    now = ctx.clock.now()
     complaint = await authorize(session, tracking_id, receipt, gate)
     status = Status(complaint.status)
     if status in _CLOSED:
@@ -296,7 +291,7 @@ async def add_message(
     )
     session.add(message)
     complaint.updated_at = now
-    await outbox.add(
+    await ctx.outbox.add(
         session,
         ReporterReplied(
             tracking_id=complaint.tracking_id,
@@ -312,15 +307,9 @@ async def add_message(
 
 
 async def rate(
-    session: AsyncSession,
-    outbox: Outbox,
-    tracking_id: str,
-    receipt: str | None,
-    gate: ReceiptGate,
-    body: RatingIn,
-    *,
-    now: datetime,
+    session: AsyncSession, ctx: IntakeContext, tracking_id: str, receipt: str | None, gate: ReceiptGate, body: RatingIn
 ) -> RatingView:
+    now = ctx.clock.now()
     complaint = await authorize(session, tracking_id, receipt, gate)
     if await repository.rating(session, tracking_id) is not None:
         raise ApiError(409, "already_rated", "this case has already been rated")
@@ -333,7 +322,7 @@ async def rate(
         await session.flush()
     except IntegrityError as exc:
         raise ApiError(409, "already_rated", "this case has already been rated") from exc
-    await outbox.add(
+    await ctx.outbox.add(
         session,
         ReporterRated(tracking_id=complaint.tracking_id, score=body.score, comment=body.comment, rated_at=now),
     )

@@ -41,7 +41,7 @@ the hub's coordinators, and the oversight flag.
 """
 
 
-def case_context(settings: RoutingSettings, clock: Clock) -> CaseContext:
+def case_context(settings: RoutingSettings, clock: Clock, outbox: Outbox) -> CaseContext:
     rules = ScheduleRules(
         calendar=WorkingCalendar(settings.extra_holidays, settings.extra_working_days),
         escalation_interval_days=settings.escalation_interval_days,
@@ -50,9 +50,8 @@ def case_context(settings: RoutingSettings, clock: Clock) -> CaseContext:
     )
     return CaseContext(
         settings=settings,
-        outbox=Outbox(KIT.outbox, source=settings.service_name),
+        outbox=outbox,
         clock=clock,
-        max_forwards=settings.max_forwards,
         sla=SlaEngine(rules=rules, hub_timezone=settings.hub_timezone.value),
         names=name_seal(settings.encryption_key_list(), settings.identity_key_list()),
     )
@@ -71,7 +70,7 @@ def create_app(settings: RoutingSettings | None = None, *, clock: Clock | None =
     runtime = Runtime(
         settings,
         KIT,
-        context=lambda runtime: case_context(settings, runtime.clock),
+        context=lambda runtime: case_context(settings, runtime.clock, runtime.outbox),
         subscriptions=[Subscription(ROUTING_CASES, case_handlers)],
         workers=[sla_worker, preload_calendar],
         clock=clock,

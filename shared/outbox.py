@@ -36,7 +36,10 @@ class Outbox:
     def envelope(
         self, data: EventData, *, correlation_id: str | None = None, causation_id: uuid.UUID | None = None
     ) -> Envelope:
-        publisher = route_of(type(data)).publisher
+        try:
+            publisher = route_of(type(data)).publisher
+        except KeyError:
+            raise ValueError(f"{data.event_type} has no route in shared/events/topology.py") from None
         if publisher != self.source:
             raise ValueError(f"{data.event_type} is published by {publisher}, not by {self.source}")
         return new_event(

@@ -75,3 +75,38 @@ def _insert_case(conn: Connection, values: dict[str, Any]) -> None:
             continue
         row[column.name] = placeholders[column.type.python_type]
     conn.execute(table.insert().values(row))
+
+
+@pytest.mark.parametrize(
+    ("package", "before", "dropped"),
+    [
+        ("routing_svc", "0007", ["simpul.complaint.verified", "simpul.sla.breached"]),
+        ("notify_svc", "0004", ["simpul.notification.sent", "simpul.notification.failed"]),
+    ],
+)
+async def test_unpublished_events_no_longer_routed_are_dropped_on_upgrade(
+    package: str, before: str, dropped: list[str], database: TestDatabase
+) -> None:
+    """The broker refuses what the topology no longer routes: such rows must not wait in the outbox for ever."""
+    await asyncio.to_thread(upgrade, package, database.url, database.schema, before)
+    now = datetime.now(UTC)
+    rows = [
+        {"event_id": f"e-{i}", "subject": subject, "payload": b"{}", "created_at": now, "published_at": published}
+        for i, (subject, published) in enumerate(
+            [(dropped[0], None), (dropped[1], None), (dropped[0], now), ("simpul.complaint.status_changed", None)]
+        )
+    ]
+    engine = create_async_engine(database.url)
+    try:
+        async with engine.begin() as conn:
+            if database.schema:
+                await conn.execute(text(f'SET search_path TO "{database.schema}"'))
+            await conn.run_sync(lambda c: c.execute(Table("outbox", MetaData(), autoload_with=c).insert(), rows))
+        await upgrade_async(package, database.url, database.schema, encryption_keys=[TEST_ENCRYPTION_KEY])
+        async with engine.connect() as conn:
+            if database.schema:
+                await conn.execute(text(f'SET search_path TO "{database.schema}"'))
+            left = (await conn.execute(text("SELECT event_id FROM outbox ORDER BY event_id"))).scalars().all()
+        assert left == ["e-2", "e-3"], "the published row and the routed one stay"
+    finally:
+        await engine.dispose()

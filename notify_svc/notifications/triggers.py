@@ -1,11 +1,4 @@
-"""The notifications' templates, and how a reporter's notification is made. Never commits.
-
-To the reporter (when they left an email or a phone): the confirmation of the submission (contact.registered, the
-only message that carries the receipt), every status change (postponed is the request for more information;
-answered, completed), every follow-up, and the reminder before the reporter-response clock runs out (its 80%
-sla.warning). To officers and coordinators: escalation notices (complaint.escalated); the digest is made by
-notify_svc.digest.
-"""
+"""The notifications' templates, and how a reporter's notification and the confirmation are made. Never commits."""
 
 from __future__ import annotations
 

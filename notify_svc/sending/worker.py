@@ -2,11 +2,10 @@
 
 A batch is claimed (each one's `next_attempt_at` pushed out by a lease) in one short transaction, which also reads
 what finding their recipients takes. Each is then delivered with no transaction open, and the batch's outcomes are
-written together in one more transaction, with each NotificationSent or NotificationFailed in the same one (a slow
-batch writes what it has every RECORD_WITHIN_S). A crash between delivery and the outcome sends it again after the
-lease, with the same Message-ID (or `.eml` file name, or the SMS gateway's Idempotency-Key), so the repeat is
-recognisable. A message to a person that falls in their quiet hours is put back until the quiet hours end, without
-counting an attempt.
+written together in one more transaction (a slow batch writes what it has every RECORD_WITHIN_S). A crash between
+delivery and the outcome sends it again after the lease, with the same Message-ID (or `.eml` file name, or the SMS
+gateway's Idempotency-Key), so the repeat is recognisable. A message to a person that falls in their quiet hours is
+put back until the quiet hours end, without counting an attempt.
 """
 
 from __future__ import annotations

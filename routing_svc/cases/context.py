@@ -16,6 +16,5 @@ class CaseContext:
     settings: RoutingSettings
     outbox: Outbox
     clock: Clock
-    max_forwards: int
     sla: SlaEngine
     names: NameSeal

@@ -153,7 +153,7 @@ async def on_forward_requested(
     if target is not None and not await wbs.may_hold(session, case, target):
         log.info("wbs_forward_to_accused_refused", suggested=target.code)
         target = None
-    over_limit = case.forward_count > ctx.max_forwards
+    over_limit = case.forward_count > ctx.settings.max_forwards
     if target is not None and target.code != case.agency_code and not over_limit:
         await _try(
             session,
@@ -164,7 +164,7 @@ async def on_forward_requested(
         )
         return
     if over_limit:
-        why, code = f"forwarded {case.forward_count} times (limit {ctx.max_forwards})", "forward_limit"
+        why, code = f"forwarded {case.forward_count} times (limit {ctx.settings.max_forwards})", "forward_limit"
     elif data.suggested_agency_code:
         why, code = f"suggested node {data.suggested_agency_code!r} is not usable", "forward_no_target"
     else:

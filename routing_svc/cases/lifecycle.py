@@ -202,6 +202,7 @@ async def apply_transition(
     from_status = Status(case.status)
     to_status = target_status(move.action, from_status)
     previous_agency = case.agency_code
+    reason_code = _reason_code(move.action, move.reason_code)  # before the case changes: it may refuse the code
     _move_holder(case, move.action, to_status, move.agency_code, move.route_kind)
     step = _Step(
         action=move.action,
@@ -214,7 +215,7 @@ async def apply_transition(
         route_kind=move.route_kind,
         rule_id=move.rule_id,
         reason=_reason(move.reason, move.agency_code, move.route_kind),
-        reason_code=_reason_code(move.action, move.reason_code),
+        reason_code=reason_code,
     )
     events = [*_dispositioned(ctx, case, step, previous_agency), _status_changed(case, step)]
     await _reassign(session, case, step)

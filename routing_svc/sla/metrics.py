@@ -6,7 +6,7 @@ from prometheus_client import Counter, Histogram
 
 SLA_FIRED = Counter(
     "simpul_sla_fired_total",
-    "SLA warnings, breaches and escalation rungs committed by the sweep",
+    "SLA warnings and escalation rungs committed by the sweep (a breach fires its clock's first rung)",
     ["event", "clock", "level"],
 )
 SWEEP_SECONDS = Histogram(

@@ -5,6 +5,8 @@ Never edit a published `_vN` function: add `_vN+1` and call it from a new revisi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -117,3 +119,10 @@ def _move_sealed(table: str, key_column: str, source: str, target: str, *, seal:
         bind.execute(update, [{"row_key": key, "value": convert(value)} for key, value in rows])
     with op.batch_alter_table(table) as batch:
         batch.drop_column(source)
+
+
+def drop_unpublished_v1(subjects: Sequence[str]) -> None:
+    """Delete the outbox rows not yet published on `subjects`: events the topology no longer routes, which the
+    broker's grants would refuse and the relay would retry for ever."""
+    outbox = sa.table("outbox", sa.column("subject"), sa.column("published_at"))
+    op.execute(sa.delete(outbox).where(outbox.c.published_at.is_(None), outbox.c.subject.in_(list(subjects))))

@@ -14,9 +14,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Table, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.sql.dml import Update
+from sqlalchemy.sql.dml import Insert, Update
 
 from shared.db.dialect import Guard, Offered, dialect_of, upsert, upsert_params
+from shared.db.results import rows_affected
 
 
 async def write_if_newer(
@@ -41,11 +42,11 @@ async def write_if_newer(
         raise ValueError(f"the values must hold the key {key!r} and the version {version!r}")
     if insert:
         updated = tuple(name for name in columns if name != key)
-        stmt: Any = upsert(dialect_of(conn), table, key, columns, updated, _newer(version, same_applies))
+        stmt: Insert | Update = upsert(dialect_of(conn), table, key, columns, updated, _newer(version, same_applies))
     else:
         stmt = _update_if_newer(table, key, version, columns, same_applies)
     result = await conn.execute(stmt, upsert_params(dict(values)))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rows_affected(result))
 
 
 def _is_newer(stored: ColumnElement[Any], offered: ColumnElement[Any], same_applies: bool) -> ColumnElement[bool]:

@@ -8,5 +8,7 @@ from sqlalchemy import CursorResult, Result
 
 
 def rows_affected(result: Result[Any]) -> int:
-    """How many rows an INSERT, UPDATE or DELETE wrote; 0 for a result that did not come from a cursor."""
-    return result.rowcount if isinstance(result, CursorResult) else 0
+    """How many rows an INSERT, UPDATE or DELETE wrote."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"{type(result).__name__} carries no row count")
+    return result.rowcount

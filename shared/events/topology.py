@@ -1,7 +1,7 @@
 """Who publishes which event on which subject, and which durables consume it: the one source of the wiring.
 
 The broker's grants (services/nats_users.py), each durable's filter subjects (shared.bus.consumer.Subscription),
-the relay's check that a service publishes only its own events (shared.outbox) and the README's event table are
+the outbox's check that a service writes only its own events (shared.outbox.Outbox) and the README's event table are
 all derived from `ROUTES`; tests/test_topology.py checks that every route has a consumer (or says why it is
 published for outsiders) and that each durable's handlers cover exactly its routes.
 
@@ -130,16 +130,11 @@ ROUTES: tuple[Route, ...] = (
 )
 
 _BY_CONTRACT: dict[type[EventData], Route] = {route.contract: route for route in ROUTES}
-_BY_DURABLE: dict[str, Durable] = {durable.name: durable for durable in DURABLES}
 
 
 def route_of(contract: type[EventData]) -> Route:
     """The route of an event contract; KeyError for a contract that has none."""
     return _BY_CONTRACT[contract]
-
-
-def durable(name: str) -> Durable:
-    return _BY_DURABLE[name]
 
 
 def consumed_by(durable: Durable) -> tuple[Route, ...]:

@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from routing_svc.app import case_context
 from routing_svc.cases.context import CaseContext
 from routing_svc.cases.handlers import on_submitted
-from routing_svc.models import Node, RoutingRule, SlaClock
+from routing_svc.models import KIT, Node, RoutingRule, SlaClock
 from routing_svc.settings import RoutingSettings
 from routing_svc.sla.sweep import sweep_once
 from routing_svc.stats.periods import Granularity
@@ -46,10 +46,14 @@ from shared.db.migrations import upgrade_async
 from shared.events import new_event
 from shared.events.contracts import CaseSnapshot, ComplaintSubmitted
 from shared.logging import configure_logging
+from shared.outbox import Outbox
 from tests.bench.scale_cases import seed_open_cases, vacuum
 from tests.bench.scale_directory import Directory, Shape, Submission, build, complaints
 from tests.support.apps import IDENTITY, TEST_ENCRYPTION_KEY, TEST_IDENTITY_KEY
 from tests.support.clock import ManualClock
+
+OUTBOX = Outbox(KIT.outbox, source="routing")
+"""routing's outbox, as its runtime makes it."""
 
 Progress = Callable[[str], None]
 
@@ -176,7 +180,7 @@ async def route_latency(
         try:
             directory = build(shape, datetime.now(UTC))
             await seed_directory(db, directory)
-            ctx = case_context(settings_for(url, schema, tmp), SystemClock())
+            ctx = case_context(settings_for(url, schema, tmp), SystemClock(), OUTBOX)
             mix = complaints(directory, sizes.warmup + sizes.complaints, SEED)
             progress(f"  routing: {len(mix)} complaints against {len(directory.nodes):,} nodes")
             routed: list[float] = []
@@ -341,7 +345,7 @@ async def cases_bench(sizes: Sizes, postgres_url: str, progress: Progress) -> tu
                 await vacuum(db.engine)
                 progress(f"  seeded in {time.perf_counter() - started:.0f} s")
                 clock = ManualClock(await due_instant(db, seeded_at, sizes.due))
-                ctx = case_context(settings_for(url, schema, Path(tmp)), clock)
+                ctx = case_context(settings_for(url, schema, Path(tmp)), clock, OUTBOX)
                 ctx.sla.rules.calendar.add_working_days(clock.now(), 1, ctx.sla.hub_timezone)  # loaded, as in a service
                 progress(f"  sweep: {sizes.due} clocks due")
                 sweep = await sweep_bench(db, ctx, sizes, sizes.open_cases)
@@ -354,6 +358,6 @@ async def cases_bench(sizes: Sizes, postgres_url: str, progress: Progress) -> tu
 
 def stored(settings: RoutingSettings, sealed_for_event: str) -> str:
     """A reporter's name as routing stores it (under its own keys), from the form an event carries it in."""
-    name = case_context(settings, SystemClock()).names.from_event(sealed_for_event)
+    name = case_context(settings, SystemClock(), OUTBOX).names.from_event(sealed_for_event)
     assert name is not None
     return name

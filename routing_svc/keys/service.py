@@ -164,10 +164,7 @@ async def _audit(session: AsyncSession, actor: str, action: str, key_id: str, no
     await audit.record(
         session,
         KIT,
-        actor=actor,
-        action=action,
-        target_type=audit.Target.key,
-        target_id=key_id,
-        at=now,
-        details=details,
+        audit.Entry(
+            actor=actor, action=action, target_type=audit.Target.key, target_id=key_id, at=now, details=details
+        ),
     )

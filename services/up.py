@@ -42,35 +42,39 @@ def say(line: str) -> None:
     print(line, flush=True)
 
 
-def service_env(
-    spec: ServiceSpec,
-    *,
-    data_dir: Path,
-    port: int,
-    nats_url: str,
-    secrets: HubSecrets,
-    gateway_url: str,
-    postgres: str | None,
-    schema_prefix: str,
-) -> dict[str, str]:
+@dataclass(frozen=True)
+class HubSetup:
+    """What every service of one hub is told: data folder, broker, secrets, gateway URL, PostgreSQL (None: SQLite)."""
+
+    data_dir: Path
+    nats_url: str
+    secrets: HubSecrets
+    gateway_url: str
+    postgres: str | None
+    schema_prefix: str
+
+
+def service_env(spec: ServiceSpec, hub: HubSetup, port: int) -> dict[str, str]:
+    """The environment of `spec`'s process in `hub`, listening on `port`."""
     p = spec.env_prefix
+    secrets = hub.secrets
     env = {
         f"{p}HOST": "127.0.0.1",
         f"{p}PORT": str(port),
-        f"{p}DATA_DIR": str(data_dir),
-        f"{p}NATS_URL": nats_url,
+        f"{p}DATA_DIR": str(hub.data_dir),
+        f"{p}NATS_URL": hub.nats_url,
         f"{p}NATS_USER": spec.name,
         f"{p}NATS_PASSWORD": secrets.nats_passwords[spec.name],
         "SIMPUL_BOOTSTRAP_ADMIN_KEY_HASH": secrets.admin_key_hash,
     }
     env |= key_env(spec, secrets)
     if spec.name == "notify":
-        env[f"{p}PUBLIC_BASE_URL"] = gateway_url
+        env[f"{p}PUBLIC_BASE_URL"] = hub.gateway_url
     if spec.name == "agency" and f"{p}WEBHOOK_ALLOWED_NETWORKS" not in os.environ:
         env[f"{p}WEBHOOK_ALLOWED_NETWORKS"] = EMBEDDED_WEBHOOK_NETWORKS
-    if postgres:
-        env[f"{p}DATABASE_URL"] = postgres
-        env[f"{p}DATABASE_SCHEMA"] = f"{schema_prefix}{spec.name}"
+    if hub.postgres:
+        env[f"{p}DATABASE_URL"] = hub.postgres
+        env[f"{p}DATABASE_SCHEMA"] = f"{hub.schema_prefix}{spec.name}"
     return env
 
 
@@ -93,19 +97,15 @@ async def migrate_all(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir).resolve()
     secrets = load_or_create(data_dir, [s.name for s in SERVICES], None)
     specs = [s for s in SERVICES if not args.service or s.name in args.service]
-    envs = {
-        s.name: service_env(
-            s,
-            data_dir=data_dir,
-            port=0,
-            nats_url="nats://127.0.0.1:4222",
-            secrets=secrets,
-            gateway_url="",
-            postgres=args.postgres,
-            schema_prefix=args.schema_prefix,
-        )
-        for s in specs
-    }
+    hub = HubSetup(
+        data_dir=data_dir,
+        nats_url="nats://127.0.0.1:4222",
+        secrets=secrets,
+        gateway_url="",
+        postgres=args.postgres,
+        schema_prefix=args.schema_prefix,
+    )
+    envs = {s.name: service_env(s, hub, port=0) for s in specs}
     try:
         await _migrate(specs, envs, data_dir / "logs")
     except RuntimeError as exc:
@@ -191,19 +191,15 @@ async def _start_nats(data_dir: Path, secrets: HubSecrets) -> NatsServer:
 def _service_envs(
     args: argparse.Namespace, data_dir: Path, ports: dict[str, int], nats_url: str, secrets: HubSecrets
 ) -> dict[str, dict[str, str]]:
-    return {
-        s.name: service_env(
-            s,
-            data_dir=data_dir,
-            port=ports[s.name],
-            nats_url=nats_url,
-            secrets=secrets,
-            gateway_url=f"http://127.0.0.1:{args.port}",
-            postgres=args.postgres,
-            schema_prefix=args.schema_prefix,
-        )
-        for s in SERVICES
-    }
+    hub = HubSetup(
+        data_dir=data_dir,
+        nats_url=nats_url,
+        secrets=secrets,
+        gateway_url=f"http://127.0.0.1:{args.port}",
+        postgres=args.postgres,
+        schema_prefix=args.schema_prefix,
+    )
+    return {s.name: service_env(s, hub, ports[s.name]) for s in SERVICES}
 
 
 def _service_processes(

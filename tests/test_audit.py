@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import delete, func, insert, select, text, update
 
 from routing_svc.models import KIT
-from shared.audit import Target, Verdict, record, verify_chain, verify_database
+from shared.audit import Entry, Target, Verdict, record, verify_chain, verify_database
 from shared.audit.chain import GENESIS, entry_hash
 from shared.db import Database
 from shared.db.migrations import upgrade_async
@@ -39,13 +39,15 @@ async def append(db: Database, *actions: str, actor: str = "admin:tester") -> No
             await record(
                 session,
                 KIT,
-                actor=actor,
-                action=action,
-                target_type=Target.node,
-                target_id=f"NODE-{action}",
-                at=T0 + timedelta(seconds=i),
-                reason=f"because {action}",
-                details={"n": i, "nested": {"b": 1, "a": [1, 2]}},
+                Entry(
+                    actor=actor,
+                    action=action,
+                    target_type=Target.node,
+                    target_id=f"NODE-{action}",
+                    at=T0 + timedelta(seconds=i),
+                    reason=f"because {action}",
+                    details={"n": i, "nested": {"b": 1, "a": [1, 2]}},
+                ),
             )
         await session.commit()
 
@@ -196,7 +198,9 @@ async def test_an_entry_in_a_rolled_back_savepoint_leaves_no_gap(db: Database, d
             try:
                 async with session.begin_nested():
                     await record(
-                        session, KIT, actor="routing", action=action, target_type=Target.case, target_id="LPR-1", at=T0
+                        session,
+                        KIT,
+                        Entry(actor="routing", action=action, target_type=Target.case, target_id="LPR-1", at=T0),
                     )
                     if action == "dropped":
                         raise RuntimeError("handler failed")
@@ -206,7 +210,9 @@ async def test_an_entry_in_a_rolled_back_savepoint_leaves_no_gap(db: Database, d
     assert await verify(database) == Verdict(2)
 
     async with db.session() as session:
-        await record(session, KIT, actor="x", action="rolled-back", target_type=Target.case, target_id="t", at=T0)
+        await record(
+            session, KIT, Entry(actor="x", action="rolled-back", target_type=Target.case, target_id="t", at=T0)
+        )
         await session.rollback()
         await session.commit()
     assert await verify(database) == Verdict(2)
@@ -254,8 +260,8 @@ async def test_a_second_session_waits_for_the_head_on_postgres(database: TestDat
     a_db, b_db = Database(database.url, schema=database.schema), Database(database.url, schema=database.schema)
     try:
         async with a_db.session() as a, b_db.session() as b:
-            await record(a, KIT, actor="a", action="first", target_type=Target.case, target_id="LPR-A", at=T0)
-            await record(b, KIT, actor="b", action="second", target_type=Target.case, target_id="LPR-B", at=T0)
+            await record(a, KIT, Entry(actor="a", action="first", target_type=Target.case, target_id="LPR-A", at=T0))
+            await record(b, KIT, Entry(actor="b", action="second", target_type=Target.case, target_id="LPR-B", at=T0))
             await a.execute(select(HEAD).with_for_update())  # A holds the head, as its own commit would
             b_commit = asyncio.create_task(b.commit())
 

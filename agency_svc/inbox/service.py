@@ -381,11 +381,13 @@ async def _audit(
     await audit.record(
         session,
         KIT,
-        actor=principal.actor,
-        action=action,
-        target_type=audit.Target.case,
-        target_id=case.tracking_id,
-        at=now,
-        reason=reason,
-        details={"key_id": principal.key_id, "agency_code": case.agency_code, **details},
+        audit.Entry(
+            actor=principal.actor,
+            action=action,
+            target_type=audit.Target.case,
+            target_id=case.tracking_id,
+            at=now,
+            reason=reason,
+            details={"key_id": principal.key_id, "agency_code": case.agency_code, **details},
+        ),
     )

@@ -318,10 +318,12 @@ async def _audit(
     await audit.record(
         session,
         KIT,
-        actor=principal.actor,
-        action=action,
-        target_type=audit.Target.webhook,
-        target_id=endpoint.id,
-        at=now,
-        details={"key_id": principal.key_id, "agency_code": endpoint.agency_code, **details},
+        audit.Entry(
+            actor=principal.actor,
+            action=action,
+            target_type=audit.Target.webhook,
+            target_id=endpoint.id,
+            at=now,
+            details={"key_id": principal.key_id, "agency_code": endpoint.agency_code, **details},
+        ),
     )

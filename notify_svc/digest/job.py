@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.cases.repository import deadlines_of_node
 from notify_svc.models import Base, Digest, RecipientKind
-from notify_svc.notifications.service import enqueue
+from notify_svc.notifications.service import Addressee, Notice, enqueue
 from notify_svc.notifications.triggers import DIGEST
 from notify_svc.recipients import repository as recipients
 from notify_svc.settings import NotifySettings
@@ -114,20 +114,16 @@ class DigestJob:
             "due_soon": [_line(d.tracking_id, d.clock, d.due_at) for d in due_soon[:cap]],
             "due_soon_total": len(due_soon),
         }
-        event_id = digest_event_id(node_code, timezone, day)
+        notice = Notice(
+            event_id=digest_event_id(node_code, timezone, day),
+            event_type=EVENT_TYPE,
+            template=DIGEST,
+            tracking_id=None,
+            context=context,
+        )
         for r in await recipients.in_scope(session, recipients.node_scope(node_code)):
             if r.timezone == timezone:
-                await enqueue(
-                    session,
-                    event_id=event_id,
-                    event_type=EVENT_TYPE,
-                    template=DIGEST,
-                    tracking_id=None,
-                    context=context,
-                    now=now,
-                    recipient_kind=RecipientKind.liaison,
-                    recipient_id=r.id,
-                )
+                await enqueue(session, notice, Addressee(RecipientKind.liaison, r.id), now=now)
         return 1
 
 

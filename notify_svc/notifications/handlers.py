@@ -9,14 +9,12 @@ digest is made by notify_svc.digest.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.cases import repository as cases
 from notify_svc.context import NotifyContext
 from notify_svc.models import RecipientKind
-from notify_svc.notifications.service import enqueue
+from notify_svc.notifications.service import Addressee, Notice, enqueue
 from notify_svc.notifications.triggers import ESCALATION, FOLLOWUP_POSTED, REMINDER, STATUS_CHANGED, for_reporter
 from notify_svc.recipients import repository as recipients
 from shared.bus.handlers import Handlers
@@ -44,9 +42,8 @@ async def on_status_changed(
         "case_version": data.case_version,
         "changed_at": data.changed_at.isoformat(),
     }
-    await for_reporter(
-        session, envelope, template=STATUS_CHANGED, tracking_id=data.tracking_id, context=context, now=now
-    )
+    notice = Notice.of(envelope, template=STATUS_CHANGED, tracking_id=data.tracking_id, context=context)
+    await for_reporter(session, notice, now)
 
 
 @handlers.on(FollowupPosted)
@@ -63,9 +60,8 @@ async def on_followup_posted(
         "is_final": data.is_final,
         "posted_at": data.posted_at.isoformat(),
     }
-    await for_reporter(
-        session, envelope, template=FOLLOWUP_POSTED, tracking_id=data.tracking_id, context=context, now=now
-    )
+    notice = Notice.of(envelope, template=FOLLOWUP_POSTED, tracking_id=data.tracking_id, context=context)
+    await for_reporter(session, notice, now)
 
 
 @handlers.on(SlaWarning)
@@ -79,7 +75,8 @@ async def on_sla_warning(session: AsyncSession, envelope: Envelope, data: SlaWar
         # Status not known here yet: routing starts the node's clock when answered, the hub's when postponed.
         status = Status.answered.value if data.agency_code else Status.postponed.value
     context = {"tracking_id": data.tracking_id, "awaiting": status, "due_at": data.due_at.isoformat()}
-    await for_reporter(session, envelope, template=REMINDER, tracking_id=data.tracking_id, context=context, now=now)
+    notice = Notice.of(envelope, template=REMINDER, tracking_id=data.tracking_id, context=context)
+    await for_reporter(session, notice, now)
 
 
 @handlers.on(ComplaintEscalated)
@@ -105,22 +102,15 @@ async def on_escalated(session: AsyncSession, envelope: Envelope, data: Complain
         "due_at": data.due_at.isoformat(),
         "escalated_at": data.escalated_at.isoformat(),
     }
-    common: dict[str, Any] = {
-        "event_id": str(envelope.id),
-        "event_type": envelope.type,
-        "template": ESCALATION,
-        "tracking_id": data.tracking_id,
-        "context": context,
-        "now": now,
-    }
+    notice = Notice.of(envelope, template=ESCALATION, tracking_id=data.tracking_id, context=context)
     for kind, group in ((RecipientKind.liaison, liaisons), (RecipientKind.coordinator, coordinators)):
         for r in group:
-            await enqueue(session, recipient_kind=kind, recipient_id=r.id, **common)
+            await enqueue(session, notice, Addressee(kind, r.id), now=now)
     if not liaisons and not coordinators:
         kind = (
             RecipientKind.liaison
             if data.target in (EscalationTarget.liaison, EscalationTarget.parent)
             else RecipientKind.coordinator
         )
-        await enqueue(session, recipient_kind=kind, skip_reason="no_recipients", **common)
+        await enqueue(session, notice, Addressee(kind), now=now, skip_reason="no_recipients")
         log.warning("escalation_unaddressed", level=data.level, target_agency_code=data.target_agency_code)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from shared.background import made_work
 from shared.db.dialect import dialect_of, insert_ignore
 from shared.db.results import rows_affected
 from shared.errors import not_found
+from shared.events import Envelope
 from shared.http.paging import next_offset
 from shared.logging import get_logger
 
@@ -30,37 +32,59 @@ def notification_id(event_id: str, recipient_kind: str, recipient_id: str = "") 
     return str(uuid.uuid5(_NAMESPACE, f"{event_id}:{recipient_kind}:{recipient_id}"))
 
 
+@dataclass(frozen=True)
+class Notice:
+    """What a notification says (template, values, values sealed until sent) and the event and case it comes from."""
+
+    event_id: str
+    event_type: str
+    template: str
+    tracking_id: str | None
+    context: dict[str, Any]
+    context_sealed: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        envelope: Envelope,
+        *,
+        template: str,
+        tracking_id: str | None,
+        context: dict[str, Any],
+        context_sealed: str | None = None,
+    ) -> Notice:
+        """The notice of the event in `envelope`."""
+        return cls(str(envelope.id), envelope.type, template, tracking_id, context, context_sealed)
+
+
+@dataclass(frozen=True)
+class Addressee:
+    """Whom a notification is for (the case's reporter, or a recipient by id) and by which channel."""
+
+    kind: RecipientKind
+    id: str = ""
+    channel: NotifyChannel = NotifyChannel.email
+
+
 async def enqueue(
-    session: AsyncSession,
-    *,
-    event_id: str,
-    event_type: str,
-    template: str,
-    tracking_id: str | None,
-    context: dict[str, Any],
-    now: datetime,
-    recipient_kind: RecipientKind = RecipientKind.reporter,
-    recipient_id: str = "",
-    channel: NotifyChannel = NotifyChannel.email,
-    context_sealed: str | None = None,
-    skip_reason: str | None = None,
+    session: AsyncSession, notice: Notice, to: Addressee, *, now: datetime, skip_reason: str | None = None
 ) -> bool:
-    """Create the notification for this event and recipient, once: a repeat inserts nothing. True when created.
+    """Create the notification of `notice` for `to`, once: a repeat inserts nothing. True when created.
 
     With `skip_reason` it is created skipped (nobody to send it to), so the delivery log still shows it.
     """
     skipped = skip_reason is not None
     stmt = insert_ignore(dialect_of(session), repository.TABLE).values(
-        id=notification_id(event_id, recipient_kind.value, recipient_id),
-        event_id=event_id,
-        event_type=event_type,
-        tracking_id=tracking_id,
-        recipient_kind=recipient_kind.value,
-        recipient_id=recipient_id,
-        channel=channel.value,
-        template=template,
-        context=context,
-        context_sealed=None if skipped else context_sealed,
+        id=notification_id(notice.event_id, to.kind.value, to.id),
+        event_id=notice.event_id,
+        event_type=notice.event_type,
+        tracking_id=notice.tracking_id,
+        recipient_kind=to.kind.value,
+        recipient_id=to.id,
+        channel=to.channel.value,
+        template=notice.template,
+        context=notice.context,
+        context_sealed=None if skipped else notice.context_sealed,
         status=NotificationStatus.skipped.value if skipped else NotificationStatus.pending.value,
         reason=skip_reason,
         attempts=0,
@@ -74,9 +98,9 @@ async def enqueue(
         made_work(session, repository.WAKE_FLAG)
     log.info(
         "notification_queued",
-        template=template,
-        recipient_kind=recipient_kind.value,
-        channel=channel.value,
+        template=notice.template,
+        recipient_kind=to.kind.value,
+        channel=to.channel.value,
         created=created,
         skipped=skip_reason,
     )
@@ -106,33 +130,42 @@ async def mark_sent(session: AsyncSession, n: Notification, *, message_id: str, 
     )
 
 
+@dataclass(frozen=True)
+class Retries:
+    """How many attempts a notification gets, and the backoff between them (`base` seconds at first, at most `cap`)."""
+
+    max_attempts: int
+    base: float
+    cap: float
+
+
+@dataclass(frozen=True)
+class FailedAttempt:
+    """A failed attempt: its error (no contact details), whether it was refused for good, its message id and channel."""
+
+    error: str
+    permanent: bool = False
+    message_id: str | None = None
+    channel: str | None = None
+
+
 async def mark_attempt_failed(
-    session: AsyncSession,
-    n: Notification,
-    *,
-    error: str,
-    now: datetime,
-    max_attempts: int,
-    retry_base: float,
-    retry_cap: float,
-    permanent: bool = False,
-    message_id: str | None = None,
-    channel: str | None = None,
+    session: AsyncSession, n: Notification, attempt: FailedAttempt, retries: Retries, now: datetime
 ) -> str:
     """Count a failed attempt: retry later with backoff (pending), or fail for good (failed); the status it leaves."""
     attempts = n.attempts + 1
-    channel = channel or n.channel
-    if permanent or attempts >= max_attempts:
-        reason = "recipient_refused" if permanent else "max_attempts"
+    channel = attempt.channel or n.channel
+    if attempt.permanent or attempts >= retries.max_attempts:
+        reason = "recipient_refused" if attempt.permanent else "max_attempts"
         await repository.finish(
             session,
             n.id,
             status=NotificationStatus.failed.value,
             attempts=attempts,
-            last_error=error,
+            last_error=attempt.error,
             reason=reason,
             next_attempt_at=None,
-            message_id=message_id,
+            message_id=attempt.message_id,
             channel=channel,
             context_sealed=None,
             updated_at=now,
@@ -142,9 +175,9 @@ async def mark_attempt_failed(
         session,
         n.id,
         attempts=attempts,
-        last_error=error,
-        next_attempt_at=now + timedelta(seconds=backoff(attempts, retry_base, retry_cap)),
-        message_id=message_id,
+        last_error=attempt.error,
+        next_attempt_at=now + timedelta(seconds=backoff(attempts, retries.base, retries.cap)),
+        message_id=attempt.message_id,
         channel=channel,
         updated_at=now,
     )

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notify_svc.models import Contact, NotifyChannel
-from notify_svc.notifications.service import enqueue
+from notify_svc.models import Contact, NotifyChannel, RecipientKind
+from notify_svc.notifications.service import Addressee, Notice, enqueue
 from shared.crypto import Sealer
 from shared.events import Envelope
 from shared.events.contracts import (
@@ -42,32 +41,20 @@ def reporter_channel(contact: Contact) -> NotifyChannel | None:
     return None
 
 
-async def for_reporter(
-    session: AsyncSession,
-    envelope: Envelope,
-    *,
-    template: str,
-    tracking_id: str,
-    context: dict[str, Any],
-    now: datetime,
-    context_sealed: str | None = None,
-) -> bool:
+async def for_reporter(session: AsyncSession, notice: Notice, now: datetime) -> bool:
     """The reporter's notification; skipped at once when their contact is known and holds no email and no phone.
 
     A contact not known yet is waited for (the private event may lag): the sender settles the channel.
     """
-    contact = await session.get(Contact, tracking_id)
+    if notice.tracking_id is None:
+        raise ValueError("a notification to a reporter is about a case: it needs the tracking id")
+    contact = await session.get(Contact, notice.tracking_id)
     channel = reporter_channel(contact) if contact is not None else NotifyChannel.email
     return await enqueue(
         session,
-        event_id=str(envelope.id),
-        event_type=envelope.type,
-        template=template,
-        tracking_id=tracking_id,
-        context=context,
+        notice,
+        Addressee(RecipientKind.reporter, channel=channel or NotifyChannel.email),
         now=now,
-        channel=channel or NotifyChannel.email,
-        context_sealed=context_sealed,
         skip_reason="no_address" if contact is not None and channel is None else None,
     )
 
@@ -88,12 +75,7 @@ async def confirm_submission(
         "submitted_at": envelope.occurred_at.isoformat(),
         "has_receipt": receipt is not None,
     }
-    await for_reporter(
-        session,
-        envelope,
-        template=CONFIRMATION,
-        tracking_id=data.tracking_id,
-        context=context,
-        now=now,
-        context_sealed=sealed,
+    notice = Notice.of(
+        envelope, template=CONFIRMATION, tracking_id=data.tracking_id, context=context, context_sealed=sealed
     )
+    await for_reporter(session, notice, now)

@@ -74,10 +74,12 @@ async def _audit(
     await audit.record(
         session,
         KIT,
-        actor=actor,
-        action=action,
-        target_type=audit.Target.recipient,
-        target_id=recipient.id,
-        at=now,
-        details=details,
+        audit.Entry(
+            actor=actor,
+            action=action,
+            target_type=audit.Target.recipient,
+            target_id=recipient.id,
+            at=now,
+            details=details,
+        ),
     )

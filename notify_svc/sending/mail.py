@@ -23,28 +23,6 @@ def message_id_for(notification_id: str, mail_from: str) -> str:
     return f"<{notification_id}@{domain}>"
 
 
-def build_message(
-    *,
-    notification_id: str,
-    mail_from: str,
-    to: str,
-    subject: str,
-    body: str,
-    language: str,
-    now: datetime,
-) -> EmailMessage:
-    msg = EmailMessage()
-    msg["Message-ID"] = message_id_for(notification_id, mail_from)
-    msg["Date"] = format_datetime(now)
-    msg["From"] = mail_from
-    msg["To"] = to
-    msg["Subject"] = subject
-    msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(body)
-    msg["Content-Language"] = language  # after set_content, which replaces every Content-* header
-    return msg
-
-
 @dataclass(frozen=True)
 class Mail:
     """One email to send: what its message is made of."""
@@ -61,15 +39,16 @@ class Mail:
         return f"Mail(notification_id={self.notification_id!r}, <recipient and content hidden>)"
 
     def message(self) -> EmailMessage:
-        return build_message(
-            notification_id=self.notification_id,
-            mail_from=self.mail_from,
-            to=self.to,
-            subject=self.subject,
-            body=self.body,
-            language=self.language,
-            now=self.now,
-        )
+        msg = EmailMessage()
+        msg["Message-ID"] = message_id_for(self.notification_id, self.mail_from)
+        msg["Date"] = format_datetime(self.now)
+        msg["From"] = self.mail_from
+        msg["To"] = self.to
+        msg["Subject"] = self.subject
+        msg["Auto-Submitted"] = "auto-generated"
+        msg.set_content(self.body)
+        msg["Content-Language"] = self.language  # after set_content, which replaces every Content-* header
+        return msg
 
     def as_bytes(self) -> bytes:
         """The message as it goes on the wire (RFC 5322 lines end in CRLF)."""

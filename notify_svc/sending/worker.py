@@ -86,6 +86,7 @@ class Sender:
         self.transport = transport or transport_for(settings)
         self.sms = sms or sms_transport_for(settings)
         self.quiet = settings.quiet()
+        self.retries = service.Retries(settings.max_attempts, settings.retry_base_seconds, settings.retry_max_seconds)
         self._wake = asyncio.Event()
 
     async def run(self, runtime: Runtime[Any]) -> None:
@@ -198,15 +199,7 @@ class Sender:
         now = runtime.clock.now()
 
         async def write(session: AsyncSession) -> None:
-            await service.mark_attempt_failed(
-                session,
-                n,
-                error=error,
-                now=now,
-                max_attempts=self.settings.max_attempts,
-                retry_base=self.settings.retry_base_seconds,
-                retry_cap=self.settings.retry_max_seconds,
-            )
+            await service.mark_attempt_failed(session, n, service.FailedAttempt(error), self.retries, now)
 
         def report() -> None:
             log.warning("notification_processing_failed", notification_id=n.id, error=error)
@@ -341,23 +334,17 @@ class Sender:
     ) -> Outcome:
         error = redact(f"{type(exc).__name__}: {exc}", secrets)
         now = runtime.clock.now()
-        message_id = message_id_for(n.id, self.settings.mail_from) if to.channel is NotifyChannel.email else None
+        attempt = service.FailedAttempt(
+            error,
+            permanent=isinstance(exc, PermanentFailure),
+            message_id=message_id_for(n.id, self.settings.mail_from) if to.channel is NotifyChannel.email else None,
+            channel=to.channel.value,
+        )
         outcome = NotificationStatus.pending.value
 
         async def write(session: AsyncSession) -> None:
             nonlocal outcome
-            outcome = await service.mark_attempt_failed(
-                session,
-                n,
-                error=error,
-                now=now,
-                max_attempts=self.settings.max_attempts,
-                retry_base=self.settings.retry_base_seconds,
-                retry_cap=self.settings.retry_max_seconds,
-                permanent=isinstance(exc, PermanentFailure),
-                message_id=message_id,
-                channel=to.channel.value,
-            )
+            outcome = await service.mark_attempt_failed(session, n, attempt, self.retries, now)
 
         def report() -> None:
             NOTIFICATIONS.labels(runtime.service, n.template, "retry" if outcome == "pending" else "failed").inc()

@@ -364,20 +364,22 @@ async def _record(session: AsyncSession, case: Case, step: _Step) -> None:
     await audit.record(
         session,
         KIT,
-        actor=step.actor,
-        action=f"case.{step.action.value}",
-        target_type=audit.Target.case,
-        target_id=case.tracking_id,
-        at=step.now,
-        reason=step.reason,
-        details=_present(
-            from_status=step.from_status.value,
-            to_status=step.to_status.value,
-            agency_code=case.agency_code,
-            route_kind=route_kind,
-            rule_id=step.rule_id,
-            reason_code=step.reason_code,
-            case_version=step.case_version,
+        audit.Entry(
+            actor=step.actor,
+            action=f"case.{step.action.value}",
+            target_type=audit.Target.case,
+            target_id=case.tracking_id,
+            at=step.now,
+            reason=step.reason,
+            details=_present(
+                from_status=step.from_status.value,
+                to_status=step.to_status.value,
+                agency_code=case.agency_code,
+                route_kind=route_kind,
+                rule_id=step.rule_id,
+                reason_code=step.reason_code,
+                case_version=step.case_version,
+            ),
         ),
     )
 
@@ -403,13 +405,15 @@ async def add_note(
     await audit.record(
         session,
         KIT,
-        actor=actor,
-        action=f"case.{Action.note.value}",
-        target_type=audit.Target.case,
-        target_id=case.tracking_id,
-        at=now,
-        reason=reason,
-        details=_present(status=case.status, agency_code=case.agency_code, reason_code=reason_code),
+        audit.Entry(
+            actor=actor,
+            action=f"case.{Action.note.value}",
+            target_type=audit.Target.case,
+            target_id=case.tracking_id,
+            at=now,
+            reason=reason,
+            details=_present(status=case.status, agency_code=case.agency_code, reason_code=reason_code),
+        ),
     )
 
 

@@ -148,12 +148,14 @@ async def _audit(session: AsyncSession, actor: str, action: str, node: Node, now
     await audit.record(
         session,
         KIT,
-        actor=actor,
-        action=action,
-        target_type=audit.Target.node,
-        target_id=node.code,
-        at=now,
-        details={"parent_code": node.parent_code, "kind": node.kind, "is_active": node.is_active, **details},
+        audit.Entry(
+            actor=actor,
+            action=action,
+            target_type=audit.Target.node,
+            target_id=node.code,
+            at=now,
+            details={"parent_code": node.parent_code, "kind": node.kind, "is_active": node.is_active, **details},
+        ),
     )
 
 

@@ -33,17 +33,8 @@ async def issue_agency_key(
         raise not_found("agency")
     if not node.is_active:
         raise ApiError(409, "agency_inactive", f"node {code!r} is inactive")
-    issued = await service.issue_key(
-        session,
-        runtime.keystore,
-        runtime.outbox,
-        role=Role.agency,
-        agency_code=node.code,
-        label=body.label,
-        expires_at=body.expires_at,
-        now=runtime.clock.now(),
-        actor=principal.actor,
-    )
+    spec = service.KeySpec(Role.agency, agency_code=node.code, label=body.label, expires_at=body.expires_at)
+    issued = await service.issue_key(session, runtime, spec, runtime.clock.now(), actor=principal.actor)
     await session.commit()
     return issued
 
@@ -69,17 +60,8 @@ async def issue_staff_key(
     body: StaffKeyCreate, session: SessionDep, runtime: RuntimeDep, principal: AdminDep
 ) -> IssuedKeyOut:
     """Issue a coordinator or admin key (admin); the key is shown once, only its hash is kept."""
-    issued = await service.issue_key(
-        session,
-        runtime.keystore,
-        runtime.outbox,
-        role=Role(body.role.value),
-        agency_code=None,
-        label=body.label,
-        expires_at=body.expires_at,
-        now=runtime.clock.now(),
-        actor=principal.actor,
-    )
+    spec = service.KeySpec(Role(body.role.value), label=body.label, expires_at=body.expires_at)
+    issued = await service.issue_key(session, runtime, spec, runtime.clock.now(), actor=principal.actor)
     await session.commit()
     return issued
 
@@ -107,9 +89,7 @@ async def list_all_keys(
 )
 async def revoke_api_key(key_id: str, session: SessionDep, runtime: RuntimeDep, principal: AdminDep) -> Response:
     """Revoke a key (admin); every service stops accepting it once auth.key_revoked reaches it."""
-    revoked = await service.revoke_key(
-        session, runtime.keystore, runtime.outbox, key_id, runtime.clock.now(), actor=principal.actor
-    )
+    revoked = await service.revoke_key(session, runtime, key_id, runtime.clock.now(), actor=principal.actor)
     if not revoked:
         raise not_found("API key")
     await session.commit()
@@ -126,14 +106,7 @@ async def rotate_api_key(
     key_id: str, body: KeyRotate, session: SessionDep, runtime: RuntimeDep, principal: AdminDep
 ) -> IssuedKeyOut:
     """Rotate a key (admin): a new key like it, shown once; the old one stops after `grace_seconds`."""
-    issued = await service.rotate_key(
-        session,
-        runtime.keystore,
-        runtime.outbox,
-        key_id,
-        timedelta(seconds=body.grace_seconds),
-        runtime.clock.now(),
-        actor=principal.actor,
-    )
+    grace = timedelta(seconds=body.grace_seconds)
+    issued = await service.rotate_key(session, runtime, key_id, grace, runtime.clock.now(), actor=principal.actor)
     await session.commit()
     return issued

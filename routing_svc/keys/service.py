@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,13 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from routing_svc.keys.schemas import IssuedKeyOut, KeyOut
 from routing_svc.models import KIT
 from shared import audit
-from shared.auth.keys import KeyStore
 from shared.clock import utc
 from shared.domain import Role
 from shared.errors import ApiError, not_found
 from shared.events.contracts import KeyRevoked
 from shared.logging import get_logger
-from shared.outbox import Outbox
+from shared.runtime import Runtime
 
 log = get_logger(__name__)
 
@@ -31,23 +31,25 @@ def _future(expires_at: datetime | None, now: datetime) -> datetime | None:
     return at
 
 
+@dataclass(frozen=True)
+class KeySpec:
+    """The key to issue: its role, its node (an agency key's), its label, and when it expires (if ever)."""
+
+    role: Role
+    agency_code: str | None = None
+    label: str | None = None
+    expires_at: datetime | None = None
+
+
 async def issue_key(
-    session: AsyncSession,
-    keystore: KeyStore,
-    outbox: Outbox,
-    *,
-    role: Role,
-    agency_code: str | None,
-    label: str | None,
-    expires_at: datetime | None,
-    now: datetime,
-    actor: str,
+    session: AsyncSession, runtime: Runtime[Any], spec: KeySpec, now: datetime, *, actor: str
 ) -> IssuedKeyOut:
     """Mint a key, store its hash here, and publish auth.key_issued, all in the caller's transaction."""
-    issued = keystore.new_key(role, agency_code=agency_code, expires_at=_future(expires_at, now))
+    role, agency_code = spec.role, spec.agency_code
+    issued = runtime.keystore.new_key(role, agency_code=agency_code, expires_at=_future(spec.expires_at, now))
     event = issued.event
-    await keystore.apply_issued(session, event, label)
-    await outbox.add(session, event)
+    await runtime.keystore.apply_issued(session, event, spec.label)
+    await runtime.outbox.add(session, event)
     await _audit(
         session,
         actor,
@@ -66,7 +68,7 @@ async def issue_key(
         prefix=event.prefix,
         role=role,
         agency_code=agency_code,
-        label=label,
+        label=spec.label,
         expires_at=event.expires_at,
     )
 
@@ -100,8 +102,7 @@ async def list_keys(
 
 async def revoke_key(
     session: AsyncSession,
-    keystore: KeyStore,
-    outbox: Outbox,
+    runtime: Runtime[Any],
     key_id: str,
     now: datetime,
     *,
@@ -120,22 +121,15 @@ async def revoke_key(
     if row.revoked_at is not None and row.revoked_at <= at:
         return True
     event = KeyRevoked(key_id=key_id, revoked_at=at)
-    await keystore.apply_revoked(session, event)
-    await outbox.add(session, event)
+    await runtime.keystore.apply_revoked(session, event)
+    await runtime.outbox.add(session, event)
     await _audit(session, actor, "key.revoke", key_id, now, effective_at=at.isoformat())
     log.info("key_revoked", key_id=key_id, effective_at=at.isoformat())
     return True
 
 
 async def rotate_key(
-    session: AsyncSession,
-    keystore: KeyStore,
-    outbox: Outbox,
-    key_id: str,
-    grace: timedelta,
-    now: datetime,
-    *,
-    actor: str,
+    session: AsyncSession, runtime: Runtime[Any], key_id: str, grace: timedelta, now: datetime, *, actor: str
 ) -> IssuedKeyOut:
     """Issue a key like `key_id` (same role, node, label and expiry) and revoke the old one after `grace`."""
     t = KIT.api_keys
@@ -145,18 +139,9 @@ async def rotate_key(
     revoked_at, expires_at = row.revoked_at, row.expires_at
     if (revoked_at is not None and revoked_at <= now) or (expires_at is not None and expires_at <= now):
         raise ApiError(409, "key_inactive", "a revoked or expired key cannot be rotated; issue a new one")
-    issued = await issue_key(
-        session,
-        keystore,
-        outbox,
-        role=Role(row.role),
-        agency_code=row.agency_code,
-        label=row.label,
-        expires_at=expires_at,
-        now=now,
-        actor=actor,
-    )
-    await revoke_key(session, keystore, outbox, key_id, now, actor=actor, effective_at=now + grace)
+    like = KeySpec(Role(row.role), row.agency_code, row.label, expires_at)
+    issued = await issue_key(session, runtime, like, now, actor=actor)
+    await revoke_key(session, runtime, key_id, now, actor=actor, effective_at=now + grace)
     return issued
 
 
@@ -164,10 +149,7 @@ async def _audit(session: AsyncSession, actor: str, action: str, key_id: str, no
     await audit.record(
         session,
         KIT,
-        actor=actor,
-        action=action,
-        target_type=audit.Target.key,
-        target_id=key_id,
-        at=now,
-        details=details,
+        audit.Entry(
+            actor=actor, action=action, target_type=audit.Target.key, target_id=key_id, at=now, details=details
+        ),
     )

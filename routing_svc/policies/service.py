@@ -93,10 +93,12 @@ async def _audit(session: AsyncSession, actor: str, action: str, p: SlaPolicy, n
     await audit.record(
         session,
         KIT,
-        actor=actor,
-        action=action,
-        target_type=audit.Target.policy,
-        target_id=str(p.id),
-        at=now,
-        details=to_out(p).model_dump(mode="json", exclude={"id", "created_at", "updated_at"}) | extra,
+        audit.Entry(
+            actor=actor,
+            action=action,
+            target_type=audit.Target.policy,
+            target_id=str(p.id),
+            at=now,
+            details=to_out(p).model_dump(mode="json", exclude={"id", "created_at", "updated_at"}) | extra,
+        ),
     )

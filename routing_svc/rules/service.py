@@ -79,10 +79,12 @@ async def _audit(session: AsyncSession, actor: str, action: str, rule: RoutingRu
     await audit.record(
         session,
         KIT,
-        actor=actor,
-        action=action,
-        target_type=audit.Target.rule,
-        target_id=str(rule.id),
-        at=now,
-        details=rule_out(rule).model_dump(mode="json", exclude={"id", "created_at"}),
+        audit.Entry(
+            actor=actor,
+            action=action,
+            target_type=audit.Target.rule,
+            target_id=str(rule.id),
+            at=now,
+            details=rule_out(rule).model_dump(mode="json", exclude={"id", "created_at"}),
+        ),
     )

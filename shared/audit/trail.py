@@ -10,6 +10,7 @@ commits.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -40,35 +41,37 @@ class Target(StrEnum):
     webhook = "webhook"
 
 
-async def record(
-    session: AsyncSession,
-    kit: KitTables,
-    *,
-    actor: str,
-    action: str,
-    target_type: Target,
-    target_id: str,
-    at: datetime,
-    reason: str | None = None,
-    details: dict[str, Any] | None = None,
-) -> None:
-    """Add one audit entry to the caller's transaction; it joins the chain when that transaction commits.
+@dataclass(frozen=True)
+class Entry:
+    """One line of the trail: who (`actor`) did what (`action`) to which target, when (`at`), and why.
 
-    Never pass a reporter's name or contact details, in `reason` or `details`.
+    Never put a reporter's name or contact details in `reason` or `details`.
     """
+
+    actor: str
+    action: str
+    target_type: Target
+    target_id: str
+    at: datetime
+    reason: str | None = None
+    details: dict[str, Any] | None = None
+
+
+async def record(session: AsyncSession, kit: KitTables, entry: Entry) -> None:
+    """Add `entry` to the caller's transaction; it joins the chain when that transaction commits."""
     sync_session = session.sync_session
     sync_session.info[_TABLES_KEY] = kit
     if not event.contains(sync_session, "before_commit", _link_pending):
         event.listen(sync_session, "before_commit", _link_pending)
     await session.execute(
         insert(kit.audit_log).values(
-            at=at,
-            actor=actor[:200],
-            action=action,
-            target_type=target_type.value,
-            target_id=target_id[:64],
-            reason=reason,
-            details=_details_text(details),
+            at=entry.at,
+            actor=entry.actor[:200],
+            action=entry.action,
+            target_type=entry.target_type.value,
+            target_id=entry.target_id[:64],
+            reason=entry.reason,
+            details=_details_text(entry.details),
         )
     )
 

@@ -24,7 +24,7 @@ from agency_svc.webhooks.destinations import (
 from services.ports import free_port
 from services.registry import BY_NAME
 from services.secrets_store import load_or_create
-from services.up import service_env
+from services.up import HubSetup, service_env
 from shared.http.client_address import IPAddress, parse_networks
 from tests.agency_svc.conftest import Agency, new_tid
 from tests.agency_svc.webhook_peers import deliveries, receiver, register, wait_delivery, webhook_agency
@@ -106,9 +106,17 @@ def test_simpul_up_lets_webhooks_reach_loopback_unless_the_operator_says_otherwi
     name = "SIMPUL_AGENCY_WEBHOOK_ALLOWED_NETWORKS"
     secrets = load_or_create(tmp_path, list(BY_NAME), None)
 
+    hub = HubSetup(
+        data_dir=tmp_path,
+        nats_url="nats://127.0.0.1:1",
+        secrets=secrets,
+        gateway_url="",
+        postgres=None,
+        schema_prefix="",
+    )
+
     def env(service: str) -> dict[str, str]:
-        where: dict[str, Any] = {"data_dir": tmp_path, "port": 1, "nats_url": "nats://127.0.0.1:1", "gateway_url": ""}
-        return service_env(BY_NAME[service], secrets=secrets, postgres=None, schema_prefix="", **where)
+        return service_env(BY_NAME[service], hub, port=1)
 
     monkeypatch.delenv(name, raising=False)
     assert all(name not in env(other) for other in ("intake", "routing", "notify"))

@@ -40,7 +40,7 @@ from services.ports import free_port
 from services.registry import SERVICES, ServiceSpec
 from services.secrets_store import HubSecrets, load_or_create
 from services.service_dbs import ServiceDatabase, service_databases
-from services.up import migrate_all, service_env
+from services.up import HubSetup, migrate_all, service_env
 from shared.bus.nats_bus import inbox_prefix
 from tests.deploy.nats_conf import ClusterNode, conf_args, loopback_nodes, routed_to, running, wait_healthy
 from tests.e2e.hub import drop_schemas
@@ -348,16 +348,15 @@ def _replica(
 ) -> Process:
     """One process of a service, configured as `simpul up` configures it, but on every node of the cluster."""
     port = free_port()
-    env = service_env(
-        spec,
+    hub = HubSetup(
         data_dir=data_dir,
-        port=port,
         nats_url=nats_urls,
         secrets=hub_secrets,
         gateway_url=gateway_url,
         postgres=postgres,
         schema_prefix=prefix,
     )
+    env = service_env(spec, hub, port)
     env[f"{spec.env_prefix}STREAM_REPLICAS"] = str(STREAM_REPLICAS)
     argv = [sys.executable, "-m", spec.package]
     log = data_dir / "logs" / f"{spec.name}-{index}.log"

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from notify_svc.contacts.service import open_contact
-from notify_svc.models import Base, Contact, Notification
-from notify_svc.notifications.service import enqueue, notification_id
+from notify_svc.models import Base, Contact, Notification, RecipientKind
+from notify_svc.notifications.service import Addressee, Notice, enqueue, notification_id
 from shared.crypto import Sealer, normalize_receipt
 from shared.domain import Status
 from shared.events import new_event
@@ -111,17 +111,10 @@ async def test_a_notification_is_created_once_per_event_and_recipient(notify: No
     tid = new_tid()
     env = new_event(notify.status_event(tid, Status.submitted, 1), source="routing")
     now = notify.runtime.clock.now()
-    common: dict[str, Any] = {
-        "event_id": str(env.id),
-        "event_type": env.type,
-        "template": "status_changed",
-        "tracking_id": tid,
-        "context": {},
-        "now": now,
-    }
+    notice = Notice.of(env, template="status_changed", tracking_id=tid, context={})
     async with notify.runtime.db.session() as session, session.begin():
-        first = await enqueue(session, **common)
-        again = await enqueue(session, **common)
+        first = await enqueue(session, notice, Addressee(RecipientKind.reporter), now=now)
+        again = await enqueue(session, notice, Addressee(RecipientKind.reporter), now=now)
     assert (first, again) == (True, False)
     async with notify.runtime.db.session() as session:
         count = (

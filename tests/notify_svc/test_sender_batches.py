@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import select
 
 from notify_svc.app import create_app
-from notify_svc.models import Contact, Notification
-from notify_svc.notifications.service import enqueue
+from notify_svc.models import Contact, Notification, RecipientKind
+from notify_svc.notifications.service import Addressee, Notice, enqueue
 from notify_svc.notifications.triggers import STATUS_CHANGED
 from notify_svc.sending.mail import Mail
 from notify_svc.sending.worker import Sender
@@ -58,16 +58,15 @@ async def queue_for_reporters(runtime: Runtime, sealer: Sealer, count: int, *, b
             )
         await session.flush()
         for i, tid in enumerate(tids):
-            await enqueue(
-                session,
+            notice = Notice(
                 event_id=str(uuid.uuid4()),
                 event_type="complaint.status_changed",
                 template=STATUS_CHANGED,
                 tracking_id=tid,
                 context={**sample(STATUS_CHANGED), "tracking_id": tid},
-                now=now,
                 context_sealed="not-sealed-by-any-key" if i == broken else None,
             )
+            await enqueue(session, notice, Addressee(RecipientKind.reporter), now=now)
     return tids
 
 

@@ -28,7 +28,7 @@ from services.nats_users import GRANTS, OPS, USERS, NatsUser, config_password, h
 from services.natsd import NatsServer
 from services.registry import SERVICES
 from services.secrets_store import load_or_create
-from services.up import create_streams, service_env
+from services.up import HubSetup, create_streams, service_env
 from shared.bus import DLQ_STREAM, PRIVATE_STREAM, STREAM, Bus
 from shared.bus.nats_bus import inbox_prefix
 from shared.bus.subjects import subject_matches
@@ -343,17 +343,11 @@ def test_simpul_up_gives_each_service_its_own_user_and_keys_and_keeps_them(tmp_p
     own = [first.encryption_keys[s.name][0] for s in SERVICES]
     assert len(set(own)) == len(SERVICES), "each service has keys of its own"
     assert (tmp_path / "secrets.json").stat().st_mode & 0o777 == 0o600
+    hub = HubSetup(
+        data_dir=tmp_path, nats_url="nats://127.0.0.1:1", secrets=first, gateway_url="", postgres=None, schema_prefix=""
+    )
     for spec in SERVICES:
-        env = service_env(
-            spec,
-            data_dir=tmp_path,
-            port=1,
-            nats_url="nats://127.0.0.1:1",
-            secrets=first,
-            gateway_url="",
-            postgres=None,
-            schema_prefix="",
-        )
+        env = service_env(spec, hub, port=1)
         assert env[f"{spec.env_prefix}NATS_USER"] == spec.name
         assert env[f"{spec.env_prefix}NATS_PASSWORD"] == first.nats_passwords[spec.name]
         assert first.nats_passwords[OPS] not in env.values(), "no service gets the ops password"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 
 from agency_svc.context import ContextDep
 from agency_svc.inbox import service
-from agency_svc.inbox.schemas import CaseDetail, DelegateIn, FollowUpIn, FollowUpView, ForwardIn, Inbox
+from agency_svc.inbox.schemas import CaseDetail, DelegateIn, FollowUpIn, FollowUpView, ForwardIn, Inbox, InboxQuery
 from shared.auth import Principal, require_roles
-from shared.domain import Role, Status
+from shared.domain import Role
 from shared.errors import error_responses
 from shared.http.app import RuntimeDep, SessionDep
 from shared.http.paging import PageDep
@@ -32,20 +32,11 @@ async def list_complaints(
     principal: AgencyKey,
     session: SessionDep,
     runtime: RuntimeDep,
+    query: Annotated[InboxQuery, Depends()],
     page: PageDep,
-    status: Annotated[Status | None, Query(description="Only cases in this status.")] = None,
-    overdue: Annotated[
-        bool | None,
-        Query(
-            description="true: only cases with a running clock of the key's subtree past its due time; "
-            "false: only the others."
-        ),
-    ] = None,
 ) -> Inbox:
     """The inbox of the key's node and every node under it, newest disposition first."""
-    return await service.inbox(
-        session, principal, status, page.limit, page.offset, overdue=overdue, now=runtime.clock.now()
-    )
+    return await service.inbox(session, principal, query, page, now=runtime.clock.now())
 
 
 @router.get(

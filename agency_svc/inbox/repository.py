@@ -12,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agency_svc.clocks.repository import overdue as overdue_clause
 from agency_svc.directory.repository import subtree_codes
 from agency_svc.directory.service import Scope
+from agency_svc.inbox.schemas import InboxQuery
 from agency_svc.models import Base, Case, CaseHistory, CaseMessage, FollowUp
 from shared.db.dialect import dialect_of, insert_ignore
-from shared.domain import Classification, Status
+from shared.domain import Classification
+from shared.http.paging import Page
 
 _HISTORY = Base.metadata.tables[CaseHistory.__tablename__]
 
@@ -26,16 +28,14 @@ async def get_case(session: AsyncSession, tracking_id: str, *, lock: bool = Fals
 async def inbox_page(
     session: AsyncSession,
     scope: Scope,
-    status: Status | None,
-    limit: int,
-    offset: int,
+    query: InboxQuery,
+    page: Page,
     *,
-    overdue: bool | None = None,
     now: datetime,
 ) -> Sequence[Case]:
     """Cases held anywhere in the scope's subtree, newest disposition first; one extra row tells of a next page.
 
-    `overdue` true keeps the cases with a running clock of the subtree past due at `now`; false, the others.
+    `query.overdue` true keeps the cases with a running clock of the subtree past due at `now`; false, the others.
     """
     stmt = select(Case).where(
         Case.agency_code.in_(subtree_codes(scope.path)),
@@ -43,12 +43,13 @@ async def inbox_page(
         # a whistleblowing report is for its holder alone, not for the holder's ancestors
         or_(Case.classification != Classification.wbs.value, Case.agency_code == scope.code),
     )
-    if status is not None:
-        stmt = stmt.where(Case.status == status.value)
-    if overdue is not None:
+    if query.status is not None:
+        stmt = stmt.where(Case.status == query.status.value)
+    if query.overdue is not None:
         late = overdue_clause(subtree_codes(scope.path), now)
-        stmt = stmt.where(late if overdue else ~late)
-    stmt = stmt.order_by(Case.dispositioned_at.desc(), Case.tracking_id.desc()).offset(offset).limit(limit + 1)
+        stmt = stmt.where(late if query.overdue else ~late)
+    stmt = stmt.order_by(Case.dispositioned_at.desc(), Case.tracking_id.desc())
+    stmt = stmt.offset(page.offset).limit(page.limit + 1)
     return (await session.execute(stmt)).scalars().all()
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.domain import Channel, Classification, NodeCode, RouteKind, Status
@@ -14,6 +16,20 @@ from shared.http.outputs import UtcDatetime
 
 FollowUpText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+@dataclass(frozen=True)
+class InboxQuery:
+    """The inbox's filters, as query parameters."""
+
+    status: Annotated[Status | None, Query(description="Only cases in this status.")] = None
+    overdue: Annotated[
+        bool | None,
+        Query(
+            description="true: only cases with a running clock of the key's subtree past its due time; "
+            "false: only the others."
+        ),
+    ] = None
 
 
 class CaseSummary(BaseModel):

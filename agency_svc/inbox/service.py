@@ -29,6 +29,7 @@ from agency_svc.inbox.schemas import (
     ForwardIn,
     HistoryEntry,
     Inbox,
+    InboxQuery,
     MessageView,
 )
 from agency_svc.models import KIT, Case, FollowUp, Node
@@ -37,7 +38,7 @@ from shared.auth.keys import Principal
 from shared.domain import ANONYMOUS_NAME, STATUS_LABELS, Classification, Status
 from shared.errors import ApiError, not_found
 from shared.events.contracts import AgencyAcknowledged, AgencyDelegated, AgencyForwardRequested, FollowupPosted
-from shared.http.paging import next_offset
+from shared.http.paging import Page
 from shared.identity import NameSeal
 from shared.logging import get_logger
 
@@ -80,21 +81,19 @@ def summary(case: Case, clocks: ShownClocks) -> CaseSummary:
 async def inbox(
     session: AsyncSession,
     principal: Principal,
-    status: Status | None,
-    limit: int,
-    offset: int,
+    query: InboxQuery,
+    page: Page,
     *,
-    overdue: bool | None = None,
     now: datetime,
 ) -> Inbox:
     scope = await scope_of(session, principal)
     if scope is None:
         return Inbox(items=[], next_offset=None)
-    rows = await repo.inbox_page(session, scope, status, limit, offset, overdue=overdue, now=now)
-    page = rows[:limit]
-    clocks = await shown_clocks(session, scope, [c.tracking_id for c in page])
-    items = [summary(c, clocks.get(c.tracking_id, NO_CLOCKS)) for c in page]
-    return Inbox(items=items, next_offset=next_offset(offset, limit, len(rows)))
+    rows = await repo.inbox_page(session, scope, query, page, now=now)
+    shown = rows[: page.limit]
+    clocks = await shown_clocks(session, scope, [c.tracking_id for c in shown])
+    items = [summary(c, clocks.get(c.tracking_id, NO_CLOCKS)) for c in shown]
+    return Inbox(items=items, next_offset=page.next_offset(len(rows)))
 
 
 async def held_case(session: AsyncSession, principal: Principal, tracking_id: str, *, lock: bool = False) -> Held:

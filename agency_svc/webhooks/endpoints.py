@@ -64,7 +64,7 @@ async def list_node_deliveries(
     principal: AgencyKey, session: SessionDep, query: DeliveryQueryDep, page: PageDep
 ) -> DeliveryPage:
     """The node's delivery log across all its endpoints, newest first, each delivery with its attempts."""
-    return await service.node_deliveries(session, principal, **asdict(query), limit=page.limit, offset=page.offset)
+    return await service.node_deliveries(session, principal, **asdict(query), page=page)
 
 
 @router.get("/{webhook_id}", response_model=WebhookView, status_code=200, responses=error_responses(401, 403, 404))
@@ -110,9 +110,7 @@ async def list_deliveries(
     webhook_id: WebhookId, principal: AgencyKey, session: SessionDep, query: DeliveryQueryDep, page: PageDep
 ) -> DeliveryPage:
     """The endpoint's delivery log, newest first: each delivery with its attempts' times, status codes and durations."""
-    return await service.deliveries(
-        session, principal, webhook_id, **asdict(query), limit=page.limit, offset=page.offset
-    )
+    return await service.deliveries(session, principal, webhook_id, **asdict(query), page=page)
 
 
 @router.get(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased
 from agency_svc.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from shared.db.dialect import dialect_of, insert_ignore
 from shared.db.results import rows_affected
+from shared.http.paging import Page
 
 _DELIVERIES = cast(Table, WebhookDelivery.__table__)
 _PENDING = DeliveryStatus.pending.value
@@ -114,16 +115,15 @@ async def delivery_page(
     *,
     status: DeliveryStatus | None,
     tracking_id: str | None,
-    limit: int,
-    offset: int,
+    page: Page,
 ) -> Sequence[WebhookDelivery]:
-    """The endpoints' deliveries, newest first; one row more than `limit` tells whether another page exists."""
+    """The endpoints' deliveries, newest first; one row more than the page tells whether another page exists."""
     stmt = select(WebhookDelivery).where(WebhookDelivery.endpoint_id.in_(endpoint_ids))
     if status is not None:
         stmt = stmt.where(WebhookDelivery.status == status.value)
     if tracking_id is not None:
         stmt = stmt.where(WebhookDelivery.tracking_id == tracking_id)
-    stmt = stmt.order_by(WebhookDelivery.id.desc()).offset(offset).limit(limit + 1)
+    stmt = stmt.order_by(WebhookDelivery.id.desc()).offset(page.offset).limit(page.limit + 1)
     return (await session.execute(stmt)).scalars().all()
 
 

@@ -34,7 +34,7 @@ from shared import audit
 from shared.auth.keys import Principal
 from shared.crypto import Sealer
 from shared.errors import ApiError, not_found
-from shared.http.paging import next_offset
+from shared.http.paging import Page
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -215,13 +215,10 @@ async def deliveries(
     *,
     status: DeliveryStatus | None,
     tracking_id: str | None,
-    limit: int,
-    offset: int,
+    page: Page,
 ) -> DeliveryPage:
     endpoint = await _endpoint(session, principal, endpoint_id)
-    return await _delivery_page(
-        session, [endpoint.id], status=status, tracking_id=tracking_id, limit=limit, offset=offset
-    )
+    return await _delivery_page(session, [endpoint.id], status=status, tracking_id=tracking_id, page=page)
 
 
 async def node_deliveries(
@@ -230,12 +227,11 @@ async def node_deliveries(
     *,
     status: DeliveryStatus | None,
     tracking_id: str | None,
-    limit: int,
-    offset: int,
+    page: Page,
 ) -> DeliveryPage:
     endpoints = await repo.endpoints_of_node(session, _node(principal))
     ids = [e.id for e in endpoints]
-    return await _delivery_page(session, ids, status=status, tracking_id=tracking_id, limit=limit, offset=offset)
+    return await _delivery_page(session, ids, status=status, tracking_id=tracking_id, page=page)
 
 
 async def _delivery_page(
@@ -244,17 +240,14 @@ async def _delivery_page(
     *,
     status: DeliveryStatus | None,
     tracking_id: str | None,
-    limit: int,
-    offset: int,
+    page: Page,
 ) -> DeliveryPage:
-    rows = await repo.delivery_page(
-        session, endpoint_ids, status=status, tracking_id=tracking_id, limit=limit, offset=offset
-    )
-    page = rows[:limit]
-    attempts = await repo.attempts_of(session, [d.id for d in page])
+    rows = await repo.delivery_page(session, endpoint_ids, status=status, tracking_id=tracking_id, page=page)
+    shown = rows[: page.limit]
+    attempts = await repo.attempts_of(session, [d.id for d in shown])
     return DeliveryPage(
-        items=[_delivery_view(d, attempts[d.id]) for d in page],
-        next_offset=next_offset(offset, limit, len(rows)),
+        items=[_delivery_view(d, attempts[d.id]) for d in shown],
+        next_offset=page.next_offset(len(rows)),
     )
 
 

@@ -41,8 +41,7 @@ async def list_deliveries(
         tracking_id=tracking_id,
         status=status,
         recipient_kind=recipient_kind,
-        limit=page.limit,
-        offset=page.offset,
+        page=page,
     )
 
 

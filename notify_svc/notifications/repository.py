@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notify_svc.models import Notification, NotificationStatus, RecipientKind
 from shared.background import made_work
 from shared.db.results import rows_affected
+from shared.http.paging import Page
 
 WAKE_FLAG = "notifications_due"
 """Marks a transaction that made a notification due now: its commit wakes the sender."""
@@ -94,10 +95,9 @@ async def page(
     tracking_id: str | None,
     status: str | None,
     recipient_kind: str | None,
-    limit: int,
-    offset: int,
+    page: Page,
 ) -> list[Notification]:
-    """The delivery log, newest first; one row more than `limit` tells whether another page exists."""
+    """The delivery log, newest first; one row more than the page tells whether another page exists."""
     stmt = select(Notification)
     if tracking_id is not None:
         stmt = stmt.where(Notification.tracking_id == tracking_id)
@@ -105,7 +105,8 @@ async def page(
         stmt = stmt.where(Notification.status == status)
     if recipient_kind is not None:
         stmt = stmt.where(Notification.recipient_kind == recipient_kind)
-    stmt = stmt.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit + 1).offset(offset)
+    stmt = stmt.order_by(Notification.created_at.desc(), Notification.id.desc())
+    stmt = stmt.limit(page.limit + 1).offset(page.offset)
     return list((await session.execute(stmt)).scalars().all())
 
 

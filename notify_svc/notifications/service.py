@@ -19,7 +19,7 @@ from shared.db.dialect import dialect_of, insert_ignore
 from shared.db.results import rows_affected
 from shared.errors import not_found
 from shared.events import Envelope
-from shared.http.paging import next_offset
+from shared.http.paging import Page
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -224,20 +224,18 @@ async def delivery_page(
     tracking_id: str | None,
     status: NotificationStatus | None,
     recipient_kind: RecipientKind | None,
-    limit: int,
-    offset: int,
+    page: Page,
 ) -> DeliveryPage:
     rows = await repository.page(
         session,
         tracking_id=tracking_id,
         status=status.value if status else None,
         recipient_kind=recipient_kind.value if recipient_kind else None,
-        limit=limit,
-        offset=offset,
+        page=page,
     )
     return DeliveryPage(
-        items=[DeliveryView.model_validate(r) for r in rows[:limit]],
-        next_offset=next_offset(offset, limit, len(rows)),
+        items=[DeliveryView.model_validate(r) for r in rows[: page.limit]],
+        next_offset=page.next_offset(len(rows)),
     )
 
 

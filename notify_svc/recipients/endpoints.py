@@ -69,9 +69,7 @@ async def list_recipients(
     level: Annotated[int | None, Query(ge=1, le=4)] = None,
 ) -> RecipientPage:
     """List the recipients."""
-    return await service.listing(
-        session, role=role, node_code=node_code, level=level, limit=page.limit, offset=page.offset
-    )
+    return await service.listing(session, role=role, node_code=node_code, level=level, page=page)
 
 
 @router.get(

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.models import Recipient, RecipientKind
+from shared.http.paging import Page
 
 
 def node_scope(node_code: str) -> str:
@@ -34,7 +35,7 @@ async def liaison_groups(session: AsyncSession) -> list[tuple[str, str]]:
 
 
 async def page(
-    session: AsyncSession, *, role: str | None, node_code: str | None, level: int | None, limit: int, offset: int
+    session: AsyncSession, *, role: str | None, node_code: str | None, level: int | None, page: Page
 ) -> list[Recipient]:
     stmt = select(Recipient)
     if role is not None:
@@ -43,5 +44,5 @@ async def page(
         stmt = stmt.where(Recipient.node_code == node_code)
     if level is not None:
         stmt = stmt.where(Recipient.level == level)
-    stmt = stmt.order_by(Recipient.scope, Recipient.created_at, Recipient.id).limit(limit + 1).offset(offset)
+    stmt = stmt.order_by(Recipient.scope, Recipient.created_at, Recipient.id).limit(page.limit + 1).offset(page.offset)
     return list((await session.execute(stmt)).scalars())

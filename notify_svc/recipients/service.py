@@ -14,7 +14,7 @@ from notify_svc.recipients import repository
 from notify_svc.recipients.schemas import DIRECTORY_OWNS_LIAISONS, RecipientCreate, RecipientOut, RecipientPage
 from shared import audit
 from shared.errors import ApiError, not_found
-from shared.http.paging import next_offset
+from shared.http.paging import Page
 
 
 async def add(session: AsyncSession, body: RecipientCreate, *, actor: str, now: datetime) -> RecipientOut:
@@ -59,12 +59,12 @@ async def one(session: AsyncSession, recipient_id: str) -> RecipientOut:
 
 
 async def listing(
-    session: AsyncSession, *, role: str | None, node_code: str | None, level: int | None, limit: int, offset: int
+    session: AsyncSession, *, role: str | None, node_code: str | None, level: int | None, page: Page
 ) -> RecipientPage:
-    rows = await repository.page(session, role=role, node_code=node_code, level=level, limit=limit, offset=offset)
+    rows = await repository.page(session, role=role, node_code=node_code, level=level, page=page)
     return RecipientPage(
-        items=[RecipientOut.model_validate(r) for r in rows[:limit]],
-        next_offset=next_offset(offset, limit, len(rows)),
+        items=[RecipientOut.model_validate(r) for r in rows[: page.limit]],
+        next_offset=page.next_offset(len(rows)),
     )
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends
 
 from routing_svc.auth import StaffDep
 from routing_svc.cases import repository, service, views
-from routing_svc.cases.schemas import CaseList, CaseUpdate, CaseView, Decision
+from routing_svc.cases.schemas import CaseList, CaseQuery, CaseUpdate, CaseView, Decision
 from routing_svc.dependencies import CaseCtxDep
-from shared.domain import NodeCode, Status
 from shared.errors import error_responses, not_found
 from shared.http.app import SessionDep
 from shared.http.paging import PageDep
@@ -30,26 +29,11 @@ async def list_complaints(
     session: SessionDep,
     ctx: CaseCtxDep,
     _: StaffDep,
+    query: Annotated[CaseQuery, Depends()],
     page: PageDep,
-    status: Status | None = None,
-    agency_code: NodeCode | None = None,
-    triage: Annotated[bool, Query(description="Only the triage queue: submitted and with no node.")] = False,
-    overdue: Annotated[bool, Query(description="Only cases with a running clock past its deadline.")] = False,
-    escalation_level: Annotated[
-        int | None, Query(ge=0, le=4, description="Only cases escalated to at least this level.")
-    ] = None,
 ) -> CaseList:
     """Search cases by status, node, lateness and escalation, oldest first; `triage=true` gives the triage queue."""
-    cases = await repository.list_cases(
-        session,
-        status=status.value if status else None,
-        agency_code=agency_code,
-        triage=triage,
-        overdue_at=ctx.clock.now() if overdue else None,
-        min_escalation_level=escalation_level,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    cases = await repository.list_cases(session, query, page, now=ctx.clock.now())
     return CaseList(items=[views.summary(c) for c in cases[: page.limit]], next_offset=page.next_offset(len(cases)))
 
 

@@ -7,8 +7,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from routing_svc.cases.schemas import CaseQuery
 from routing_svc.models import Assignment, Case, CaseHistory, SlaClock
 from routing_svc.sla.engine import SLA_KINDS
+from shared.http.paging import Page
 
 
 async def get_case(session: AsyncSession, tracking_id: str, *, for_update: bool = False) -> Case | None:
@@ -23,25 +25,16 @@ async def history(session: AsyncSession, tracking_id: str) -> list[CaseHistory]:
     return list((await session.execute(stmt)).scalars())
 
 
-async def list_cases(
-    session: AsyncSession,
-    *,
-    status: str | None,
-    agency_code: str | None,
-    triage: bool,
-    overdue_at: datetime | None = None,
-    min_escalation_level: int | None = None,
-    limit: int,
-    offset: int,
-) -> list[Case]:
+async def list_cases(session: AsyncSession, query: CaseQuery, page: Page, *, now: datetime) -> list[Case]:
+    """The cases the query asks for, oldest first (`overdue` judged at `now`); one extra row tells of a next page."""
     stmt = select(Case)
-    if triage:
+    if query.triage:
         stmt = stmt.where(Case.status == "submitted", Case.agency_code.is_(None))
-    if status is not None:
-        stmt = stmt.where(Case.status == status)
-    if agency_code is not None:
-        stmt = stmt.where(Case.agency_code == agency_code)
-    if overdue_at is not None:
+    if query.status is not None:
+        stmt = stmt.where(Case.status == query.status.value)
+    if query.agency_code is not None:
+        stmt = stmt.where(Case.agency_code == query.agency_code)
+    if query.overdue:
         late = (
             select(SlaClock.id)
             .where(
@@ -49,14 +42,14 @@ async def list_cases(
                 SlaClock.stopped_at.is_(None),
                 SlaClock.paused_at.is_(None),
                 SlaClock.kind.in_(SLA_KINDS),
-                SlaClock.due_at < overdue_at,
+                SlaClock.due_at < now,
             )
             .exists()
         )
         stmt = stmt.where(late)
-    if min_escalation_level is not None:
-        stmt = stmt.where(Case.escalation_level >= min_escalation_level)
-    stmt = stmt.order_by(Case.submitted_at, Case.tracking_id).limit(limit + 1).offset(offset)
+    if query.escalation_level is not None:
+        stmt = stmt.where(Case.escalation_level >= query.escalation_level)
+    stmt = stmt.order_by(Case.submitted_at, Case.tracking_id).limit(page.limit + 1).offset(page.offset)
     return list((await session.execute(stmt)).scalars())
 
 

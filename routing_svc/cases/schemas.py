@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
+from fastapi import Query
 from pydantic import BaseModel, Field, StringConstraints
 
 from shared.domain import Channel, Classification, NodeCode, RejectReason, RouteKind, Status
@@ -13,6 +15,19 @@ from shared.events.contracts import ClockView
 from shared.http.inputs import JsonBool
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+@dataclass(frozen=True)
+class CaseQuery:
+    """The case search's filters, as query parameters."""
+
+    status: Status | None = None
+    agency_code: NodeCode | None = None
+    triage: Annotated[bool, Query(description="Only the triage queue: submitted and with no node.")] = False
+    overdue: Annotated[bool, Query(description="Only cases with a running clock past its deadline.")] = False
+    escalation_level: Annotated[
+        int | None, Query(ge=0, le=4, description="Only cases escalated to at least this level.")
+    ] = None
 
 
 class HistoryEntry(BaseModel):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends
 from sqlalchemy.exc import IntegrityError
 
 from routing_svc.auth import AdminDep, StaffDep
 from routing_svc.directory import repository, service
-from routing_svc.directory.schemas import NodeCreate, NodeList, NodeOut, NodeUpdate
-from shared.domain import NodeCode, NodeKind
+from routing_svc.directory.schemas import NodeCreate, NodeList, NodeOut, NodeQuery, NodeUpdate
 from shared.errors import ApiError, error_responses, not_found
 from shared.http.app import RuntimeDep, SessionDep
 from shared.http.paging import PageDep
@@ -38,22 +37,11 @@ async def create_agency(body: NodeCreate, session: SessionDep, runtime: RuntimeD
 async def list_agencies(
     session: SessionDep,
     _: StaffDep,
+    query: Annotated[NodeQuery, Depends()],
     page: PageDep,
-    parent_code: NodeCode | None = None,
-    kind: NodeKind | None = None,
-    q: Annotated[str | None, Query(max_length=100, description="Part of the code or name.")] = None,
-    under: Annotated[NodeCode | None, Query(description="Only this node's subtree (itself included).")] = None,
 ) -> NodeList:
     """List directory nodes in tree order, filtered by parent, kind, subtree or text."""
-    nodes = await repository.list_nodes(
-        session,
-        parent_code=parent_code,
-        kind=kind.value if kind else None,
-        q=q,
-        under=under,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    nodes = await repository.list_nodes(session, query, page)
     return NodeList(items=[service.node_out(n) for n in nodes[: page.limit]], next_offset=page.next_offset(len(nodes)))
 
 

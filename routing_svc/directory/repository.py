@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from routing_svc.directory.schemas import NodeQuery
 from routing_svc.models import Node
 from shared.db.dialect import dialect_of
+from shared.http.paging import Page
 
 
 def path_of(codes: Sequence[str]) -> str:
@@ -50,31 +52,22 @@ async def descendants(session: AsyncSession, node: Node) -> list[Node]:
     return list((await session.execute(stmt)).scalars())
 
 
-async def list_nodes(
-    session: AsyncSession,
-    *,
-    parent_code: str | None,
-    kind: str | None,
-    q: str | None,
-    under: str | None,
-    limit: int,
-    offset: int,
-) -> list[Node]:
+async def list_nodes(session: AsyncSession, query: NodeQuery, page: Page) -> list[Node]:
     stmt = select(Node)
-    if parent_code is not None:
-        stmt = stmt.where(Node.parent_code == parent_code)
-    if kind is not None:
-        stmt = stmt.where(Node.kind == kind)
-    if q:
-        pattern = "%" + q.lower().replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
+    if query.parent_code is not None:
+        stmt = stmt.where(Node.parent_code == query.parent_code)
+    if query.kind is not None:
+        stmt = stmt.where(Node.kind == query.kind.value)
+    if query.q:
+        pattern = "%" + query.q.lower().replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
 
         stmt = stmt.where(
             or_(func.lower(Node.name).like(pattern, escape="!"), func.lower(Node.code).like(pattern, escape="!"))
         )
-    if under is not None:
-        root = await get_node(session, under)
+    if query.under is not None:
+        root = await get_node(session, query.under)
         if root is None:
             return []
         stmt = stmt.where(under_path(session, root.path))
-    stmt = stmt.order_by(Node.path).limit(limit + 1).offset(offset)
+    stmt = stmt.order_by(Node.path).limit(page.limit + 1).offset(page.offset)
     return list((await session.execute(stmt)).scalars())

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+from fastapi import Query
 from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
 
 from shared.domain import NodeCode, NodeKind, RegionCode, Timezone
@@ -33,6 +35,16 @@ INTEGRITY = (
     "The integrity node (e.g. an inspektorat) that takes whistleblowing (WBS) reports about this node and its "
     "subtree; the nearest one up the tree applies. It may not be the node itself."
 )
+
+
+@dataclass(frozen=True)
+class NodeQuery:
+    """The directory listing's filters, as query parameters."""
+
+    parent_code: NodeCode | None = None
+    kind: NodeKind | None = None
+    q: Annotated[str | None, Query(max_length=100, description="Part of the code or name.")] = None
+    under: Annotated[NodeCode | None, Query(description="Only this node's subtree (itself included).")] = None
 
 
 class LiaisonOfficer(BaseModel):

@@ -49,9 +49,7 @@ async def list_agency_keys(code: str, session: SessionDep, runtime: RuntimeDep, 
     """List an agency node's keys (admin): prefixes only, never the keys."""
     if await get_node(session, code) is None:
         raise not_found("agency")
-    items = await service.list_keys(
-        session, agency_code=code, role=None, limit=page.limit, offset=page.offset, now=runtime.clock.now()
-    )
+    items = await service.list_keys(session, agency_code=code, role=None, page=page, now=runtime.clock.now())
     return KeyList(items=items[: page.limit], next_offset=page.next_offset(len(items)))
 
 
@@ -75,9 +73,7 @@ async def list_all_keys(
     role: Role | None = None,
 ) -> KeyList:
     """List every issued key (admin), oldest first: prefixes only, never the keys."""
-    items = await service.list_keys(
-        session, agency_code=None, role=role, limit=page.limit, offset=page.offset, now=runtime.clock.now()
-    )
+    items = await service.list_keys(session, agency_code=None, role=role, page=page, now=runtime.clock.now())
     return KeyList(items=items[: page.limit], next_offset=page.next_offset(len(items)))
 
 

@@ -16,6 +16,7 @@ from shared.clock import utc
 from shared.domain import Role
 from shared.errors import ApiError, not_found
 from shared.events.contracts import KeyRevoked
+from shared.http.paging import Page
 from shared.logging import get_logger
 from shared.runtime import Runtime
 
@@ -89,10 +90,10 @@ def _key_out(row: Any, now: datetime) -> KeyOut:
 
 
 async def list_keys(
-    session: AsyncSession, *, agency_code: str | None, role: Role | None, limit: int, offset: int, now: datetime
+    session: AsyncSession, *, agency_code: str | None, role: Role | None, page: Page, now: datetime
 ) -> list[KeyOut]:
     t = KIT.api_keys
-    stmt = select(t).order_by(t.c.created_at, t.c.id).limit(limit + 1).offset(offset)
+    stmt = select(t).order_by(t.c.created_at, t.c.id).limit(page.limit + 1).offset(page.offset)
     if agency_code is not None:
         stmt = stmt.where(t.c.agency_code == agency_code)
     if role is not None:

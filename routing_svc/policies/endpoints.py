@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from routing_svc.auth import AdminDep, StaffDep
 from routing_svc.directory.repository import get_node
@@ -26,6 +27,18 @@ from shared.http.paging import PageDep
 router = APIRouter(prefix="/api/v1/hub", tags=["sla policies"])
 
 PolicyId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The policy's id.")]
+
+
+@dataclass(frozen=True)
+class CaseLike:
+    """The case an effective budget is asked for, as query parameters."""
+
+    kind: ClockKind
+    classification: Classification
+    category: Annotated[str | None, Query(max_length=100)] = None
+    agency_code: NodeCode | None = None
+    berkadar_pengawasan: bool = False
+
 
 RULES = """
 A policy gives one clock (`verification`, `first_response`, `resolution`, `reporter_response`) a budget in working
@@ -65,7 +78,7 @@ async def list_sla_policies(
     session: SessionDep, _: StaffDep, page: PageDep, kind: ClockKind | None = None
 ) -> PolicyList:
     """List the SLA policies and the built-in defaults."""
-    policies = await repository.list_policies(session, kind, page.limit, page.offset)
+    policies = await repository.list_policies(session, kind, page)
     return PolicyList(
         items=[service.to_out(p) for p in policies[: page.limit]],
         next_offset=page.next_offset(len(policies)),
@@ -85,23 +98,19 @@ async def list_sla_policies(
     description="The budget a clock would get for a case like the one described.\n" + RULES,
 )
 async def effective_sla_policy(
-    session: SessionDep,
-    _: StaffDep,
-    kind: ClockKind,
-    classification: Classification,
-    category: Annotated[str | None, Query(max_length=100)] = None,
-    agency_code: NodeCode | None = None,
-    berkadar_pengawasan: bool = False,
+    session: SessionDep, _: StaffDep, case: Annotated[CaseLike, Depends()]
 ) -> EffectiveDeadline:
     """Which policy (or default) applies to a case of this kind, classification, category and node."""
     path: list[str] = []
-    if agency_code:
-        node = await get_node(session, agency_code)
+    if case.agency_code:
+        node = await get_node(session, case.agency_code)
         if node is None:
-            raise ApiError(422, "unknown_agency", f"agency_code {agency_code!r} is not in the directory")
+            raise ApiError(422, "unknown_agency", f"agency_code {case.agency_code!r} is not in the directory")
         path = node.path_codes
-    budget = await repository.effective_budget(session, kind, classification, category, path, berkadar_pengawasan)
-    return EffectiveDeadline(kind=kind, working_days=budget.working_days, policy_id=budget.policy_id)
+    budget = await repository.effective_budget(
+        session, case.kind, case.classification, case.category, path, case.berkadar_pengawasan
+    )
+    return EffectiveDeadline(kind=case.kind, working_days=budget.working_days, policy_id=budget.policy_id)
 
 
 @router.get(

@@ -12,6 +12,7 @@ from routing_svc.models import ANY, Case, SlaClock, SlaPolicy
 from routing_svc.policies.defaults import default_working_days
 from shared.db.results import rows_affected
 from shared.domain import Classification, ClockKind
+from shared.http.paging import Page
 
 
 @dataclass(frozen=True)
@@ -69,11 +70,11 @@ async def find_same(session: AsyncSession, policy: SlaPolicy) -> SlaPolicy | Non
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def list_policies(session: AsyncSession, kind: ClockKind | None, limit: int, offset: int) -> list[SlaPolicy]:
+async def list_policies(session: AsyncSession, kind: ClockKind | None, page: Page) -> list[SlaPolicy]:
     stmt = select(SlaPolicy)
     if kind is not None:
         stmt = stmt.where(SlaPolicy.kind == kind.value)
-    stmt = stmt.order_by(SlaPolicy.kind, SlaPolicy.id).limit(limit + 1).offset(offset)
+    stmt = stmt.order_by(SlaPolicy.kind, SlaPolicy.id).limit(page.limit + 1).offset(page.offset)
     return list((await session.execute(stmt)).scalars())
 
 

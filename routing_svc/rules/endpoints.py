@@ -54,7 +54,7 @@ async def list_routing_rules(
     session: SessionDep, _: StaffDep, page: PageDep, agency_code: NodeCode | None = None
 ) -> RuleList:
     """List routing rules, optionally those routing to one node."""
-    rules = await service.list_rules(session, agency_code, page.limit, page.offset)
+    rules = await service.list_rules(session, agency_code, page)
     return RuleList(items=[service.rule_out(r) for r in rules[: page.limit]], next_offset=page.next_offset(len(rules)))
 
 

@@ -14,6 +14,7 @@ from routing_svc.rules.schemas import RuleCreate, RuleOut
 from shared import audit
 from shared.domain import Classification
 from shared.errors import ApiError
+from shared.http.paging import Page
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -58,8 +59,8 @@ async def create_rule(session: AsyncSession, body: RuleCreate, now: datetime, *,
     return rule
 
 
-async def list_rules(session: AsyncSession, agency_code: str | None, limit: int, offset: int) -> list[RoutingRule]:
-    stmt = select(RoutingRule).order_by(RoutingRule.id).limit(limit + 1).offset(offset)
+async def list_rules(session: AsyncSession, agency_code: str | None, page: Page) -> list[RoutingRule]:
+    stmt = select(RoutingRule).order_by(RoutingRule.id).limit(page.limit + 1).offset(page.offset)
     if agency_code is not None:
         stmt = stmt.where(RoutingRule.agency_code == agency_code)
     return list((await session.execute(stmt)).scalars())

@@ -5,26 +5,27 @@ from __future__ import annotations
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Response
 
 from routing_svc.auth import StaffDep
 from routing_svc.dependencies import CaseCtxDep
 from routing_svc.stats import service
 from routing_svc.stats.definitions import DEFINITIONS
-from routing_svc.stats.export import Format, csv_response, csv_responses, wants_csv
-from routing_svc.stats.periods import MAX_BUCKETS, Granularity
-from routing_svc.stats.schemas import AgencyStats, AgencyStatsList, PeriodStats, PeriodStatsList
-from shared.domain import NodeCode
+from routing_svc.stats.export import WantsCsv, csv_response, csv_responses
+from routing_svc.stats.periods import MAX_BUCKETS
+from routing_svc.stats.schemas import (
+    AgencyStats,
+    AgencyStatsList,
+    AgencyStatsQuery,
+    PeriodStats,
+    PeriodStatsList,
+    PeriodStatsQuery,
+)
 from shared.errors import error_responses
 from shared.http.app import SessionDep
-from shared.http.inputs import IsoDate
 from shared.http.paging import PageDep
 
 router = APIRouter(prefix="/api/v1/hub/stats", tags=["statistics"])
-
-
-From = Annotated[IsoDate | None, Query(alias="from", description="First day of the period (hub timezone), included.")]
-To = Annotated[IsoDate | None, Query(description="Last day of the period (hub timezone), included.")]
 
 ERRORS = """
 Errors (JSON): 422 `invalid_period` (`from` after `to`, or a date outside 1970-01-01..2999-12-31),
@@ -45,28 +46,16 @@ page says in the `X-Next-Offset` header when another page follows.
     responses={**csv_responses(",".join(AgencyStats.model_fields) + "\r\n"), **error_responses(401, 403, 422)},
 )
 async def stats_per_agency(
-    request: Request,
     session: SessionDep,
     ctx: CaseCtxDep,
     _: StaffDep,
+    query: Annotated[AgencyStatsQuery, Depends()],
+    as_csv: WantsCsv,
     page: PageDep,
-    from_: From = None,
-    to: To = None,
-    parent_code: Annotated[NodeCode | None, Query(description="Only this node's children.")] = None,
-    fmt: Format = None,
 ) -> AgencyStatsList | Response:
     """Per node and its subtree: received, followed up, completed, overdue, first response, SLA, rating."""
-    stats = await service.agency_stats(
-        session,
-        parent_code=parent_code,
-        first_day=from_,
-        last_day=to,
-        tz=ZoneInfo(ctx.sla.hub_timezone),
-        now=ctx.clock.now(),
-        limit=page.limit,
-        offset=page.offset,
-    )
-    if wants_csv(fmt, request):
+    stats = await service.agency_stats(session, query, page, tz=ZoneInfo(ctx.sla.hub_timezone), now=ctx.clock.now())
+    if as_csv:
         more = {"X-Next-Offset": str(stats.next_offset)} if stats.next_offset is not None else None
         return csv_response(AgencyStats, stats.items, "simpul-stats-agencies.csv", more)
     return stats
@@ -87,26 +76,14 @@ timezone) for the subtree of `agency_code`, or the whole hub without it. The buc
     responses={**csv_responses(",".join(PeriodStats.model_fields) + "\r\n"), **error_responses(401, 403, 422)},
 )
 async def stats_per_period(
-    request: Request,
     session: SessionDep,
     ctx: CaseCtxDep,
     _: StaffDep,
-    granularity: Annotated[Granularity, Query(description="The size of a bucket.")] = Granularity.month,
-    agency_code: Annotated[NodeCode | None, Query(description="The node whose subtree is counted.")] = None,
-    from_: From = None,
-    to: To = None,
-    fmt: Format = None,
+    query: Annotated[PeriodStatsQuery, Depends()],
+    as_csv: WantsCsv,
 ) -> PeriodStatsList | Response:
     """Per period bucket, for one node's subtree or the whole hub: the same figures as per node."""
-    stats = await service.period_stats(
-        session,
-        agency_code=agency_code,
-        granularity=granularity,
-        first_day=from_,
-        last_day=to,
-        tz=ZoneInfo(ctx.sla.hub_timezone),
-        now=ctx.clock.now(),
-    )
-    if wants_csv(fmt, request):
-        return csv_response(PeriodStats, stats.items, f"simpul-stats-{granularity.value}.csv")
+    stats = await service.period_stats(session, query, tz=ZoneInfo(ctx.sla.hub_timezone), now=ctx.clock.now())
+    if as_csv:
+        return csv_response(PeriodStats, stats.items, f"simpul-stats-{query.granularity.value}.csv")
     return stats

@@ -7,7 +7,7 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
-from fastapi import Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel
 
 CSV_MEDIA_TYPE = "text/csv"
@@ -32,10 +32,14 @@ def csv_responses(example: str) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def wants_csv(fmt: str | None, request: Request) -> bool:
+def wants_csv(request: Request, fmt: Format = None) -> bool:
+    """Whether the answer is CSV: `format=csv`, or `Accept: text/csv` when `format` is left out."""
     if fmt is not None:
         return fmt == "csv"
     return CSV_MEDIA_TYPE in request.headers.get("accept", "").lower()
+
+
+WantsCsv = Annotated[bool, Depends(wants_csv)]
 
 
 def _cell(value: Any) -> Any:

@@ -2,11 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Annotated
 
+from fastapi import Query
 from pydantic import BaseModel, Field
 
 from routing_svc.stats.periods import Granularity
+from shared.domain import NodeCode
+from shared.http.inputs import IsoDate
+
+From = Annotated[IsoDate | None, Query(alias="from", description="First day of the period (hub timezone), included.")]
+To = Annotated[IsoDate | None, Query(alias="to", description="Last day of the period (hub timezone), included.")]
+
+
+@dataclass(frozen=True)
+class AgencyStatsQuery:
+    """What the statistics per node count, as query parameters: the period `from`..`to` and whose nodes."""
+
+    first_day: From = None
+    last_day: To = None
+    parent_code: Annotated[NodeCode | None, Query(description="Only this node's children.")] = None
+
+
+@dataclass(frozen=True)
+class PeriodStatsQuery:
+    """What the statistics per period count, as query parameters: the bucket size, whose subtree, the period."""
+
+    granularity: Annotated[Granularity, Query(description="The size of a bucket.")] = Granularity.month
+    agency_code: Annotated[NodeCode | None, Query(description="The node whose subtree is counted.")] = None
+    first_day: From = None
+    last_day: To = None
 
 
 class Figures(BaseModel):

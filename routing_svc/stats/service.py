@@ -13,12 +13,19 @@ from routing_svc.directory.repository import get_node
 from routing_svc.models import Node
 from routing_svc.stats import periods
 from routing_svc.stats.facts import hub_tally
-from routing_svc.stats.periods import Granularity
 from routing_svc.stats.repository import bucket_cohort, node_cohort, tally
-from routing_svc.stats.schemas import AgencyStats, AgencyStatsList, Figures, PeriodStats, PeriodStatsList
+from routing_svc.stats.schemas import (
+    AgencyStats,
+    AgencyStatsList,
+    AgencyStatsQuery,
+    Figures,
+    PeriodStats,
+    PeriodStatsList,
+    PeriodStatsQuery,
+)
 from routing_svc.stats.tally import Tally
 from shared.errors import ApiError
-from shared.http.paging import next_offset
+from shared.http.paging import Page
 
 
 def figures(t: Tally) -> Figures:
@@ -59,25 +66,18 @@ async def known_node(session: AsyncSession, code: str, param: str) -> Node:
 
 
 async def agency_stats(
-    session: AsyncSession,
-    *,
-    parent_code: str | None,
-    first_day: date | None,
-    last_day: date | None,
-    tz: ZoneInfo,
-    now: datetime,
-    limit: int,
-    offset: int,
+    session: AsyncSession, query: AgencyStatsQuery, page: Page, *, tz: ZoneInfo, now: datetime
 ) -> AgencyStatsList:
     """A page of nodes in tree order (or of one node's children), each with its subtree's figures."""
-    check_range(first_day, last_day)
-    stmt = select(Node).order_by(Node.path).limit(limit + 1).offset(offset)
-    if parent_code is not None:
-        await known_node(session, parent_code, "parent_code")
-        stmt = stmt.where(Node.parent_code == parent_code)
+    check_range(query.first_day, query.last_day)
+    stmt = select(Node).order_by(Node.path).limit(page.limit + 1).offset(page.offset)
+    if query.parent_code is not None:
+        await known_node(session, query.parent_code, "parent_code")
+        stmt = stmt.where(Node.parent_code == query.parent_code)
     fetched = list((await session.execute(stmt)).scalars())
-    page = fetched[:limit]
-    tallies = await tally(session, node_cohort(page, periods.window(first_day, last_day, tz)), now) if page else {}
+    nodes = fetched[: page.limit]
+    window = periods.window(query.first_day, query.last_day, tz)
+    tallies = await tally(session, node_cohort(nodes, window), now) if nodes else {}
     return AgencyStatsList(
         items=[
             AgencyStats(
@@ -88,29 +88,23 @@ async def agency_stats(
                 depth=n.depth,
                 **figures(tallies.get(n.code, Tally())).model_dump(),
             )
-            for n in page
+            for n in nodes
         ],
-        next_offset=next_offset(offset, limit, len(fetched)),
-        period_from=first_day,
-        period_to=last_day,
+        next_offset=page.next_offset(len(fetched)),
+        period_from=query.first_day,
+        period_to=query.last_day,
         timezone=tz.key,
         as_of=now,
     )
 
 
 async def period_stats(
-    session: AsyncSession,
-    *,
-    agency_code: str | None,
-    granularity: Granularity,
-    first_day: date | None,
-    last_day: date | None,
-    tz: ZoneInfo,
-    now: datetime,
+    session: AsyncSession, query: PeriodStatsQuery, *, tz: ZoneInfo, now: datetime
 ) -> PeriodStatsList:
     """One row per bucket for one node's subtree, or the whole hub; 12 buckets up to today by default."""
-    check_range(first_day, last_day)
-    root = await known_node(session, agency_code, "agency_code") if agency_code is not None else None
+    check_range(query.first_day, query.last_day)
+    root = await known_node(session, query.agency_code, "agency_code") if query.agency_code is not None else None
+    granularity, first_day, last_day = query.granularity, query.first_day, query.last_day
     if first_day is None:
         first_day = periods.default_range(last_day or now.astimezone(tz).date(), granularity)[0]
     if last_day is None:

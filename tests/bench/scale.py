@@ -39,12 +39,14 @@ from routing_svc.models import KIT, Node, RoutingRule, SlaClock
 from routing_svc.settings import RoutingSettings
 from routing_svc.sla.sweep import sweep_once
 from routing_svc.stats.periods import Granularity
+from routing_svc.stats.schemas import AgencyStatsQuery, PeriodStatsQuery
 from routing_svc.stats.service import agency_stats, period_stats
 from shared.clock import SystemClock
 from shared.db.engine import Database
 from shared.db.migrations import upgrade_async
 from shared.events import new_event
 from shared.events.contracts import CaseSnapshot, ComplaintSubmitted
+from shared.http.paging import Page
 from shared.logging import configure_logging
 from shared.outbox import Outbox
 from tests.bench.scale_cases import seed_open_cases, vacuum
@@ -291,7 +293,7 @@ def stats_queries(tz: ZoneInfo, now: datetime) -> dict[str, Callable[[AsyncSessi
     def agencies(parent: str | None) -> Callable[[AsyncSession], Awaitable[Any]]:
         async def call(session: AsyncSession) -> Any:
             return await agency_stats(
-                session, parent_code=parent, first_day=None, last_day=None, tz=tz, now=now, limit=50, offset=0
+                session, AgencyStatsQuery(parent_code=parent), Page(limit=50, offset=0), tz=tz, now=now
             )
 
         return call
@@ -299,7 +301,7 @@ def stats_queries(tz: ZoneInfo, now: datetime) -> dict[str, Callable[[AsyncSessi
     def periods(root: str | None, granularity: Granularity) -> Callable[[AsyncSession], Awaitable[Any]]:
         async def call(session: AsyncSession) -> Any:
             return await period_stats(
-                session, agency_code=root, granularity=granularity, first_day=None, last_day=None, tz=tz, now=now
+                session, PeriodStatsQuery(granularity=granularity, agency_code=root), tz=tz, now=now
             )
 
         return call

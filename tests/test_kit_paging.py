@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 from shared.http.errors import install_error_handlers
-from shared.http.paging import MAX_LIMIT, MAX_OFFSET, Page, PageDep, next_offset
+from shared.http.paging import MAX_LIMIT, MAX_OFFSET, Page, PageDep
 
 
 def _app() -> FastAPI:
@@ -58,4 +58,4 @@ def test_next_offset_follows_one_row_more_than_the_page() -> None:
     assert page.next_offset(11) == 30
     assert page.next_offset(10) is None
     assert page.next_offset(0) is None
-    assert next_offset(0, 2, 3) == 2
+    assert Page(limit=2, offset=0).next_offset(3) == 2

@@ -15,11 +15,6 @@ MAX_LIMIT = 200
 MAX_OFFSET = 10_000_000
 
 
-def next_offset(offset: int, limit: int, fetched: int) -> int | None:
-    """The offset of the next page, when `fetched` (of limit + 1 asked for) says there is one; else None."""
-    return offset + limit if fetched > limit else None
-
-
 @dataclass(frozen=True)
 class Page:
     """Which slice of a list to answer with."""
@@ -28,8 +23,8 @@ class Page:
     offset: int
 
     def next_offset(self, fetched: int) -> int | None:
-        """The offset of the next page, when `fetched` rows (of limit + 1 asked for) say there is one."""
-        return next_offset(self.offset, self.limit, fetched)
+        """The offset of the next page, when `fetched` rows (of limit + 1 asked for) say there is one; else None."""
+        return self.offset + self.limit if fetched > self.limit else None
 
 
 def page_of(

@@ -171,8 +171,9 @@ class Bus:
         )
         return [outcome_of(r) for r in results]
 
-    async def publish(self, subject: str, payload: bytes, headers: dict[str, str] | None = None) -> None:
-        await self.js.publish(subject, payload, headers=headers)
+    async def publish(self, subject: str, payload: bytes, headers: dict[str, str] | None = None) -> int:
+        """Publish and wait for the stream to store it; its sequence in the stream."""
+        return int((await self.js.publish(subject, payload, headers=headers)).seq)
 
     async def close(self) -> None:
         if self._connect_task is not None:

@@ -28,7 +28,7 @@ from starlette.routing import Route
 from notify_svc.app import create_app
 from notify_svc.settings import NotifySettings
 from services.ports import free_port
-from shared.bus import STREAM, Bus
+from shared.bus import PRIVATE_STREAM, STREAM, Bus
 from shared.clock import Clock
 from shared.domain import Channel, Classification, ClockKind, ClockState, EscalationTarget, Status
 from shared.events import Envelope, EventData, encode_event, new_event
@@ -189,6 +189,8 @@ class Notify:
     settings: NotifySettings
     database: TestDatabase
     admin: dict[str, str] = field(default_factory=lambda: auth(ADMIN_KEY))
+    stored: dict[str, int] = field(default_factory=dict)
+    """The last stream sequence this helper published to, by stream."""
 
     @property
     def runtime(self) -> Runtime:
@@ -210,8 +212,7 @@ class Notify:
         is_anonymous: bool = False,
         receipt: str | None = None,
     ) -> None:
-        await publish(
-            self.bus,
+        await self.publish(
             ContactRegistered(
                 tracking_id=tid,
                 details_sealed=ContactDetails(name=name, email=email_address, phone=phone, receipt=receipt).seal(
@@ -238,13 +239,12 @@ class Notify:
         )
 
     async def status(self, tid: str, status: Status, version: int, **kw: Any) -> None:
-        await publish(self.bus, self.status_event(tid, status, version, **kw), source="routing")
+        await self.publish(self.status_event(tid, status, version, **kw), source="routing")
 
     async def followup(
         self, tid: str, content: str, *, agency_name: str | None = "Lapas Kelas I Surabaya", is_final: bool = False
     ) -> None:
-        await publish(
-            self.bus,
+        await self.publish(
             FollowupPosted(
                 tracking_id=tid,
                 followup_id=str(uuid.uuid4()),
@@ -269,7 +269,7 @@ class Notify:
             is_confidential=False,
             submitted_at=datetime.now(UTC),
         )
-        await publish(self.bus, ComplaintSubmitted(tracking_id=tid, case=snapshot), source="intake")
+        await self.publish(ComplaintSubmitted(tracking_id=tid, case=snapshot), source="intake")
 
     async def clocks(self, tid: str, version: int, *clocks: ClockView) -> None:
         event = SlaClocksChanged(
@@ -279,7 +279,7 @@ class Notify:
             clocks_version=version,
             changed_at=datetime.now(UTC),
         )
-        await publish(self.bus, event, source="routing")
+        await self.publish(event, source="routing")
 
     async def warning(self, tid: str, clock: ClockKind, due_at: datetime, agency_code: str | None = None) -> None:
         event = SlaWarning(
@@ -291,7 +291,7 @@ class Notify:
             due_at=due_at,
             warned_at=datetime.now(UTC),
         )
-        await publish(self.bus, event, source="routing")
+        await self.publish(event, source="routing")
 
     def escalation_event(
         self, tid: str, level: int, agency_code: str, target_agency_code: str | None
@@ -308,12 +308,24 @@ class Notify:
             escalated_at=datetime.now(UTC),
         )
 
+    async def publish(self, data: EventData, source: str) -> None:
+        self._sent(data.subject(), await publish(self.bus, data, source=source))
+
+    def _sent(self, subject: str, seq: int) -> None:
+        stream = PRIVATE_STREAM if subject.startswith("private.") else STREAM
+        self.stored[stream] = max(seq, self.stored.get(stream, 0))
+
     async def wait_drained(self, durable: str = "notify-messages") -> None:
-        """Wait until the durable has acked everything the stream holds for it."""
+        """Wait until the durable has acked everything this helper published to its stream.
+
+        The consumer's pending count alone is not enough: the server counts a newly stored message a moment after
+        acknowledging the publish, so the last message must also have been delivered."""
+        published = self.stored.get(STREAM, 0)
 
         async def drained() -> bool:
             info = await self.bus.js.consumer_info(STREAM, durable)
-            return info.num_pending == 0 and info.num_ack_pending == 0
+            delivered = info.delivered.stream_seq or 0
+            return delivered >= published and info.num_pending == 0 and info.num_ack_pending == 0
 
         await eventually(drained)
 
@@ -337,7 +349,7 @@ class Notify:
     ) -> dict[str, dict[str, Any]]:
         """Publish the directory's node with these liaison officers, as routing does; once notify has applied it, the
         node's officers as notify lists them, by address."""
-        await publish(self.bus, self.node_event(code, *officers, timezone=timezone), source="routing")
+        await self.publish(self.node_event(code, *officers, timezone=timezone), source="routing")
         await self.wait_drained()
         return await self.liaisons(code)
 
@@ -356,7 +368,9 @@ class Notify:
 
     async def redeliver(self, env: Envelope, tag: str) -> None:
         """Publish this very envelope (same event id) under a new Nats-Msg-Id, as a replay or a redelivery would."""
-        await self.bus.publish(f"simpul.{env.type}", encode_event(env), headers={"Nats-Msg-Id": f"{tag}-{env.id}"})
+        subject = f"simpul.{env.type}"
+        seq = await self.bus.publish(subject, encode_event(env), headers={"Nats-Msg-Id": f"{tag}-{env.id}"})
+        self._sent(subject, seq)
 
     async def deliveries(self, tid: str | None = None, **params: Any) -> list[dict[str, Any]]:
         if tid is not None:

@@ -86,10 +86,10 @@ async def test_bus(natsd: NatsServer) -> AsyncIterator[Bus]:
 test_bus.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test, wherever it is imported
 
 
-async def publish(bus: Bus, data: EventData, source: str = "test") -> None:
-    """Publish an event the way a service's relay would."""
+async def publish(bus: Bus, data: EventData, source: str = "test") -> int:
+    """Publish an event the way a service's relay would; its sequence in the stream."""
     env = new_event(data, source=source)
-    await bus.publish(data.subject(), encode_event(env), headers={"Nats-Msg-Id": str(env.id)})
+    return await bus.publish(data.subject(), encode_event(env), headers={"Nats-Msg-Id": str(env.id)})
 
 
 T = TypeVar("T")

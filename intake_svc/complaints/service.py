@@ -148,7 +148,8 @@ def _contact_row(
 def _submission_events(
     request: SubmitRequest, tracking_id: str, receipt: str, sealers: IntakeSealers, now: datetime
 ) -> list[EventData]:
-    """complaint.submitted with what an agency may see, and contact.registered with the sealed contact details."""
+    """complaint.submitted with what an agency may see, and contact.registered with the sealed contact details: an
+    anonymous reporter's name is in neither, it stays in intake."""
     reporter = request.reporter
     name = reporter.name if reporter else None
     email = reporter.email if reporter else None
@@ -171,7 +172,10 @@ def _submission_events(
         ContactRegistered(
             tracking_id=tracking_id,
             details_sealed=ContactDetails(
-                name=name, email=email, phone=phone, receipt=receipt if email or phone else None
+                name=None if request.is_anonymous else name,
+                email=email,
+                phone=phone,
+                receipt=receipt if email or phone else None,
             ).seal(sealers.contact),
             language=request.language,
             is_anonymous=request.is_anonymous,

@@ -62,7 +62,7 @@ async def register_contact(
     if contact is None:
         contact = Contact(tracking_id=data.tracking_id, registered_at=now)
         session.add(contact)
-    contact.name_sealed = sealer.seal_optional(_clean(details.name))
+    contact.name_sealed = None if data.is_anonymous else sealer.seal_optional(_clean(details.name))
     contact.email_sealed = sealer.seal_optional(_clean(details.email))
     contact.phone_sealed = sealer.seal_optional(_clean(details.phone))
     contact.language = normalize_language(data.language)

@@ -92,6 +92,14 @@ async def test_anonymous_reporter_name_stays_home(intake: Intake) -> None:
     assert REPORTER["name"] not in str(events[0])
     view = await intake.view(receipt)
     assert view["is_anonymous"] is True and view["is_confidential"] is False
+    # notify gets what it needs to write to them, never the name (nor, through it, the private or dead-letter streams).
+    [contact] = await eventually(lambda: stream_events(intake.bus, "private.notify.contact.registered", PRIVATE_STREAM))
+    details = ContactDetails.opened(contact["data"]["details_sealed"], CONTACT)
+    assert details.name is None and details.email == REPORTER["email"] and details.phone is not None
+    assert contact["data"]["is_anonymous"] is True
+    async with intake.runtime.db.session() as session:
+        stored = await session.get(Contact, receipt["tracking_id"])
+    assert stored is not None and stored.name_sealed is not None, "intake keeps it, sealed at rest"
 
 
 async def test_wbs_is_forced_anonymous_and_confidential(intake: Intake) -> None:

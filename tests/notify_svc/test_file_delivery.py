@@ -166,6 +166,20 @@ async def test_contact_details_and_receipt_are_sealed_at_rest(notify: Notify, ba
         assert b"kartini" not in blobs.lower()
 
 
+async def test_an_anonymous_reporters_name_is_never_kept(notify: Notify) -> None:
+    """Were a name to come with an anonymous contact (an intake before the fix, a replayed letter), notify drops it."""
+    tid = new_tid()
+    await notify.contact(tid, name="Wulan Anonim", email_address="wulan@example.test", is_anonymous=True)
+    await notify.status(tid, Status.in_progress, 3, previous=Status.dispositioned)
+    [mail] = [m for m in await notify.wait_mails(tid, 2) if "diterima" not in m["Subject"]]
+    assert body_of(mail).startswith("Yth. Pelapor,")
+    async with notify.runtime.db.session() as session:
+        stored = await session.get(Contact, tid)
+        opened = await open_contact(session, Sealer([TEST_ENCRYPTION_KEY]), tid)
+    assert stored is not None and stored.is_anonymous and stored.name_sealed is None
+    assert opened is not None and opened.name is None and opened.email == "wulan@example.test"
+
+
 async def test_an_unreadable_contact_fails_alone(notify: Notify) -> None:
     """A contact sealed with a key the service no longer has: retried, then failed; other mail still flows."""
     from shared.crypto import generate_fernet_key

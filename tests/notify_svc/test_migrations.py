@@ -60,3 +60,27 @@ async def test_upgrading_keeps_the_delivery_log(database: TestDatabase) -> None:
                 await conn.execute(text(row), {"id": "n-2", "channel": "sms"})
     finally:
         await engine.dispose()
+
+
+async def test_upgrading_forgets_anonymous_reporters_names(database: TestDatabase) -> None:
+    """0006: a contact registered as anonymous before intake stopped sending the name loses it; others keep theirs."""
+    await asyncio.to_thread(upgrade, "notify_svc", database.url, database.schema, "0005")
+    row = (
+        "INSERT INTO contacts (tracking_id, name_sealed, email_sealed, phone_sealed, language, is_anonymous, "
+        "registered_at) VALUES (:tid, :name, 'sealed-email', NULL, 'id', :anonymous, '2026-01-01 00:00:00')"
+    )
+    connect_args = {"server_settings": {"search_path": database.schema}} if database.schema else {}
+    engine = create_async_engine(database.url, connect_args=connect_args)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(row), {"tid": "SPL-ANON", "name": "sealed-name-a", "anonymous": True})
+            await conn.execute(text(row), {"tid": "SPL-NAMED", "name": "sealed-name-b", "anonymous": False})
+        await upgrade_async("notify_svc", database.url, database.schema)
+        async with engine.connect() as conn:
+            found = (await conn.execute(text("SELECT tracking_id, name_sealed, email_sealed FROM contacts"))).all()
+    finally:
+        await engine.dispose()
+    assert sorted(tuple(r) for r in found) == [
+        ("SPL-ANON", None, "sealed-email"),
+        ("SPL-NAMED", "sealed-name-b", "sealed-email"),
+    ]

@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from shared.bus.nats_bus import DLQ_STREAM, PRIVATE_STREAM, STREAM, inbox_prefix
-from shared.events.topology import Service, durables_of, published_by
+from shared.events.topology import Service, durables_of, publishable_subjects
 
 OPS = "ops"
 BCRYPT_COST = 10
@@ -50,7 +50,7 @@ class Grants:
 def grants_of(service: Service) -> Grants:
     """What the topology lets a service do: publish its events' subjects, and bind its own durables."""
     return Grants(
-        publishes=tuple(dict.fromkeys(route.subject for route in published_by(service))),
+        publishes=publishable_subjects(service),
         durables=tuple((durable.stream, durable.name) for durable in durables_of(service)),
     )
 

@@ -20,6 +20,11 @@ EVENTS_CONSUMED = Counter(
 )
 REDELIVERIES = Counter("simpul_redeliveries_total", "Messages received more than once", ["service", "durable"])
 DEAD_LETTERS = Counter("simpul_dead_letters_total", "Messages sent to the dead-letter stream", ["service", "durable"])
+EVENTS_FORGED = Counter(
+    "simpul_events_forged_total",
+    "Events refused (and dead-lettered) because their subject, type or source disagree with the topology",
+    ["service", "durable"],
+)
 CONSUMER_PENDING = Gauge(
     "simpul_consumer_pending", "A durable's lag: messages on its stream not yet delivered to it", ["service", "durable"]
 )

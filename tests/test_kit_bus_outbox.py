@@ -147,7 +147,7 @@ async def test_malformed_and_failing_events_are_dead_lettered(database, natsd):
     )
     junk = f"{{not json {durable}".encode()
     await bus.publish(subject, junk, headers={"Nats-Msg-Id": f"junk-{durable}"})
-    env = new_event(_rated(bad_tid), source="test")
+    env = new_event(_rated(bad_tid), source="intake")
     await bus.publish(subject, encode_event(env), headers={"Nats-Msg-Id": str(env.id)})
     task = asyncio.create_task(runner.run())
 
@@ -249,7 +249,7 @@ async def test_a_failing_handler_holds_back_only_its_own_event_of_a_batch(databa
         subscription=_rated_subscription(durable, record),
         context=None,
     )
-    envelopes = [new_event(_rated(t), source="test") for t in [*tids[:3], bad_tid, *tids[3:]]]
+    envelopes = [new_event(_rated(t), source="intake") for t in [*tids[:3], bad_tid, *tids[3:]]]
     failing_id = str(envelopes[3].id)
     for env in envelopes:
         await bus.publish(subject, encode_event(env), headers={"Nats-Msg-Id": str(env.id)})

@@ -45,7 +45,8 @@ def _touch(complaint: Complaint, at: datetime) -> None:
 async def on_status_changed(
     session: AsyncSession, envelope: Envelope, data: ComplaintStatusChanged, ctx: IntakeContext
 ) -> None:
-    complaint = await session.get(Complaint, data.tracking_id)
+    # Locked (on PostgreSQL) and read afresh: another replica applying a newer status waits, or is waited for.
+    complaint = await session.get(Complaint, data.tracking_id, with_for_update=True, populate_existing=True)
     if complaint is None:
         log.info("status_for_unknown_complaint_ignored", event_id=str(envelope.id))
         return

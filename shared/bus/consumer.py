@@ -5,8 +5,9 @@ insert, which tells the new events from repeats (skipped and acked), and the new
 Should a handler fail, that transaction is rolled back and the batch is handled again with each message under
 its own savepoint (its event id recorded inside it), so the failure rolls back only its own message, which is
 nak'ed with backoff and, after `max_deliver` deliveries, dead-lettered. A malformed or unknown event is
-dead-lettered at once. A database failure naks the whole batch and never dead-letters: the events wait for the
-database to come back.
+dead-lettered at once, and so is a forged one: its type does not match the subject it arrived on, or its source is
+not the service the topology names as its publisher (shared.events.origin). A database failure naks the whole
+batch and never dead-letters: the events wait for the database to come back.
 """
 
 from __future__ import annotations
@@ -31,9 +32,17 @@ from shared.db.engine import Database
 from shared.db.kit_tables import KitTables
 from shared.db.results import rows_affected
 from shared.events import Envelope, EventData, MalformedEvent, decode_event
+from shared.events.origin import ForgedEvent, check_origin
 from shared.events.topology import DURABLES, ROUTES, Durable, consumed_by
 from shared.logging import bind_tracking_id, clear_context, get_logger
-from shared.metrics import CONSUMER_ACK_PENDING, CONSUMER_PENDING, DEAD_LETTERS, EVENTS_CONSUMED, REDELIVERIES
+from shared.metrics import (
+    CONSUMER_ACK_PENDING,
+    CONSUMER_PENDING,
+    DEAD_LETTERS,
+    EVENTS_CONSUMED,
+    EVENTS_FORGED,
+    REDELIVERIES,
+)
 
 log = get_logger(__name__)
 
@@ -191,6 +200,11 @@ class ConsumerRunner(Generic[C]):
             except MalformedEvent as exc:
                 await self.dead_letter(msg, str(exc))
                 continue
+            try:
+                check_origin(msg.subject, envelope, data)
+            except ForgedEvent as exc:
+                await self._forged(msg, envelope, exc)
+                continue
             decoded.append((msg, envelope, data))
         if not decoded:
             return
@@ -199,6 +213,20 @@ class ConsumerRunner(Generic[C]):
             await self._process(decoded)
         finally:
             heartbeat.cancel()
+
+    async def _forged(self, msg: Msg, envelope: Envelope, exc: ForgedEvent) -> None:
+        """Act on nothing in it: dead-letter it, and say so where an operator looks."""
+        EVENTS_FORGED.labels(self.service, self.sub.name).inc()
+        log.error(
+            "event_forged",
+            durable=self.sub.name,
+            subject=msg.subject,
+            event_type=envelope.type,
+            source=envelope.source,
+            event_id=str(envelope.id),
+            error=str(exc),
+        )
+        await self.dead_letter(msg, f"forged: {exc}")
 
     async def _keep_in_progress(self, msgs: list[Msg]) -> None:
         """Tell JetStream the batch is still being worked on, so a slow batch is not redelivered meanwhile."""

@@ -1,8 +1,10 @@
 """Reading and replaying the dead-letter stream. Dead letters are kept; a replay leaves the original in place.
 
-A service may publish on `dlq.<durable>` for its own durables, so a letter is replayed only if it is what that
-durable could have dead-lettered: it arrived on `dlq.<its durable>`, and its subject is one the durable reads.
-A service cannot make `ops` republish a forged event on a subject that is not its own consumer's.
+A service may publish on `dlq.<durable>` for its own durables, and `ops` replays with no limits, so a letter is
+replayed only if it is what that durable could have dead-lettered and its event is one its publisher sent: it arrived
+on `dlq.<its durable>`; its event's type, subject and source agree with the topology (shared.events.origin); its
+subject is one the publisher's grants allow and the topology routes to that durable; and it is, byte for byte, the
+message the stream holds at the letter's sequence. A service cannot make `ops` republish a forged event.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from nats.js import JetStreamContext
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import NotFoundError
 
 from shared.bus.nats_bus import DLQ_STREAM
 from shared.bus.subjects import subject_matches
+from shared.events import MalformedEvent, decode_event
+from shared.events.origin import ForgedEvent, check_origin
+from shared.events.topology import durable_named, publishable_subjects
 
 DLQ_PREFIX = "dlq"
 
@@ -31,6 +36,7 @@ class DeadLetter:
     payload: bytes
     stream: str = ""
     arrived_on: str = ""
+    stream_seq: int = 0
 
 
 async def iter_dead_letters(js: JetStreamContext, durable: str | None = None) -> AsyncIterator[DeadLetter]:
@@ -54,28 +60,65 @@ async def get_dead_letter(js: JetStreamContext, seq: int) -> DeadLetter | None:
         durable=h.get("Simpul-Durable", ""),
         subject=h.get("Simpul-Subject", ""),
         error=h.get("Simpul-Error", ""),
-        deliveries=int(h.get("Simpul-Deliveries", "0")),
+        deliveries=_int(h.get("Simpul-Deliveries")),
         failed_at=h.get("Simpul-Failed-At", ""),
         payload=msg.data or b"",
         stream=h.get("Simpul-Stream", ""),
         arrived_on=msg.subject or "",
+        stream_seq=_int(h.get("Simpul-Stream-Seq")),
     )
 
 
+def _int(header: str | None) -> int:
+    """A number from a header a service wrote; 0 if it is none."""
+    try:
+        return int(header or "0")
+    except ValueError:
+        return 0
+
+
 class ReplayRefused(Exception):
-    """A dead letter that its durable could not have written; it is left where it is."""
+    """A dead letter that its durable could not have written, or whose event is forged; it is left where it is."""
 
 
 async def check_replayable(js: JetStreamContext, letter: DeadLetter) -> None:
+    """Refuse a letter unless replaying it republishes, unchanged, an event its publisher sent and its durable reads.
+
+    Everything is checked against the topology and the stream itself, never against a durable's live filter, which
+    the service that owns the durable may change."""
     if letter.arrived_on != f"{DLQ_PREFIX}.{letter.durable}":
         raise ReplayRefused(f"it names durable {letter.durable!r} but arrived on {letter.arrived_on!r}")
+    durable = durable_named(letter.durable)
+    if durable is None or durable.stream != letter.stream:
+        raise ReplayRefused(f"no durable {letter.durable!r} on stream {letter.stream!r}")
     try:
-        info = await js.consumer_info(letter.stream, letter.durable)
-    except (NotFoundError, BadRequestError) as exc:
-        raise ReplayRefused(f"no durable {letter.durable!r} on stream {letter.stream!r}") from exc
-    filters = [f for f in (info.config.filter_subjects or [info.config.filter_subject]) if f]
-    if filters and not any(subject_matches(f, letter.subject) for f in filters):
+        envelope, data = decode_event(letter.payload)
+    except MalformedEvent as exc:
+        raise ReplayRefused(f"it holds no event to replay ({exc})") from exc
+    try:
+        route = check_origin(letter.subject, envelope, data)
+    except ForgedEvent as exc:
+        raise ReplayRefused(f"forged: {exc}") from exc
+    if not any(subject_matches(s, letter.subject) for s in publishable_subjects(route.publisher)):
+        raise ReplayRefused(f"{route.publisher.value} may not publish on {letter.subject!r}")
+    if durable not in route.consumers:
         raise ReplayRefused(f"{letter.subject!r} is not a subject that {letter.durable!r} reads")
+    await _check_against_original(js, letter)
+
+
+async def _check_against_original(js: JetStreamContext, letter: DeadLetter) -> None:
+    """The letter must be the very message the broker took on its subject: a service writes its own letters, and could
+    otherwise make `ops` publish, with ops's rights, an event it may not publish itself."""
+    try:
+        original = await js.get_msg(letter.stream, letter.stream_seq) if letter.stream_seq > 0 else None
+    except NotFoundError:
+        original = None
+    if original is None:
+        raise ReplayRefused(
+            f"its original ({letter.stream} #{letter.stream_seq}) is no longer on the stream, so it cannot be checked"
+        )
+    if original.subject != letter.subject or (original.data or b"") != letter.payload:
+        raise ReplayRefused(f"it is not the message {letter.stream} #{letter.stream_seq} holds")
 
 
 async def replay(js: JetStreamContext, letter: DeadLetter) -> None:

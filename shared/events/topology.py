@@ -151,6 +151,15 @@ def published_by(service: Service) -> tuple[Route, ...]:
     return tuple(route for route in ROUTES if route.publisher is service)
 
 
+def publishable_subjects(service: Service) -> tuple[str, ...]:
+    """The subjects a service may publish on: its events' subjects, as the broker grants them."""
+    return tuple(dict.fromkeys(route.subject for route in published_by(service)))
+
+
+def durable_named(name: str) -> Durable | None:
+    return next((d for d in DURABLES if d.name == name), None)
+
+
 def durables_of(service: Service) -> tuple[Durable, ...]:
     return tuple(d for d in DURABLES if d.service is service)
 

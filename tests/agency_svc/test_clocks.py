@@ -20,7 +20,7 @@ from shared.events import EventData, encode_event, new_event
 from shared.events.contracts import ClockView, SlaClocksChanged
 from shared.events.topology import AGENCY_INBOX, filter_subjects
 from tests.agency_svc.conftest import Agency, new_tid
-from tests.support.apps import eventually, running_service, service_settings
+from tests.support.apps import eventually, publisher_of, running_service, service_settings
 from tests.support.apps import test_bus as driver_bus
 from tests.support.clock import CLOCK_FILE_ENV, CLOCK_SPEC, FileClock
 from tests.support.databases import TestDatabase
@@ -70,7 +70,7 @@ def clocks_changed(
 
 async def handled(tree: Agency, data: EventData) -> None:
     """Publish `data` and wait until the inbox consumer has handled it (its id is recorded only on success)."""
-    env = new_event(data, source="test")
+    env = new_event(data, source=publisher_of(data))
     await tree.bus.publish(data.subject(), encode_event(env), headers={"Nats-Msg-Id": str(env.id)})
     t = KIT.processed_events
 

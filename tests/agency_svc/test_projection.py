@@ -13,7 +13,7 @@ from shared.domain import RouteKind, Status
 from shared.events import encode_event, new_event
 from shared.events.contracts import NodeUpserted, ReporterReplied
 from tests.agency_svc.conftest import Agency, new_tid
-from tests.support.apps import eventually, publish
+from tests.support.apps import eventually, publish, publisher_of
 
 
 async def test_a_redisposition_moves_the_case_between_inboxes(tree: Agency) -> None:
@@ -117,7 +117,7 @@ async def test_node_upserts_overwrite_only_with_newer_events(tree: Agency) -> No
     await publish(tree.bus, newer)
     await eventually(lambda: _node_name(tree, "UPT", "UPT Baru"))
     older = newer.model_copy(update={"name": "UPT Lama"})
-    env = new_event(older, source="test", occurred_at=datetime.now(UTC) - timedelta(hours=1))
+    env = new_event(older, source=publisher_of(older), occurred_at=datetime.now(UTC) - timedelta(hours=1))
     await tree.bus.publish(older.subject(), encode_event(env), headers={"Nats-Msg-Id": str(env.id)})
     # The directory consumer applies in order: wait for a later node, then check the stale one changed nothing.
     await tree.node("LATER", "instansi", ["LATER"])
@@ -145,7 +145,7 @@ async def _marker(tree: Agency, tid: str) -> None:
     marker = ReporterReplied(
         tracking_id=tid, message_id=f"marker-{uuid.uuid4()}", content="marker", sent_at=datetime.now(UTC)
     )
-    env = new_event(marker, source="test")
+    env = new_event(marker, source=publisher_of(marker))
     await tree.bus.publish(marker.subject(), encode_event(env), headers={"Nats-Msg-Id": str(env.id)})
     t = KIT.processed_events
 

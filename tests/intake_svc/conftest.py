@@ -23,7 +23,7 @@ from shared.domain import Status
 from shared.events import EventData, encode_event, new_event
 from shared.events.contracts import ComplaintStatusChanged
 from shared.runtime import Runtime
-from tests.support.apps import eventually, running_service, service_settings, test_bus
+from tests.support.apps import eventually, publisher_of, running_service, service_settings, test_bus
 from tests.support.databases import TestDatabase
 
 REPORTER = {"name": "Siti Aminah", "email": "siti.aminah@example.test", "phone": "+62 812 0000 1111"}
@@ -97,7 +97,7 @@ def status_changed(tid: str, version: int, status: Status, previous: Status | No
 
 async def publish_and_wait(intake: Intake, data: EventData) -> None:
     """Publish an event and wait until the reporter-view consumer has processed it."""
-    env = new_event(data, source="test")
+    env = new_event(data, source=publisher_of(data))
     await intake.bus.publish(data.subject(), encode_event(env), headers={"Nats-Msg-Id": str(env.id)})
     await eventually(lambda: intake.processed(str(env.id)))
 

@@ -27,6 +27,7 @@ from tests.support.apps import (
     IDENTITY,
     auth,
     eventually,
+    publisher_of,
     running_service,
     service_settings,
     stream_events,
@@ -103,7 +104,7 @@ class Hub:
         and only the consumer's inbox (processed event ids) stands between it and a second effect.
         """
         msg_id = f"again-{uuid.uuid4()}" if env else None
-        env = env or new_event(data, source="test")
+        env = env or new_event(data, source=publisher_of(data))
         await self.bus.publish(data.subject(), encode_event(env), headers={"Nats-Msg-Id": msg_id or str(env.id)})
         return env
 

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nats
@@ -32,8 +33,9 @@ from services.up import HubSetup, create_streams, service_env
 from shared.bus import DLQ_STREAM, PRIVATE_STREAM, STREAM, Bus
 from shared.bus.nats_bus import inbox_prefix
 from shared.bus.subjects import subject_matches
-from shared.events.contracts import EVENT_MODELS, PRIVATE_ROOT
-from shared.events.topology import AGENCY_INBOX, filter_subjects
+from shared.domain import Status
+from shared.events import encode_event, new_event
+from shared.events.contracts import EVENT_MODELS, PRIVATE_ROOT, ComplaintStatusChanged
 from tests.support.apps import eventually
 
 PASSWORDS = {user: secrets.token_urlsafe(32) for user in USERS}
@@ -285,20 +287,33 @@ async def test_simpul_dlq_reads_dead_letters_as_ops_and_replays_only_what_a_dura
         await create_streams(server.url, hub.nats_passwords[OPS])
         ops = Bus(server.url, name="test-ops", user=OPS, password=hub.nats_passwords[OPS])
         await ops.connect()
-        await ops.js.add_consumer(
-            STREAM, ConsumerConfig(durable_name=AGENCY_INBOX.name, filter_subjects=filter_subjects(AGENCY_INBOX))
+        status = ComplaintStatusChanged(
+            tracking_id="LPR-DLQ",
+            status=Status.dispositioned,
+            actor="system",
+            case_version=2,
+            changed_at=datetime.now(UTC),
         )
+        genuine = encode_event(new_event(status, source="routing"))
+        seq = await ops.publish(status.subject(), genuine, headers={"Nats-Msg-Id": "genuine"})
+        forged = encode_event(new_event(status.model_copy(update={"case_version": 9}), source="routing"))
         agency = Bus(server.url, name="test-agency", user="agency", password=hub.nats_passwords["agency"])
         await agency.connect()
-        letters = [  # (Simpul-Durable, Simpul-Subject): the first is genuine, the others are forged by agency
-            ("agency-inbox", "simpul.complaint.status_changed"),
-            ("agency-inbox", "simpul.complaint.submitted"),
-            ("notify-contacts", "private.notify.contact.registered"),
+        letters = [  # (Simpul-Durable, Simpul-Subject, payload): the first is genuine, the others are forged by agency
+            ("agency-inbox", "simpul.complaint.status_changed", genuine),
+            ("agency-inbox", "simpul.complaint.submitted", genuine),
+            ("notify-contacts", "private.notify.contact.registered", genuine),
+            ("agency-inbox", "simpul.complaint.status_changed", forged),
         ]
         try:
-            for n, (durable, subject) in enumerate(letters):
-                headers = {"Simpul-Durable": durable, "Simpul-Subject": subject, "Simpul-Stream": STREAM}
-                await agency.publish("dlq.agency-inbox", b"{}", headers={"Nats-Msg-Id": f"d-{n}", **headers})
+            for n, (durable, subject, payload) in enumerate(letters):
+                headers = {
+                    "Simpul-Durable": durable,
+                    "Simpul-Subject": subject,
+                    "Simpul-Stream": STREAM,
+                    "Simpul-Stream-Seq": str(seq),
+                }
+                await agency.publish("dlq.agency-inbox", payload, headers={"Nats-Msg-Id": f"d-{n}", **headers})
         finally:
             await agency.close()
         cli = ["-m", "services.cli", "dlq", "--data-dir", str(data_dir), "--nats-url", server.url]
@@ -322,12 +337,13 @@ async def test_simpul_dlq_reads_dead_letters_as_ops_and_replays_only_what_a_dura
         await ops.close()
     finally:
         server.stop()
-    assert listed[0] == 0 and "agency-inbox" in listed[1] and "3 dead letter(s)" in listed[1], listed
+    assert listed[0] == 0 and "agency-inbox" in listed[1] and "4 dead letter(s)" in listed[1], listed
     code, out = replayed
-    assert code == 1 and "1 replayed, 2 refused" in out, out
-    assert "'simpul.complaint.submitted' is not a subject that 'agency-inbox' reads" in out
+    assert code == 1 and "1 replayed, 3 refused" in out, out
+    assert "forged: a complaint.status_changed event arrived on 'simpul.complaint.submitted'" in out
     assert "names durable 'notify-contacts' but arrived on 'dlq.agency-inbox'" in out
-    assert republished.state.messages == 1, "only the genuine letter went back on the stream"
+    assert f"it is not the message {STREAM} #{seq} holds" in out
+    assert republished.state.messages == 2, "only the genuine letter went back on the stream, beside its original"
 
 
 async def _truthy(items: list[Msg]) -> bool:

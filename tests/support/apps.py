@@ -18,6 +18,7 @@ from shared.bus import STREAM, Bus
 from shared.crypto import Sealer
 from shared.db.migrations import upgrade_async
 from shared.events import EventData, encode_event, new_event
+from shared.events.topology import route_of
 from shared.settings import ServiceSettings
 from tests.support.databases import TestDatabase
 
@@ -86,9 +87,14 @@ async def test_bus(natsd: NatsServer) -> AsyncIterator[Bus]:
 test_bus.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test, wherever it is imported
 
 
-async def publish(bus: Bus, data: EventData, source: str = "test") -> int:
-    """Publish an event the way a service's relay would; its sequence in the stream."""
-    env = new_event(data, source=source)
+def publisher_of(data: EventData) -> str:
+    """The `source` a consumer believes for this event: the service the topology names as its publisher."""
+    return route_of(type(data)).publisher.value
+
+
+async def publish(bus: Bus, data: EventData, source: str | None = None) -> int:
+    """Publish an event the way its publisher's relay would; its sequence in the stream."""
+    env = new_event(data, source=source or publisher_of(data))
     return await bus.publish(data.subject(), encode_event(env), headers={"Nats-Msg-Id": str(env.id)})
 
 

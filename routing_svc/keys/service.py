@@ -129,6 +129,24 @@ async def revoke_key(
     return True
 
 
+async def revoke_keys_of_node(
+    session: AsyncSession, runtime: Runtime[Any], code: str, now: datetime, *, actor: str
+) -> int:
+    """Revoke now every agency key of node `code` that still works or would (a rotated one in its grace), each
+    published as auth.key_revoked; how many. A deactivated node's keys never come back: reactivation needs new ones."""
+    t = KIT.api_keys
+    stmt = select(t.c.id).where(
+        t.c.agency_code == code,
+        t.c.role == Role.agency.value,
+        (t.c.revoked_at.is_(None)) | (t.c.revoked_at > now),
+        (t.c.expires_at.is_(None)) | (t.c.expires_at > now),
+    )
+    key_ids = list((await session.execute(stmt)).scalars().all())
+    for key_id in key_ids:
+        await revoke_key(session, runtime, key_id, now, actor=actor)
+    return len(key_ids)
+
+
 async def rotate_key(
     session: AsyncSession, runtime: Runtime[Any], key_id: str, grace: timedelta, now: datetime, *, actor: str
 ) -> IssuedKeyOut:

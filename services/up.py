@@ -33,6 +33,7 @@ from services.state import clear_state, pid_alive, read_state, write_state
 from services.supervisor import ManagedProcess, Supervisor, child_env, python_module_argv
 from shared.bus.nats_bus import ensure_streams, inbox_prefix
 
+
 def say(line: str) -> None:
     print(line, flush=True)
 

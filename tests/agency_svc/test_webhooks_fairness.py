@@ -9,7 +9,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.agency_svc.conftest import Agency, new_tid
+from tests.agency_svc.conftest import new_tid
 from tests.agency_svc.webhook_peers import Receiver, deliveries, receiver, register, wait_delivery, webhook_agency
 from tests.support.apps import eventually
 from tests.support.databases import TestDatabase

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from routing_svc.directory.repository import get_node
 from routing_svc.keys.schemas import IssuedKeyOut, KeyOut
 from routing_svc.models import KIT
 from shared import audit
@@ -158,6 +159,10 @@ async def rotate_key(
     revoked_at, expires_at = row.revoked_at, row.expires_at
     if (revoked_at is not None and revoked_at <= now) or (expires_at is not None and expires_at <= now):
         raise ApiError(409, "key_inactive", "a revoked or expired key cannot be rotated; issue a new one")
+    if row.agency_code is not None:
+        node = await get_node(session, row.agency_code, for_update=True)
+        if node is None or not node.is_active:
+            raise ApiError(409, "agency_inactive", f"node {row.agency_code!r} is inactive; its keys cannot be rotated")
     like = KeySpec(Role(row.role), row.agency_code, row.label, expires_at)
     issued = await issue_key(session, runtime, like, now, actor=actor)
     await revoke_key(session, runtime, key_id, now, actor=actor, effective_at=now + grace)

@@ -5,19 +5,23 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from agency_svc.app import create_app as agency_app
 from agency_svc.settings import AgencySettings
 from notify_svc.app import create_app as notify_app
 from notify_svc.settings import NotifySettings
 from routing_svc.app import create_app as routing_app
+from routing_svc.models import Node
 from routing_svc.settings import RoutingSettings
 from services.natsd import NatsServer
+from shared.runtime import Runtime
 from tests.support.apps import ADMIN_KEY, auth, eventually, running_service, service_settings
 from tests.support.databases import fresh_database
 
@@ -35,8 +39,14 @@ ASKS = {
 Clients = dict[str, httpx.AsyncClient]
 
 
+@dataclass
+class Services:
+    clients: Clients
+    routing: Runtime[Any]
+
+
 @pytest.fixture
-async def services(backend: str, natsd: NatsServer, tmp_path: Path) -> AsyncIterator[Clients]:
+async def hub(backend: str, natsd: NatsServer, tmp_path: Path) -> AsyncIterator[Services]:
     apps: list[tuple[str, type[Any], Any]] = [
         ("routing", RoutingSettings, routing_app),
         ("agency", AgencySettings, agency_app),
@@ -44,11 +54,13 @@ async def services(backend: str, natsd: NatsServer, tmp_path: Path) -> AsyncIter
     ]
     async with AsyncExitStack() as stack:
         clients: Clients = {}
+        runtimes: dict[str, Runtime[Any]] = {}
         for name, settings_cls, create_app in apps:
             database = await stack.enter_async_context(fresh_database(backend, tmp_path, name))
             settings = service_settings(settings_cls, database, natsd, tmp_path)
-            _, clients[name] = await stack.enter_async_context(running_service(f"{name}_svc", create_app, settings))
-        yield clients
+            app, clients[name] = await stack.enter_async_context(running_service(f"{name}_svc", create_app, settings))
+            runtimes[name] = app.state.runtime
+        yield Services(clients, runtimes["routing"])
 
 
 async def _node(routing: httpx.AsyncClient, code: str, parent: str | None) -> None:
@@ -81,7 +93,8 @@ async def _active(routing: httpx.AsyncClient, code: str, active: bool) -> None:
     assert answer.status_code == 200, answer.text
 
 
-async def test_a_deactivated_nodes_keys_are_refused_everywhere_and_stay_so(services: Clients) -> None:
+async def test_a_deactivated_nodes_keys_are_refused_everywhere_and_stay_so(hub: Services) -> None:
+    services = hub.clients
     routing = services["routing"]
     await _node(routing, NODE, None)
     await _node(routing, CHILD, NODE)
@@ -114,3 +127,22 @@ async def test_a_deactivated_nodes_keys_are_refused_everywhere_and_stay_so(servi
     await _until(services, fresh, valid)
     for k in (key, rotated, successor):
         assert await _statuses(services, k) == refused
+
+
+async def test_a_key_left_working_on_an_inactive_node_cannot_be_rotated_and_goes_with_the_next_update(
+    hub: Services,
+) -> None:
+    """As a key issued before deactivation revoked keys would be: its node inactive, the key still valid."""
+    services = hub.clients
+    routing = services["routing"]
+    await _node(routing, NODE, None)
+    key = await _key(routing, NODE)
+    await _until(services, key, {"routing": 403, "agency": 200, "notify": 403})
+    async with hub.routing.db.session() as session, session.begin():
+        await session.execute(update(Node).where(Node.code == NODE).values(is_active=False))
+    key_id = (await routing.get(f"{HUB}/agencies/{NODE}/api-keys", headers=ADMIN)).json()["items"][0]["key_id"]
+
+    answer = await routing.post(f"{HUB}/api-keys/{key_id}/rotate", json={"grace_seconds": 60}, headers=ADMIN)
+    assert (answer.status_code, answer.json()["error"]["code"]) == (409, "agency_inactive"), answer.text
+    await _active(routing, NODE, False)
+    await _until(services, key, dict.fromkeys(ASKS, 401))

@@ -22,6 +22,7 @@ from shared.bus.handlers import Handlers
 from shared.clock import Clock, load_clock
 from shared.events.topology import AGENCY_DIRECTORY, AGENCY_INBOX
 from shared.http.app import build_app
+from shared.http.ratelimit import TokenBucket
 from shared.identity import name_seal
 from shared.runtime import Runtime
 
@@ -40,6 +41,10 @@ answers 422 `webhook_destination_blocked`, and a name that resolves there is ref
 """
 
 
+REDELIVERY_KEYS = 100_000
+"""Endpoints whose redeliveries are counted at once; the one asked about longest ago is forgotten first."""
+
+
 def create_app(settings: AgencySettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or AgencySettings()
     clock = clock or load_clock(settings.clock)
@@ -56,6 +61,12 @@ def create_app(settings: AgencySettings | None = None, *, clock: Clock | None = 
             names=names,
             webhooks=config,
             fanout=Fanout(runtime.clock, config.max_age),
+            redeliveries=TokenBucket(
+                runtime.clock,
+                per_minute=settings.webhook_redeliveries_per_minute,
+                burst=settings.webhook_redeliveries_per_minute,
+                max_keys=REDELIVERY_KEYS,
+            ),
         ),
         subscriptions=[
             Subscription(AGENCY_INBOX, Handlers.joined(inbox_handlers, clock_handlers)),

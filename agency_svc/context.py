@@ -13,6 +13,7 @@ from agency_svc.webhooks.fanout import Fanout
 from agency_svc.webhooks.service import WebhookConfig
 from shared.clock import Clock
 from shared.http.app import context_of
+from shared.http.ratelimit import TokenBucket
 from shared.identity import NameSeal
 from shared.outbox import Outbox
 
@@ -25,6 +26,8 @@ class AgencyContext:
     names: NameSeal
     webhooks: WebhookConfig
     fanout: Fanout
+    redeliveries: TokenBucket
+    """Manual redeliveries, counted per node and endpoint."""
 
 
 ContextDep = Annotated[AgencyContext, Depends(context_of(AgencyContext))]

@@ -38,6 +38,22 @@ class AgencySettings(ServiceSettings, EncryptionSettings, IdentityChannelSetting
     )
     webhook_poll_interval: float = Field(default=1.0, gt=0, description="How often the sender looks for due retries.")
     webhook_batch: int = Field(default=20, ge=1, le=200, description="Deliveries sent at once, concurrently.")
+    webhook_in_flight_per_endpoint: int = Field(
+        default=2,
+        ge=1,
+        description="Deliveries to one endpoint sent at once: an endpoint that hangs holds no more senders than this.",
+    )
+    webhook_in_flight_per_node: int = Field(
+        default=4,
+        ge=1,
+        description="Deliveries to one node's endpoints sent at once, all its endpoints together: a node whose "
+        "endpoints hang holds no more of webhook_batch than this.",
+    )
+    webhook_redeliveries_per_minute: int = Field(
+        default=10,
+        ge=0,
+        description="Manual redeliveries a node may ask for one endpoint per minute (in bursts as large); 0: no limit.",
+    )
     webhook_endpoints_per_node: int = Field(default=10, ge=1, description="How many endpoints one node may register.")
     webhook_retention_days: float = Field(
         default=30.0, gt=0, description="Delivered and failed deliveries are kept in the log this long."

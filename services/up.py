@@ -33,10 +33,6 @@ from services.state import clear_state, pid_alive, read_state, write_state
 from services.supervisor import ManagedProcess, Supervisor, child_env, python_module_argv
 from shared.bus.nats_bus import ensure_streams, inbox_prefix
 
-EMBEDDED_WEBHOOK_NETWORKS = "127.0.0.0/8, ::1"
-"""On one machine the agency system being tried out usually runs beside the hub: its webhooks may reach loopback
-(every other internal network stays refused). Set SIMPUL_AGENCY_WEBHOOK_ALLOWED_NETWORKS (empty: none) to choose."""
-
 
 def say(line: str) -> None:
     print(line, flush=True)
@@ -70,8 +66,6 @@ def service_env(spec: ServiceSpec, hub: HubSetup, port: int) -> dict[str, str]:
     env |= key_env(spec, secrets)
     if spec.name == "notify":
         env[f"{p}PUBLIC_BASE_URL"] = hub.gateway_url
-    if spec.name == "agency" and f"{p}WEBHOOK_ALLOWED_NETWORKS" not in os.environ:
-        env[f"{p}WEBHOOK_ALLOWED_NETWORKS"] = EMBEDDED_WEBHOOK_NETWORKS
     if hub.postgres:
         env[f"{p}DATABASE_URL"] = hub.postgres
         env[f"{p}DATABASE_SCHEMA"] = f"{hub.schema_prefix}{spec.name}"

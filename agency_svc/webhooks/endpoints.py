@@ -24,6 +24,7 @@ from shared.domain import Role, TrackingId
 from shared.errors import error_responses
 from shared.http.app import RuntimeDep, SessionDep
 from shared.http.paging import PageDep
+from shared.http.ratelimit import too_many_requests
 
 router = APIRouter(prefix="/api/v1/agency/webhooks", tags=["webhooks"])
 
@@ -41,6 +42,11 @@ class DeliveryQuery:
 
 
 DeliveryQueryDep = Annotated[DeliveryQuery, Depends()]
+
+REDELIVERY_LIMITED = (
+    "terlalu banyak permintaan kirim ulang untuk webhook ini; coba lagi setelah Retry-After detik / "
+    "too many redeliveries asked for this webhook; try again after Retry-After seconds"
+)
 
 
 @router.post("", response_model=WebhookCreated, status_code=201, responses=error_responses(401, 403, 409, 422))
@@ -130,7 +136,7 @@ async def get_delivery(
     "/{webhook_id}/deliveries/{delivery_id}/redeliver",
     response_model=DeliveryView,
     status_code=202,
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses=error_responses(401, 403, 404, 409, 422, 429),
 )
 async def redeliver(
     webhook_id: WebhookId,
@@ -140,7 +146,11 @@ async def redeliver(
     runtime: RuntimeDep,
     ctx: ContextDep,
 ) -> DeliveryView:
-    """Send a delivery again now (same body and ids), whatever its state; 409 while it is being sent."""
+    """Send a delivery again now (same body and ids), whatever its state; 409 while it is being sent, 429 past the
+    endpoint's redeliveries a minute."""
+    wait = ctx.redeliveries.take(f"{principal.agency_code}/{webhook_id}")
+    if wait is not None:
+        raise too_many_requests(wait, REDELIVERY_LIMITED)
     found = await service.redeliver(session, principal, webhook_id, delivery_id, ctx.webhooks, runtime.clock.now())
     await session.commit()
     return found

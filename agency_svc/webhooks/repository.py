@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -50,27 +52,78 @@ async def add_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -> N
     await session.execute(stmt, rows)
 
 
-async def due(session: AsyncSession, now: datetime, limit: int, *, skip_locked: bool) -> list[int]:
-    """Pending deliveries whose time has come and that no earlier pending delivery of their case holds back.
+@dataclass(frozen=True)
+class Shares:
+    """How many deliveries may be in flight at once: in all (this sender), per endpoint and per node."""
 
-    `skip_locked` (PostgreSQL) locks the rows and passes over those another sender is claiming.
+    total: int
+    per_endpoint: int
+    per_node: int
+
+
+async def _in_flight(session: AsyncSession, now: datetime) -> tuple[Counter[str], Counter[str]]:
+    """Deliveries some sender holds right now, counted per endpoint and per node."""
+    d, e = WebhookDelivery, WebhookEndpoint
+    stmt = (
+        select(d.endpoint_id, e.agency_code, func.count())
+        .join(e, e.id == d.endpoint_id)
+        .where(d.status == _PENDING, d.leased_until > now)
+        .group_by(d.endpoint_id, e.agency_code)
+    )
+    endpoints: Counter[str] = Counter()
+    nodes: Counter[str] = Counter()
+    for endpoint_id, node, count in (await session.execute(stmt)).all():
+        endpoints[endpoint_id] += count
+        nodes[node] += count
+    return endpoints, nodes
+
+
+async def due(session: AsyncSession, now: datetime, free: int, shares: Shares) -> list[int]:
+    """Up to `free` pending deliveries whose time has come and that no earlier pending delivery of their case holds
+    back, shared out fairly: each endpoint's first before any endpoint's second, and no endpoint or node past its
+    share of deliveries in flight (those other senders hold count too).
     """
+    busy_endpoints, busy_nodes = await _in_flight(session, now)
+    full_endpoints = [k for k, n in busy_endpoints.items() if n >= shares.per_endpoint]
+    full_nodes = [k for k, n in busy_nodes.items() if n >= shares.per_node]
+    d, e = WebhookDelivery, WebhookEndpoint
     earlier = aliased(WebhookDelivery)
     held_back = exists().where(
-        earlier.endpoint_id == WebhookDelivery.endpoint_id,
-        earlier.tracking_id == WebhookDelivery.tracking_id,
-        earlier.id < WebhookDelivery.id,
+        earlier.endpoint_id == d.endpoint_id,
+        earlier.tracking_id == d.tracking_id,
+        earlier.id < d.id,
         earlier.status == _PENDING,
     )
-    stmt = (
-        select(WebhookDelivery.id)
-        .where(WebhookDelivery.status == _PENDING, WebhookDelivery.next_attempt_at <= now, ~held_back)
-        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-        .limit(limit)
+    turn = func.row_number().over(partition_by=d.endpoint_id, order_by=(d.next_attempt_at, d.id)).label("turn")
+    ready = (
+        select(d.id, d.endpoint_id, e.agency_code, d.next_attempt_at, turn)
+        .join(e, e.id == d.endpoint_id)
+        .where(
+            d.status == _PENDING,
+            d.next_attempt_at <= now,
+            ~held_back,
+            d.endpoint_id.not_in(full_endpoints),
+            e.agency_code.not_in(full_nodes),
+        )
+        .subquery()
     )
-    if skip_locked:
-        stmt = stmt.with_for_update(skip_locked=True)
-    return list((await session.execute(stmt)).scalars().all())
+    window = free * shares.per_endpoint + shares.per_endpoint * len(busy_endpoints)
+    stmt = (
+        select(ready.c.id, ready.c.endpoint_id, ready.c.agency_code)
+        .where(ready.c.turn <= shares.per_endpoint)
+        .order_by(ready.c.turn, ready.c.next_attempt_at, ready.c.id)
+        .limit(window)
+    )
+    picked: list[int] = []
+    for delivery_id, endpoint_id, node in (await session.execute(stmt)).all():
+        if busy_endpoints[endpoint_id] >= shares.per_endpoint or busy_nodes[node] >= shares.per_node:
+            continue
+        picked.append(delivery_id)
+        busy_endpoints[endpoint_id] += 1
+        busy_nodes[node] += 1
+        if len(picked) == free:
+            break
+    return picked
 
 
 async def claim(session: AsyncSession, ids: list[int], now: datetime, lease_until: datetime) -> list[int]:

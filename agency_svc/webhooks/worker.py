@@ -1,8 +1,11 @@
 """The sender: picks due deliveries, POSTs each one signed, and records the attempt.
 
-A batch is claimed (each delivery leased: `next_attempt_at` and `leased_until` pushed out) in one short
-transaction, with `FOR UPDATE SKIP LOCKED` on PostgreSQL so replicas share the work (SQLite serializes writers).
-The POSTs go out concurrently with no transaction open; each outcome is written in a transaction of its own. A 2xx
+Up to `webhook_batch` deliveries are in flight at once. Whenever a slot is free, due deliveries are claimed (each
+leased: `next_attempt_at` and `leased_until` pushed out) in one short transaction, shared out fairly
+(repository.due): no endpoint gets more than `webhook_in_flight_per_endpoint` in flight, no node more than
+`webhook_in_flight_per_node`, counting what other replicas hold, so an endpoint that hangs until the timeout holds
+its own share and nothing else. The claim re-checks each row, so two replicas never take the same delivery.
+Each POST runs on its own with no transaction open; each outcome is written in a transaction of its own. A 2xx
 answer delivers; anything else is retried after a backoff with full jitter until an attempt fails past the
 delivery's `give_up_at`, which fails it. Each POST passes the destination guard (destinations.py): a host that
 resolves into a refused network makes a failed attempt ("refused: ... is in a blocked network"), retried the same.
@@ -76,6 +79,12 @@ class Pusher:
         self.policy = DestinationPolicy(settings.webhook_allowed_network_list())
         self.transport = transport
         self.wake = asyncio.Event()
+        self.shares = repo.Shares(
+            total=settings.webhook_batch,
+            per_endpoint=settings.webhook_in_flight_per_endpoint,
+            per_node=settings.webhook_in_flight_per_node,
+        )
+        self._sending: set[asyncio.Task[None]] = set()
         self._purged_at: datetime | None = None
 
     async def run(self, runtime: Runtime[Any]) -> None:
@@ -89,30 +98,52 @@ class Pusher:
                 follow_redirects=False,
                 headers={"User-Agent": USER_AGENT},
             ) as client:
-                await poll_until_stopped(
-                    lambda: self.run_once(runtime, client),
-                    stopping=runtime.stopping,
-                    wake=self.wake,
-                    interval=self.settings.webhook_poll_interval,
-                    name="webhook_sender",
-                )
+                try:
+                    await poll_until_stopped(
+                        lambda: self.run_once(runtime, client),
+                        stopping=runtime.stopping,
+                        wake=self.wake,
+                        interval=self.settings.webhook_poll_interval,
+                        name="webhook_sender",
+                    )
+                finally:
+                    await self._settle()
         finally:
             event.remove(runtime.db.sync_session_class, "after_commit", on_commit)
 
     async def run_once(self, runtime: Runtime[Any], client: httpx.AsyncClient) -> bool:
-        """Claim one batch of due deliveries and send them; whether any were due (more may be due now)."""
+        """Fill the free slots with due deliveries, each sent on its own; whether every slot was filled (more may be
+        due now). A delivery that ends frees its slot and wakes the sender."""
         now = runtime.clock.now()
         await finish_even_if_cancelled(self._purge(runtime, now))
-        claimed = await finish_even_if_cancelled(self._claim(runtime, now))
-        if not claimed:
+        free = self.shares.total - len(self._sending)
+        if free <= 0:
             return False
-        await asyncio.gather(*(self._deliver(runtime, client, delivery_id) for delivery_id in claimed))
-        return True
+        claimed = await finish_even_if_cancelled(self._claim(runtime, now, free))
+        for delivery_id in claimed:
+            task = asyncio.create_task(self._deliver(runtime, client, delivery_id))
+            self._sending.add(task)
+            task.add_done_callback(self._sent)
+        return len(claimed) == free
 
-    async def _claim(self, runtime: Runtime[Any], now: datetime) -> list[int]:
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        self.wake.set()
+
+    async def _settle(self) -> None:
+        """Let the deliveries under way end (each within the timeout); cut them short if cancelled meanwhile."""
+        try:
+            await asyncio.gather(*self._sending, return_exceptions=True)
+        except asyncio.CancelledError:
+            for task in self._sending:
+                task.cancel()
+            await asyncio.gather(*self._sending, return_exceptions=True)
+            raise
+
+    async def _claim(self, runtime: Runtime[Any], now: datetime, free: int) -> list[int]:
         lease_until = now + timedelta(seconds=self.settings.webhook_lease_seconds)
         async with runtime.db.session() as session, session.begin():
-            due = await repo.due(session, now, self.settings.webhook_batch, skip_locked=not runtime.db.is_sqlite)
+            due = await repo.due(session, now, free, self.shares)
             return await repo.claim(session, due, now, lease_until) if due else []
 
     async def _purge(self, runtime: Runtime[Any], now: datetime) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from routing_svc.auth import AdminDep, StaffDep
 from routing_svc.directory import repository, service
 from routing_svc.directory.schemas import NodeCreate, NodeList, NodeOut, NodeQuery, NodeUpdate
+from routing_svc.keys import service as keys
 from shared.errors import ApiError, error_responses, not_found
 from shared.http.app import RuntimeDep, SessionDep
 from shared.http.paging import PageDep
@@ -63,7 +64,11 @@ async def get_agency(code: str, session: SessionDep, _: StaffDep) -> NodeOut:
 async def update_agency(
     code: str, body: NodeUpdate, session: SessionDep, runtime: RuntimeDep, principal: AdminDep
 ) -> NodeOut:
-    """Change a node (admin); a new parent moves its subtree (`cycle` if the parent is inside it)."""
-    node = await service.update_node(session, runtime.outbox, code, body, runtime.clock.now(), actor=principal.actor)
+    """Change a node (admin); a new parent moves its subtree (`cycle` if the parent is inside it). An inactive node's
+    API keys are revoked, in every service, for good."""
+    now = runtime.clock.now()
+    node = await service.update_node(session, runtime.outbox, code, body, now, actor=principal.actor)
+    if not node.is_active:
+        await keys.revoke_keys_of_node(session, runtime, node.code, now, actor=principal.actor)
     await session.commit()
     return service.node_out(node)

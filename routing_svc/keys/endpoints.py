@@ -28,7 +28,7 @@ async def issue_agency_key(
     code: str, body: AgencyKeyCreate, session: SessionDep, runtime: RuntimeDep, principal: AdminDep
 ) -> IssuedKeyOut:
     """Issue an API key for an agency node (admin); the key is shown once, only its hash is kept."""
-    node = await get_node(session, code)
+    node = await get_node(session, code, for_update=True)  # not while the node is being deactivated
     if node is None:
         raise not_found("agency")
     if not node.is_active:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from routing_svc.directory.repository import get_node
 from routing_svc.keys.schemas import IssuedKeyOut, KeyOut
 from routing_svc.models import KIT
 from shared import audit
@@ -129,6 +130,24 @@ async def revoke_key(
     return True
 
 
+async def revoke_keys_of_node(
+    session: AsyncSession, runtime: Runtime[Any], code: str, now: datetime, *, actor: str
+) -> int:
+    """Revoke now every agency key of node `code` that still works or would (a rotated one in its grace), each
+    published as auth.key_revoked; how many. A deactivated node's keys never come back: reactivation needs new ones."""
+    t = KIT.api_keys
+    stmt = select(t.c.id).where(
+        t.c.agency_code == code,
+        t.c.role == Role.agency.value,
+        (t.c.revoked_at.is_(None)) | (t.c.revoked_at > now),
+        (t.c.expires_at.is_(None)) | (t.c.expires_at > now),
+    )
+    key_ids = list((await session.execute(stmt)).scalars().all())
+    for key_id in key_ids:
+        await revoke_key(session, runtime, key_id, now, actor=actor)
+    return len(key_ids)
+
+
 async def rotate_key(
     session: AsyncSession, runtime: Runtime[Any], key_id: str, grace: timedelta, now: datetime, *, actor: str
 ) -> IssuedKeyOut:
@@ -140,6 +159,10 @@ async def rotate_key(
     revoked_at, expires_at = row.revoked_at, row.expires_at
     if (revoked_at is not None and revoked_at <= now) or (expires_at is not None and expires_at <= now):
         raise ApiError(409, "key_inactive", "a revoked or expired key cannot be rotated; issue a new one")
+    if row.agency_code is not None:
+        node = await get_node(session, row.agency_code, for_update=True)
+        if node is None or not node.is_active:
+            raise ApiError(409, "agency_inactive", f"node {row.agency_code!r} is inactive; its keys cannot be rotated")
     like = KeySpec(Role(row.role), row.agency_code, row.label, expires_at)
     issued = await issue_key(session, runtime, like, now, actor=actor)
     await revoke_key(session, runtime, key_id, now, actor=actor, effective_at=now + grace)

@@ -24,6 +24,7 @@ from agency_svc.webhooks.destinations import (
 from services.ports import free_port
 from services.registry import BY_NAME
 from services.secrets_store import load_or_create
+from services.supervisor import child_env
 from services.up import HubSetup, service_env
 from shared.http.client_address import IPAddress, parse_networks
 from tests.agency_svc.conftest import Agency, new_tid
@@ -100,9 +101,11 @@ def test_a_bad_allowed_network_is_a_configuration_error() -> None:
     )
 
 
-def test_simpul_up_lets_webhooks_reach_loopback_unless_the_operator_says_otherwise(
+def test_simpul_up_refuses_loopback_webhooks_unless_the_operator_allows_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """An agency key must not make the single-machine hub POST to its own loopback services: nothing is allowed
+    unless the operator sets the variable, which reaches the agency process as it is."""
     name = "SIMPUL_AGENCY_WEBHOOK_ALLOWED_NETWORKS"
     secrets = load_or_create(tmp_path, list(BY_NAME), None)
 
@@ -115,15 +118,16 @@ def test_simpul_up_lets_webhooks_reach_loopback_unless_the_operator_says_otherwi
         schema_prefix="",
     )
 
-    def env(service: str) -> dict[str, str]:
-        return service_env(BY_NAME[service], hub, port=1)
+    def agency_settings() -> AgencySettings:
+        env = child_env(service_env(BY_NAME["agency"], hub, port=1))
+        return AgencySettings(webhook_allowed_networks=env.get(name, ""))
 
     monkeypatch.delenv(name, raising=False)
-    assert all(name not in env(other) for other in ("intake", "routing", "notify"))
-    monkeypatch.setenv(name, env("agency")[name])
-    assert AgencySettings().webhook_allowed_network_list() == parse_networks("127.0.0.0/8, ::1")
-    monkeypatch.setenv(name, "")  # the operator's own choice, even an empty one, is kept
-    assert name not in env("agency") and AgencySettings().webhook_allowed_network_list() == ()
+    assert all(name not in service_env(BY_NAME[s], hub, port=1) for s in BY_NAME)
+    policy = DestinationPolicy(agency_settings().webhook_allowed_network_list())
+    assert policy.is_blocked(ipaddress.ip_address("127.0.0.1")) and policy.is_blocked(ipaddress.ip_address("::1"))
+    monkeypatch.setenv(name, "127.0.0.0/8")  # the operator's own choice
+    assert agency_settings().webhook_allowed_network_list() == parse_networks("127.0.0.0/8")
 
 
 def _resolver(*answers: str, calls: list[str] | None = None) -> Any:

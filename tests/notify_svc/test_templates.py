@@ -216,7 +216,12 @@ def test_escalation_notices_by_level_and_reader() -> None:
     parent = sample("escalation", level=2, target="parent", target_agency_code="KANWIL-JATIM", language="en")
     assert "to the parent node (KANWIL-JATIM)" in r.render("escalation", "en", parent).body
     oversight = sample(
-        "escalation", level=4, coordinator_level=4, target="oversight", target_agency_code=None, recipient_kind="coordinator"
+        "escalation",
+        level=4,
+        coordinator_level=4,
+        target="oversight",
+        target_agency_code=None,
+        recipient_kind="coordinator",
     )
     text = r.render("escalation", "id", oversight).body
     assert "Ombudsman RI" in text and "sebagai koordinator tingkat 4." in text

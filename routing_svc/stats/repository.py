@@ -160,6 +160,7 @@ def _out_of_the_accused_line(cohort: Table) -> Delete:
     return delete(cohort).where(
         c.root_path != HUB_ROOT,
         exists().where(
+            Case.accused_agency_code.is_not(None),  # the partial index: the few WBS reports, not every case
             Case.tracking_id == c.tracking_id,
             Case.classification == Classification.wbs.value,
             accused.code == Case.accused_agency_code,

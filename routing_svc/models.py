@@ -84,7 +84,15 @@ class Case(Base):
     """A complaint as the hub works it: the snapshot from intake plus the state machine's state."""
 
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_status_submitted_at", "status", "submitted_at"),)
+    __table_args__ = (
+        Index("ix_cases_status_submitted_at", "status", "submitted_at"),
+        Index(
+            "ix_cases_accused_agency_code",
+            "accused_agency_code",
+            postgresql_where=text("accused_agency_code IS NOT NULL"),
+            sqlite_where=text("accused_agency_code IS NOT NULL"),
+        ),
+    )
 
     tracking_id: Mapped[str] = mapped_column(TRACKING_ID, primary_key=True)
     status: Mapped[str] = mapped_column(CASE_STATUS, nullable=False)

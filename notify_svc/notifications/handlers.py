@@ -18,7 +18,7 @@ from notify_svc.notifications.service import Addressee, Notice, enqueue
 from notify_svc.notifications.triggers import ESCALATION, FOLLOWUP_POSTED, REMINDER, STATUS_CHANGED, for_reporter
 from notify_svc.recipients import repository as recipients
 from shared.bus.handlers import Handlers
-from shared.domain import ClockKind, EscalationTarget, Status
+from shared.domain import ESCALATION_LADDER, ClockKind, EscalationTarget, Status
 from shared.events import Envelope
 from shared.events.contracts import ComplaintEscalated, ComplaintStatusChanged, FollowupPosted, SlaWarning
 from shared.logging import get_logger
@@ -81,8 +81,11 @@ async def on_sla_warning(session: AsyncSession, envelope: Envelope, data: SlaWar
 
 @handlers.on(ComplaintEscalated)
 async def on_escalated(session: AsyncSession, envelope: Envelope, data: ComplaintEscalated, ctx: NotifyContext) -> None:
-    """The liaison officers of the node told (`target_agency_code`) and the coordinators registered for the level."""
+    """The liaison officers of the node told (`target_agency_code`) and the coordinators registered for the target's
+    rung: the level's, but level 3's (the hub's) for a rung routing sent to the coordinators instead of a node that
+    may not learn of the case (a whistleblowing report's accused or the nodes above it)."""
     now = ctx.clock.now()
+    coordinator_level = ESCALATION_LADDER.index(data.target) + 1
     liaisons = (
         await recipients.in_scope(session, recipients.node_scope(data.target_agency_code))
         if data.target_agency_code
@@ -90,12 +93,13 @@ async def on_escalated(session: AsyncSession, envelope: Envelope, data: Complain
     )
     told = {r.email for r in liaisons}
     coordinators = [
-        r for r in await recipients.in_scope(session, recipients.level_scope(data.level)) if r.email not in told
+        r for r in await recipients.in_scope(session, recipients.level_scope(coordinator_level)) if r.email not in told
     ]
     context = {
         "tracking_id": data.tracking_id,
         "clock": data.clock.value,
         "level": data.level,
+        "coordinator_level": coordinator_level,
         "target": data.target.value,
         "agency_code": data.agency_code,
         "target_agency_code": data.target_agency_code,

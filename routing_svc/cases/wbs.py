@@ -5,6 +5,9 @@ The accused node is the one the report names: the reporter's choice of agency, o
 would pick. Its integrity node is the nearest `integrity_node_code` up the tree from it (itself first). A WBS case
 is seen and worked by its holder's keys only, never by the holder's ancestors (agency_svc), so an integrity node
 that sits under the accused (an Inspektorat Jenderal under its ministry) does not let the accused see the case.
+
+Nor is anyone in the accused's line told of it (`may_learn`): the escalation ladder skips the accused, the nodes
+above it and the nodes below it, and the hub's statistics count the case under none of them.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from routing_svc.directory.repository import get_active_node
+from routing_svc.directory.repository import get_active_node, get_node
 from routing_svc.models import Case, Node
 from shared.domain import Classification
 
@@ -45,3 +48,18 @@ async def may_hold(session: AsyncSession, case: Case, target: Node) -> bool:
     accused = await get_active_node(session, case.accused_agency_code)
     integrity = await integrity_node_for(session, accused) if accused else None
     return integrity is not None and integrity.code == target.code
+
+
+def in_line_of(accused: Node, node: Node) -> bool:
+    """Whether `node` is `accused`, above it, or below it."""
+    return accused.path.startswith(node.path) or node.path.startswith(accused.path)
+
+
+async def may_learn(session: AsyncSession, case: Case, code: str) -> bool:
+    """Whether node `code` may learn that `case` exists (be told of it, or see it counted): always for a non-WBS
+    case; for a WBS case, its holder, or a node outside the accused's line (neither the accused, above it nor below
+    it). While the accused node cannot be read, only the holder may."""
+    if not is_wbs(case) or not case.accused_agency_code or code == case.agency_code:
+        return True
+    accused, node = await get_node(session, case.accused_agency_code), await get_node(session, code)
+    return accused is not None and node is not None and not in_line_of(accused, node)

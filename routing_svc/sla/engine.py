@@ -26,6 +26,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from routing_svc.cases import wbs
 from routing_svc.directory.repository import get_node
 from routing_svc.models import Case, Node, SlaClock
 from routing_svc.policies.repository import Budget, effective_budget
@@ -240,6 +241,9 @@ class SlaEngine:
         elif target is EscalationTarget.parent and clock.agency_code:
             node = await get_node(session, clock.agency_code)
             told = node.parent_code if node else None
+        if told is not None and not await wbs.may_learn(session, case, told):
+            # A whistleblowing report's rung that would tell the accused's line goes to the hub's coordinators.
+            target, told = EscalationTarget.coordinators, None
         return ComplaintEscalated(
             tracking_id=case.tracking_id,
             clock_id=str(clock.id),

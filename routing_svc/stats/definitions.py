@@ -32,7 +32,9 @@ no clock is decided. The hub's verification clock and the reporter-response cloc
 **rated, mean_rating.** Cases of the cohort that the reporter rated (1 to 5) while a subtree node held them, and the
 mean of those ratings (null when none).
 
-Confidential cases are counted like any other; the statistics never show a case.
+Confidential cases are counted like any other; the statistics never show a case. A whistleblowing (WBS) case is
+not counted for a node in the line of the node it accuses (that node, a node above it or a node below it, the
+integrity node holding it included): it counts in the whole hub's figures and under the other nodes only.
 """
 
 DEFINITIONS: str = __doc__ or ""

@@ -13,6 +13,7 @@ from typing import Any, TypeVarTuple
 from sqlalchemy import (
     Column,
     ColumnElement,
+    Delete,
     MetaData,
     Select,
     String,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Table,
     and_,
     case,
+    delete,
     exists,
     func,
     insert,
@@ -39,7 +41,7 @@ from routing_svc.stats.tally import Tally
 from shared.db.columns import TRACKING_ID
 from shared.db.dialect import dialect_of
 from shared.db.results import rows_affected
-from shared.domain import ClockKind, ClockState, Status
+from shared.domain import Classification, ClockKind, ClockState, Status
 
 HUB_ROOT = "/"
 """Every node's path starts with it: the whole directory as one subtree."""
@@ -144,10 +146,27 @@ async def materialized(session: AsyncSession, cohort: Subquery) -> AsyncIterator
     await session.execute(CreateTable(table))  # on an error, the rollback of the transaction takes it away
     columns = ["key", "root_path", "tracking_id"]
     filled = await session.execute(insert(table).from_select(columns, select(*(cohort.c[n] for n in columns))))
+    await session.execute(_out_of_the_accused_line(table))
     if postgres and rows_affected(filled) >= ANALYZED_COHORT:
         await session.execute(text("ANALYZE stats_cohort"))
     yield table
     await session.execute(DropTable(table))
+
+
+def _out_of_the_accused_line(cohort: Table) -> Delete:
+    """A whistleblowing case counts under no node in its accused's line (the accused, a node above it or below it,
+    the holder included): only in the figures of other nodes and of the whole hub (routing_svc/cases/wbs.py)."""
+    c, accused = cohort.c, aliased(Node)
+    return delete(cohort).where(
+        c.root_path != HUB_ROOT,
+        exists().where(
+            Case.accused_agency_code.is_not(None),  # the partial index: the few WBS reports, not every case
+            Case.tracking_id == c.tracking_id,
+            Case.classification == Classification.wbs.value,
+            accused.code == Case.accused_agency_code,
+            or_(under(accused.path, c.root_path), under(c.root_path, accused.path)),
+        ),
+    )
 
 
 async def tally(

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from notify_svc.models import KIT
-from shared.domain import Role
+from shared.domain import EscalationTarget, Role
 from shared.events import new_event
 from tests.notify_svc.conftest import Notify, SmtpServer, body_of, new_tid
 from tests.support.apps import auth, eventually, publish
@@ -179,6 +179,33 @@ async def test_escalation_notices_go_to_the_node_concerned_and_the_rungs_coordin
     assert [d["template"] for d in mine] == ["confirmation"], "the reporter's contact serves only their own messages"
     [confirmation] = inbox(secrets["email"])
     assert body_of(confirmation).startswith("Yth. Pelapor,"), "anonymous: not greeted by name"
+
+
+async def test_a_rung_routing_sent_to_the_hub_goes_to_the_hubs_coordinators(
+    notify_smtp: Notify, smtp_server: SmtpServer
+) -> None:
+    """A whistleblowing report's parent rung whose node is the accused or above it comes as `coordinators` at level
+    2 (routing_svc/cases/wbs.py): the hub's coordinators (level 3) are told, nobody of that node."""
+    svc = notify_smtp
+    await svc.node("KEMENKUMHAM", {"name": "Sari", "email": "sari@kemenkumham.example"})
+    await svc.recipient(role="coordinator", level=2, email="induk@kemenkumham.example")
+    rina = await svc.recipient(role="coordinator", level=3, email="koordinator@hub.example", language="en")
+    tid = new_tid()
+    event = svc.escalation_event(tid, 2, "ITJEN", None).model_copy(update={"target": EscalationTarget.coordinators})
+    await svc.publish_twice(event)
+
+    async def settled() -> list[dict[str, Any]] | None:
+        found = await svc.deliveries(tid)
+        return found if found and all(d["status"] in ("sent", "skipped") for d in found) else None
+
+    [sent] = await eventually(settled)
+    assert (sent["recipient_kind"], sent["recipient_id"]) == ("coordinator", rina["id"])
+    await eventually(lambda: _n(smtp_server, 1))
+    [(to, notice)] = smtp_server.inbox.received
+    assert to == ["koordinator@hub.example"]
+    body = body_of(notice)
+    assert "escalation level 2: to the hub's complaint coordinators, in place of the parent node" in body
+    assert "as a coordinator at level 3." in body and "KEMENKUMHAM" not in body
 
 
 async def _n(smtp_server: SmtpServer, n: int) -> bool:

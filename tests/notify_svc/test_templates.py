@@ -53,6 +53,7 @@ def sample(template: str, **extra: Any) -> dict[str, Any]:
             "tracking_id": TID,
             "clock": "resolution",
             "level": 1,
+            "coordinator_level": 1,
             "target": "liaison",
             "agency_code": "LAPAS-SBY",
             "target_agency_code": "LAPAS-SBY",
@@ -214,9 +215,27 @@ def test_escalation_notices_by_level_and_reader() -> None:
     assert "sebagai pejabat penghubung LAPAS-SBY." in liaison.body
     parent = sample("escalation", level=2, target="parent", target_agency_code="KANWIL-JATIM", language="en")
     assert "to the parent node (KANWIL-JATIM)" in r.render("escalation", "en", parent).body
-    oversight = sample("escalation", level=4, target="oversight", target_agency_code=None, recipient_kind="coordinator")
+    oversight = sample(
+        "escalation",
+        level=4,
+        coordinator_level=4,
+        target="oversight",
+        target_agency_code=None,
+        recipient_kind="coordinator",
+    )
     text = r.render("escalation", "id", oversight).body
     assert "Ombudsman RI" in text and "sebagai koordinator tingkat 4." in text
+    hub_instead = sample(
+        "escalation",
+        level=2,
+        coordinator_level=3,
+        target="coordinators",
+        target_agency_code=None,
+        recipient_kind="coordinator",
+    )
+    text = r.render("escalation", "id", hub_instead).body
+    assert "Ini eskalasi tingkat 2: kepada koordinator pengelola pengaduan, menggantikan instansi induk" in text
+    assert "sebagai koordinator tingkat 3." in text
 
 
 def test_the_digest_lists_overdue_and_due_soon_cases() -> None:

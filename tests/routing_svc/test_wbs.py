@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from shared.events.contracts import AgencyAcknowledged, AgencyForwardRequested
 from tests.routing_svc.conftest import Hub
@@ -104,3 +105,74 @@ async def test_no_integrity_node_means_triage_and_nobody_sends_it_to_the_accused
     assert (case["status"], case["agency_code"]) == ("submitted", None)
     assert await dispositioned_to(hub, about_kanwil) == ["ITJEN"]
     assert await dispositioned_to(hub, tid) == ["ITJEN"]
+
+
+async def wide_tree(hub: Hub) -> None:
+    """`tree`, plus a province whose inspektorat takes the reports about the city: outside the city's line."""
+    await tree(hub)
+    await hub.node("PEMPROV-JATIM")
+    await hub.node("INSPEKTORAT-JATIM", "inspektorat", "PEMPROV-JATIM")
+    await hub.ok("PATCH", "/api/v1/hub/agencies/PEMKOT-SBY", 200, json={"integrity_node_code": "INSPEKTORAT-JATIM"})
+
+
+async def rungs_of(hub: Hub, tid: str) -> list[tuple[int, str, str | None]]:
+    return [
+        (e["data"]["level"], e["data"]["target"], e["data"]["target_agency_code"])
+        for e in await hub.events("simpul.complaint.escalated")
+        if e["data"]["tracking_id"] == tid and e["data"]["clock"] == "first_response"
+    ]
+
+
+async def test_the_ladder_skips_the_accused_and_the_nodes_above_it(timed_hub: Hub) -> None:
+    hub = timed_hub
+    await wide_tree(hub)
+    about_kanwil = await hub.submit(agency_code="KANWIL-JATIM", classification="wbs")
+    about_ministry = await hub.submit(agency_code="KEMENKUMHAM", classification="wbs")
+    about_city = await hub.submit(agency_code="PEMKOT-SBY", classification="wbs")
+    ordinary = await hub.submit(agency_code="UPT-SBY")
+    assert [(await hub.case(t))["agency_code"] for t in (about_kanwil, about_ministry, about_city)] == [
+        "ITJEN",
+        "ITJEN",
+        "INSPEKTORAT-JATIM",
+    ]
+
+    # First response is due at the end of 9 March; the parent rung comes 5 working days later (test_sla.py).
+    hub.clock.set(datetime(2026, 3, 16, 17, 0, tzinfo=UTC))
+    await hub.sweep()
+    # Itjen's parent is the ministry, the accused or above it: the hub's coordinators are told in its place.
+    for tid in (about_kanwil, about_ministry):
+        assert await rungs_of(hub, tid) == [(1, "liaison", "ITJEN"), (2, "coordinators", None)]
+    # The province is outside the city's line; an ordinary case climbs as it always did.
+    assert await rungs_of(hub, about_city) == [(1, "liaison", "INSPEKTORAT-JATIM"), (2, "parent", "PEMPROV-JATIM")]
+    assert await rungs_of(hub, ordinary) == [(1, "liaison", "UPT-SBY"), (2, "parent", "KANWIL-JATIM")]
+    assert (await hub.case(about_kanwil))["escalation_level"] == 2
+
+
+async def test_statistics_count_a_report_under_no_node_of_the_accused_line(hub: Hub) -> None:
+    await wide_tree(hub)
+    await hub.submit(agency_code="KANWIL-JATIM", classification="wbs")  # held by ITJEN, the Kanwil's sibling
+    await hub.submit(agency_code="KEMENKUMHAM", classification="wbs")  # held by ITJEN, under the accused ministry
+    await hub.submit(agency_code="PEMKOT-SBY", classification="wbs")  # held by the province's inspektorat
+    await hub.submit(agency_code="UPT-SBY")
+
+    rows = (await hub.ok("GET", "/api/v1/hub/stats/agencies", 200))["items"]
+    received = {r["agency_code"]: r["received"] for r in rows}
+    assert received == {
+        "KEMENKUMHAM": 1,  # the ordinary case only: above the Kanwil, and the ministry itself accused
+        "ITJEN": 1,  # the report about the Kanwil; not the one about the ministry, which it lies under
+        "KANWIL-JATIM": 1,
+        "UPT-SBY": 1,
+        "PEMKOT-SBY": 0,
+        "PEMPROV-JATIM": 1,  # outside the city's line: the report about the city counts here
+        "INSPEKTORAT-JATIM": 1,
+    }
+
+    def total(body: dict[str, Any]) -> int:
+        return sum(int(p["received"]) for p in body["items"])
+
+    whole_hub = await hub.ok("GET", "/api/v1/hub/stats/periods", 200, params={"granularity": "year"})
+    assert total(whole_hub) == 4, "the whole hub counts every report"
+    ministry = await hub.ok(
+        "GET", "/api/v1/hub/stats/periods", 200, params={"granularity": "year", "agency_code": "KEMENKUMHAM"}
+    )
+    assert total(ministry) == 1

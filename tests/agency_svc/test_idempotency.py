@@ -79,7 +79,9 @@ async def test_the_same_key_with_another_body_or_case_is_422(tree: Agency) -> No
         assert r.status_code == 422, r.text
         error = r.json()["error"]
         assert error["code"] == "idempotency_key_mismatch"
-        assert error["message"].startswith("Idempotency-Key ini sudah dipakai") and "different request" in error["message"]
+        assert (
+            error["message"].startswith("Idempotency-Key ini sudah dipakai") and "different request" in error["message"]
+        )
     assert await follow_ups_of(tree, tid) == [FOLLOW_UP["content"]]
     assert (await tree.case_json("UPT", other))["follow_ups"] == []
 
@@ -93,6 +95,8 @@ async def test_a_key_belongs_to_its_api_key_and_route(tree: Agency) -> None:
     assert r.status_code == 201 and REPLAYED_HEADER not in r.headers
     r = await tree.client.post(f"{BASE}/{tid}/acknowledge", headers=keyed(tree, "UPT", "k"))
     assert r.status_code == 200 and REPLAYED_HEADER not in r.headers
+    r = await tree.client.post(url, json=FOLLOW_UP, headers=keyed(tree, "UPT", "k"))
+    assert r.status_code == 201 and r.headers[REPLAYED_HEADER] == "true"
     assert len(await follow_ups_of(tree, tid)) == 2
 
 
@@ -142,7 +146,9 @@ async def test_a_refusal_is_not_stored_and_a_retry_is_judged_again(tree: Agency)
     assert r.status_code == 404
     assert await count(tree, IDEMPOTENCY) == 0
     r = await tree.client.post(f"{BASE}/{tid}/delegate", json={"agency_code": "UPT"}, headers=headers)
-    assert r.status_code == 202, r.text
+    assert r.status_code == 202 and REPLAYED_HEADER not in r.headers, r.text
+    r = await tree.client.post(f"{BASE}/{tid}/delegate", json={"agency_code": "UPT"}, headers=headers)
+    assert r.status_code == 202 and r.headers[REPLAYED_HEADER] == "true"
 
 
 async def test_the_stored_answer_is_sealed(tree: Agency) -> None:
@@ -189,7 +195,7 @@ async def _redeliver(tree: Agency) -> tuple[str, str, Any]:
     async with tree.runtime.db.engine.begin() as conn:
         delivery_id = (
             await conn.execute(
-                insert(WebhookDelivery.__table__)
+                insert(WebhookDelivery)
                 .values(
                     endpoint_id=hook,
                     tracking_id=new_tid(),
@@ -202,7 +208,7 @@ async def _redeliver(tree: Agency) -> tuple[str, str, Any]:
                     give_up_at=now,
                     finished_at=now,
                 )
-                .returning(WebhookDelivery.__table__.c.id)
+                .returning(WebhookDelivery.id)
             )
         ).scalar_one()
     return "UPT", f"{HOOKS}/{hook}/deliveries/{delivery_id}/redeliver", None

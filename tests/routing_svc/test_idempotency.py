@@ -140,4 +140,3 @@ async def test_every_hub_post_declares_the_header(hub: Hub) -> None:
     for path, operation in posts.items():
         names = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
         assert "Idempotency-Key" in names, path
-

@@ -57,7 +57,7 @@ async def get_complaint(tracking_id: str, principal: AgencyKey, session: Session
     response_model=CaseDetail,
     status_code=200,
     tags=["agency"],
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(401, 403, 404, 409, 422),
 )
 async def acknowledge_complaint(
     tracking_id: str, principal: AgencyKey, session: SessionDep, ctx: ContextDep, idempotency: IdempotencyDep

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Any, TypeVar
@@ -134,13 +135,20 @@ class Idempotency:
             await session.commit()
             return result
         for _ in range(_CLAIM_ATTEMPTS):
-            stored = await self._claim(session)
-            if stored is None:
-                break
-            if stored is not _CONFLICT:
+            try:
+                stored = await self._claim(session)
+            except _Contended:
+                continue
+            if stored is not None:
                 return self._replay(model, stored)
+            break
         else:
-            raise ApiError(409, "idempotency_key_in_use", "this Idempotency-Key is being used by another request")
+            raise ApiError(
+                409,
+                "idempotency_key_in_use",
+                "Idempotency-Key ini sedang dipakai permintaan lain; coba lagi / "
+                "this Idempotency-Key is being used by another request; retry",
+            )
         result = await act()
         body = result.model_dump(mode="json", by_alias=True)
         sealed = self.sealer.seal(json.dumps(body, separators=(",", ":"), ensure_ascii=False))
@@ -153,9 +161,9 @@ class Idempotency:
         await session.commit()
         return result
 
-    async def _claim(self, session: AsyncSession) -> tuple[int, str] | object | None:
-        """None once this request holds the key (uncommitted); the stored answer if an earlier request made one;
-        _CONFLICT if the key changed hands meanwhile (try again)."""
+    async def _claim(self, session: AsyncSession) -> _Stored | None:
+        """None once this request holds the key (uncommitted), or the answer an earlier request stored; raises
+        _Contended if another request claimed the key meanwhile (look again)."""
         now = self.clock.now()
         t = self.table.c
         row = (
@@ -169,7 +177,7 @@ class Idempotency:
             if row.request_hash != self.request_hash:
                 raise mismatch()
             await session.rollback()
-            return (int(row.status_code), str(row.response_sealed))
+            return _Stored(int(row.status_code), str(row.response_sealed))
         if row is not None:
             await session.execute(delete(self.table).where(t.key_hash == self.key_hash, t.expires_at <= now))
         try:
@@ -184,18 +192,23 @@ class Idempotency:
         except IntegrityError:
             # Another request claimed the key and has committed by now (the insert waited for it).
             await session.rollback()
-            return _CONFLICT
+            raise _Contended from None
         return None
 
-    def _replay(self, model: type[M], stored: object) -> M:
-        assert isinstance(stored, tuple)
-        status_code, sealed = stored
-        self.response.status_code = status_code
+    def _replay(self, model: type[M], stored: _Stored) -> M:
+        self.response.status_code = stored.status_code
         self.response.headers[REPLAYED_HEADER] = "true"
-        return model.model_validate(json.loads(self.sealer.open(sealed)))
+        return model.model_validate(json.loads(self.sealer.open(stored.sealed)))
 
 
-_CONFLICT = object()
+@dataclass(frozen=True)
+class _Stored:
+    status_code: int
+    sealed: str
+
+
+class _Contended(Exception):
+    """Another request claimed the key between our look and our insert."""
 
 
 def idempotency_dependency(table: Table) -> Callable[..., Awaitable[Idempotency]]:

@@ -192,6 +192,7 @@ class Idempotency:
         except IntegrityError:
             # Another request claimed the key and has committed by now (the insert waited for it).
             await session.rollback()
+            log.info("idempotency_key_contended")
             raise _Contended from None
         return None
 

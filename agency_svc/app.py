@@ -10,7 +10,7 @@ from agency_svc.directory.handlers import handlers as directory_handlers
 from agency_svc.inbox.endpoints import router as inbox_router
 from agency_svc.inbox.handlers import handlers as inbox_handlers
 from agency_svc.inbox.projection import RETRY_DELAY_S
-from agency_svc.models import KIT
+from agency_svc.models import IDEMPOTENCY, KIT
 from agency_svc.settings import AgencySettings
 from agency_svc.webhooks import service as webhooks
 from agency_svc.webhooks.endpoints import router as webhooks_router
@@ -22,6 +22,7 @@ from shared.bus.handlers import Handlers
 from shared.clock import Clock, load_clock
 from shared.events.topology import AGENCY_DIRECTORY, AGENCY_INBOX
 from shared.http.app import build_app
+from shared.http.idempotency import purge_idempotency_worker
 from shared.http.ratelimit import TokenBucket
 from shared.identity import name_seal
 from shared.runtime import Runtime
@@ -72,7 +73,7 @@ def create_app(settings: AgencySettings | None = None, *, clock: Clock | None = 
             Subscription(AGENCY_INBOX, Handlers.joined(inbox_handlers, clock_handlers)),
             Subscription(AGENCY_DIRECTORY, directory),
         ],
-        workers=[Pusher(settings, names.at_rest).run],
+        workers=[Pusher(settings, names.at_rest).run, purge_idempotency_worker(IDEMPOTENCY)],
         clock=clock,
     )
     return build_app(runtime, title="Simpul agency", description=DESCRIPTION, routers=[inbox_router, webhooks_router])

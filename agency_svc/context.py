@@ -8,11 +8,13 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from agency_svc.models import IDEMPOTENCY
 from agency_svc.settings import AgencySettings
 from agency_svc.webhooks.fanout import Fanout
 from agency_svc.webhooks.service import WebhookConfig
 from shared.clock import Clock
 from shared.http.app import context_of
+from shared.http.idempotency import Idempotency, idempotency_dependency
 from shared.http.ratelimit import TokenBucket
 from shared.identity import NameSeal
 from shared.outbox import Outbox
@@ -31,3 +33,4 @@ class AgencyContext:
 
 
 ContextDep = Annotated[AgencyContext, Depends(context_of(AgencyContext))]
+IdempotencyDep = Annotated[Idempotency, Depends(idempotency_dependency(IDEMPOTENCY))]

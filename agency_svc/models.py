@@ -16,7 +16,7 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db.columns import CASE_STATUS, NODE_CODE, TRACKING_ID, UtcDateTime
-from shared.db.kit_tables import add_kit_tables, new_metadata
+from shared.db.kit_tables import add_idempotency_table, add_kit_tables, new_metadata
 
 
 class Base(DeclarativeBase):
@@ -24,6 +24,7 @@ class Base(DeclarativeBase):
 
 
 KIT = add_kit_tables(Base.metadata)
+IDEMPOTENCY = add_idempotency_table(Base.metadata)
 
 
 class Node(Base):

@@ -8,10 +8,10 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.http.client_address import IPNetwork, parse_networks
-from shared.settings import EncryptionSettings, IdentityChannelSettings, ServiceSettings
+from shared.settings import EncryptionSettings, IdempotencySettings, IdentityChannelSettings, ServiceSettings
 
 
-class AgencySettings(ServiceSettings, EncryptionSettings, IdentityChannelSettings):
+class AgencySettings(ServiceSettings, EncryptionSettings, IdentityChannelSettings, IdempotencySettings):
     service_name: ClassVar[str] = "agency"
     model_config = SettingsConfigDict(env_prefix="SIMPUL_AGENCY_", extra="ignore")
 

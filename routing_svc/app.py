@@ -13,7 +13,7 @@ from routing_svc.cases.endpoints import router as cases_router
 from routing_svc.cases.handlers import handlers as case_handlers
 from routing_svc.directory.endpoints import router as directory_router
 from routing_svc.keys.endpoints import router as keys_router
-from routing_svc.models import KIT
+from routing_svc.models import IDEMPOTENCY, KIT
 from routing_svc.policies.endpoints import router as policies_router
 from routing_svc.rules.endpoints import router as rules_router
 from routing_svc.settings import RoutingSettings
@@ -26,6 +26,7 @@ from shared.calendar import WorkingCalendar
 from shared.clock import Clock, load_clock
 from shared.events.topology import ROUTING_CASES
 from shared.http.app import build_app
+from shared.http.idempotency import purge_idempotency_worker
 from shared.identity import name_seal
 from shared.outbox import Outbox
 from shared.runtime import Runtime
@@ -72,7 +73,7 @@ def create_app(settings: RoutingSettings | None = None, *, clock: Clock | None =
         KIT,
         context=lambda runtime: case_context(settings, runtime.clock, runtime.outbox),
         subscriptions=[Subscription(ROUTING_CASES, case_handlers)],
-        workers=[sla_worker, preload_calendar],
+        workers=[sla_worker, preload_calendar, purge_idempotency_worker(IDEMPOTENCY)],
         clock=clock,
     )
     return build_app(

@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db.columns import CASE_STATUS, NODE_CODE, TRACKING_ID, UtcDateTime
-from shared.db.kit_tables import add_kit_tables, new_metadata
+from shared.db.kit_tables import add_idempotency_table, add_kit_tables, new_metadata
 
 
 class Base(DeclarativeBase):
@@ -29,6 +29,7 @@ class Base(DeclarativeBase):
 
 
 KIT = add_kit_tables(Base.metadata)
+IDEMPOTENCY = add_idempotency_table(Base.metadata)
 
 ANY = ""
 """A rule matcher left out is stored as '' (not NULL), so candidate lookup is one IN-list on a composite index."""

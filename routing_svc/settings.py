@@ -9,7 +9,7 @@ from pydantic import BeforeValidator, Field
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from shared.domain import Timezone
-from shared.settings import EncryptionSettings, IdentityChannelSettings, ServiceSettings
+from shared.settings import EncryptionSettings, IdempotencySettings, IdentityChannelSettings, ServiceSettings
 
 
 def _date_list(value: Any) -> Any:
@@ -27,7 +27,7 @@ def _date_list(value: Any) -> Any:
 DateList = Annotated[list[date], NoDecode, BeforeValidator(_date_list)]
 
 
-class RoutingSettings(ServiceSettings, EncryptionSettings, IdentityChannelSettings):
+class RoutingSettings(ServiceSettings, EncryptionSettings, IdentityChannelSettings, IdempotencySettings):
     service_name: ClassVar[str] = "routing"
     model_config = SettingsConfigDict(env_prefix="SIMPUL_ROUTING_", extra="ignore")
 

@@ -84,6 +84,14 @@ class EncryptionSettings(BaseSettings):
         return key_ring(self.encryption_keys, "encryption_keys")
 
 
+class IdempotencySettings(BaseSettings):
+    """For services whose POSTs take an Idempotency-Key (shared.http.idempotency): how long a key replays."""
+
+    idempotency_ttl_hours: int = Field(
+        default=24, ge=1, le=24 * 30, description="How long an Idempotency-Key replays its answer; then it is purged."
+    )
+
+
 class IdentityChannelSettings(BaseSettings):
     """For intake, routing and agency, which see a named reporter's name: the ring it crosses the broker in."""
 

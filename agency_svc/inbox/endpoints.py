@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from agency_svc.context import ContextDep
+from agency_svc.context import ContextDep, IdempotencyDep
 from agency_svc.inbox import service
 from agency_svc.inbox.schemas import CaseDetail, DelegateIn, FollowUpIn, FollowUpView, ForwardIn, Inbox, InboxQuery
 from shared.auth import Principal, require_roles
@@ -57,16 +57,16 @@ async def get_complaint(tracking_id: str, principal: AgencyKey, session: Session
     response_model=CaseDetail,
     status_code=200,
     tags=["agency"],
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(401, 403, 404, 409, 422),
 )
 async def acknowledge_complaint(
-    tracking_id: str, principal: AgencyKey, session: SessionDep, ctx: ContextDep
+    tracking_id: str, principal: AgencyKey, session: SessionDep, ctx: ContextDep, idempotency: IdempotencyDep
 ) -> CaseDetail:
     """Acknowledge a dispositioned case (idempotent: acknowledging again changes and emits nothing)."""
     bind_tracking_id(tracking_id)
-    case = await service.acknowledge(session, ctx, principal, tracking_id)
-    await session.commit()
-    return case
+    return await idempotency.commit_once(
+        session, CaseDetail, lambda: service.acknowledge(session, ctx, principal, tracking_id)
+    )
 
 
 @router.post(
@@ -77,13 +77,18 @@ async def acknowledge_complaint(
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def post_follow_up(
-    tracking_id: str, body: FollowUpIn, principal: AgencyKey, session: SessionDep, ctx: ContextDep
+    tracking_id: str,
+    body: FollowUpIn,
+    principal: AgencyKey,
+    session: SessionDep,
+    ctx: ContextDep,
+    idempotency: IdempotencyDep,
 ) -> FollowUpView:
     """Post a follow-up (tindak lanjut): progress, or final (the answer) with is_final."""
     bind_tracking_id(tracking_id)
-    created = await service.post_follow_up(session, ctx, principal, tracking_id, body)
-    await session.commit()
-    return created
+    return await idempotency.commit_once(
+        session, FollowUpView, lambda: service.post_follow_up(session, ctx, principal, tracking_id, body)
+    )
 
 
 @router.post(
@@ -94,13 +99,18 @@ async def post_follow_up(
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def forward_complaint(
-    tracking_id: str, body: ForwardIn, principal: AgencyKey, session: SessionDep, ctx: ContextDep
+    tracking_id: str,
+    body: ForwardIn,
+    principal: AgencyKey,
+    session: SessionDep,
+    ctx: ContextDep,
+    idempotency: IdempotencyDep,
 ) -> CaseDetail:
     """Ask the hub to route the case elsewhere (bukan wewenang), perhaps to a suggested node."""
     bind_tracking_id(tracking_id)
-    case = await service.request_forward(session, ctx, principal, tracking_id, body)
-    await session.commit()
-    return case
+    return await idempotency.commit_once(
+        session, CaseDetail, lambda: service.request_forward(session, ctx, principal, tracking_id, body)
+    )
 
 
 @router.post(
@@ -111,10 +121,15 @@ async def forward_complaint(
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def delegate_complaint(
-    tracking_id: str, body: DelegateIn, principal: AgencyKey, session: SessionDep, ctx: ContextDep
+    tracking_id: str,
+    body: DelegateIn,
+    principal: AgencyKey,
+    session: SessionDep,
+    ctx: ContextDep,
+    idempotency: IdempotencyDep,
 ) -> CaseDetail:
     """Delegate the case to a node under its holder (for example a Kanwil to its UPT)."""
     bind_tracking_id(tracking_id)
-    case = await service.delegate(session, ctx, principal, tracking_id, body)
-    await session.commit()
-    return case
+    return await idempotency.commit_once(
+        session, CaseDetail, lambda: service.delegate(session, ctx, principal, tracking_id, body)
+    )

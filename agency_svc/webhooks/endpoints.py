@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
-from agency_svc.context import ContextDep
+from agency_svc.context import ContextDep, IdempotencyDep
 from agency_svc.models import DeliveryStatus
 from agency_svc.webhooks import service
 from agency_svc.webhooks.schemas import (
@@ -51,12 +51,17 @@ REDELIVERY_LIMITED = (
 
 @router.post("", response_model=WebhookCreated, status_code=201, responses=error_responses(401, 403, 409, 422))
 async def create_webhook(
-    body: WebhookIn, principal: AgencyKey, session: SessionDep, runtime: RuntimeDep, ctx: ContextDep
+    body: WebhookIn,
+    principal: AgencyKey,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    ctx: ContextDep,
+    idempotency: IdempotencyDep,
 ) -> WebhookCreated:
     """Register an endpoint of the key's node for some event types; the answer shows the signing secret, once."""
-    created = await service.create(session, principal, body, ctx.webhooks, runtime.clock.now())
-    await session.commit()
-    return created
+    return await idempotency.commit_once(
+        session, WebhookCreated, lambda: service.create(session, principal, body, ctx.webhooks, runtime.clock.now())
+    )
 
 
 @router.get("", response_model=WebhookList, status_code=200, responses=error_responses(401, 403))
@@ -145,12 +150,15 @@ async def redeliver(
     session: SessionDep,
     runtime: RuntimeDep,
     ctx: ContextDep,
+    idempotency: IdempotencyDep,
 ) -> DeliveryView:
     """Send a delivery again now (same body and ids), whatever its state; 409 while it is being sent, 429 past the
     endpoint's redeliveries a minute."""
     wait = ctx.redeliveries.take(f"{principal.agency_code}/{webhook_id}")
     if wait is not None:
         raise too_many_requests(wait, REDELIVERY_LIMITED)
-    found = await service.redeliver(session, principal, webhook_id, delivery_id, ctx.webhooks, runtime.clock.now())
-    await session.commit()
-    return found
+    return await idempotency.commit_once(
+        session,
+        DeliveryView,
+        lambda: service.redeliver(session, principal, webhook_id, delivery_id, ctx.webhooks, runtime.clock.now()),
+    )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from routing_svc.auth import StaffDep
 from routing_svc.cases import repository, service, views
 from routing_svc.cases.schemas import CaseList, CaseQuery, CaseUpdate, CaseView, Decision
-from routing_svc.dependencies import CaseCtxDep
+from routing_svc.dependencies import CaseCtxDep, IdempotencyDep
 from shared.errors import error_responses, not_found
 from shared.http.app import SessionDep
 from shared.http.paging import PageDep
@@ -77,10 +77,18 @@ async def update_complaint(
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def decide(
-    tracking_id: str, body: Decision, session: SessionDep, ctx: CaseCtxDep, principal: StaffDep
+    tracking_id: str,
+    body: Decision,
+    session: SessionDep,
+    ctx: CaseCtxDep,
+    principal: StaffDep,
+    idempotency: IdempotencyDep,
 ) -> CaseView:
     """Dispose (also to override a holding node), postpone or reject a case; 409 `illegal_transition` if not allowed."""
     bind_tracking_id(tracking_id)
-    case = await service.decide(session, ctx, tracking_id, body, principal)
-    await session.commit()
-    return await service.view(session, ctx, case)
+
+    async def act() -> CaseView:
+        case = await service.decide(session, ctx, tracking_id, body, principal)
+        return await service.view(session, ctx, case)
+
+    return await idempotency.commit_once(session, CaseView, act)

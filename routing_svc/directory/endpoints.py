@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from sqlalchemy.exc import IntegrityError
 
 from routing_svc.auth import AdminDep, StaffDep
+from routing_svc.dependencies import IdempotencyDep
 from routing_svc.directory import repository, service
 from routing_svc.directory.schemas import NodeCreate, NodeList, NodeOut, NodeQuery, NodeUpdate
 from routing_svc.keys import service as keys
@@ -24,14 +25,19 @@ router = APIRouter(prefix="/api/v1/hub", tags=["directory"])
     status_code=201,
     responses=error_responses(401, 403, 409, 422),
 )
-async def create_agency(body: NodeCreate, session: SessionDep, runtime: RuntimeDep, principal: AdminDep) -> NodeOut:
+async def create_agency(
+    body: NodeCreate, session: SessionDep, runtime: RuntimeDep, principal: AdminDep, idempotency: IdempotencyDep
+) -> NodeOut:
     """Add a node to the directory (admin); `agency_exists` if the code is taken, `unknown_parent` if no parent."""
-    node = await service.create_node(session, runtime.outbox, body, runtime.clock.now(), actor=principal.actor)
+
+    async def act() -> NodeOut:
+        node = await service.create_node(session, runtime.outbox, body, runtime.clock.now(), actor=principal.actor)
+        return service.node_out(node)
+
     try:
-        await session.commit()
+        return await idempotency.commit_once(session, NodeOut, act)
     except IntegrityError as exc:
         raise ApiError(409, "agency_exists", f"a node with code {body.code!r} already exists") from exc
-    return service.node_out(node)
 
 
 @router.get("/agencies", response_model=NodeList, status_code=200, responses=error_responses(401, 403, 422))

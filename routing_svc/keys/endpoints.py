@@ -7,6 +7,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Response
 
 from routing_svc.auth import AdminDep
+from routing_svc.dependencies import IdempotencyDep
 from routing_svc.directory.repository import get_node
 from routing_svc.keys import service
 from routing_svc.keys.schemas import AgencyKeyCreate, IssuedKeyOut, KeyList, KeyRotate, StaffKeyCreate
@@ -25,18 +26,25 @@ router = APIRouter(prefix="/api/v1/hub", tags=["keys"])
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def issue_agency_key(
-    code: str, body: AgencyKeyCreate, session: SessionDep, runtime: RuntimeDep, principal: AdminDep
+    code: str,
+    body: AgencyKeyCreate,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: AdminDep,
+    idempotency: IdempotencyDep,
 ) -> IssuedKeyOut:
     """Issue an API key for an agency node (admin); the key is shown once, only its hash is kept."""
-    node = await get_node(session, code, for_update=True)  # not while the node is being deactivated
-    if node is None:
-        raise not_found("agency")
-    if not node.is_active:
-        raise ApiError(409, "agency_inactive", f"node {code!r} is inactive")
-    spec = service.KeySpec(Role.agency, agency_code=node.code, label=body.label, expires_at=body.expires_at)
-    issued = await service.issue_key(session, runtime, spec, runtime.clock.now(), actor=principal.actor)
-    await session.commit()
-    return issued
+
+    async def act() -> IssuedKeyOut:
+        node = await get_node(session, code, for_update=True)  # not while the node is being deactivated
+        if node is None:
+            raise not_found("agency")
+        if not node.is_active:
+            raise ApiError(409, "agency_inactive", f"node {code!r} is inactive")
+        spec = service.KeySpec(Role.agency, agency_code=node.code, label=body.label, expires_at=body.expires_at)
+        return await service.issue_key(session, runtime, spec, runtime.clock.now(), actor=principal.actor)
+
+    return await idempotency.commit_once(session, IssuedKeyOut, act)
 
 
 @router.get(
@@ -55,13 +63,15 @@ async def list_agency_keys(code: str, session: SessionDep, runtime: RuntimeDep, 
 
 @router.post("/api-keys", response_model=IssuedKeyOut, status_code=201, responses=error_responses(401, 403, 422))
 async def issue_staff_key(
-    body: StaffKeyCreate, session: SessionDep, runtime: RuntimeDep, principal: AdminDep
+    body: StaffKeyCreate, session: SessionDep, runtime: RuntimeDep, principal: AdminDep, idempotency: IdempotencyDep
 ) -> IssuedKeyOut:
     """Issue a coordinator or admin key (admin); the key is shown once, only its hash is kept."""
     spec = service.KeySpec(Role(body.role.value), label=body.label, expires_at=body.expires_at)
-    issued = await service.issue_key(session, runtime, spec, runtime.clock.now(), actor=principal.actor)
-    await session.commit()
-    return issued
+    return await idempotency.commit_once(
+        session,
+        IssuedKeyOut,
+        lambda: service.issue_key(session, runtime, spec, runtime.clock.now(), actor=principal.actor),
+    )
 
 
 @router.get("/api-keys", response_model=KeyList, status_code=200, responses=error_responses(401, 403, 422))
@@ -99,10 +109,17 @@ async def revoke_api_key(key_id: str, session: SessionDep, runtime: RuntimeDep, 
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def rotate_api_key(
-    key_id: str, body: KeyRotate, session: SessionDep, runtime: RuntimeDep, principal: AdminDep
+    key_id: str,
+    body: KeyRotate,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: AdminDep,
+    idempotency: IdempotencyDep,
 ) -> IssuedKeyOut:
     """Rotate a key (admin): a new key like it, shown once; the old one stops after `grace_seconds`."""
     grace = timedelta(seconds=body.grace_seconds)
-    issued = await service.rotate_key(session, runtime, key_id, grace, runtime.clock.now(), actor=principal.actor)
-    await session.commit()
-    return issued
+    return await idempotency.commit_once(
+        session,
+        IssuedKeyOut,
+        lambda: service.rotate_key(session, runtime, key_id, grace, runtime.clock.now(), actor=principal.actor),
+    )

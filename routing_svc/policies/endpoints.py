@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from routing_svc.auth import AdminDep, StaffDep
+from routing_svc.dependencies import IdempotencyDep
 from routing_svc.directory.repository import get_node
 from routing_svc.policies import repository, service
 from routing_svc.policies.defaults import default_table
@@ -59,12 +60,14 @@ escalation) stays fired.
     description="Add an SLA policy (admin). `policy_exists` (409) if one has the same matchers.\n" + RULES,
 )
 async def create_sla_policy(
-    body: PolicyCreate, session: SessionDep, runtime: RuntimeDep, principal: AdminDep
+    body: PolicyCreate, session: SessionDep, runtime: RuntimeDep, principal: AdminDep, idempotency: IdempotencyDep
 ) -> PolicyOut:
     """Add an SLA policy; open clocks of its kind are recomputed."""
-    policy = await service.create(session, body, runtime.clock.now(), actor=principal.actor)
-    await session.commit()
-    return service.to_out(policy)
+
+    async def act() -> PolicyOut:
+        return service.to_out(await service.create(session, body, runtime.clock.now(), actor=principal.actor))
+
+    return await idempotency.commit_once(session, PolicyOut, act)
 
 
 @router.get(

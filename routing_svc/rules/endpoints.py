@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from routing_svc.auth import AdminDep, StaffDep
+from routing_svc.dependencies import IdempotencyDep
 from routing_svc.rules import service
 from routing_svc.rules.schemas import RuleCreate, RuleList, RuleOut
 from shared.domain import NodeCode
@@ -35,12 +36,14 @@ With no match the complaint waits in the coordinators' triage queue.
     description="Add a routing rule (admin). `unknown_agency` if the node does not exist.\n" + ORDER,
 )
 async def create_routing_rule(
-    body: RuleCreate, session: SessionDep, runtime: RuntimeDep, principal: AdminDep
+    body: RuleCreate, session: SessionDep, runtime: RuntimeDep, principal: AdminDep, idempotency: IdempotencyDep
 ) -> RuleOut:
     """Add a routing rule; every matcher is optional and the most specific rule wins."""
-    rule = await service.create_rule(session, body, runtime.clock.now(), actor=principal.actor)
-    await session.commit()
-    return service.rule_out(rule)
+
+    async def act() -> RuleOut:
+        return service.rule_out(await service.create_rule(session, body, runtime.clock.now(), actor=principal.actor))
+
+    return await idempotency.commit_once(session, RuleOut, act)
 
 
 @router.get(

@@ -103,6 +103,21 @@ def add_kit_tables(metadata: MetaData) -> KitTables:
     )
 
 
+def add_idempotency_table(metadata: MetaData) -> Table:
+    """The answers of the requests made with an Idempotency-Key (shared.http.idempotency), for the services that
+    take one; `key_hash` hashes the principal, the route and the key, `request_hash` the request."""
+    return Table(
+        "idempotent_requests",
+        metadata,
+        Column("key_hash", String(64), primary_key=True),
+        Column("request_hash", String(64), nullable=False),
+        Column("status_code", Integer, nullable=True),
+        Column("response_sealed", Text, nullable=True),
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("expires_at", UtcDateTime, nullable=False, index=True),
+    )
+
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

@@ -56,6 +56,25 @@ def create_kit_tables_v1() -> None:
     op.create_index("ix_api_keys_agency_code", "api_keys", ["agency_code"])
 
 
+def create_idempotency_table_v1() -> None:
+    """The Idempotency-Keys' answers (`idempotent_requests`), for the services whose POSTs take one."""
+    op.create_table(
+        "idempotent_requests",
+        sa.Column("key_hash", sa.String(64), nullable=False),
+        sa.Column("request_hash", sa.String(64), nullable=False),
+        sa.Column("status_code", sa.Integer, nullable=True),
+        sa.Column("response_sealed", sa.Text, nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("key_hash", name="pk_idempotent_requests"),
+    )
+    op.create_index("ix_idempotent_requests_expires_at", "idempotent_requests", ["expires_at"])
+
+
+def drop_idempotency_table_v1() -> None:
+    op.drop_table("idempotent_requests")
+
+
 AUDIT_GENESIS_HASH = "0" * 64
 """The `prev_hash` of an audit trail's first entry; also shared.audit.chain.GENESIS."""
 

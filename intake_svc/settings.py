@@ -32,7 +32,7 @@ class IntakeSettings(
     rate_limit_exempt: str = Field(
         default=LOOPBACK,
         description="Comma-separated clients (addresses or networks) the rate limit never counts: the machine itself"
-        " and channel gateways. They still count toward a case's failed receipt checks.",
+        " and channel gateways. Their failed receipt checks are not counted either.",
     )
     limits_max_clients: int = Field(
         default=100_000, ge=1, description="Clients (and cases) each limit remembers; the longest idle go first."
@@ -43,9 +43,6 @@ class IntakeSettings(
     )
     receipt_failures_per_client: int = Field(
         default=10, ge=0, description="Failed receipt checks a client may make per window, then 429; 0 switches off."
-    )
-    receipt_failures_per_case: int = Field(
-        default=30, ge=0, description="Failed receipt checks a case may take per window, then 429; 0 switches off."
     )
     receipt_failure_window_s: int = Field(
         default=900, ge=1, description="The window for failed receipt checks, and how long a lockout lasts."

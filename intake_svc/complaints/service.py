@@ -200,14 +200,15 @@ def _not_found() -> ApiError:
 async def authorize(session: AsyncSession, tracking_id: str, receipt: str | None, gate: ReceiptGate) -> Complaint:
     """The case, if the receipt opens it. Unknown case, missing or wrong receipt: the same 404 (and a strike).
 
-    Once the client or the case has failed too often, 429 until its lockout ends, even for the right receipt.
+    Once the client has failed too often, 429 until its lockout ends, even for the right receipt. Cases are not
+    counted: anyone who knows a tracking id could otherwise lock its reporter out.
     """
-    gate.admit(tracking_id)
+    gate.admit()
     complaint = await repository.get_complaint(session, tracking_id) if len(tracking_id) <= 40 else None
     given = hash_receipt(receipt) if receipt and len(receipt) <= 200 else _NO_RECEIPT_HASH
     expected = complaint.receipt_hash if complaint is not None else _NO_RECEIPT_HASH
     if complaint is None or not receipt or not secrets_equal(given, expected):
-        gate.failed(tracking_id)
+        gate.failed()
         raise _not_found()
     bind_tracking_id(complaint.tracking_id)
     return complaint

@@ -48,6 +48,17 @@ class IntakeSettings(
         default=900, ge=1, description="The window for failed receipt checks, and how long a lockout lasts."
     )
 
+    # Reporter messages, counted in the database so that they hold across replicas.
+    reporter_messages_per_case: int = Field(
+        default=50,
+        ge=0,
+        description="Messages a case takes from its reporter in all, then 422 (accepting or disputing an answer is"
+        " still taken); 0 switches off.",
+    )
+    reporter_messages_per_hour: int = Field(
+        default=10, ge=0, description="Messages a case takes from its reporter in any hour, then 429; 0 switches off."
+    )
+
     @field_validator("rate_limit_exempt", "trusted_proxies")
     @classmethod
     def _networks(cls, value: str) -> str:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from shared.domain import Channel, Classification, NodeCode, RegionCode, Status
 from shared.http.inputs import EmailAddress, IsoDate, JsonBool, JsonInt
+from shared.http.paging import THREAD_TAIL
 
 # The easternmost Indonesian time zone (WIT, UTC+9, no daylight saving): no reporter's "today" is later than this.
 _LATEST_TODAY = timezone(timedelta(hours=9))
@@ -88,6 +89,13 @@ class MessageView(BaseModel):
     disputes_answer: bool
 
 
+class MessagePage(BaseModel):
+    """A page of the case's messages, newest first."""
+
+    items: list[MessageView]
+    next_offset: int | None = Field(description="The offset of the next page; null on the last page.")
+
+
 class RatingView(BaseModel):
     score: int
     comment: str | None = None
@@ -124,7 +132,15 @@ class CaseView(BaseModel):
     )
     timeline: list[TimelineItem]
     follow_ups: list[FollowUpView]
-    messages: list[MessageView]
+    messages: list[MessageView] = Field(
+        description=f"The latest {THREAD_TAIL} of the reporter's messages, oldest first; the rest page through"
+        " GET .../messages."
+    )
+    messages_total: int = Field(description="How many messages the case has in all.")
+    messages_next: int | None = Field(
+        description="The `offset` at GET .../messages (newest first) where the messages not shown here begin; null"
+        " when all are shown."
+    )
     rating: RatingView | None = None
 
 

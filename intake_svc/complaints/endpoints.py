@@ -90,6 +90,7 @@ async def submit_complaint(
     idempotency_key: IdempotencyKey = None,
 ) -> SubmitResponse:
     """Submit a complaint from any channel; returns the tracking id and, once only, the receipt."""
+    service.check_phone(body, ctx.settings.phone_country_codes())
     for attempt in range(_TRACKING_ID_COLLISION_RETRIES):
         prepared, created = service.prepare_submission(
             body,

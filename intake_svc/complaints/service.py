@@ -48,6 +48,7 @@ from shared.http.paging import THREAD_TAIL, Page
 from shared.http.ratelimit import too_many_requests
 from shared.logging import bind_tracking_id, get_logger
 from shared.outbox import Outbox
+from shared.phones import may_text
 
 log = get_logger(__name__)
 
@@ -71,6 +72,26 @@ def request_hash(request: SubmitRequest) -> str:
     """SHA-256 of the validated request's canonical JSON: what an Idempotency-Key is bound to."""
     canonical = orjson.dumps(request.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()
+
+
+def check_phone(request: SubmitRequest, other_countries: tuple[str, ...]) -> None:
+    """422 for a phone number the hub does not text: only Indonesian mobiles, and the countries the settings name."""
+    phone = request.reporter.phone if request.reporter else None
+    if phone is None or may_text(phone, other_countries):
+        return
+    accepted = "+62 8..." + "".join(f", +{c}" for c in other_countries)
+    raise ApiError(
+        422,
+        "validation_error",
+        "the request is not valid",
+        [
+            {
+                "loc": ["body", "reporter", "phone"],
+                "msg": f"hanya nomor ponsel {accepted} yang diterima; only mobile numbers {accepted} are accepted",
+                "type": "phone_not_accepted",
+            }
+        ],
+    )
 
 
 def prepare_submission(

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.contacts.service import OpenedContact, normalize_language, opened
 from notify_svc.models import CaseState, Contact, Notification, NotifyChannel, Recipient, RecipientKind
-from notify_svc.sending.sms import e164
 from shared.crypto import Sealer
 from shared.http.inputs import is_email_address
+from shared.phones import e164
 
 
 @dataclass(frozen=True)

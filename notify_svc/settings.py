@@ -49,6 +49,18 @@ class NotifySettings(ServiceSettings, EncryptionSettings, ContactChannelSettings
         default=None, description="Where SMS go as .json files without a gateway. Default <data_dir>/sms."
     )
 
+    reporter_sms_per_day: int = Field(
+        default=10,
+        ge=0,
+        description="SMS one phone number gets per day (in default_timezone); past it they are skipped (daily_limit)."
+        " 0 switches off.",
+    )
+    reporter_emails_per_day: int = Field(
+        default=20,
+        ge=0,
+        description="Emails one reporter address gets per day; past it they are skipped (daily_limit). 0 switches off.",
+    )
+
     quiet_hours: str = Field(
         default="",
         description="'HH:MM-HH:MM' in each recipient's timezone (e.g. 21:00-07:00): a message to a person that falls "

@@ -9,14 +9,24 @@ from pydantic_settings import SettingsConfigDict
 
 from shared.http.client_address import IPNetwork, parse_networks
 from shared.http.limits import BodyLimitSettings
-from shared.phones import country_codes
-from shared.settings import ContactChannelSettings, EncryptionSettings, IdentityChannelSettings, ServiceSettings
+from shared.settings import (
+    ContactChannelSettings,
+    EncryptionSettings,
+    IdentityChannelSettings,
+    PhoneCountrySettings,
+    ServiceSettings,
+)
 
 LOOPBACK = "127.0.0.1,::1"
 
 
 class IntakeSettings(
-    ServiceSettings, EncryptionSettings, IdentityChannelSettings, ContactChannelSettings, BodyLimitSettings
+    ServiceSettings,
+    EncryptionSettings,
+    IdentityChannelSettings,
+    ContactChannelSettings,
+    PhoneCountrySettings,
+    BodyLimitSettings,
 ):
     service_name: ClassVar[str] = "intake"
     model_config = SettingsConfigDict(env_prefix="SIMPUL_INTAKE_", extra="ignore")
@@ -59,21 +69,6 @@ class IntakeSettings(
     reporter_messages_per_hour: int = Field(
         default=10, ge=0, description="Messages a case takes from its reporter in any hour, then 429; 0 switches off."
     )
-
-    phone_countries: str = Field(
-        default="",
-        description="Comma-separated calling codes (e.g. '60,65') whose phone numbers the form accepts besides"
-        " Indonesian mobiles (+62 8...). Empty: Indonesian mobiles only.",
-    )
-
-    @field_validator("phone_countries")
-    @classmethod
-    def _countries(cls, value: str) -> str:
-        country_codes(value)
-        return value
-
-    def phone_country_codes(self) -> tuple[str, ...]:
-        return country_codes(self.phone_countries)
 
     @field_validator("rate_limit_exempt", "trusted_proxies")
     @classmethod

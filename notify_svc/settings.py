@@ -10,10 +10,10 @@ from pydantic_settings import SettingsConfigDict
 
 from notify_svc.quiet_hours import QuietHours
 from shared.calendar import zone
-from shared.settings import ContactChannelSettings, EncryptionSettings, ServiceSettings
+from shared.settings import ContactChannelSettings, EncryptionSettings, PhoneCountrySettings, ServiceSettings
 
 
-class NotifySettings(ServiceSettings, EncryptionSettings, ContactChannelSettings):
+class NotifySettings(ServiceSettings, EncryptionSettings, ContactChannelSettings, PhoneCountrySettings):
     service_name: ClassVar[str] = "notify"
     model_config = SettingsConfigDict(env_prefix="SIMPUL_NOTIFY_", extra="ignore")
 

@@ -89,6 +89,7 @@ class Sender:
         self.sms = sms or sms_transport_for(settings)
         self.quiet = settings.quiet()
         self.daily_limit = DailyLimit(settings)
+        self.countries = settings.phone_country_codes()
         self.day_zone = zone(settings.default_timezone)
         self.retries = service.Retries(settings.max_attempts, settings.retry_base_seconds, settings.retry_max_seconds)
         self._wake = asyncio.Event()
@@ -218,7 +219,7 @@ class Sender:
         """Deliver one claimed notification (unless it cannot or must not go now); what became of it."""
         n = claimed.n
         bind_tracking_id(n.tracking_id)
-        target = resolve(claimed.found, self.sealer, n, self.settings.default_timezone)
+        target = resolve(claimed.found, self.sealer, n, self.settings.default_timezone, self.countries)
         secret: dict[str, Any] = json.loads(self.sealer.open(n.context_sealed)) if n.context_sealed else {}
         now = runtime.clock.now()
         if isinstance(target, Unreachable):

@@ -1,5 +1,5 @@
-"""The daily limit per reporter destination (against SMS pumping): past it a message is skipped with the reason
-daily_limit, counted in the database under a keyed hash, never the plain number or address."""
+"""Who notify texts, and how often (against SMS pumping): only Indonesian mobiles and the countries named; past the
+daily limit per destination a message is skipped (daily_limit), counted under a keyed hash, never the plain number."""
 
 from __future__ import annotations
 
@@ -68,3 +68,19 @@ async def test_emails_to_one_address_stop_at_the_daily_limit_until_the_next_day(
         assert [len(smtp_server.inbox.for_tid(t)) for t in (first, second, third)] == [1, 0, 1]
         stored = await counts(svc)
         assert all("dewi" not in h and "budi" not in h for h, _ in stored)
+
+
+async def test_only_indonesian_mobiles_and_the_countries_named_are_texted(
+    database: Any, natsd: Any, tmp_path: Path, sms_gateway: SmsGateway
+) -> None:
+    settings = {**gateway_settings(sms_gateway), "phone_countries": "60"}
+    async with start_notify(database, natsd, tmp_path, **settings) as svc:
+        landline, abroad, named = new_tid(), new_tid(), new_tid()
+        await svc.contact(landline, email_address=None, phone="+62 21 555 1234")
+        await svc.contact(abroad, email_address=None, phone="+44 7700 900123")
+        await svc.contact(named, email_address=None, phone="+60 12 345 6789")
+        for tid in (landline, abroad):
+            [skipped] = await svc.wait_deliveries(tid, 1, status="skipped")
+            assert skipped["reason"] == "invalid_phone"
+        await svc.wait_deliveries(named, 1, status="sent", channel="sms")
+        assert [len(sms_gateway.texts_for(t)) for t in (landline, abroad, named)] == [0, 0, 1]

@@ -48,6 +48,11 @@ async def messages(session: AsyncSession, tracking_id: str, *, limit: int, offse
     return (await session.scalars(stmt)).all()
 
 
+async def message_total(session: AsyncSession, tracking_id: str) -> int:
+    stmt = select(func.count()).select_from(ReporterMessage).where(ReporterMessage.tracking_id == tracking_id)
+    return int((await session.execute(stmt)).scalar_one())
+
+
 async def message_counts(session: AsyncSession, tracking_id: str, since: datetime) -> tuple[int, int]:
     """How many messages the case has, and how many of them were sent after `since`."""
     m = ReporterMessage

@@ -254,7 +254,7 @@ async def case_view(session: AsyncSession, tracking_id: str, receipt: str | None
     rating = await repository.rating(session, tracking_id)
     expected_answer_by, expected_answer_date = expected_answer(complaint)
     latest = await repository.messages(session, tracking_id, limit=THREAD_TAIL + 1, offset=0)
-    total, _ = await repository.message_counts(session, tracking_id, complaint.submitted_at)
+    total = await repository.message_total(session, tracking_id)
     return CaseView(
         tracking_id=complaint.tracking_id,
         title=complaint.title,

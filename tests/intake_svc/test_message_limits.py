@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -114,3 +115,18 @@ async def test_long_threads_page(database: TestDatabase, natsd: Any, tmp_path: P
         assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
         r = await intake.client.get(f"/api/v1/complaints/{tid}/messages", params={"limit": 0}, headers=headers)
         assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
+
+
+async def test_the_limits_hold_across_replicas(database: TestDatabase, natsd: Any, tmp_path: Path) -> None:
+    limits = {"reporter_messages_per_hour": 3, "rate_limit_enabled": False}
+    async with (
+        limited_intake(database, natsd, tmp_path / "a", **limits) as one,
+        limited_intake(database, natsd, tmp_path / "b", **limits) as two,
+    ):
+        case = await one.submit()
+        answers = await asyncio.gather(*(post(replica, case) for replica in (one, two) * 4))
+        codes = sorted(r.status_code for r in answers)
+        assert set(codes) <= {201, 429, 503}, [r.text for r in answers]
+        assert await stored(one) == codes.count(201) <= 3
+        if database.schema is not None:  # PostgreSQL: the case's row lock serializes the posts, none fails
+            assert codes == [201] * 3 + [429] * 5

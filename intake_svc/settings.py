@@ -9,13 +9,24 @@ from pydantic_settings import SettingsConfigDict
 
 from shared.http.client_address import IPNetwork, parse_networks
 from shared.http.limits import BodyLimitSettings
-from shared.settings import ContactChannelSettings, EncryptionSettings, IdentityChannelSettings, ServiceSettings
+from shared.settings import (
+    ContactChannelSettings,
+    EncryptionSettings,
+    IdentityChannelSettings,
+    PhoneCountrySettings,
+    ServiceSettings,
+)
 
 LOOPBACK = "127.0.0.1,::1"
 
 
 class IntakeSettings(
-    ServiceSettings, EncryptionSettings, IdentityChannelSettings, ContactChannelSettings, BodyLimitSettings
+    ServiceSettings,
+    EncryptionSettings,
+    IdentityChannelSettings,
+    ContactChannelSettings,
+    PhoneCountrySettings,
+    BodyLimitSettings,
 ):
     service_name: ClassVar[str] = "intake"
     model_config = SettingsConfigDict(env_prefix="SIMPUL_INTAKE_", extra="ignore")
@@ -32,7 +43,7 @@ class IntakeSettings(
     rate_limit_exempt: str = Field(
         default=LOOPBACK,
         description="Comma-separated clients (addresses or networks) the rate limit never counts: the machine itself"
-        " and channel gateways. They still count toward a case's failed receipt checks.",
+        " and channel gateways. Their failed receipt checks are not counted either.",
     )
     limits_max_clients: int = Field(
         default=100_000, ge=1, description="Clients (and cases) each limit remembers; the longest idle go first."
@@ -44,11 +55,19 @@ class IntakeSettings(
     receipt_failures_per_client: int = Field(
         default=10, ge=0, description="Failed receipt checks a client may make per window, then 429; 0 switches off."
     )
-    receipt_failures_per_case: int = Field(
-        default=30, ge=0, description="Failed receipt checks a case may take per window, then 429; 0 switches off."
-    )
     receipt_failure_window_s: int = Field(
         default=900, ge=1, description="The window for failed receipt checks, and how long a lockout lasts."
+    )
+
+    # Reporter messages, counted in the database so that they hold across replicas.
+    reporter_messages_per_case: int = Field(
+        default=50,
+        ge=0,
+        description="Messages a case takes from its reporter in all, then 422 (accepting or disputing an answer is"
+        " still taken); 0 switches off.",
+    )
+    reporter_messages_per_hour: int = Field(
+        default=10, ge=0, description="Messages a case takes from its reporter in any hour, then 429; 0 switches off."
     )
 
     @field_validator("rate_limit_exempt", "trusted_proxies")

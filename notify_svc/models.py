@@ -105,7 +105,7 @@ class Notification(Base):
     `next_attempt_at` is when a sender may pick it (pending only; null once final). A sender that picks it
     pushes `next_attempt_at` out by a lease, so no other sender picks it while it is being sent.
     `reason` says why it is skipped (no_contact, no_address, invalid_email, invalid_phone, no_recipient,
-    no_recipients), failed (max_attempts, recipient_refused), or waiting (awaiting_contact, quiet_hours).
+    no_recipients, daily_limit), failed (max_attempts, recipient_refused), or waiting (awaiting_contact, quiet_hours).
     """
 
     __tablename__ = "notifications"
@@ -175,3 +175,18 @@ class Digest(Base):
     overdue: Mapped[int] = mapped_column(Integer, nullable=False)
     due_soon: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+
+
+class DestinationCount(Base):
+    """How many messages went to one reporter destination (a phone number or an email address) on one day.
+
+    `destination_hash` is an HMAC of the channel and the address under a key derived from the service's encryption
+    key: the plain number or address is never stored here. Rows older than yesterday are deleted as new days begin.
+    """
+
+    __tablename__ = "destination_counts"
+    __table_args__ = (Index("ix_destination_counts_day", "day"),)
+
+    destination_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    sent: Mapped[int] = mapped_column(Integer, nullable=False)

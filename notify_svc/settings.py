@@ -10,10 +10,10 @@ from pydantic_settings import SettingsConfigDict
 
 from notify_svc.quiet_hours import QuietHours
 from shared.calendar import zone
-from shared.settings import ContactChannelSettings, EncryptionSettings, ServiceSettings
+from shared.settings import ContactChannelSettings, EncryptionSettings, PhoneCountrySettings, ServiceSettings
 
 
-class NotifySettings(ServiceSettings, EncryptionSettings, ContactChannelSettings):
+class NotifySettings(ServiceSettings, EncryptionSettings, ContactChannelSettings, PhoneCountrySettings):
     service_name: ClassVar[str] = "notify"
     model_config = SettingsConfigDict(env_prefix="SIMPUL_NOTIFY_", extra="ignore")
 
@@ -47,6 +47,18 @@ class NotifySettings(ServiceSettings, EncryptionSettings, ContactChannelSettings
     sms_timeout: float = 10.0
     sms_dir: Path | None = Field(
         default=None, description="Where SMS go as .json files without a gateway. Default <data_dir>/sms."
+    )
+
+    reporter_sms_per_day: int = Field(
+        default=10,
+        ge=0,
+        description="SMS one phone number gets per day (in default_timezone); past it they are skipped (daily_limit)."
+        " 0 switches off.",
+    )
+    reporter_emails_per_day: int = Field(
+        default=20,
+        ge=0,
+        description="Emails one reporter address gets per day; past it they are skipped (daily_limit). 0 switches off.",
     )
 
     quiet_hours: str = Field(

@@ -17,6 +17,11 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def keyed_hash(key: bytes, value: str) -> str:
+    """HMAC-SHA256 of a low-entropy value (a phone number, an address): without the key, not reversible by guessing."""
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
 def secrets_equal(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.phones import country_codes
 
 
 class ServiceSettings(BaseSettings):
@@ -116,3 +118,22 @@ class ContactChannelSettings(BaseSettings):
 
     def contact_key_list(self) -> list[str]:
         return key_ring(self.contact_keys, "contact_keys")
+
+
+class PhoneCountrySettings(BaseSettings):
+    """For intake (which accepts a reporter's phone) and notify (which texts it): the countries besides Indonesia."""
+
+    phone_countries: str = Field(
+        default="",
+        description="Comma-separated calling codes (e.g. '60,65') whose phone numbers are accepted and texted besides"
+        " Indonesian mobiles (+62 8...). Empty: Indonesian mobiles only.",
+    )
+
+    @field_validator("phone_countries")
+    @classmethod
+    def _phone_countries(cls, value: str) -> str:
+        country_codes(value)
+        return value
+
+    def phone_country_codes(self) -> tuple[str, ...]:
+        return country_codes(self.phone_countries)

@@ -8,7 +8,16 @@ from fastapi import APIRouter, Depends
 
 from agency_svc.context import ContextDep, IdempotencyDep
 from agency_svc.inbox import service
-from agency_svc.inbox.schemas import CaseDetail, DelegateIn, FollowUpIn, FollowUpView, ForwardIn, Inbox, InboxQuery
+from agency_svc.inbox.schemas import (
+    CaseDetail,
+    DelegateIn,
+    FollowUpIn,
+    FollowUpView,
+    ForwardIn,
+    Inbox,
+    InboxQuery,
+    MessagePage,
+)
 from shared.auth import Principal, require_roles
 from shared.domain import Role
 from shared.errors import error_responses
@@ -50,6 +59,19 @@ async def get_complaint(tracking_id: str, principal: AgencyKey, session: Session
     """A case held in the key's subtree: the report, follow-ups, the reporter's messages and the history."""
     bind_tracking_id(tracking_id)
     return await service.case_detail(session, principal, tracking_id, ctx.names)
+
+
+@router.get(
+    "/complaints/{tracking_id}/messages",
+    response_model=MessagePage,
+    status_code=200,
+    tags=["agency"],
+    responses=error_responses(401, 403, 404, 422),
+)
+async def list_messages(tracking_id: str, principal: AgencyKey, session: SessionDep, page: PageDep) -> MessagePage:
+    """The reporter's messages on a case held in the key's subtree, newest first, a page at a time."""
+    bind_tracking_id(tracking_id)
+    return await service.case_messages(session, principal, tracking_id, page)
 
 
 @router.post(

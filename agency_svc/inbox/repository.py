@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agency_svc.clocks.repository import overdue as overdue_clause
@@ -60,9 +60,21 @@ async def follow_ups_of(session: AsyncSession, tracking_id: str) -> Sequence[Fol
     return (await session.execute(stmt)).scalars().all()
 
 
-async def messages_of(session: AsyncSession, tracking_id: str) -> Sequence[CaseMessage]:
-    stmt = select(CaseMessage).where(CaseMessage.tracking_id == tracking_id).order_by(CaseMessage.sent_at)
+async def messages_of(session: AsyncSession, tracking_id: str, page: Page) -> Sequence[CaseMessage]:
+    """A page of the case's reporter messages, newest first (`page.limit + 1` rows, to tell whether more follow)."""
+    stmt = (
+        select(CaseMessage)
+        .where(CaseMessage.tracking_id == tracking_id)
+        .order_by(CaseMessage.sent_at.desc(), CaseMessage.message_id.desc())
+        .limit(page.limit + 1)
+        .offset(page.offset)
+    )
     return (await session.execute(stmt)).scalars().all()
+
+
+async def message_count(session: AsyncSession, tracking_id: str) -> int:
+    stmt = select(func.count()).select_from(CaseMessage).where(CaseMessage.tracking_id == tracking_id)
+    return int((await session.execute(stmt)).scalar_one())
 
 
 async def history_of(session: AsyncSession, tracking_id: str) -> Sequence[CaseHistory]:

@@ -13,6 +13,7 @@ from shared.domain import Channel, Classification, NodeCode, RouteKind, Status
 from shared.events.contracts import ClockView
 from shared.http.inputs import JsonBool
 from shared.http.outputs import UtcDatetime
+from shared.http.paging import THREAD_TAIL
 
 FollowUpText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20000)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -76,6 +77,13 @@ class MessageView(BaseModel):
     sent_at: UtcDatetime
 
 
+class MessagePage(BaseModel):
+    """A page of the reporter's messages on a case, newest first."""
+
+    items: list[MessageView]
+    next_offset: int | None = Field(description="The offset of the next page; null on the last page.")
+
+
 class HistoryEntry(BaseModel):
     at: UtcDatetime
     kind: str = Field(
@@ -124,7 +132,15 @@ class CaseDetail(BaseModel):
     )
     escalation_level: int = Field(description="The highest escalation rung those clocks reached; 0 without clocks.")
     follow_ups: list[FollowUpView]
-    messages: list[MessageView]
+    messages: list[MessageView] = Field(
+        description=f"The latest {THREAD_TAIL} of the reporter's messages, oldest first; the rest page through"
+        " GET .../messages."
+    )
+    messages_total: int = Field(description="How many messages the reporter sent on the case in all.")
+    messages_next: int | None = Field(
+        description="The `offset` at GET .../messages (newest first) where the messages not shown here begin; null"
+        " when all are shown."
+    )
     history: list[HistoryEntry]
 
 

@@ -30,15 +30,16 @@ from agency_svc.inbox.schemas import (
     HistoryEntry,
     Inbox,
     InboxQuery,
+    MessagePage,
     MessageView,
 )
-from agency_svc.models import KIT, Case, FollowUp, Node
+from agency_svc.models import KIT, Case, CaseMessage, FollowUp, Node
 from shared import audit
 from shared.auth.keys import Principal
 from shared.domain import ANONYMOUS_NAME, STATUS_LABELS, Classification, Status
 from shared.errors import ApiError, not_found
 from shared.events.contracts import AgencyAcknowledged, AgencyDelegated, AgencyForwardRequested, FollowupPosted
-from shared.http.paging import Page
+from shared.http.paging import THREAD_TAIL, Page
 from shared.identity import NameSeal
 from shared.logging import get_logger
 
@@ -126,7 +127,7 @@ def _follow_up_view(f: FollowUp) -> FollowUpView:
 async def detail(session: AsyncSession, case: Case, scope: Scope, names: NameSeal) -> CaseDetail:
     clocks = (await shown_clocks(session, scope, [case.tracking_id])).get(case.tracking_id, NO_CLOCKS)
     follow_ups = await repo.follow_ups_of(session, case.tracking_id)
-    messages = await repo.messages_of(session, case.tracking_id)
+    latest = await repo.messages_of(session, case.tracking_id, Page(limit=THREAD_TAIL, offset=0))
     history = await repo.history_of(session, case.tracking_id)
     return CaseDetail(
         tracking_id=case.tracking_id,
@@ -159,12 +160,9 @@ async def detail(session: AsyncSession, case: Case, scope: Scope, names: NameSea
         clocks=clocks.clocks,
         escalation_level=clocks.escalation_level,
         follow_ups=[_follow_up_view(f) for f in follow_ups],
-        messages=[
-            MessageView(
-                message_id=m.message_id, content=m.content, disputes_answer=m.disputes_answer, sent_at=m.sent_at
-            )
-            for m in messages
-        ],
+        messages=[_message_view(m) for m in reversed(latest[:THREAD_TAIL])],
+        messages_total=await repo.message_count(session, case.tracking_id),
+        messages_next=THREAD_TAIL if len(latest) > THREAD_TAIL else None,
         history=[
             HistoryEntry(
                 at=h.at,
@@ -177,6 +175,16 @@ async def detail(session: AsyncSession, case: Case, scope: Scope, names: NameSea
             for h in history
         ],
     )
+
+
+def _message_view(m: CaseMessage) -> MessageView:
+    return MessageView(message_id=m.message_id, content=m.content, disputes_answer=m.disputes_answer, sent_at=m.sent_at)
+
+
+async def case_messages(session: AsyncSession, principal: Principal, tracking_id: str, page: Page) -> MessagePage:
+    held = await held_case(session, principal, tracking_id)
+    rows = await repo.messages_of(session, held.case.tracking_id, page)
+    return MessagePage(items=[_message_view(m) for m in rows[: page.limit]], next_offset=page.next_offset(len(rows)))
 
 
 async def case_detail(session: AsyncSession, principal: Principal, tracking_id: str, names: NameSeal) -> CaseDetail:

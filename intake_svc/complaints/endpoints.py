@@ -14,6 +14,7 @@ from intake_svc.complaints.schemas import (
     CaseView,
     MessageCreated,
     MessageIn,
+    MessagePage,
     RatingIn,
     RatingView,
     SubmitRequest,
@@ -24,6 +25,7 @@ from intake_svc.context import ContextDep
 from shared.errors import ApiError, error_responses
 from shared.http.app import SessionDep
 from shared.http.openapi import link_to
+from shared.http.paging import PageDep
 from shared.logging import bind_tracking_id, get_logger
 
 log = get_logger(__name__)
@@ -88,6 +90,7 @@ async def submit_complaint(
     idempotency_key: IdempotencyKey = None,
 ) -> SubmitResponse:
     """Submit a complaint from any channel; returns the tracking id and, once only, the receipt."""
+    service.check_phone(body, ctx.settings.phone_country_codes())
     for attempt in range(_TRACKING_ID_COLLISION_RETRIES):
         prepared, created = service.prepare_submission(
             body,
@@ -128,6 +131,20 @@ async def get_complaint(
 ) -> CaseView:
     """The reporter's view of a case: status, timeline, follow-ups, messages and rating (needs X-Receipt)."""
     return await service.case_view(session, tracking_id, x_receipt, gate)
+
+
+@router.get(
+    "/{tracking_id}/messages",
+    response_model=MessagePage,
+    status_code=200,
+    tags=["reporter"],
+    responses=error_responses(404, 422, 429),
+)
+async def list_messages(
+    tracking_id: str, session: SessionDep, gate: ReceiptGateDep, page: PageDep, x_receipt: Receipt = None
+) -> MessagePage:
+    """The reporter's messages on a case, newest first, a page at a time (needs X-Receipt)."""
+    return await service.message_page(session, tracking_id, x_receipt, gate, page)
 
 
 @router.post(

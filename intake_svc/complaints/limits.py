@@ -1,4 +1,4 @@
-"""The public endpoints' limits: a rate limit per client, and a lockout for guessing receipts."""
+"""The public endpoints' limits: a rate limit per client, and a lockout per client for guessing receipts."""
 
 from __future__ import annotations
 
@@ -39,9 +39,6 @@ class PublicLimits:
         self.receipt_clients = FailureLockout(
             clock, max_failures=settings.receipt_failures_per_client, window_s=window, max_keys=max_keys
         )
-        self.receipt_cases = FailureLockout(
-            clock, max_failures=settings.receipt_failures_per_case, window_s=window, max_keys=max_keys
-        )
 
     def caller(self, connection: HTTPConnection) -> Caller:
         address = request_client(connection, self.trusted_proxies)
@@ -58,25 +55,23 @@ class PublicLimits:
 
 @dataclass(frozen=True)
 class ReceiptGate:
-    """Guards one request's receipt check: 429 while its client or its case is locked out, even for a right receipt."""
+    """Guards one request's receipt check: 429 while its client is locked out, even for a right receipt.
+
+    Only clients are counted, never cases: a receipt has 160 bits, so failures against one case protect nothing, and
+    counting them would let anyone who knows a tracking id lock its reporter out.
+    """
 
     limits: PublicLimits
     caller: Caller
 
-    def admit(self, tracking_id: str) -> None:
-        waits = [self.limits.receipt_cases.locked(_case_key(tracking_id))]
-        if not self.caller.exempt:
-            waits.append(self.limits.receipt_clients.locked(self.caller.key))
-        wait = max((w for w in waits if w is not None), default=None)
+    def admit(self) -> None:
+        if self.caller.exempt:
+            return
+        wait = self.limits.receipt_clients.locked(self.caller.key)
         if wait is not None:
             raise too_many_requests(wait, TOO_MANY_FAILED_RECEIPTS)
 
-    def failed(self, tracking_id: str) -> None:
+    def failed(self) -> None:
         """Counts a wrong or missing receipt, whether or not the case exists (so a 429 cannot tell)."""
-        self.limits.receipt_cases.fail(_case_key(tracking_id))
         if not self.caller.exempt:
             self.limits.receipt_clients.fail(self.caller.key)
-
-
-def _case_key(tracking_id: str) -> str:
-    return tracking_id[:64]

@@ -5,16 +5,33 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.domain import Channel, Classification, NodeCode, RegionCode, Status
 from shared.http.inputs import EmailAddress, IsoDate, JsonBool, JsonInt
+from shared.http.paging import THREAD_TAIL
+from shared.phones import e164
 
 # The easternmost Indonesian time zone (WIT, UTC+9, no daylight saving): no reporter's "today" is later than this.
 _LATEST_TODAY = timezone(timedelta(hours=9))
 
 
-Phone = Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{6,20}$")]
+def _e164(value: str) -> str:
+    number = e164(value)
+    if number is None:
+        raise ValueError("nomor telepon tidak valid; not a phone number")
+    return number
+
+
+Phone = Annotated[
+    str,
+    Field(
+        pattern=r"^\+?[0-9 ()-]{6,20}$",
+        description="A mobile number: +62 8..., 62 8... or 08... (stored as +628...). Only Indonesian mobiles unless"
+        " the hub accepts other countries.",
+    ),
+    AfterValidator(_e164),
+]
 
 
 class ReporterIn(BaseModel):
@@ -88,6 +105,13 @@ class MessageView(BaseModel):
     disputes_answer: bool
 
 
+class MessagePage(BaseModel):
+    """A page of the case's messages, newest first."""
+
+    items: list[MessageView]
+    next_offset: int | None = Field(description="The offset of the next page; null on the last page.")
+
+
 class RatingView(BaseModel):
     score: int
     comment: str | None = None
@@ -124,7 +148,15 @@ class CaseView(BaseModel):
     )
     timeline: list[TimelineItem]
     follow_ups: list[FollowUpView]
-    messages: list[MessageView]
+    messages: list[MessageView] = Field(
+        description=f"The latest {THREAD_TAIL} of the reporter's messages, oldest first; the rest page through"
+        " GET .../messages."
+    )
+    messages_total: int = Field(description="How many messages the case has in all.")
+    messages_next: int | None = Field(
+        description="The `offset` at GET .../messages (newest first) where the messages not shown here begin; null"
+        " when all are shown."
+    )
     rating: RatingView | None = None
 
 

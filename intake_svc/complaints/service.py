@@ -19,6 +19,7 @@ from intake_svc.complaints.schemas import (
     FollowUpView,
     MessageCreated,
     MessageIn,
+    MessagePage,
     MessageView,
     RatingIn,
     RatingView,
@@ -43,8 +44,11 @@ from shared.events.contracts import (
     ReporterRated,
     ReporterReplied,
 )
+from shared.http.paging import THREAD_TAIL, Page
+from shared.http.ratelimit import too_many_requests
 from shared.logging import bind_tracking_id, get_logger
 from shared.outbox import Outbox
+from shared.phones import may_text
 
 log = get_logger(__name__)
 
@@ -55,6 +59,7 @@ _CLOSED = frozenset({Status.rejected, Status.completed, Status.archived})
 _RATABLE = frozenset({Status.answered, Status.completed})
 _NO_ANSWER_AWAITED = frozenset({Status.answered, Status.completed, Status.rejected, Status.archived})
 _DISPLAY_ZONE = zone(Timezone.WIB)
+_MESSAGE_WINDOW = timedelta(hours=1)
 
 
 def new_tracking_id() -> str:
@@ -67,6 +72,26 @@ def request_hash(request: SubmitRequest) -> str:
     """SHA-256 of the validated request's canonical JSON: what an Idempotency-Key is bound to."""
     canonical = orjson.dumps(request.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()
+
+
+def check_phone(request: SubmitRequest, other_countries: tuple[str, ...]) -> None:
+    """422 for a phone number the hub does not text: only Indonesian mobiles, and the countries the settings name."""
+    phone = request.reporter.phone if request.reporter else None
+    if phone is None or may_text(phone, other_countries):
+        return
+    accepted = "+62 8..." + "".join(f", +{c}" for c in other_countries)
+    raise ApiError(
+        422,
+        "validation_error",
+        "the request is not valid",
+        [
+            {
+                "loc": ["body", "reporter", "phone"],
+                "msg": f"hanya nomor ponsel {accepted} yang diterima; only mobile numbers {accepted} are accepted",
+                "type": "phone_not_accepted",
+            }
+        ],
+    )
 
 
 def prepare_submission(
@@ -204,14 +229,15 @@ def _not_found() -> ApiError:
 async def authorize(session: AsyncSession, tracking_id: str, receipt: str | None, gate: ReceiptGate) -> Complaint:
     """The case, if the receipt opens it. Unknown case, missing or wrong receipt: the same 404 (and a strike).
 
-    Once the client or the case has failed too often, 429 until its lockout ends, even for the right receipt.
+    Once the client has failed too often, 429 until its lockout ends, even for the right receipt. Cases are not
+    counted: anyone who knows a tracking id could otherwise lock its reporter out.
     """
-    gate.admit(tracking_id)
+    gate.admit()
     complaint = await repository.get_complaint(session, tracking_id) if len(tracking_id) <= 40 else None
     given = hash_receipt(receipt) if receipt and len(receipt) <= 200 else _NO_RECEIPT_HASH
     expected = complaint.receipt_hash if complaint is not None else _NO_RECEIPT_HASH
     if complaint is None or not receipt or not secrets_equal(given, expected):
-        gate.failed(tracking_id)
+        gate.failed()
         raise _not_found()
     bind_tracking_id(complaint.tracking_id)
     return complaint
@@ -231,6 +257,8 @@ async def case_view(session: AsyncSession, tracking_id: str, receipt: str | None
     status = Status(complaint.status)
     rating = await repository.rating(session, tracking_id)
     expected_answer_by, expected_answer_date = expected_answer(complaint)
+    latest = await repository.messages(session, tracking_id, limit=THREAD_TAIL + 1, offset=0)
+    total = await repository.message_total(session, tracking_id)
     return CaseView(
         tracking_id=complaint.tracking_id,
         title=complaint.title,
@@ -260,18 +288,58 @@ async def case_view(session: AsyncSession, tracking_id: str, receipt: str | None
             )
             for f in await repository.follow_ups(session, tracking_id)
         ],
-        messages=[
-            MessageView(
-                message_id=m.message_id, content=m.content, sent_at=m.sent_at, disputes_answer=m.disputes_answer
-            )
-            for m in await repository.messages(session, tracking_id)
-        ],
+        messages=[_message_view(m) for m in reversed(latest[:THREAD_TAIL])],
+        messages_total=total,
+        messages_next=THREAD_TAIL if len(latest) > THREAD_TAIL else None,
         rating=(
             RatingView(score=rating.score, comment=rating.comment, rated_at=rating.rated_at)
             if rating is not None
             else None
         ),
     )
+
+
+def _message_view(m: ReporterMessage) -> MessageView:
+    return MessageView(message_id=m.message_id, content=m.content, sent_at=m.sent_at, disputes_answer=m.disputes_answer)
+
+
+async def message_page(
+    session: AsyncSession, tracking_id: str, receipt: str | None, gate: ReceiptGate, page: Page
+) -> MessagePage:
+    complaint = await authorize(session, tracking_id, receipt, gate)
+    rows = await repository.messages(session, complaint.tracking_id, limit=page.limit + 1, offset=page.offset)
+    return MessagePage(items=[_message_view(m) for m in rows[: page.limit]], next_offset=page.next_offset(len(rows)))
+
+
+async def _check_message_limits(
+    session: AsyncSession, ctx: IntakeContext, complaint: Complaint, body: MessageIn, now: datetime
+) -> None:
+    """Refuses a message past the case's limits: in all (422) or in the last hour (429 with Retry-After).
+
+    Counted in the database under the case's row lock, so the limits hold across replicas. A message that accepts or
+    disputes the answer passes the limit in all: the case must be answered for it, so the agency's answers bound it.
+    """
+    per_case, per_hour = ctx.settings.reporter_messages_per_case, ctx.settings.reporter_messages_per_hour
+    if not per_case and not per_hour:
+        return
+    await repository.lock_complaint(session, complaint)
+    total, last_hour = await repository.message_counts(session, complaint.tracking_id, now - _MESSAGE_WINDOW)
+    answers_the_answer = body.disputes_answer or body.accepts_answer
+    if per_case and total >= per_case and not answers_the_answer:
+        raise ApiError(
+            422,
+            "message_limit",
+            f"kasus ini sudah menerima {per_case} pesan, batasnya; this case has taken its limit of {per_case}"
+            " messages",
+        )
+    if per_hour and last_hour >= per_hour:
+        reopens = await repository.nth_newest_sent_at(session, complaint.tracking_id, per_hour)
+        wait = (reopens + _MESSAGE_WINDOW - now).total_seconds() if reopens is not None else 1.0
+        raise too_many_requests(
+            wait,
+            f"terlalu banyak pesan dalam satu jam untuk kasus ini, coba lagi nanti; too many messages to this case"
+            f" in an hour (at most {per_hour}), retry later",
+        )
 
 
 async def add_message(
@@ -286,6 +354,7 @@ async def add_message(
         raise ApiError(409, "illegal_transition", "only an answered case can have its answer disputed")
     if body.accepts_answer and status is not Status.answered:
         raise ApiError(409, "illegal_transition", "only an answered case can have its answer accepted")
+    await _check_message_limits(session, ctx, complaint, body, now)
     message = ReporterMessage(
         message_id=str(uuid.uuid4()),
         tracking_id=complaint.tracking_id,

@@ -25,7 +25,7 @@ class DeliveryView(BaseModel):
     status: NotificationStatus
     reason: str | None = Field(
         default=None,
-        description="Why skipped (no_contact, no_address, invalid_email, invalid_phone, no_recipient, "
+        description="Why skipped (no_contact, no_address, invalid_email, invalid_phone, no_recipient, daily_limit, "
         "no_recipients), failed (max_attempts, recipient_refused) or still waiting (awaiting_contact, quiet_hours).",
     )
     attempts: int

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.contacts.service import OpenedContact, normalize_language, opened
 from notify_svc.models import CaseState, Contact, Notification, NotifyChannel, Recipient, RecipientKind
-from notify_svc.sending.sms import e164
 from shared.crypto import Sealer
 from shared.http.inputs import is_email_address
+from shared.phones import e164, may_text
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,9 @@ async def lookup(session: AsyncSession, notifications: Sequence[Notification]) -
     return found
 
 
-def resolve(found: Lookup, sealer: Sealer, n: Notification, default_timezone: str) -> Address | Unreachable:
+def resolve(
+    found: Lookup, sealer: Sealer, n: Notification, default_timezone: str, countries: tuple[str, ...]
+) -> Address | Unreachable:
     """Where `n` goes, from what `lookup` read; opening a reporter's contact may fail (a retired key, say)."""
     if n.recipient_kind == RecipientKind.reporter.value:
         if not n.tracking_id:
@@ -77,7 +79,7 @@ def resolve(found: Lookup, sealer: Sealer, n: Notification, default_timezone: st
         if contact is None:
             return Unreachable("no_contact", wait=True)
         timezone = found.timezones.get(n.tracking_id) or default_timezone
-        return reporter_address(opened(contact, sealer), timezone)
+        return reporter_address(opened(contact, sealer), timezone, countries)
     recipient = found.recipients.get(n.recipient_id) if n.recipient_id else None
     if recipient is None:
         return Unreachable("no_recipient")
@@ -94,9 +96,12 @@ def resolve(found: Lookup, sealer: Sealer, n: Notification, default_timezone: st
     )
 
 
-def reporter_address(contact: OpenedContact, timezone: str) -> Address | Unreachable:
-    """Email when the reporter left a usable address, else SMS when they left a usable phone number."""
+def reporter_address(contact: OpenedContact, timezone: str, countries: tuple[str, ...]) -> Address | Unreachable:
+    """Email when the reporter left a usable address, else SMS when they left a usable phone number: an Indonesian
+    mobile, or a number of one of `countries` (intake accepts no other; this holds whatever reached notify)."""
     phone = e164(contact.phone) if contact.phone else None
+    if phone and not may_text(phone, countries):
+        phone = None
     secrets = tuple(contact.secrets()) + ((phone,) if phone else ())
     name = None if contact.is_anonymous else contact.name
 

@@ -12,7 +12,6 @@ any other 4xx is a permanent failure.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,23 +22,7 @@ from notify_svc.sending.errors import PermanentFailure
 from notify_svc.sending.files import write_atomically
 from notify_svc.settings import NotifySettings
 
-_SEPARATORS = re.compile(r"[\s().-]")
-_E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
 RETRYABLE = frozenset({408, 425, 429})
-
-
-def e164(phone: str) -> str | None:
-    """An Indonesian-style number as E.164: `0812 ...` and `62 812 ...` become `+62812...`; None if not a number."""
-    digits = _SEPARATORS.sub("", phone.strip())
-    if digits.startswith("+"):
-        number = digits
-    elif digits.startswith("0"):
-        number = "+62" + digits[1:]
-    elif digits.startswith("8"):
-        number = "+62" + digits
-    else:
-        number = "+" + digits
-    return number if _E164.match(number) else None
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notify_svc.models import Notification, NotificationStatus, NotifyChannel, RecipientKind
 from notify_svc.notifications import repository, service
 from notify_svc.sending.addresses import Address, Lookup, Unreachable, lookup, resolve
+from notify_svc.sending.daily_limit import DAILY_LIMIT, DailyLimit
 from notify_svc.sending.errors import PermanentFailure, redact
 from notify_svc.sending.mail import Mail, Transport, message_id_for, transport_for
 from notify_svc.sending.sms import SmsMessage, SmsTransport, sms_transport_for
@@ -31,6 +32,7 @@ from notify_svc.sending.templates import Renderer
 from notify_svc.settings import NotifySettings
 from shared.background import finish_even_if_cancelled, poll_until_stopped, raise_if_cancelling, wake_on_commit
 from shared.bus.consumer import infra_failure
+from shared.calendar import zone
 from shared.crypto import Sealer
 from shared.domain import STATUS_LABELS, Status
 from shared.logging import bind_tracking_id, clear_context, get_logger
@@ -86,6 +88,9 @@ class Sender:
         self.transport = transport or transport_for(settings)
         self.sms = sms or sms_transport_for(settings)
         self.quiet = settings.quiet()
+        self.daily_limit = DailyLimit(settings)
+        self.countries = settings.phone_country_codes()
+        self.day_zone = zone(settings.default_timezone)
         self.retries = service.Retries(settings.max_attempts, settings.retry_base_seconds, settings.retry_max_seconds)
         self._wake = asyncio.Event()
 
@@ -214,7 +219,7 @@ class Sender:
         """Deliver one claimed notification (unless it cannot or must not go now); what became of it."""
         n = claimed.n
         bind_tracking_id(n.tracking_id)
-        target = resolve(claimed.found, self.sealer, n, self.settings.default_timezone)
+        target = resolve(claimed.found, self.sealer, n, self.settings.default_timezone, self.countries)
         secret: dict[str, Any] = json.loads(self.sealer.open(n.context_sealed)) if n.context_sealed else {}
         now = runtime.clock.now()
         if isinstance(target, Unreachable):
@@ -224,6 +229,8 @@ class Sender:
         until = self.quiet.until(now, target.timezone) if self.quiet and target.person else None
         if until is not None:
             return self._defer(runtime, n, target, until, now)
+        if not await self._within_daily_limit(runtime, n, target, now):
+            return self._skip(runtime, n, DAILY_LIMIT, now)
         try:
             message_id = await self._deliver(n, target, self.context(n, target, secret), now)
         except asyncio.CancelledError:
@@ -232,6 +239,15 @@ class Sender:
             secrets = [str(v) for v in secret.values() if v] + list(target.secrets)
             return self._failed(runtime, n, target, exc, secrets)
         return self._sent(runtime, n, target, message_id)
+
+    async def _within_daily_limit(self, runtime: Runtime[Any], n: Notification, to: Address, now: datetime) -> bool:
+        """Counts a reporter's message against its destination's daily limit, once (on its first attempt: a retry
+        was counted already); False when the limit is reached. Officers' work addresses are not limited."""
+        if n.recipient_kind != RecipientKind.reporter.value or n.attempts > 0:
+            return True
+        day = now.astimezone(self.day_zone).date()
+        async with runtime.db.session() as session, session.begin():
+            return await self.daily_limit.admit(session, to.channel, to.to, day)
 
     async def _deliver(self, n: Notification, to: Address, ctx: dict[str, Any], now: datetime) -> str:
         """Render and hand over the message; the message id it is known by."""

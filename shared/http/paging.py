@@ -13,6 +13,8 @@ from fastapi import Depends, Query
 
 MAX_LIMIT = 200
 MAX_OFFSET = 10_000_000
+THREAD_TAIL = 50
+"""The latest messages a case view carries; the rest page through the case's `messages` list, newest first."""
 
 
 @dataclass(frozen=True)

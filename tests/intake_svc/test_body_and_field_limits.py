@@ -81,7 +81,7 @@ async def test_the_largest_legitimate_submission_fits_the_default(intake: Intake
         content=emoji * 20000,
         category=emoji * 100,
         agency_code="A" * 64,
-        reporter={"name": emoji * 200, "email": email, "phone": "+62 812 3456 789012"},
+        reporter={"name": emoji * 200, "email": email, "phone": "+62 (812) 3456-78901"},
     )
     raw = json.dumps(body, ensure_ascii=True).encode()
     assert 240_000 < len(raw) <= DEFAULT_MAX_BODY_BYTES

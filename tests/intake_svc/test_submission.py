@@ -16,6 +16,9 @@ from tests.support.databases import stored_text
 
 TRACKING_ID = re.compile(r"^SPL-[0-9A-HJKMNP-TV-Z]{10}$")
 
+PHONE = "+6281200001111"
+"""REPORTER's phone as intake keeps and forwards it (E.164)."""
+
 
 async def test_submit_returns_receipt_once_seals_contact_and_relays_events(intake: Intake) -> None:
     r = await intake.client.post(
@@ -39,33 +42,33 @@ async def test_submit_returns_receipt_once_seals_contact_and_relays_events(intak
     assert IDENTITY.open(case["reporter_name_sealed"]) == REPORTER["name"]
     assert case["region_code"] == "3578" and case["is_anonymous"] is False
     raw = str(submitted)
-    for secret in (REPORTER["name"], REPORTER["email"], REPORTER["phone"], receipt["receipt"]):
+    for secret in (REPORTER["name"], REPORTER["email"], PHONE, receipt["receipt"]):
         assert secret not in raw
     [contact] = private_events
     details = ContactDetails.opened(contact["data"].pop("details_sealed"), CONTACT)
     assert details == ContactDetails(
-        name=REPORTER["name"], email=REPORTER["email"], phone=REPORTER["phone"], receipt=receipt["receipt"]
+        name=REPORTER["name"], email=REPORTER["email"], phone=PHONE, receipt=receipt["receipt"]
     ), "the receipt travels sealed to notify, for the confirmation"
     assert contact["data"] == {"tracking_id": tid, "language": "id", "is_anonymous": False}
-    for secret in (REPORTER["name"], REPORTER["email"], REPORTER["phone"], receipt["receipt"]):
+    for secret in (REPORTER["name"], REPORTER["email"], PHONE, receipt["receipt"]):
         assert secret not in str(contact), "the private event holds the details sealed, not in plaintext"
 
     # Nothing in the database holds the receipt or the contact details in plaintext.
     values = await stored_text(intake.runtime.db.engine, Base.metadata)
     assert hash_receipt(receipt["receipt"]) in values, "the receipt is kept as its hash"
-    for secret in (receipt["receipt"], normalize_receipt(receipt["receipt"]), REPORTER["email"], REPORTER["phone"]):
+    for secret in (receipt["receipt"], normalize_receipt(receipt["receipt"]), REPORTER["email"], PHONE):
         assert not any(secret in v for v in values), f"{secret!r} stored in plaintext"
     async with intake.runtime.db.session() as session:
         stored = await session.get(Contact, tid)
         assert stored is not None and stored.email_sealed
     sealer = intake.runtime.context.sealers.at_rest
     assert sealer.open(stored.email_sealed) == REPORTER["email"]
-    assert sealer.open(stored.phone_sealed) == REPORTER["phone"]
+    assert sealer.open(stored.phone_sealed) == PHONE
 
     if intake.database.schema is None:  # SQLite: not even the file's bytes (WAL included) hold them
         db_file = Path(intake.database.url.split("///", 1)[1])
         blobs = b"".join(p.read_bytes() for p in db_file.parent.glob(db_file.name + "*"))
-        for secret in (REPORTER["email"], REPORTER["phone"], normalize_receipt(receipt["receipt"])):
+        for secret in (REPORTER["email"], PHONE, normalize_receipt(receipt["receipt"])):
             assert secret.encode() not in blobs
 
 

@@ -118,7 +118,7 @@ async def test_long_threads_page(database: TestDatabase, natsd: Any, tmp_path: P
 
 
 async def test_the_limits_hold_across_replicas(database: TestDatabase, natsd: Any, tmp_path: Path) -> None:
-    limits = {"reporter_messages_per_hour": 3, "rate_limit_enabled": False}
+    limits: dict[str, Any] = {"reporter_messages_per_hour": 3, "rate_limit_enabled": False}
     async with (
         limited_intake(database, natsd, tmp_path / "a", **limits) as one,
         limited_intake(database, natsd, tmp_path / "b", **limits) as two,

@@ -49,9 +49,7 @@ class UpstreamPool:
         self.timeout = timeout
         self._origin = httpcore.Origin(b"http", host.encode("ascii"), port)
         self._host_header = f"{host}:{port}".encode("latin-1")
-        self._extensions = {
-            "timeout": {"connect": connect_timeout, "read": timeout, "write": timeout, "pool": timeout}
-        }
+        self._extensions = {"timeout": {"connect": connect_timeout, "read": timeout, "write": timeout, "pool": timeout}}
         self._idle: collections.deque[httpcore.AsyncHTTPConnection] = collections.deque()
         self._in_use = 0
         self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
@@ -60,7 +58,9 @@ class UpstreamPool:
         """Send one request and read its whole answer; the headers must leave out Host and Content-Length."""
         sent = [(b"host", self._host_header), (b"content-length", str(len(body)).encode("latin-1")), *headers]
         url = httpcore.URL(scheme=b"http", host=self._origin.host, port=self.port, target=target)
-        request = httpcore.Request(method.encode("latin-1"), url, headers=sent, content=body, extensions=self._extensions)
+        request = httpcore.Request(
+            method.encode("latin-1"), url, headers=sent, content=body, extensions=self._extensions
+        )
         async with self._slots:
             conn = self._connection()
             self._in_use += 1

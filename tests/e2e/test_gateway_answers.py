@@ -99,7 +99,9 @@ async def test_a_request_that_expects_100_continue_gets_its_201_and_its_receipt(
     assert answer.status == 201, answer
     assert answer.json()["tracking_id"] and answer.json()["receipt"]
     async with httpx.AsyncClient(base_url=hub.base_url, timeout=ANSWER_TIMEOUT_S) as client:
-        case = await client.get(f"{PATH}/{answer.json()['tracking_id']}", headers={"X-Receipt": answer.json()["receipt"]})
+        case = await client.get(
+            f"{PATH}/{answer.json()['tracking_id']}", headers={"X-Receipt": answer.json()["receipt"]}
+        )
     assert case.status_code == 200 and case.json()["title"] == "Expect 100-continue", case.text
 
 

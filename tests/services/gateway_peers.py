@@ -1,4 +1,4 @@
-"""What the gateway tests serve: an echo service under uvicorn, and the gateway on a real port as `simpul up` serves it."""
+"""What the gateway tests serve: an echo service, and the gateway on a real port as `simpul up` serves it."""
 
 from __future__ import annotations
 

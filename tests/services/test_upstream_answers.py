@@ -27,11 +27,16 @@ async def _serve_one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter)
         except (asyncio.IncompleteReadError, ConnectionError):
             return
         path = head.split(b" ")[1]
+        if path == b"/interim":
+            # As uvicorn does: 100 Continue once the head is in, before the body is read, then the answer.
+            writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            await writer.drain()
+            await asyncio.sleep(0.1)  # so that the client reads the interim answer on its own
         for line in head.split(b"\r\n"):
             if line.lower().startswith(b"content-length:"):
                 await reader.readexactly(int(line.split(b":")[1]))
         if path == b"/interim":
-            writer.write(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </x>\r\n\r\n" + _answer(path))
+            writer.write(b"HTTP/1.1 103 Early Hints\r\nlink: </x>\r\n\r\n" + _answer(path))
         elif path == b"/chunked":
             writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n4\r\n/chu\r\n4\r\nnked\r\n0\r\n\r\n")
         elif path == b"/garbage":

@@ -41,6 +41,11 @@ async def _serve_one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter)
             writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n4\r\n/chu\r\n4\r\nnked\r\n0\r\n\r\n")
         elif path == b"/garbage":
             writer.write(_answer(path) + STALE)
+        elif path == b"/late-garbage":
+            writer.write(_answer(path))
+            await writer.drain()
+            await asyncio.sleep(0.3)
+            writer.write(STALE)  # while the connection is idle in the pool
         elif path == b"/close-early":
             writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly part")
             await writer.drain()
@@ -95,6 +100,14 @@ async def test_bytes_after_an_answer_never_reach_the_next_request() -> None:
             answer = await pool.request("GET", b"/garbage", [], b"")
             assert (answer.status, answer.body) == (200, b"/garbage")
             await _own_answers(pool)
+
+
+async def test_bytes_sent_to_an_idle_connection_never_reach_the_next_request() -> None:
+    async with _fake_service() as pool:
+        answer = await pool.request("GET", b"/late-garbage", [], b"")
+        assert (answer.status, answer.body) == (200, b"/late-garbage")
+        await asyncio.sleep(0.6)  # the stale answer has arrived by now
+        await _own_answers(pool)
 
 
 async def test_an_answer_cut_short_is_an_error_and_its_connection_is_dropped() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +19,7 @@ from services.openapi_merge import merge_openapi
 from services.upstream import Answer, UpstreamBroken, UpstreamPool, UpstreamUnavailable
 from shared.errors import ApiError
 from shared.http.errors import install_error_handlers
-from shared.http.limits import BodyLimitMiddleware
+from shared.http.limits import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware
 
 HOP_BY_HOP = frozenset(
     {
@@ -35,13 +35,12 @@ HOP_BY_HOP = frozenset(
         b"content-length",
     }
 )
-FORWARDING = HOP_BY_HOP | {b"x-forwarded-for"}
+FORWARDING = HOP_BY_HOP | {b"x-forwarded-for", b"expect"}
+"""Expect is answered here (uvicorn sends 100 Continue when the gateway reads the body), not passed on: the body
+goes to the service whole, with nothing left to wait for."""
 RESPONSE_DROPPED = HOP_BY_HOP
 PROXIED_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 CONNECT_RETRY_SECONDS = 10.0
-GATEWAY_MAX_BODY_BYTES = 16 * 1024 * 1024
-"""The gateway buffers a body before it forwards it, so it refuses one over this (413) instead of holding any size.
-Each service applies its own, tighter limit."""
 DESCRIPTION = (
     "Simpul: a coordination hub for complaints about public services (SP4N-LAPOR! style). "
     "Reporters and channels use `/api/v1/complaints`; hub coordinators `/api/v1/hub`; agency systems "
@@ -54,29 +53,37 @@ class Upstream:
     name: str
     prefix: str
     base_url: str
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    """The service's own limit: the gateway buffers a body before it forwards it, so it refuses (with the service's
+    413) what the service would refuse, before reading more of it than the service would."""
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse(ApiError(status, code, message).body(), status_code=status)
 
 
-def create_gateway(
-    upstreams: Sequence[Upstream], version: str = "1.0.0", max_body_bytes: int = GATEWAY_MAX_BODY_BYTES
-) -> ASGIApp:
+def create_gateway(upstreams: Sequence[Upstream], version: str = "1.0.0") -> ASGIApp:
     """The API paths go straight to their service through a lean ASGI proxy; the rest (docs, health) to FastAPI."""
     ordered = sorted(upstreams, key=lambda u: len(u.prefix), reverse=True)
     pools = {u.name: _pool(u.base_url) for u in upstreams}
-    site = _site(upstreams, pools, version)
+    proxies = {u.name: BodyLimitMiddleware(_proxy(pools[u.name], u.name), u.max_body_bytes) for u in upstreams}
+    site = BodyLimitMiddleware(_site(upstreams, pools, version))
 
     async def gateway(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             target = next((u for u in ordered if _under(scope["path"], u.prefix)), None)
             if target is not None and scope["method"] in PROXIED_METHODS:
-                await _proxy(pools[target.name], target.name, scope, receive, send)
+                await proxies[target.name](scope, receive, send)
                 return
         await site(scope, receive, send)
 
-    return BodyLimitMiddleware(gateway, max_body_bytes=max_body_bytes)
+    return gateway
+
+
+def service_body_limit(env_prefix: str, environ: Mapping[str, str]) -> int:
+    """A service's body limit as it reads it from its environment (`<prefix>MAX_BODY_BYTES`), else the default."""
+    value = environ.get(f"{env_prefix}MAX_BODY_BYTES", "")
+    return int(value) if value.strip().isdigit() else DEFAULT_MAX_BODY_BYTES
 
 
 def _pool(base_url: str) -> UpstreamPool:
@@ -141,7 +148,14 @@ def _site(upstreams: Sequence[Upstream], pools: dict[str, UpstreamPool], version
     return app
 
 
-async def _proxy(pool: UpstreamPool, name: str, scope: Scope, receive: Receive, send: Send) -> None:
+def _proxy(pool: UpstreamPool, name: str) -> ASGIApp:
+    async def proxy(scope: Scope, receive: Receive, send: Send) -> None:
+        await _forward(pool, name, scope, receive, send)
+
+    return proxy
+
+
+async def _forward(pool: UpstreamPool, name: str, scope: Scope, receive: Receive, send: Send) -> None:
     # Forward the path as received (still percent-encoded), so the service judges it, not the gateway.
     target = scope.get("raw_path") or scope["path"].encode()
     if scope.get("query_string"):

@@ -3,7 +3,8 @@
 The proxy sends each /api/v1/... prefix straight to its service and only /docs, /openapi.json, /healthz and /readyz
 here: the merged docs of the four services, and the readiness of all four. Configured from the environment:
 SIMPUL_GATEWAY_HOST [127.0.0.1], SIMPUL_GATEWAY_PORT [8000], and SIMPUL_GATEWAY_<SERVICE>_URL for each service
-[http://<service>:8000, its name on the compose network].
+[http://<service>:8000, its name on the compose network], and each service's body limit as the service reads it
+(SIMPUL_INTAKE_MAX_BODY_BYTES; 256 KiB for the others).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from collections.abc import Mapping
 
 import uvicorn
 
-from services.gateway import Upstream, create_gateway
+from services.gateway import Upstream, create_gateway, service_body_limit
+from services.gateway_http import GatewayHttpProtocol
 from services.registry import SERVICES
 from shared.logging import configure_logging
 from shared.service_main import serve
@@ -23,7 +25,12 @@ PREFIX = "SIMPUL_GATEWAY_"
 
 def upstreams_from_env(environ: Mapping[str, str]) -> list[Upstream]:
     return [
-        Upstream(s.name, s.api_prefix, environ.get(f"{PREFIX}{s.name.upper()}_URL", f"http://{s.name}:8000"))
+        Upstream(
+            s.name,
+            s.api_prefix,
+            environ.get(f"{PREFIX}{s.name.upper()}_URL", f"http://{s.name}:8000"),
+            service_body_limit(s.env_prefix, environ),
+        )
         for s in SERVICES
     ]
 
@@ -35,7 +42,7 @@ def main() -> None:
         host=os.environ.get(f"{PREFIX}HOST", "127.0.0.1"),
         port=int(os.environ.get(f"{PREFIX}PORT", "8000")),
         loop="uvloop",
-        http="httptools",
+        http=GatewayHttpProtocol,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,

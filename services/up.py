@@ -23,7 +23,8 @@ import nats
 import uvicorn
 import uvloop
 
-from services.gateway import Upstream, create_gateway
+from services.gateway import Upstream, create_gateway, service_body_limit
+from services.gateway_http import GatewayHttpProtocol
 from services.nats_users import OPS, hub_users
 from services.natsd import NatsServer
 from services.ports import reserve_port
@@ -154,7 +155,7 @@ async def _run(args: argparse.Namespace, data_dir: Path, front: socket.socket, p
         nats=nats,
         envs=envs,
         processes=_service_processes(envs, ports, data_dir, args.background_nice),
-        server=_gateway_server(ports, args.port),
+        server=_gateway_server(ports, envs, args.port),
     )
     stop_nats_watch = threading.Event()
     watcher = asyncio.create_task(asyncio.to_thread(_watch_nats, nats, stop_nats_watch, hub.save_state))
@@ -221,14 +222,23 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
-def _gateway_server(ports: dict[str, int], port: int) -> _GatewayServer:
+def _gateway_server(ports: dict[str, int], envs: dict[str, dict[str, str]], port: int) -> _GatewayServer:
+    upstreams = [
+        Upstream(
+            s.name,
+            s.api_prefix,
+            f"http://127.0.0.1:{ports[s.name]}",
+            service_body_limit(s.env_prefix, os.environ | envs[s.name]),
+        )
+        for s in SERVICES
+    ]
     return _GatewayServer(
         uvicorn.Config(
-            create_gateway([Upstream(s.name, s.api_prefix, f"http://127.0.0.1:{ports[s.name]}") for s in SERVICES]),
+            create_gateway(upstreams),
             host="127.0.0.1",
             port=port,
             loop="none",
-            http="httptools",
+            http=GatewayHttpProtocol,
             log_config=None,
             access_log=False,
             timeout_graceful_shutdown=5,

@@ -1,17 +1,17 @@
-"""The gateway's HTTP/1.1 client: keep-alive connections to one service, responses parsed by httptools.
+"""The gateway's client to one service: httpcore's HTTP/1.1 connections, kept alive and used in turn.
 
-It does only what the gateway needs (a buffered request, a buffered answer) at a fraction of a general client's cost
-per request, which is what the one base URL pays on every call.
+httpcore (with h11) reads the answers: interim 1xx answers are skipped, chunked bodies joined, and a connection goes
+back to the pool only once its answer was read to its end; anything else closes it. The pool around the connections
+is ours, for the order in which it reuses them (see UpstreamPool).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import httptools
+import httpcore
 
 IDLE_SECONDS = 4.0
 """A kept connection idle longer is dropped: the services' uvicorn closes one idle for 5 s, and reusing a connection
@@ -20,7 +20,6 @@ MAX_CONNECTIONS = 256
 SPREAD_CONNECTIONS = 4
 """Connections the pool opens before it reuses one, however light the load: used in turn, they let a balancer
 behind the pool (a Kubernetes Service) spread even one request at a time over a service's replicas."""
-READ_CHUNK = 65536
 
 
 class UpstreamUnavailable(ConnectionError):
@@ -36,118 +35,96 @@ class Answer:
     status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes
-    keep_alive: bool = True
-
-
-@dataclass
-class _Parsing:
-    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
-    body: list[bytes] = field(default_factory=list)
-    done: bool = False
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
-
-    def on_body(self, body: bytes) -> None:
-        self.body.append(body)
-
-    def on_message_complete(self) -> None:
-        self.done = True
-
-
-class _Connection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
-        self.reader = reader
-        self.writer = writer
-        self.idle_since = time.monotonic()
-
-    def usable(self) -> bool:
-        return (
-            not self.writer.is_closing()
-            and not self.reader.at_eof()
-            and time.monotonic() - self.idle_since < IDLE_SECONDS
-        )
-
-    def close(self) -> None:
-        self.writer.close()
-
-    async def exchange(self, head: bytes, body: bytes, timeout: float) -> Answer:
-        self.writer.write(head + body if len(body) < READ_CHUNK else head)
-        if len(body) >= READ_CHUNK:
-            self.writer.write(body)
-        parsing = _Parsing()
-        parser = httptools.HttpResponseParser(parsing)
-        async with asyncio.timeout(timeout):
-            while not parsing.done:
-                chunk = await self.reader.read(READ_CHUNK)
-                if not chunk:
-                    raise UpstreamBroken("the service closed the connection before it answered")
-                try:
-                    parser.feed_data(chunk)
-                except httptools.HttpParserUpgrade as exc:
-                    raise UpstreamBroken("the service asked to switch protocols") from exc
-                except httptools.HttpParserError as exc:
-                    raise UpstreamBroken(f"the service's answer could not be read: {exc}") from exc
-        # httptools' should_keep_alive() is reset once the message is complete: read it off the answer instead.
-        closes = any(k.lower() == b"connection" and b"close" in v.lower() for k, v in parsing.headers)
-        keep_alive = parser.get_http_version() == "1.1" and not closes
-        return Answer(parser.get_status_code(), parsing.headers, b"".join(parsing.body), keep_alive)
 
 
 class UpstreamPool:
     """Keep-alive connections to one service (host and port): at least SPREAD_CONNECTIONS, reused in turn.
 
     A balancer in front of a service's replicas spreads connections, not requests. Reusing the latest connection
-    first would send a light load down one connection, to one replica."""
+    first (as httpcore's own pool does) would send a light load down one connection, to one replica."""
 
     def __init__(self, host: str, port: int, *, connect_timeout: float = 2.0, timeout: float = 30.0):
         self.host = host
         self.port = port
-        self.connect_timeout = connect_timeout
         self.timeout = timeout
-        self._idle: collections.deque[_Connection] = collections.deque()
+        self._origin = httpcore.Origin(b"http", host.encode("ascii"), port)
+        self._host_header = f"{host}:{port}".encode("latin-1")
+        self._extensions = {"timeout": {"connect": connect_timeout, "read": timeout, "write": timeout, "pool": timeout}}
+        self._idle: collections.deque[httpcore.AsyncHTTPConnection] = collections.deque()
         self._in_use = 0
         self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
-        self._host_header = f"{host}:{port}".encode("latin-1")
 
     async def request(self, method: str, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes) -> Answer:
         """Send one request and read its whole answer; the headers must leave out Host and Content-Length."""
-        lines = [method.encode("latin-1"), b" ", target, b" HTTP/1.1\r\nhost: ", self._host_header]
-        lines += [b"\r\ncontent-length: ", str(len(body)).encode("latin-1")]
-        for name, value in headers:
-            lines += [b"\r\n", name, b": ", value]
-        lines.append(b"\r\n\r\n")
-        head = b"".join(lines)
+        sent = [(b"host", self._host_header), (b"content-length", str(len(body)).encode("latin-1")), *headers]
+        url = httpcore.URL(scheme=b"http", host=self._origin.host, port=self.port, target=target)
+        request = httpcore.Request(
+            method.encode("latin-1"), url, headers=sent, content=body, extensions=self._extensions
+        )
         async with self._slots:
-            conn = await self._connection()
+            conn = self._connection()
             self._in_use += 1
             try:
-                answer = await conn.exchange(head, body, self.timeout)
-            except BaseException:
-                conn.close()
-                raise
+                async with asyncio.timeout(self.timeout):
+                    response = await conn.handle_async_request(request)
+                    try:
+                        content = b"".join([part async for part in response.aiter_stream()])
+                    finally:
+                        # Back to idle only if the answer was read to its end; otherwise httpcore closes it.
+                        await response.aclose()
+            except BaseException as exc:
+                await conn.aclose()
+                translated = _translated(exc)
+                if translated is exc:
+                    raise
+                raise translated from exc
             finally:
                 self._in_use -= 1
-            if answer.keep_alive:
-                conn.idle_since = time.monotonic()
+            if conn.is_idle() and _nothing_unasked(conn):
                 self._idle.append(conn)
             else:
-                conn.close()
-            return answer
+                await conn.aclose()
+            return Answer(response.status, list(response.headers), content)
 
     async def close(self) -> None:
         while self._idle:
-            self._idle.pop().close()
+            await self._idle.pop().aclose()
 
-    async def _connection(self) -> _Connection:
+    def _connection(self) -> httpcore.AsyncHTTPConnection:
         while self._idle and len(self._idle) + self._in_use >= SPREAD_CONNECTIONS:
             conn = self._idle.popleft()
-            if conn.usable():
+            # has_expired() is also true when the idle socket is readable: the service closed it, or sent more
+            # than it was asked for.
+            if conn.is_idle() and not conn.has_expired():
                 return conn
-            conn.close()
-        try:
-            async with asyncio.timeout(self.connect_timeout):
-                reader, writer = await asyncio.open_connection(self.host, self.port, limit=READ_CHUNK)
-        except (OSError, TimeoutError) as exc:
-            raise UpstreamUnavailable(f"cannot connect to {self.host}:{self.port}: {exc!r}") from exc
-        return _Connection(reader, writer)
+            _close_soon(conn)
+        return httpcore.AsyncHTTPConnection(self._origin, keepalive_expiry=IDLE_SECONDS)
+
+
+def _nothing_unasked(conn: httpcore.AsyncHTTPConnection) -> bool:
+    """Whether the service sent nothing after the answer. httpcore would keep such bytes and read them as the next
+    request's answer: someone else's. h11 says what it holds; httpcore keeps its h11 state private, so where that
+    cannot be seen, the connection is not reused."""
+    state = getattr(getattr(conn, "_connection", None), "_h11_state", None)
+    trailing = getattr(state, "trailing_data", None)
+    return isinstance(trailing, tuple) and trailing == (b"", False)
+
+
+def _translated(exc: BaseException) -> BaseException:
+    """httpcore's errors as the gateway knows them; others (cancellation among them) as they are."""
+    if isinstance(exc, httpcore.ConnectError | httpcore.ConnectTimeout):
+        return UpstreamUnavailable(f"cannot connect: {exc!r}")
+    if isinstance(exc, httpcore.TimeoutException):
+        return TimeoutError(f"the service did not answer in time: {exc!r}")
+    if isinstance(exc, httpcore.ProtocolError | httpcore.NetworkError | httpcore.UnsupportedProtocol):
+        return UpstreamBroken(f"the service's answer could not be read: {exc!r}")
+    return exc
+
+
+def _close_soon(conn: httpcore.AsyncHTTPConnection) -> None:
+    task = asyncio.get_running_loop().create_task(conn.aclose())
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
+
+
+_closing: set[asyncio.Task[None]] = set()

@@ -3,72 +3,17 @@ connections, and it tells the service who the client is (X-Forwarded-For as rece
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import httpx
 import pytest
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, StreamingResponse
-from starlette.routing import Route
 
 from services import gateway as gateway_module
 from services.gateway import Upstream, create_gateway
 from services.ports import free_port
 from services.upstream import SPREAD_CONNECTIONS
-from tests.support.apps import eventually
-
-
-async def _echo(request: Request) -> JSONResponse:
-    return JSONResponse(
-        {
-            "x-forwarded-for": request.headers.getlist("x-forwarded-for"),
-            "method": request.method,
-            "raw_path": request.scope["raw_path"].decode(),
-            "query": request.scope["query_string"].decode(),
-            "body": (await request.body()).decode(),
-            "peer_port": request.client.port if request.client else None,
-        },
-        headers={"X-Service": "echo"},
-    )
-
-
-async def _chunked(_: Request) -> StreamingResponse:
-    async def parts() -> AsyncIterator[bytes]:
-        for i in range(5):
-            yield f"part {i};".encode()
-
-    return StreamingResponse(parts(), media_type="text/plain", headers={"X-Parts": "5"})
-
-
-@asynccontextmanager
-async def echo_upstream() -> AsyncIterator[str]:
-    """A service on a loopback port that answers with the X-Forwarded-For lines it received."""
-    port = free_port()
-    app = Starlette(
-        routes=[
-            Route("/api/v1/complaints/chunked", _chunked),
-            Route("/api/v1/complaints/{rest:path}", _echo, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
-        ]
-    )
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off", proxy_headers=False)
-    )
-    task = asyncio.create_task(server.serve())
-
-    async def started() -> bool:
-        return server.started
-
-    try:
-        await eventually(started)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+from tests.services.gateway_peers import echo_upstream, serving
 
 
 async def test_the_gateway_appends_its_peer_to_x_forwarded_for() -> None:
@@ -85,7 +30,7 @@ async def test_the_gateway_appends_its_peer_to_x_forwarded_for() -> None:
 
 async def test_the_gateway_refuses_a_body_over_its_limit_without_buffering_it() -> None:
     async with echo_upstream() as base_url:
-        gateway = create_gateway([Upstream("intake", "/api/v1/complaints", base_url)], max_body_bytes=1024)
+        gateway = create_gateway([Upstream("intake", "/api/v1/complaints", base_url, max_body_bytes=1024)])
         transport = httpx.ASGITransport(app=gateway)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
             declared = await client.post("/api/v1/complaints/echo", content=b"x" * 1025)
@@ -105,7 +50,7 @@ async def test_the_gateway_forwards_method_path_query_and_body_as_received_over_
     async with echo_upstream() as base_url:
         gateway = create_gateway([Upstream("intake", "/api/v1/complaints", base_url)])
         async with (
-            _serving(gateway) as gateway_url,
+            serving(gateway) as gateway_url,
             httpx.AsyncClient(base_url=gateway_url) as client,
         ):
             answers = [
@@ -141,7 +86,7 @@ async def test_kept_connections_are_used_in_turn_so_a_balancer_behind_them_sprea
 async def test_a_chunked_answer_reaches_the_client_whole_with_its_headers() -> None:
     async with echo_upstream() as base_url:
         gateway = create_gateway([Upstream("intake", "/api/v1/complaints", base_url)])
-        async with _serving(gateway) as gateway_url, httpx.AsyncClient(base_url=gateway_url) as client:
+        async with serving(gateway) as gateway_url, httpx.AsyncClient(base_url=gateway_url) as client:
             r = await client.get("/api/v1/complaints/chunked")
     assert r.status_code == 200 and r.text == "part 0;part 1;part 2;part 3;part 4;"
     assert r.headers["x-parts"] == "5" and r.headers["content-length"] == str(len(r.content))
@@ -151,28 +96,8 @@ async def test_a_chunked_answer_reaches_the_client_whole_with_its_headers() -> N
 async def test_a_service_that_is_down_answers_503_in_json(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(gateway_module, "CONNECT_RETRY_SECONDS", 0.5)
     gateway = create_gateway([Upstream("intake", "/api/v1/complaints", f"http://127.0.0.1:{free_port()}")])
-    async with _serving(gateway) as gateway_url, httpx.AsyncClient(base_url=gateway_url) as client:
+    async with serving(gateway) as gateway_url, httpx.AsyncClient(base_url=gateway_url) as client:
         r = await client.post("/api/v1/complaints", json={})
         unknown = await client.get("/api/v1/nowhere")
     assert r.status_code == 503 and r.json()["error"]["code"] == "service_unavailable"
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
-
-
-@asynccontextmanager
-async def _serving(app: object) -> AsyncIterator[str]:
-    """The gateway on a real loopback port, served as `simpul up` serves it."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, http="httptools", access_log=False)  # type: ignore[arg-type]
-    )
-    task = asyncio.create_task(server.serve())
-
-    async def started() -> bool:
-        return server.started
-
-    try:
-        await eventually(started)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task

@@ -41,12 +41,17 @@ class Answer:
 
 @dataclass
 class _Parsing:
+    bodiless: bool = False
+    """An answer to HEAD: its Content-Length names the body a GET would get, and none follows the headers."""
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     body: list[bytes] = field(default_factory=list)
     done: bool = False
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        self.done = self.bodiless
 
     def on_body(self, body: bytes) -> None:
         self.body.append(body)
@@ -71,11 +76,11 @@ class _Connection:
     def close(self) -> None:
         self.writer.close()
 
-    async def exchange(self, head: bytes, body: bytes, timeout: float) -> Answer:
+    async def exchange(self, head: bytes, body: bytes, timeout: float, *, bodiless: bool = False) -> Answer:
         self.writer.write(head + body if len(body) < READ_CHUNK else head)
         if len(body) >= READ_CHUNK:
             self.writer.write(body)
-        parsing = _Parsing()
+        parsing = _Parsing(bodiless)
         parser = httptools.HttpResponseParser(parsing)
         async with asyncio.timeout(timeout):
             while not parsing.done:
@@ -122,7 +127,7 @@ class UpstreamPool:
             conn = await self._connection()
             self._in_use += 1
             try:
-                answer = await conn.exchange(head, body, self.timeout)
+                answer = await conn.exchange(head, body, self.timeout, bodiless=method == "HEAD")
             except BaseException:
                 conn.close()
                 raise

@@ -1,0 +1,95 @@
+"""`schemathesis run --checks all` against a whole hub (`simpul up`) through its one base URL, with an admin key.
+
+The merged document the gateway serves is the one fuzzed, and every request goes through the gateway as a client's
+would. The run is judged as the in-process fuzz run is (tests.fuzz.checks, loaded as schemathesis hooks): every
+check, with 413 and 422 also counted as the answers they are (see that module and docs/hostile-input.md).
+
+SIMPUL_FUZZ_EXAMPLES sets the examples per operation (`make fuzz` raises it); the bounded run in `make test` runs
+the coverage phase only (every documented boundary, every undocumented method once), the long run every phase.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.hub import Hub, drop_schemas, running_hub
+from tests.fuzz.checks import CHECKS
+from tests.fuzz.schemas import DEFAULT_SEED
+from tests.support.apps import ADMIN_KEY
+from tests.support.databases import backends, postgres_env_url
+
+pytestmark = pytest.mark.e2e
+
+LONG_RUN = "SIMPUL_FUZZ_EXAMPLES" in os.environ
+EXAMPLES = int(os.environ.get("SIMPUL_FUZZ_EXAMPLES", "5"))
+PHASES = "examples,coverage,fuzzing,stateful" if LONG_RUN else "coverage"
+SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module", params=backends())
+def hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    data_dir = tmp_path_factory.mktemp("conformance")
+    if request.param == "sqlite":
+        with running_hub(data_dir) as started:
+            yield started
+        return
+    prefix = f"conf_{os.getpid()}_"
+    try:
+        with running_hub(data_dir, postgres=postgres_env_url(), schema_prefix=prefix) as started:
+            yield started
+    finally:
+        drop_schemas(prefix)
+
+
+def _config(path: Path) -> Path:
+    """The checks' settings of tests.fuzz.checks, as the schemathesis.toml the CLI reads."""
+    lines = []
+    for check, options in CHECKS.items():
+        lines.append(f"[checks.{check}]")
+        lines += [f"{key} = {[str(v) for v in value]!r}".replace("'", '"') for key, value in options.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.timeout(1800 if LONG_RUN else 300)
+def test_schemathesis_finds_nothing_with_every_check(
+    hub: Hub, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """`schemathesis run --checks all` exits 0: no 5xx, the Allow of every 405 exact, the document's constraints
+    those the code enforces (a 422 for a rule of the domain aside)."""
+    seed = request.config.getoption("hypothesis_seed", None) or DEFAULT_SEED
+    argv = [
+        str(SCHEMATHESIS),
+        "--config-file",
+        str(_config(tmp_path / "schemathesis.toml")),
+        "--no-color",
+        "run",
+        f"{hub.base_url}/openapi.json",
+        "--checks",
+        "all",
+        "--header",
+        f"Authorization: Bearer {ADMIN_KEY}",
+        "--phases",
+        PHASES,
+        "--max-examples",
+        str(EXAMPLES),
+        "--seed",
+        str(seed),
+        "--workers",
+        "1",
+        "--request-timeout",
+        "30",
+        "--suppress-health-check",
+        "all",
+    ]
+    # Run in tmp_path, where schemathesis leaves its .schemathesis folder; the hooks import from the repository.
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.fuzz.checks", "PYTHONPATH": str(REPO)}
+    done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, f"{' '.join(argv[3:6])} ... (seed {seed}):\n{done.stdout[-20000:]}{done.stderr}"

@@ -145,13 +145,18 @@ def document_shared_responses(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def path_pattern(template: str) -> re.Pattern[str]:
+    """The paths a documented path template (`/items/{item_id}`) stands for."""
+    return re.compile(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)))
+
+
 def documented_methods(doc: dict[str, Any], path: str) -> list[str] | None:
     """The methods `doc` documents for `path` (a concrete path wins over a template that also matches it, as
     OpenAPI has it), or None if no documented path matches."""
     matching = [
         (template.count("{"), item)
         for template, item in doc.get("paths", {}).items()
-        if re.fullmatch(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)), path)
+        if path_pattern(template).fullmatch(path)
     ]
     if not matching:
         return None

@@ -4,31 +4,36 @@ The merged document the gateway serves is the one fuzzed, and every request goes
 would. The run is judged as the in-process fuzz run is (tests.fuzz.checks, loaded as schemathesis hooks): every
 check, with 413 and 422 also counted as the answers they are (see that module and docs/hostile-input.md).
 
-SIMPUL_FUZZ_EXAMPLES sets the examples per operation (`make fuzz` raises it); the bounded run in `make test` runs
-the coverage phase only (every documented boundary, every undocumented method once), the long run every phase.
+The bounded run in `make test` runs the fuzzing phase at a few examples per operation, and checks the Allow of every
+documented path itself; `make fuzz` sets SIMPUL_CONFORMANCE_EXAMPLES and runs every phase (examples, coverage: every
+documented boundary and every undocumented method, fuzzing, stateful).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from tests.e2e.hub import Hub, drop_schemas, running_hub
 from tests.fuzz.checks import CHECKS
 from tests.fuzz.schemas import DEFAULT_SEED
-from tests.support.apps import ADMIN_KEY
+from tests.support.apps import ADMIN_KEY, auth
 from tests.support.databases import backends, postgres_env_url
 
 pytestmark = pytest.mark.e2e
 
-LONG_RUN = "SIMPUL_FUZZ_EXAMPLES" in os.environ
-EXAMPLES = int(os.environ.get("SIMPUL_FUZZ_EXAMPLES", "5"))
-PHASES = "examples,coverage,fuzzing,stateful" if LONG_RUN else "coverage"
+LONG_RUN = "SIMPUL_CONFORMANCE_EXAMPLES" in os.environ
+EXAMPLES = int(os.environ.get("SIMPUL_CONFORMANCE_EXAMPLES", "3"))
+PHASES = "examples,coverage,fuzzing,stateful" if LONG_RUN else "fuzzing"
+UNDOCUMENTED = ("DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT", "TRACE")
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 REPO = Path(__file__).resolve().parents[2]
 
@@ -93,3 +98,19 @@ def test_schemathesis_finds_nothing_with_every_check(
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.fuzz.checks", "PYTHONPATH": str(REPO)}
     done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, f"{' '.join(argv[3:6])} ... (seed {seed}):\n{done.stdout[-20000:]}{done.stderr}"
+
+
+def test_a_405_through_the_base_url_names_exactly_the_documented_methods(hub: Hub) -> None:
+    """Every documented path, asked with each method it does not take (path parameters as an existing id would be
+    spelled), answers 405 with the methods the merged document gives it in Allow, as schemathesis checks it."""
+    with httpx.Client(base_url=hub.base_url, headers=auth(ADMIN_KEY), timeout=30) as client:
+        paths: dict[str, Any] = client.get("/openapi.json").json()["paths"]
+        wrong = []
+        for path, item in paths.items():
+            documented = sorted(m.upper() for m in item if m.upper() in UNDOCUMENTED)
+            url = re.sub(r"\{[^/]+\}", "1", path)
+            for method in (m for m in UNDOCUMENTED if m not in documented):
+                r = client.request(method, url)
+                if r.status_code != 405 or r.headers.get("allow") != ", ".join(documented):
+                    wrong.append(f"{method} {url}: {r.status_code} Allow {r.headers.get('allow')} ({documented})")
+    assert not wrong, "\n".join(wrong)

@@ -10,8 +10,9 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
+import jsonschema_rs
 import pytest
-from jsonschema import Draft202012Validator
+from pydantic import ValidationError
 
 from shared.calendar import zone
 from tests.fuzz.explicit import VALID_BODIES
@@ -30,8 +31,9 @@ def _operations() -> Iterator[tuple[str, str, dict[str, Any]]]:
                     yield name, f"{method.upper()} {path}", item[method]
 
 
-def _validator(service: str, schema: dict[str, Any]) -> Draft202012Validator:
-    return Draft202012Validator({**schema, "components": DOCUMENTS[service]["components"]})
+def _validator(service: str, schema: dict[str, Any]) -> jsonschema_rs.Validator:
+    root = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+    return jsonschema_rs.validator_for({**root, "components": DOCUMENTS[service]["components"]})
 
 
 def _with_nul(value: Any) -> Iterator[tuple[str, Any]]:
@@ -81,7 +83,7 @@ def test_a_text_parameter_refuses_nul(service: str, label: str, schema: dict[str
     assert not _validator(service, schema).is_valid("SPL-1\x00"), label
 
 
-TIMEZONES = ["WIB", "wita", "Wit", "wıb", " WIB\u3000", "\tAsia/Jakarta\n", "Asia/Makassar", "Asia/Jayapura"]
+TIMEZONES = ["WIB", "wita", "Wit", "w\u0131b", " WIB\u3000", "\tAsia/Jakarta\n", "Asia/Makassar", "Asia/Jayapura"]
 NOT_TIMEZONES = ["UTC", "asia/jakarta", "WIBA", "W IB", "Asia/Jakarta/", "\u200bWIB", "Europe/Jakarta", ""]
 
 
@@ -102,5 +104,5 @@ def test_a_recipient_takes_json_booleans_and_integers_as_its_document_types_them
     """The document says boolean and integer: 0, "true", "2" and true are refused, as every other service's are."""
     from notify_svc.recipients.schemas import RecipientCreate
 
-    with pytest.raises(ValueError):
+    with pytest.raises(ValidationError):
         RecipientCreate.model_validate({"level": 1, "email": "koordinator@example.test", **wrong})

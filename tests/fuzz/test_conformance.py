@@ -64,9 +64,7 @@ def _config(path: Path) -> Path:
 
 
 @pytest.mark.timeout(1800 if LONG_RUN else 300)
-def test_schemathesis_finds_nothing_with_every_check(
-    hub: Hub, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
+def test_schemathesis_finds_nothing_with_every_check(hub: Hub, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """`schemathesis run --checks all` exits 0: no 5xx, the Allow of every 405 exact, the document's constraints
     those the code enforces (a 422 for a rule of the domain aside)."""
     seed = request.config.getoption("hypothesis_seed", None) or DEFAULT_SEED

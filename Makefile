@@ -15,7 +15,8 @@ help:
 	@echo "make chaos  the chaos suite with larger bursts (CHAOS_BURST=$(CHAOS_BURST)); writes docs/reliability.md"
 	@echo "make lint   ruff and mypy (the code and tests/)"
 	@echo "make bench  measure against the limit; writes docs/performance.md, .json and .png (needs wrk)"
-	@echo "make fuzz   the long hostile-input run: FUZZ_EXAMPLES (500) per operation, a random seed (FUZZ_SEED=n replays one)"
+	@echo "make fuzz   the long hostile-input run: FUZZ_EXAMPLES (500) per operation, a random seed (FUZZ_SEED=n replays one);"
+	@echo "            with \`schemathesis run --checks all\` against a whole hub, CONFORMANCE_EXAMPLES (50) per operation"
 	@echo "make lock   re-resolve requirements*.lock from pyproject.toml (needs network)"
 
 $(STAMP): requirements-dev.lock pyproject.toml
@@ -65,6 +66,7 @@ fuzz: $(STAMP)
 	@seed=$(or $(FUZZ_SEED),$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')); \
 	echo "make fuzz: $(or $(FUZZ_EXAMPLES),500) examples per operation, seed $$seed (replay: make fuzz FUZZ_SEED=$$seed)"; \
 	SIMPUL_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),500) SIMPUL_FUZZ_SCENARIOS=$(or $(FUZZ_SCENARIOS),200) \
+	SIMPUL_CONFORMANCE_EXAMPLES=$(or $(CONFORMANCE_EXAMPLES),50) \
 	$(BIN)/python -m pytest tests/fuzz --hypothesis-seed=$$seed $(PYTEST_ARGS)
 
 lint: $(STAMP)

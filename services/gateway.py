@@ -39,7 +39,8 @@ FORWARDING = HOP_BY_HOP | {b"x-forwarded-for", b"expect"}
 """Expect is answered here (uvicorn sends 100 Continue when the gateway reads the body), not passed on: the body
 goes to the service whole, with nothing left to wait for."""
 RESPONSE_DROPPED = HOP_BY_HOP
-PROXIED_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+SITE_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE"]
+"""What a path that is neither the gateway's own nor a service's is answered 404 to (whatever the method)."""
 CONNECT_RETRY_SECONDS = 10.0
 DESCRIPTION = (
     "Simpul: a coordination hub for complaints about public services (SP4N-LAPOR! style). "
@@ -72,7 +73,8 @@ def create_gateway(upstreams: Sequence[Upstream], version: str = "1.0.0") -> ASG
     async def gateway(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             target = next((u for u in ordered if _under(scope["path"], u.prefix)), None)
-            if target is not None and scope["method"] in PROXIED_METHODS:
+            # Every method: the service answers one its path does not take with 405 and the path's own Allow.
+            if target is not None:
                 await proxies[target.name](scope, receive, send)
                 return
         await site(scope, receive, send)
@@ -141,7 +143,7 @@ def _site(upstreams: Sequence[Upstream], pools: dict[str, UpstreamPool], version
             status_code=200 if ready else 503,
         )
 
-    @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    @app.api_route("/{path:path}", methods=SITE_METHODS, include_in_schema=False)
     async def unknown(path: str) -> Response:
         return _error(404, "not_found", "no such endpoint; see /docs")
 
@@ -184,7 +186,11 @@ async def _forward(pool: UpstreamPool, name: str, scope: Scope, receive: Receive
             await _send(send, _error(502, "bad_gateway", f"{name} could not be asked this request"))
             return
     out = [(k, v) for k, v in answer.headers if k.lower() not in RESPONSE_DROPPED]
-    out.append((b"content-length", str(len(answer.body)).encode("latin-1")))
+    if scope["method"] == "HEAD":
+        # The length of the body a GET would get, as the service said; none follows.
+        out += [(k, v) for k, v in answer.headers if k.lower() == b"content-length"]
+    else:
+        out.append((b"content-length", str(len(answer.body)).encode("latin-1")))
     await send({"type": "http.response.start", "status": answer.status, "headers": out})
     await send({"type": "http.response.body", "body": answer.body})
 

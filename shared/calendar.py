@@ -54,7 +54,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-__all__ = ["ZONES", "WorkingCalendar", "zone"]
+__all__ = ["ZONES", "ZONE_PATTERN", "WorkingCalendar", "zone"]
 
 ZONES: Mapping[str, str] = MappingProxyType(
     {"WIB": "Asia/Jakarta", "WITA": "Asia/Makassar", "WIT": "Asia/Jayapura"},
@@ -65,6 +65,15 @@ EXTRA_HOLIDAY_NAME = "Hari libur tambahan"
 
 _END_OF_DAY = time(23, 59, 59, 999_999)
 _ONE_DAY = timedelta(days=1)
+
+
+_SPACE = r"[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+"""What str.strip() strips (str.isspace()), spelled out: JSON Schema's \\s is not Python's."""
+ZONE_PATTERN = (
+    rf"^{_SPACE}*(?:[Ww][Ii\u0131][Bb]|[Ww][Ii\u0131][Tt][Aa]?|Asia/Jakarta|Asia/Makassar|Asia/Jayapura){_SPACE}*$"
+)
+"""What zone(name.strip()) takes, as a JSON Schema pattern: an abbreviation in any case (str.upper() also makes
+the dotless i, U+0131, an 'I'), an IANA name as written, surrounding whitespace."""
 
 
 def zone(name: str) -> ZoneInfo:

@@ -15,6 +15,7 @@ from sqlalchemy import exc as sa_exc
 
 from routing_svc.app import create_app as create_routing
 from routing_svc.settings import RoutingSettings
+from shared.http.concrete_paths import refuse_templates_on_concrete_paths
 from shared.http.errors import install_error_handlers
 from shared.http.inputs import IsoDate, IsoDateTime, JsonBool, JsonInt
 from shared.http.openapi import add_shared_responses, documented_methods, link_to
@@ -56,6 +57,7 @@ def _kit_app() -> FastAPI:
     async def fail(sqlstate: str) -> None:
         raise sa_exc.DBAPIError("UPDATE t SET x = 1", {}, _PgError(sqlstate))
 
+    refuse_templates_on_concrete_paths(app)
     return app
 
 
@@ -78,8 +80,10 @@ async def test_a_405_names_every_method_the_path_takes(client: httpx.AsyncClient
     r = await client.put("/items/7")
     assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"
     assert r.headers["allow"] == "DELETE, GET"
-    # A concrete path wins over the template that also matches it.
-    assert (await client.post("/items/special")).headers["allow"] == "GET"
+    # A concrete path wins over the template that also matches it, for the methods only the template takes too.
+    for method in ("POST", "DELETE", "OPTIONS"):
+        r = await client.request(method, "/items/special")
+        assert (r.status_code, r.headers.get("allow")) == (405, "GET"), (method, r.text)
 
 
 async def test_a_lost_transaction_is_503_to_retry_and_any_other_database_error_500(client: httpx.AsyncClient) -> None:

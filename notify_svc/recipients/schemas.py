@@ -6,8 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from shared.calendar import zone
-from shared.http.inputs import EmailAddress
+from shared.calendar import ZONE_PATTERN, zone
+from shared.http.inputs import EmailAddress, JsonBool, JsonInt
 from shared.http.outputs import UtcDatetime
 
 
@@ -19,7 +19,11 @@ RecipientRole = Literal["liaison", "coordinator"]
 Address = Annotated[EmailAddress, AfterValidator(str.lower)]
 TimezoneName = Annotated[
     str,
-    Field(max_length=32, description="WIB, WITA or WIT (or Asia/Jakarta, Asia/Makassar, Asia/Jayapura)."),
+    Field(
+        max_length=32,
+        description="WIB, WITA or WIT (or Asia/Jakarta, Asia/Makassar, Asia/Jayapura).",
+        json_schema_extra={"pattern": ZONE_PATTERN},
+    ),
     AfterValidator(_timezone),
 ]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -37,12 +41,12 @@ class RecipientCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["coordinator"] = "coordinator"
-    level: int = Field(ge=1, le=4, description="The rung: 1 liaison, 2 parent, 3 hub, 4 oversight.")
+    level: JsonInt = Field(ge=1, le=4, description="The rung: 1 liaison, 2 parent, 3 hub, 4 oversight.")
     name: Name | None = None
     email: Address
     timezone: TimezoneName = "Asia/Jakarta"
     language: Literal["id", "en"] = "id"
-    is_system: bool = Field(
+    is_system: JsonBool = Field(
         default=False, description="A mailbox read by a system (a ticket queue): quiet hours never hold it back."
     )
 

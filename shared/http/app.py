@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.http.concrete_paths import refuse_templates_on_concrete_paths
 from shared.http.errors import install_error_handlers
 from shared.http.health import router as health_router
 from shared.http.limits import DEFAULT_MAX_BODY_BYTES, BodyLimitSettings
@@ -46,6 +47,7 @@ def build_app(
     app.include_router(health_router)
     for router in routers:
         app.include_router(router)
+    refuse_templates_on_concrete_paths(app)
     return app
 
 

@@ -4,7 +4,7 @@ negative_data_rejection: a request the document calls invalid may also be refuse
 is refused before it is read), which schemathesis does not count among rejections.
 
 positive_data_acceptance: 422 is also an answer to a request the document calls valid, when it breaks a rule the
-document cannot state: NUL characters anywhere (PostgreSQL text cannot hold them), a node or agency that does not
+document cannot state (NUL it does state: shared.http.openapi.state_the_nul_guard): a node or agency that does not
 exist, `from` after `to`, an expiry in the past, an Idempotency-Key reused with another body. The error code names
 the rule. What the check is for still holds through `document_and_validator_agree`: the request validator itself
 (422 `validation_error`) must not refuse a value the document allows, except for rules written in code (a value

@@ -57,6 +57,16 @@ async def echo_upstream() -> AsyncIterator[str]:
 
 
 @asynccontextmanager
+async def upstream(app: ASGIApp) -> AsyncIterator[str]:
+    """This app as a service on a loopback port."""
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=free_port(), log_config=None, lifespan="off", proxy_headers=False
+    )
+    async with _served(config) as url:
+        yield url
+
+
+@asynccontextmanager
 async def serving(app: ASGIApp) -> AsyncIterator[str]:
     """The gateway on a real loopback port, served as `simpul up` serves it."""
     config = uvicorn.Config(

@@ -8,12 +8,34 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from services import gateway as gateway_module
 from services.gateway import Upstream, create_gateway
 from services.ports import free_port
 from services.upstream import SPREAD_CONNECTIONS
-from tests.services.gateway_peers import echo_upstream, serving
+from shared.http.errors import install_error_handlers
+from tests.services.gateway_peers import echo_upstream, serving, upstream
+
+
+def _service() -> FastAPI:
+    """A service as the four are built: FastAPI routes (which take no HEAD unless told) and the kit's handlers."""
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/api/v1/complaints")
+    async def submit() -> dict[str, str]:
+        return {}
+
+    @app.get("/api/v1/complaints/{tracking_id}")
+    async def read(tracking_id: str) -> dict[str, str]:
+        return {"tracking_id": tracking_id}
+
+    @app.delete("/api/v1/complaints/{tracking_id}")
+    async def withdraw(tracking_id: str) -> dict[str, str]:
+        return {"tracking_id": tracking_id}
+
+    return app
 
 
 async def test_the_gateway_appends_its_peer_to_x_forwarded_for() -> None:
@@ -101,3 +123,32 @@ async def test_a_service_that_is_down_answers_503_in_json(monkeypatch: pytest.Mo
         unknown = await client.get("/api/v1/nowhere")
     assert r.status_code == 503 and r.json()["error"]["code"] == "service_unavailable"
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("method", ["OPTIONS", "TRACE", "HEAD", "PUT", "PATCH"])
+async def test_a_method_the_path_does_not_take_is_405_naming_the_services_methods_for_that_path(method: str) -> None:
+    async with upstream(_service()) as base_url:
+        gateway = create_gateway([Upstream("intake", "/api/v1/complaints", base_url)])
+        async with serving(gateway) as gateway_url, httpx.AsyncClient(base_url=gateway_url, timeout=10) as client:
+            one = await client.request(method, "/api/v1/complaints/SPL-1")
+            all_of_them = await client.request(method, "/api/v1/complaints")
+            nowhere = await client.request(method, "/api/v1/nowhere")
+    assert (one.status_code, one.headers["allow"]) == (405, "DELETE, GET")
+    assert (all_of_them.status_code, all_of_them.headers["allow"]) == (405, "POST")
+    if method != "HEAD":
+        assert one.json()["error"]["code"] == "method_not_allowed"
+    # A path no service serves is not found, whatever the method (no Allow to get wrong).
+    assert nowhere.status_code == 404 and "allow" not in nowhere.headers
+
+
+async def test_a_head_answer_is_forwarded_with_the_services_length_and_no_body() -> None:
+    async with echo_upstream() as base_url:
+        gateway = create_gateway([Upstream("intake", "/api/v1/complaints", base_url)])
+        async with serving(gateway) as gateway_url, httpx.AsyncClient(base_url=gateway_url, timeout=10) as client:
+            head = await client.head("/api/v1/complaints/echo")
+            get = await client.get("/api/v1/complaints/echo")
+            # The kept connection the HEAD answer came over still serves the next request.
+            after = [await client.get("/api/v1/complaints/echo") for _ in range(2 * SPREAD_CONNECTIONS)]
+    assert head.status_code == 200 and head.content == b"" and head.headers["x-service"] == "echo"
+    assert get.status_code == 200 and int(head.headers["content-length"]) > 0
+    assert [r.status_code for r in after] == [200] * len(after)

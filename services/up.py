@@ -332,7 +332,7 @@ async def create_streams(nats_url: str, ops_password: str) -> None:
     except Exception as exc:
         raise RuntimeError(f"could not connect to {nats_url} as {OPS}: {exc!r}") from exc
     try:
-        await ensure_streams(nc.jetstream())
+        await ensure_streams(nc.jetstream(), update_dead_letters=True)
     except Exception as exc:
         raise RuntimeError(f"could not create the streams on {nats_url}: {exc!r}") from exc
     finally:

@@ -28,6 +28,7 @@ from services.nats_users import OPS, hub_users
 from services.natsd import NatsServer
 from services.ports import reserve_port
 from services.registry import SERVICES, ServiceSpec
+from services.data_dir import prepare_data_dir
 from services.secrets_store import HubSecrets, key_env, load_or_create
 from services.state import clear_state, pid_alive, read_state, write_state
 from services.supervisor import ManagedProcess, Supervisor, child_env, python_module_argv
@@ -94,7 +95,7 @@ async def _migrate(specs: list[ServiceSpec], envs: dict[str, dict[str, str]], lo
 
 
 async def migrate_all(args: argparse.Namespace) -> int:
-    data_dir = Path(args.data_dir).resolve()
+    data_dir = _private_data_dir(args)
     secrets = load_or_create(data_dir, [s.name for s in SERVICES], None)
     specs = [s for s in SERVICES if not args.service or s.name in args.service]
     hub = HubSetup(
@@ -114,6 +115,14 @@ async def migrate_all(args: argparse.Namespace) -> int:
     return 0
 
 
+def _private_data_dir(args: argparse.Namespace) -> Path:
+    data_dir = Path(args.data_dir).resolve()
+    tightened = prepare_data_dir(data_dir)
+    if tightened:
+        say(f"Made {len(tightened)} path(s) in {data_dir} readable by their owner only (were open to others).")
+    return data_dir
+
+
 def run_up(args: argparse.Namespace) -> int:
     try:
         # uvloop, as the services run: this loop serves the one base URL.
@@ -124,8 +133,7 @@ def run_up(args: argparse.Namespace) -> int:
 
 
 async def _up(args: argparse.Namespace) -> int:
-    data_dir = Path(args.data_dir).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = _private_data_dir(args)
     previous = read_state(data_dir)
     if previous and pid_alive(int(previous.get("supervisor_pid", 0))):
         say(f"Simpul is already running from {data_dir} (pid {previous['supervisor_pid']}); see `simpul status`.")

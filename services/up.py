@@ -32,6 +32,7 @@ from services.data_dir import prepare_data_dir
 from services.secrets_store import HubSecrets, key_env, load_or_create
 from services.state import clear_state, pid_alive, read_state, write_state
 from services.supervisor import ManagedProcess, Supervisor, child_env, python_module_argv
+from shared.auth.keys import check_bootstrap_key
 from shared.bus.nats_bus import ensure_streams, inbox_prefix
 
 EMBEDDED_WEBHOOK_NETWORKS = "127.0.0.0/8, ::1"
@@ -133,6 +134,13 @@ def run_up(args: argparse.Namespace) -> int:
 
 
 async def _up(args: argparse.Namespace) -> int:
+    given = os.environ.get("SIMPUL_BOOTSTRAP_ADMIN_KEY") or None
+    if given is not None:
+        try:
+            check_bootstrap_key(given)
+        except ValueError as exc:
+            say(f"SIMPUL_BOOTSTRAP_ADMIN_KEY: {exc}")
+            return 1
     data_dir = _private_data_dir(args)
     previous = read_state(data_dir)
     if previous and pid_alive(int(previous.get("supervisor_pid", 0))):

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.auth.keys import check_bootstrap_key
 
 
 class ServiceSettings(BaseSettings):
@@ -41,6 +43,7 @@ class ServiceSettings(BaseSettings):
     bootstrap_admin_key: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("SIMPUL_BOOTSTRAP_ADMIN_KEY", "bootstrap_admin_key"),
+        description="The first admin key, at least 32 characters; revoke it with DELETE /api/v1/hub/api-keys/bootstrap.",
     )
     bootstrap_admin_key_hash: str | None = Field(
         default=None,
@@ -53,6 +56,13 @@ class ServiceSettings(BaseSettings):
         validation_alias=AliasChoices("SIMPUL_CLOCK", "clock"),
         description="Test configuration only: 'package.module:factory' of a movable clock (see shared.clock).",
     )
+
+    @field_validator("bootstrap_admin_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            check_bootstrap_key(value.get_secret_value())
+        return value
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -23,12 +23,12 @@ import nats
 import uvicorn
 import uvloop
 
+from services.data_dir import prepare_data_dir
 from services.gateway import Upstream, create_gateway
 from services.nats_users import OPS, hub_users
 from services.natsd import NatsServer
 from services.ports import reserve_port
 from services.registry import SERVICES, ServiceSpec
-from services.data_dir import prepare_data_dir
 from services.secrets_store import HubSecrets, key_env, load_or_create
 from services.state import clear_state, pid_alive, read_state, write_state
 from services.supervisor import ManagedProcess, Supervisor, child_env, python_module_argv

@@ -55,7 +55,7 @@ class ServiceSettings(BaseSettings):
     bootstrap_admin_key: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("SIMPUL_BOOTSTRAP_ADMIN_KEY", "bootstrap_admin_key"),
-        description="The first admin key, at least 32 characters; revoke it with DELETE /api/v1/hub/api-keys/bootstrap.",
+        description="The first admin key, 32 characters or more; revoke it: DELETE /api/v1/hub/api-keys/bootstrap.",
     )
     bootstrap_admin_key_hash: str | None = Field(
         default=None,

@@ -46,7 +46,9 @@ async def test_ops_apply_new_limits_to_an_existing_dead_letter_stream(js: JetStr
 
     await ensure_streams(js, update_dead_letters=True)
     assert await limits_of(js) == (90 * 86400.0, 1024**3)
-    await ensure_streams(js, dead_letters=DeadLetterLimits(max_age_days=7, max_bytes=64 * MIB), update_dead_letters=True)
+    await ensure_streams(
+        js, dead_letters=DeadLetterLimits(max_age_days=7, max_bytes=64 * MIB), update_dead_letters=True
+    )
     assert await limits_of(js) == (7 * 86400.0, 64 * MIB)
     assert (await js.stream_info(DLQ_STREAM)).config.subjects == list(STREAM_SUBJECTS[DLQ_STREAM])
 

@@ -117,9 +117,10 @@ async def revoke_key(
     """
     t = KIT.api_keys
     if key_id == BOOTSTRAP_KEY_ID:
-        key_id = await _bootstrap_row(session, runtime)
-        if key_id is None:
+        bootstrap = await _bootstrap_row(session, runtime)
+        if bootstrap is None:
             return False
+        key_id = bootstrap
     row = (await session.execute(select(t.c.id, t.c.revoked_at).where(t.c.id == key_id))).first()
     if row is None:
         return False

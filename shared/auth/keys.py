@@ -15,7 +15,6 @@ from shared.db.dialect import dialect_of, insert_ignore
 from shared.domain import Role
 from shared.events.contracts import KeyIssued, KeyRevoked
 
-
 MIN_BOOTSTRAP_KEY_LENGTH = 32
 """A bootstrap admin key shorter than this is refused at startup: it could be guessed."""
 BOOTSTRAP_KEY_ID = "bootstrap"

@@ -248,9 +248,14 @@ async def ensure_streams(
             await js.add_stream(config)
             log.info("stream_created", stream=name, replicas=replicas)
             continue
-        if dlq and update_dead_letters and (info.config.max_age, info.config.max_bytes) != (
-            limits.max_age_s,
-            limits.max_bytes,
+        if (
+            dlq
+            and update_dead_letters
+            and (info.config.max_age, info.config.max_bytes)
+            != (
+                limits.max_age_s,
+                limits.max_bytes,
+            )
         ):
             await js.update_stream(info.config.evolve(max_age=limits.max_age_s, max_bytes=limits.max_bytes))
             log.info("stream_limits_updated", stream=name, max_age_s=limits.max_age_s, max_bytes=limits.max_bytes)

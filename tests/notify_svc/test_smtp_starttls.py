@@ -1,4 +1,5 @@
-"""STARTTLS against a real aiosmtpd server that offers it (and refuses mail without it), with a certificate made here."""
+"""STARTTLS against a real aiosmtpd server that offers it (and refuses mail without it), with a certificate made
+here."""
 
 from __future__ import annotations
 
@@ -111,7 +112,7 @@ async def test_starttls_is_used_whenever_the_server_offers_it(
 async def test_a_certificate_that_cannot_be_verified_is_not_sent_to(
     database: Any, natsd: Any, tmp_path: Path, tls_smtp_server: TlsSmtpServer
 ) -> None:
-    smtp = {"smtp_host": "127.0.0.1", "smtp_port": tls_smtp_server.port}
+    smtp: dict[str, Any] = {"smtp_host": "127.0.0.1", "smtp_port": tls_smtp_server.port}
     async with start_notify(database, natsd, tmp_path, **smtp) as svc:
         tid = new_tid()
         await svc.contact(tid)

@@ -16,8 +16,8 @@ from routing_svc.settings import RoutingSettings
 from services.secrets_store import load_or_create
 from shared.settings import ServiceSettings
 from tests.notify_svc.conftest import start_notify
-from tests.routing_svc.conftest import Hub, auth
-from tests.support.apps import ADMIN_KEY, eventually
+from tests.routing_svc.conftest import Hub
+from tests.support.apps import ADMIN_KEY, auth, eventually
 from tests.support.databases import fresh_database
 
 SHORT = "sk_admin_only-31-characters-xxx"
@@ -40,9 +40,10 @@ def test_simpul_up_refuses_a_short_bootstrap_key(tmp_path: Path) -> None:
 async def test_the_bootstrap_key_is_revoked_in_every_service(
     hub: Hub, backend: str, natsd: Any, tmp_path: Path
 ) -> None:
-    async with fresh_database(backend, tmp_path, "notify") as notify_db, start_notify(
-        notify_db, natsd, tmp_path
-    ) as notify:
+    async with (
+        fresh_database(backend, tmp_path, "notify") as notify_db,
+        start_notify(notify_db, natsd, tmp_path) as notify,
+    ):
         successor = await hub.ok("POST", "/api/v1/hub/api-keys", 201, json={"role": "admin", "label": "ops"})
         assert (await notify.client.get("/api/v1/notify/deliveries", headers=auth(ADMIN_KEY))).status_code == 200
 

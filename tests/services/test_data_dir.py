@@ -64,7 +64,11 @@ def test_simpul_migrate_leaves_nothing_in_the_folder_readable_by_others(tmp_path
     # As an operator's shell would start it: with the usual umask 022, which alone leaves files readable by all.
     script = 'umask 022 && exec "$0" -m services.cli migrate --data-dir "$1"'
     result = subprocess.run(  # noqa: S603 - our own CLI
-        ["/bin/sh", "-c", script, sys.executable, str(data_dir)], capture_output=True, text=True, timeout=180, check=False
+        ["/bin/sh", "-c", script, sys.executable, str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "readable by their owner only" in result.stdout

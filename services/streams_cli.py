@@ -41,7 +41,7 @@ def add_streams_parser(sub: Any) -> None:
         "--max-age-days",
         type=int,
         default=int(os.environ.get("SIMPUL_STREAM_MAX_AGE_DAYS", "30")),
-        help="how long SIMPUL and SIMPUL_PRIVATE keep messages (dead letters stay until purged)",
+        help="how long SIMPUL and SIMPUL_PRIVATE keep messages (dead letters: --dlq-max-age-days)",
     )
     parser.add_argument(
         "--dlq-max-age-days",

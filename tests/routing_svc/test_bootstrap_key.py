@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,18 @@ def test_a_bootstrap_key_under_32_characters_is_refused_at_startup(settings_cls:
     with pytest.raises(ValidationError, match="has 31 characters; it needs at least 32"):
         settings_cls(bootstrap_admin_key=SHORT)
     assert settings_cls(bootstrap_admin_key=SHORT + "y").bootstrap_admin_key is not None
+
+
+@pytest.mark.parametrize("package", ["intake_svc", "routing_svc", "agency_svc", "notify_svc"])
+def test_a_service_started_with_a_short_bootstrap_key_stops_with_a_clear_message(package: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL_")}
+    env["SIMPUL_BOOTSTRAP_ADMIN_KEY"] = SHORT
+    result = subprocess.run(  # noqa: S603 - our own service
+        [sys.executable, "-m", package], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode != 0
+    assert "has 31 characters; it needs at least 32" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_simpul_up_refuses_a_short_bootstrap_key(tmp_path: Path) -> None:

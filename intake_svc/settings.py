@@ -48,10 +48,6 @@ class IntakeSettings(
     limits_max_clients: int = Field(
         default=100_000, ge=1, description="Clients (and cases) each limit remembers; the longest idle go first."
     )
-    trusted_proxies: str = Field(
-        default=LOOPBACK,
-        description="Comma-separated proxies (addresses or networks) whose X-Forwarded-For names the client.",
-    )
     receipt_failures_per_client: int = Field(
         default=10, ge=0, description="Failed receipt checks a client may make per window, then 429; 0 switches off."
     )
@@ -70,14 +66,11 @@ class IntakeSettings(
         default=10, ge=0, description="Messages a case takes from its reporter in any hour, then 429; 0 switches off."
     )
 
-    @field_validator("rate_limit_exempt", "trusted_proxies")
+    @field_validator("rate_limit_exempt")
     @classmethod
     def _networks(cls, value: str) -> str:
         parse_networks(value)
         return value
-
-    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
-        return parse_networks(self.trusted_proxies)
 
     def rate_limit_exempt_networks(self) -> tuple[IPNetwork, ...]:
         return parse_networks(self.rate_limit_exempt)

@@ -21,7 +21,17 @@ class NotifySettings(ServiceSettings, EncryptionSettings, ContactChannelSettings
     smtp_port: int = 25
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
-    smtp_starttls: bool = Field(default=False, description="Require STARTTLS (never attempted when false).")
+    smtp_starttls: bool = Field(
+        default=False,
+        description="Require STARTTLS. When false, STARTTLS is still used whenever the server offers it.",
+    )
+    smtp_tls_verify: bool = Field(
+        default=True,
+        description="Verify the SMTP server's certificate and name; false only for a test server's self-signed one.",
+    )
+    smtp_tls_ca_file: Path | None = Field(
+        default=None, description="PEM file of the CAs that the SMTP server's certificate is checked against."
+    )
     smtp_timeout: float = 30.0
     mail_from: str = "Simpul <no-reply@simpul.localhost>"
     mail_dir: Path | None = Field(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from services.nats_users import USERS
 from services.registry import ServiceSpec
+from shared.auth.keys import check_bootstrap_key
 from shared.crypto import generate_fernet_key, hash_secret, new_api_key
 
 FILE_NAME = "secrets.json"
@@ -43,6 +44,7 @@ def load_or_create(data_dir: Path, services: list[str], given_admin_key: str | N
         passwords.setdefault(user, secrets.token_urlsafe(32))
     new_key: str | None = None
     if given_admin_key:
+        check_bootstrap_key(given_admin_key)
         admin_hash = hash_secret(given_admin_key)
     elif isinstance(stored.get("admin_key_hash"), str):
         admin_hash = str(stored["admin_key_hash"])

@@ -17,7 +17,7 @@ import nats
 from nats.aio.client import Client as NATS
 from nats.js.api import StreamInfo
 
-from shared.bus.nats_bus import DLQ_STREAM, PRIVATE_STREAM, STREAM, ensure_streams, inbox_prefix
+from shared.bus.nats_bus import DLQ_STREAM, PRIVATE_STREAM, STREAM, DeadLetterLimits, ensure_streams, inbox_prefix
 
 RETRY_SECONDS = 0.5
 REQUEST_TIMEOUT_S = 3.0
@@ -41,7 +41,19 @@ def add_streams_parser(sub: Any) -> None:
         "--max-age-days",
         type=int,
         default=int(os.environ.get("SIMPUL_STREAM_MAX_AGE_DAYS", "30")),
-        help="how long SIMPUL and SIMPUL_PRIVATE keep messages (dead letters stay until purged)",
+        help="how long SIMPUL and SIMPUL_PRIVATE keep messages (dead letters: --dlq-max-age-days)",
+    )
+    parser.add_argument(
+        "--dlq-max-age-days",
+        type=int,
+        default=None,
+        help="how long dead letters are kept (default: SIMPUL_DLQ_MAX_AGE_DAYS, else 90); also for an existing stream",
+    )
+    parser.add_argument(
+        "--dlq-max-bytes",
+        type=int,
+        default=None,
+        help="the most the dead-letter stream holds (default: SIMPUL_DLQ_MAX_BYTES, else 1 GiB); oldest go first",
     )
     parser.add_argument("--wait", type=float, default=120.0, help="seconds to keep trying (default 120)")
 
@@ -51,11 +63,13 @@ async def run_streams(args: argparse.Namespace) -> int:
     user = os.environ.get("SIMPUL_NATS_USER", "ops")
     password = os.environ.get("SIMPUL_NATS_PASSWORD")
     servers = _servers(args.nats_url)
+    given = {"max_age_days": args.dlq_max_age_days, "max_bytes": args.dlq_max_bytes}
+    dead_letters = DeadLetterLimits(**{k: v for k, v in given.items() if v is not None})
     loop = asyncio.get_running_loop()
     deadline = loop.time() + args.wait
     while True:
         try:
-            infos = await _create(servers, user, password, args.replicas, args.max_age_days)
+            infos = await _create(servers, user, password, args.replicas, args.max_age_days, dead_letters)
             break
         except Exception as exc:
             if loop.time() >= deadline:
@@ -70,7 +84,9 @@ async def run_streams(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _create(servers: list[str], user: str, password: str | None, replicas: int, days: int) -> list[StreamInfo]:
+async def _create(
+    servers: list[str], user: str, password: str | None, replicas: int, days: int, dead_letters: DeadLetterLimits
+) -> list[StreamInfo]:
     nc: NATS = await nats.connect(
         servers=servers,
         name="simpul-streams",
@@ -82,7 +98,9 @@ async def _create(servers: list[str], user: str, password: str | None, replicas:
     )
     try:
         js = nc.jetstream(timeout=REQUEST_TIMEOUT_S)
-        await ensure_streams(js, replicas=replicas, max_age_s=days * 86400.0)
+        await ensure_streams(
+            js, replicas=replicas, max_age_s=days * 86400.0, dead_letters=dead_letters, update_dead_letters=True
+        )
         return [await js.stream_info(name) for name in (STREAM, PRIVATE_STREAM, DLQ_STREAM)]
     finally:
         await nc.close()

@@ -23,6 +23,7 @@ import nats
 import uvicorn
 import uvloop
 
+from services.data_dir import prepare_data_dir
 from services.gateway import Upstream, create_gateway, service_body_limit
 from services.gateway_http import GatewayHttpProtocol
 from services.nats_users import OPS, hub_users
@@ -32,6 +33,7 @@ from services.registry import SERVICES, ServiceSpec
 from services.secrets_store import HubSecrets, key_env, load_or_create
 from services.state import clear_state, pid_alive, read_state, write_state
 from services.supervisor import ManagedProcess, Supervisor, child_env, python_module_argv
+from shared.auth.keys import check_bootstrap_key
 from shared.bus.nats_bus import ensure_streams, inbox_prefix
 
 
@@ -89,7 +91,7 @@ async def _migrate(specs: list[ServiceSpec], envs: dict[str, dict[str, str]], lo
 
 
 async def migrate_all(args: argparse.Namespace) -> int:
-    data_dir = Path(args.data_dir).resolve()
+    data_dir = _private_data_dir(args)
     secrets = load_or_create(data_dir, [s.name for s in SERVICES], None)
     specs = [s for s in SERVICES if not args.service or s.name in args.service]
     hub = HubSetup(
@@ -109,6 +111,14 @@ async def migrate_all(args: argparse.Namespace) -> int:
     return 0
 
 
+def _private_data_dir(args: argparse.Namespace) -> Path:
+    data_dir = Path(args.data_dir).resolve()
+    tightened = prepare_data_dir(data_dir)
+    if tightened:
+        say(f"Made {len(tightened)} path(s) in {data_dir} readable by their owner only (were open to others).")
+    return data_dir
+
+
 def run_up(args: argparse.Namespace) -> int:
     try:
         # uvloop, as the services run: this loop serves the one base URL.
@@ -119,8 +129,14 @@ def run_up(args: argparse.Namespace) -> int:
 
 
 async def _up(args: argparse.Namespace) -> int:
-    data_dir = Path(args.data_dir).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    given = os.environ.get("SIMPUL_BOOTSTRAP_ADMIN_KEY") or None
+    if given is not None:
+        try:
+            check_bootstrap_key(given)
+        except ValueError as exc:
+            say(f"SIMPUL_BOOTSTRAP_ADMIN_KEY: {exc}")
+            return 1
+    data_dir = _private_data_dir(args)
     previous = read_state(data_dir)
     if previous and pid_alive(int(previous.get("supervisor_pid", 0))):
         say(f"Simpul is already running from {data_dir} (pid {previous['supervisor_pid']}); see `simpul status`.")
@@ -336,7 +352,7 @@ async def create_streams(nats_url: str, ops_password: str) -> None:
     except Exception as exc:
         raise RuntimeError(f"could not connect to {nats_url} as {OPS}: {exc!r}") from exc
     try:
-        await ensure_streams(nc.jetstream())
+        await ensure_streams(nc.jetstream(), update_dead_letters=True)
     except Exception as exc:
         raise RuntimeError(f"could not create the streams on {nats_url}: {exc!r}") from exc
     finally:

@@ -38,7 +38,10 @@ def not_found(what: str = "resource") -> ApiError:
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` entries documenting the ErrorBody for the given statuses."""
+    """OpenAPI `responses=` entries documenting the ErrorBody for the given statuses.
+
+    Where a key is checked (401), 429 too: a client that presented too many wrong keys is locked out for a while.
+    """
     descriptions = {
         400: "Bad request",
         401: "Missing or invalid key (`unauthenticated`)",
@@ -50,4 +53,6 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         429: "Too many requests (`rate_limited`)",
         503: "A dependency is down (`service_unavailable`)",
     }
+    if 401 in statuses and 429 not in statuses:
+        statuses = (*statuses, 429)
     return {s: {"model": ErrorBody, "description": descriptions.get(s, "Error")} for s in statuses}

@@ -20,6 +20,7 @@ from shared.bus.nats_bus import Bus
 from shared.clock import Clock, load_clock
 from shared.db.engine import Database
 from shared.db.kit_tables import KitTables
+from shared.http.ratelimit import FailureLockout
 from shared.logging import get_logger
 from shared.outbox import Outbox, OutboxRelay
 from shared.settings import ServiceSettings
@@ -27,6 +28,9 @@ from shared.settings import ServiceSettings
 log = get_logger(__name__)
 
 C = TypeVar("C")
+
+AUTH_FAILURE_CLIENTS = 100_000
+"""Clients the failed-key lockout remembers; the longest idle go first."""
 
 Worker = Callable[["Runtime[C]"], Coroutine[Any, Any, None]]
 
@@ -73,6 +77,14 @@ class Runtime(Generic[C]):
         self.keystore = KeyStore(
             kit.api_keys, bootstrap_admin_key=bootstrap, bootstrap_admin_key_hash=settings.bootstrap_admin_key_hash
         )
+        self.trusted_proxies = settings.trusted_proxy_networks()
+        self.auth_failures = FailureLockout(
+            self.clock,
+            max_failures=settings.auth_failures_per_client,
+            window_s=float(settings.auth_failure_window_s),
+            max_keys=AUTH_FAILURE_CLIENTS,
+        )
+        """Clients that presented too many wrong API keys (per process, as every limit here)."""
         self.context: C = context(self)
         strangers = [s.name for s in subscriptions if s.durable.service != name]
         if strangers:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 import uvicorn
 import uvloop
 from fastapi import FastAPI
+from pydantic import ValidationError
 
 from shared.db.migrations import upgrade
 from shared.logging import configure_logging
@@ -44,7 +45,10 @@ def run_service(
     parser = argparse.ArgumentParser(prog=f"python -m {package}")
     parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"])
     args = parser.parse_args()
-    settings = settings_cls()
+    try:
+        settings = settings_cls()
+    except ValidationError as exc:
+        raise SystemExit(f"{package}: the settings are not valid:\n{exc}") from None
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     if args.command == "migrate":
         upgrade(package, settings.resolved_database_url(), settings.database_schema, encryption_keys=own_keys(settings))

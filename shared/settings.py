@@ -8,6 +8,8 @@ from typing import ClassVar
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.auth.keys import check_bootstrap_key
+from shared.http.client_address import IPNetwork, parse_networks
 from shared.phones import country_codes
 
 
@@ -37,12 +39,24 @@ class ServiceSettings(BaseSettings):
     relay_poll_interval: float = 0.5
     relay_batch: int = Field(default=500, ge=1, description="The most outbox events the relay publishes in one round.")
 
+    trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description="Comma-separated proxies (addresses or networks) whose X-Forwarded-For names the client.",
+    )
+    auth_failures_per_client: int = Field(
+        default=20, ge=0, description="Failed API keys a client may present per window, then 429; 0 switches off."
+    )
+    auth_failure_window_s: int = Field(
+        default=300, ge=1, description="The window for failed API keys, and how long a lockout lasts."
+    )
+
     log_level: str = "INFO"
     log_json: bool = True
 
     bootstrap_admin_key: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("SIMPUL_BOOTSTRAP_ADMIN_KEY", "bootstrap_admin_key"),
+        description="The first admin key, 32 characters or more; revoke it: DELETE /api/v1/hub/api-keys/bootstrap.",
     )
     bootstrap_admin_key_hash: str | None = Field(
         default=None,
@@ -55,6 +69,22 @@ class ServiceSettings(BaseSettings):
         validation_alias=AliasChoices("SIMPUL_CLOCK", "clock"),
         description="Test configuration only: 'package.module:factory' of a movable clock (see shared.clock).",
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        parse_networks(value)
+        return value
+
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.trusted_proxies)
+
+    @field_validator("bootstrap_admin_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            check_bootstrap_key(value.get_secret_value())
+        return value
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -41,8 +41,10 @@ class PublicLimits:
         )
 
     def caller(self, connection: HTTPConnection) -> Caller:
-        address = request_client(connection, self.trusted_proxies)
-        return Caller(key=client_key(address), exempt=is_within(address, self.exempt))
+        client = request_client(connection, self.trusted_proxies)
+        # A proxy standing in for a client it did not name is never exempt, even when it is itself (loopback).
+        exempt = not client.stand_in and is_within(client.address, self.exempt)
+        return Caller(key=client_key(client.address), exempt=exempt)
 
     def admit(self, caller: Caller) -> None:
         """Spends one of the caller's requests; 429 when none is left."""

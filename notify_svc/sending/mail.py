@@ -67,7 +67,10 @@ class SmtpTransport:
         self.port = settings.smtp_port
         self.username = settings.smtp_username
         self.password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
-        self.start_tls = settings.smtp_starttls
+        # None: STARTTLS whenever the server offers it; True: refuse a server that does not.
+        self.start_tls: bool | None = True if settings.smtp_starttls else None
+        self.validate_certs = settings.smtp_tls_verify
+        self.cert_bundle = str(settings.smtp_tls_ca_file) if settings.smtp_tls_ca_file else None
         self.timeout = settings.smtp_timeout
 
     async def deliver(self, mail: Mail) -> None:
@@ -79,6 +82,8 @@ class SmtpTransport:
                 username=self.username,
                 password=self.password,
                 start_tls=self.start_tls,
+                validate_certs=self.validate_certs,
+                cert_bundle=self.cert_bundle,
                 timeout=self.timeout,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:

@@ -94,7 +94,8 @@ async def list_all_keys(
     responses=error_responses(401, 403, 404),
 )
 async def revoke_api_key(key_id: str, session: SessionDep, runtime: RuntimeDep, principal: AdminDep) -> Response:
-    """Revoke a key (admin); every service stops accepting it once auth.key_revoked reaches it."""
+    """Revoke a key (admin), `bootstrap` for the bootstrap admin key; every service stops accepting it once
+    auth.key_revoked reaches it."""
     revoked = await service.revoke_key(session, runtime, key_id, runtime.clock.now(), actor=principal.actor)
     if not revoked:
         raise not_found("API key")

@@ -13,6 +13,7 @@ from routing_svc.directory.repository import get_node
 from routing_svc.keys.schemas import IssuedKeyOut, KeyOut
 from routing_svc.models import KIT
 from shared import audit
+from shared.auth.keys import BOOTSTRAP_KEY_ID
 from shared.clock import utc
 from shared.domain import Role
 from shared.errors import ApiError, not_found
@@ -116,6 +117,11 @@ async def revoke_key(
     A key revoked already (or due to be, sooner) stays so.
     """
     t = KIT.api_keys
+    if key_id == BOOTSTRAP_KEY_ID:
+        bootstrap = await _bootstrap_row(session, runtime)
+        if bootstrap is None:
+            return False
+        key_id = bootstrap
     row = (await session.execute(select(t.c.id, t.c.revoked_at).where(t.c.id == key_id))).first()
     if row is None:
         return False
@@ -146,6 +152,21 @@ async def revoke_keys_of_node(
     for key_id in key_ids:
         await revoke_key(session, runtime, key_id, now, actor=actor)
     return len(key_ids)
+
+
+async def _bootstrap_row(session: AsyncSession, runtime: Runtime[Any]) -> str | None:
+    """The bootstrap key's row in the key table, issued (and published) on first need; None without a bootstrap key.
+
+    Every service keeps the row from auth.key_issued; the revocation that follows it ends the key everywhere.
+    """
+    issued = runtime.keystore.bootstrap_issued()
+    if issued is None:
+        return None
+    t = KIT.api_keys
+    if (await session.execute(select(t.c.id).where(t.c.id == issued.key_id))).first() is None:
+        await runtime.keystore.apply_issued(session, issued, label="bootstrap admin key")
+        await runtime.outbox.add(session, issued)
+    return issued.key_id
 
 
 async def rotate_key(

@@ -9,11 +9,19 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.auth.keys import Principal
+from shared.crypto import key_prefix
 from shared.domain import Role
 from shared.errors import ApiError
+from shared.http.client_address import client_key, request_client
+from shared.http.ratelimit import too_many_requests
+from shared.logging import get_logger
 
 if TYPE_CHECKING:
     from shared.runtime import Runtime
+
+log = get_logger(__name__)
+
+TOO_MANY_FAILED_KEYS = "too many wrong API keys from this client; retry later"
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
 
@@ -24,11 +32,24 @@ async def current_principal(
     if credentials is None or not credentials.credentials:
         raise ApiError(401, "unauthenticated", "an API key is required: Authorization: Bearer <key>")
     runtime: Runtime[Any] = request.app.state.runtime
+    client = client_key(request_client(request, runtime.trusted_proxies).address)
+    wait = runtime.auth_failures.locked(client)
+    if wait is not None:
+        raise too_many_requests(wait, TOO_MANY_FAILED_KEYS)
+    key = credentials.credentials
     async with runtime.db.session() as session:
-        principal = await runtime.keystore.authenticate(session, credentials.credentials)
+        principal = await runtime.keystore.authenticate(session, key)
     if principal is None:
+        runtime.auth_failures.fail(client)
+        locked = runtime.auth_failures.locked(client) is not None
+        log.warning("auth_failed", client=client, key_prefix=logged_prefix(key), locked_out=locked)
         raise ApiError(401, "unauthenticated", "the API key is not valid")
     return principal
+
+
+def logged_prefix(key: str) -> str:
+    """What the log may show of a presented key: its listing prefix, and never more than half of it."""
+    return key_prefix(key)[: len(key) // 2]
 
 
 def require_roles(*roles: Role) -> Callable[..., Awaitable[Principal]]:

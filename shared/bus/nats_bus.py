@@ -13,11 +13,13 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import APIError, NotFoundError
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.events.topology import DLQ_STREAM, PRIVATE_STREAM, STREAM, STREAM_SUBJECTS
 from shared.logging import get_logger
 
-__all__ = ["DLQ_STREAM", "PRIVATE_STREAM", "STREAM", "Bus", "ensure_streams", "inbox_prefix"]
+__all__ = ["DLQ_STREAM", "PRIVATE_STREAM", "STREAM", "Bus", "DeadLetterLimits", "ensure_streams", "inbox_prefix"]
 
 DUPLICATE_WINDOW_S = 120.0
 INBOX_ROOT = "_INBOX"
@@ -29,6 +31,23 @@ def inbox_prefix(user: str | None) -> str:
     """Where a connection's replies arrive: `_INBOX.<user>` for a named user, so that the broker can let each user
     subscribe to its own replies only (another user's replies carry the messages its consumers fetch)."""
     return f"{INBOX_ROOT}.{user}" if user else INBOX_ROOT
+
+
+class DeadLetterLimits(BaseSettings):
+    """How much the dead-letter stream keeps: hub-wide (SIMPUL_DLQ_MAX_AGE_DAYS, SIMPUL_DLQ_MAX_BYTES), past either
+    limit the oldest dead letters go first. Set by ops: `simpul streams` and `simpul up` apply them to an existing
+    stream too; a service applies them only to a stream it creates."""
+
+    model_config = SettingsConfigDict(env_prefix="SIMPUL_DLQ_", extra="ignore")
+
+    max_age_days: int = Field(default=90, ge=1, description="How long a dead letter is kept, in days.")
+    max_bytes: int = Field(
+        default=1024**3, ge=1024 * 1024, description="The most the dead-letter stream holds, in bytes."
+    )
+
+    @property
+    def max_age_s(self) -> float:
+        return self.max_age_days * 86400.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +91,7 @@ class Bus:
         replicas: int = 1,
         max_age_days: int = 30,
         publish_timeout: float = 5.0,
+        dead_letters: DeadLetterLimits | None = None,
     ):
         self._servers = [u.strip() for u in url.split(",") if u.strip()]
         self._name = name
@@ -79,6 +99,7 @@ class Bus:
         self._password = password
         self._replicas = replicas
         self._max_age_s = max_age_days * 86400.0
+        self._dead_letters = dead_letters or DeadLetterLimits()
         self._publish_timeout = publish_timeout
         self._nc: NATS | None = None
         self._js: JetStreamContext | None = None
@@ -158,7 +179,9 @@ class Bus:
                 delay = min(delay * 2, 5.0)
 
     async def ensure_streams(self) -> None:
-        await ensure_streams(self.js, replicas=self._replicas, max_age_s=self._max_age_s)
+        await ensure_streams(
+            self.js, replicas=self._replicas, max_age_s=self._max_age_s, dead_letters=self._dead_letters
+        )
 
     async def publish_many(self, messages: Sequence[OutgoingMessage]) -> list[Published]:
         """Publish in order, pipelined; the outcome of each message."""
@@ -195,24 +218,47 @@ class Bus:
         log.info("nats_reconnected")
 
 
-async def ensure_streams(js: JetStreamContext, *, replicas: int = 1, max_age_s: float = 30 * 86400.0) -> None:
-    """Create the three streams that do not exist yet; an existing stream is left as it is."""
+async def ensure_streams(
+    js: JetStreamContext,
+    *,
+    replicas: int = 1,
+    max_age_s: float = 30 * 86400.0,
+    dead_letters: DeadLetterLimits | None = None,
+    update_dead_letters: bool = False,
+) -> None:
+    """Create the three streams that do not exist yet. An existing stream is left as it is, except that with
+    `update_dead_letters` (ops) the dead-letter stream takes the limits it is given."""
+    limits = dead_letters or DeadLetterLimits()
     for name, subjects in STREAM_SUBJECTS.items():
+        dlq = name == DLQ_STREAM
         config = StreamConfig(
             name=name,
             subjects=list(subjects),
             storage=StorageType.FILE,
             retention=RetentionPolicy.LIMITS,
             discard=DiscardPolicy.OLD,
-            max_age=None if name == DLQ_STREAM else max_age_s,
+            max_age=limits.max_age_s if dlq else max_age_s,
+            max_bytes=limits.max_bytes if dlq else None,
             duplicate_window=DUPLICATE_WINDOW_S,
             num_replicas=replicas,
         )
         try:
-            await js.stream_info(name)
+            info = await js.stream_info(name)
         except NotFoundError:
             await js.add_stream(config)
             log.info("stream_created", stream=name, replicas=replicas)
+            continue
+        if (
+            dlq
+            and update_dead_letters
+            and (info.config.max_age, info.config.max_bytes)
+            != (
+                limits.max_age_s,
+                limits.max_bytes,
+            )
+        ):
+            await js.update_stream(info.config.evolve(max_age=limits.max_age_s, max_bytes=limits.max_bytes))
+            log.info("stream_limits_updated", stream=name, max_age_s=limits.max_age_s, max_bytes=limits.max_bytes)
 
 
 async def _close_quietly(nc: NATS) -> None:

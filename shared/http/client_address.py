@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 from starlette.requests import HTTPConnection
@@ -35,25 +36,42 @@ def is_within(address: IPAddress | None, networks: Iterable[IPNetwork]) -> bool:
     return address is not None and any(address in network for network in networks)
 
 
-def resolve_client(peer: str | None, forwarded_for: Sequence[str], trusted: Sequence[IPNetwork]) -> IPAddress | None:
-    """The client's address; None only when there is no usable peer address at all.
+@dataclass(frozen=True)
+class Client:
+    address: IPAddress | None
+    """Who the limits count; None only when there is no usable peer address at all."""
+    stand_in: bool = False
+    """A trusted proxy that did not name its client (no X-Forwarded-For, or an entry that is not an address): the
+    limits count it, as one client for all it forwards so, and never exempt it."""
 
-    X-Forwarded-For is read only when the peer is a trusted proxy, from the right: each proxy appends the address it
-    saw, so the first untrusted one is the furthest that a trusted proxy vouches for. Anything left of it could have
-    been made up by the client. An entry that is not an address ends the walk at the last trusted hop.
+
+def identify_client(peer: str | None, forwarded_for: Sequence[str], trusted: Sequence[IPNetwork]) -> Client:
+    """The client, read from X-Forwarded-For only when the peer is a trusted proxy, and from the right.
+
+    Each proxy appends the address it saw, so the first untrusted one is the furthest that a trusted proxy vouches
+    for. Anything left of it could have been made up by the client. A chain of trusted addresses names its leftmost.
+    A walk that stops at a trusted proxy for want of an address (none given, or not an address) has no client: the
+    proxy stands in for it.
     """
     address = _address(peer) if peer else None
     if address is None or not is_within(address, trusted):
-        return address
+        return Client(address)
     hops = [hop for line in forwarded_for for hop in line.split(",") if hop.strip()]
+    if not hops:
+        return Client(address, stand_in=True)
     for hop in reversed(hops):
         forwarded = _address(hop)
         if forwarded is None:
-            return address
+            return Client(address, stand_in=True)
         address = forwarded
         if not is_within(address, trusted):
-            return address
-    return address
+            return Client(address)
+    return Client(address)
+
+
+def resolve_client(peer: str | None, forwarded_for: Sequence[str], trusted: Sequence[IPNetwork]) -> IPAddress | None:
+    """The client's address (see identify_client); None only when there is no usable peer address at all."""
+    return identify_client(peer, forwarded_for, trusted).address
 
 
 @lru_cache(maxsize=4096)
@@ -66,7 +84,7 @@ def client_key(address: IPAddress | None) -> str:
     return str(address)
 
 
-def request_client(connection: HTTPConnection, trusted: Sequence[IPNetwork]) -> IPAddress | None:
-    """resolve_client for a Starlette request."""
+def request_client(connection: HTTPConnection, trusted: Sequence[IPNetwork]) -> Client:
+    """identify_client for a Starlette request."""
     peer = connection.client.host if connection.client else None
-    return resolve_client(peer, connection.headers.getlist("x-forwarded-for"), trusted)
+    return identify_client(peer, connection.headers.getlist("x-forwarded-for"), trusted)

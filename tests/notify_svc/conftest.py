@@ -7,7 +7,7 @@ import asyncio
 import email
 import email.policy
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -133,6 +133,8 @@ class SmsGateway:
         self.hang_seconds = 1.0
         self.calls: list[GatewayCall] = []
         self.delivered: dict[str, dict[str, Any]] = {}
+        self.refusal: Callable[[str], str] = lambda to: f"refused {to}"
+        """The error text of a refusal, from the number the request was for."""
 
     async def handle(self, request: Request) -> JSONResponse:
         body = await request.json()
@@ -142,7 +144,7 @@ class SmsGateway:
             status = 200
         self.calls.append(GatewayCall(dict(request.headers), body, status))
         if status >= 300:
-            return JSONResponse({"error": f"refused {body.get('to')}"}, status_code=status)
+            return JSONResponse({"error": self.refusal(str(body.get("to")))}, status_code=status)
         key = request.headers.get("idempotency-key", "")
         self.delivered.setdefault(key, body)
         return JSONResponse({"id": f"gw-{key[:8]}", "status": "queued"}, status_code=202)

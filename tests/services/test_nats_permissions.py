@@ -280,7 +280,7 @@ async def test_simpul_dlq_reads_dead_letters_as_ops_and_replays_only_what_a_dura
     tmp_path: Path,
 ) -> None:
     data_dir = tmp_path / "hub"
-    hub = load_or_create(data_dir, [], "sk_admin_cli-test")
+    hub = load_or_create(data_dir, [], "sk_admin_cli-test-0123456789abcdefghijkl")
     server = NatsServer(data_dir=data_dir / "nats", users=hub_users(hub.nats_passwords))
     server.start()
     try:

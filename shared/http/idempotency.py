@@ -87,7 +87,7 @@ def canonical_body(raw: bytes) -> bytes:
         parsed = json.loads(raw)
     except ValueError:
         return raw
-    return json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return json.dumps(parsed, sort_keys=True, separators=(",", ":")).encode()  # ASCII: a lone surrogate stays escaped
 
 
 def _digest(*parts: str | bytes) -> str:
@@ -151,7 +151,7 @@ class Idempotency:
             )
         result = await act()
         body = result.model_dump(mode="json", by_alias=True)
-        sealed = self.sealer.seal(json.dumps(body, separators=(",", ":"), ensure_ascii=False))
+        sealed = self.sealer.seal(json.dumps(body, separators=(",", ":")))
         t = self.table.c
         await session.execute(
             update(self.table)
@@ -228,14 +228,15 @@ def idempotency_dependency(table: Table) -> Callable[..., Awaitable[Idempotency]
         route = request.scope.get("route")
         template = getattr(route, "path", request.url.path)
         status_code = getattr(route, "status_code", None) or 200
-        key_hash = None
+        key_hash = request_hash = None
         if idempotency_key is not None:
             key_hash = _digest(principal.key_id, request.method, template, idempotency_key)
-        body = canonical_body(await request.body())
+            body = canonical_body(await request.body())
+            request_hash = _digest(request.method, request.url.path, request.url.query, body)
         return Idempotency(
             table=table,
             key_hash=key_hash,
-            request_hash=_digest(request.method, request.url.path, request.url.query, body),
+            request_hash=request_hash or "",
             status_code=status_code,
             response=response,
             sealer=_sealer(tuple(settings.encryption_key_list())),

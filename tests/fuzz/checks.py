@@ -8,7 +8,8 @@ document cannot state (NUL it does state: shared.http.openapi.state_the_nul_guar
 exist, `from` after `to`, an expiry in the past, an Idempotency-Key reused with another body. The error code names
 the rule. What the check is for still holds through `document_and_validator_agree`: the request validator itself
 (422 `validation_error`) must not refuse a value the document allows, except for rules written in code (a value
-error: an incident date in the future, a message that both accepts and disputes) and for a length or pattern
+error: an incident date in the future, a message that both accepts and disputes; a phone number outside the
+countries the hub texts, a setting) and for a length or pattern
 checked after surrounding whitespace is stripped (a normalisation the document's minLength and pattern cannot
 say); and not in linked sequences, whose values come from earlier answers unchecked.
 """
@@ -48,8 +49,12 @@ def _sent(case: Case, loc: list[Any]) -> Any:
     return value
 
 
+CODE_RULES = frozenset({"value_error", "phone_not_accepted"})
+"""Validation errors of rules written in code: a value error, and the countries a phone may be in (a setting)."""
+
+
 def _beyond_the_document(case: Case, detail: dict[str, Any]) -> bool:
-    if detail.get("type") == "value_error":
+    if detail.get("type") in CODE_RULES:
         return True
     sent = _sent(case, detail.get("loc", []))
     after_strip = detail.get("type") in ("string_too_short", "string_pattern_mismatch")

@@ -95,6 +95,7 @@ class _ServerThread(threading.Thread):
                 )
                 # NORMAL: no fsync per commit. What is fuzzed is the handling of input, not durability. The fuzzer
                 # presents a wrong key again and again from one address: the failed-key lockout would end the run.
+                # It is the machine itself, not a proxy's client: no trusted proxy, so loopback stays exempt.
                 settings = service_settings(
                     svc.settings_cls,
                     db,
@@ -102,6 +103,7 @@ class _ServerThread(threading.Thread):
                     self.tmp,
                     sqlite_synchronous="NORMAL",
                     auth_failures_per_client=0,
+                    trusted_proxies="",
                 )
                 await upgrade_async(svc.package, settings.resolved_database_url(), settings.database_schema)
                 port = free_port()

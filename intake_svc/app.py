@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import FastAPI
-from sqlalchemy import delete
 
 from intake_svc.complaints.endpoints import router as complaints_router
 from intake_svc.complaints.handlers import handlers as reporter_view
@@ -15,20 +12,17 @@ from intake_svc.context import IntakeContext
 from intake_svc.models import KIT, Base, IdempotencyKey
 from intake_svc.privacy import intake_sealers
 from intake_svc.settings import IntakeSettings
-from shared.background import Backoff, poll_until_stopped
 from shared.bus.consumer import Subscription
 from shared.clock import Clock
 from shared.db.batch_writer import BatchWriter
-from shared.db.engine import Database
-from shared.db.results import rows_affected
 from shared.events.topology import INTAKE_REPORTER_VIEW
 from shared.http.app import build_app
+from shared.http.idempotency import purge_idempotency_worker
 from shared.logging import get_logger
 from shared.runtime import Runtime
 
 log = get_logger(__name__)
 
-IDEMPOTENCY_PURGE_INTERVAL_S = 600.0
 
 DESCRIPTION = """\
 Submissions from every channel ("no wrong door"). A submission answers with a tracking id and, once only,
@@ -47,30 +41,8 @@ async def submission_writer(runtime: Runtime[IntakeContext]) -> None:
         await writer.stop()
 
 
-async def purge_expired_idempotency_keys(db: Database, now: datetime) -> int:
-    """Deletes the Idempotency-Keys (and the sealed receipts they replay) whose TTL has passed."""
-    table = Base.metadata.tables[IdempotencyKey.__tablename__]
-    async with db.engine.begin() as conn:
-        result = await conn.execute(delete(table).where(table.c.expires_at < now))
-    return rows_affected(result)
-
-
-async def purge_idempotency_keys(runtime: Runtime[IntakeContext]) -> None:
-    """Purges expired Idempotency-Keys now and then, for the service's lifetime; a failed purge waits its turn."""
-
-    async def once() -> bool:
-        purged = await purge_expired_idempotency_keys(runtime.db, runtime.clock.now())
-        if purged:
-            log.info("idempotency_keys_purged", count=purged)
-        return False
-
-    await poll_until_stopped(
-        once,
-        stopping=runtime.stopping,
-        interval=IDEMPOTENCY_PURGE_INTERVAL_S,
-        name="idempotency_purge",
-        backoff=Backoff(IDEMPOTENCY_PURGE_INTERVAL_S, IDEMPOTENCY_PURGE_INTERVAL_S),
-    )
+IDEMPOTENCY_KEYS = Base.metadata.tables[IdempotencyKey.__tablename__]
+purge_idempotency_keys = purge_idempotency_worker(IDEMPOTENCY_KEYS)
 
 
 def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = None) -> FastAPI:

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import event
 
-from intake_svc.app import purge_expired_idempotency_keys
+from intake_svc.app import IDEMPOTENCY_KEYS
 from intake_svc.models import KIT, Base
+from shared.http.idempotency import purge_expired
 from tests.intake_svc.conftest import Intake, complaint_body, subject_count
 from tests.support.apps import eventually, stream_events
 
@@ -62,9 +63,9 @@ async def test_expired_keys_are_purged(intake: Intake) -> None:
     first = await intake.submit(headers=headers)
     assert await intake.count(IDEMPOTENCY) == 1
     runtime = intake.runtime
-    assert await purge_expired_idempotency_keys(runtime.db, runtime.clock.now()) == 0
+    assert await purge_expired(runtime.db, IDEMPOTENCY_KEYS, runtime.clock.now()) == 0
     later = runtime.clock.now() + timedelta(hours=intake.settings.idempotency_ttl_hours, seconds=1)
-    assert await purge_expired_idempotency_keys(runtime.db, later) == 1
+    assert await purge_expired(runtime.db, IDEMPOTENCY_KEYS, later) == 1
     assert await intake.count(IDEMPOTENCY) == 0
     second = await intake.submit(headers=headers)
     assert second["tracking_id"] != first["tracking_id"]

@@ -85,7 +85,7 @@ def canonical_body(raw: bytes) -> bytes:
         return b""
     try:
         parsed = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to parse: the bytes as they came
         return raw
     return json.dumps(parsed, sort_keys=True, separators=(",", ":")).encode()  # ASCII: a lone surrogate stays escaped
 

@@ -154,11 +154,12 @@ async def redeliver(
 ) -> DeliveryView:
     """Send a delivery again now (same body and ids), whatever its state; 409 while it is being sent, 429 past the
     endpoint's redeliveries a minute."""
-    wait = ctx.redeliveries.take(f"{principal.agency_code}/{webhook_id}")
-    if wait is not None:
-        raise too_many_requests(wait, REDELIVERY_LIMITED)
-    return await idempotency.commit_once(
-        session,
-        DeliveryView,
-        lambda: service.redeliver(session, principal, webhook_id, delivery_id, ctx.webhooks, runtime.clock.now()),
-    )
+
+    async def act() -> DeliveryView:
+        # Only a new request spends the endpoint's share: a retry with its Idempotency-Key replays the first answer.
+        wait = ctx.redeliveries.take(f"{principal.agency_code}/{webhook_id}")
+        if wait is not None:
+            raise too_many_requests(wait, REDELIVERY_LIMITED)
+        return await service.redeliver(session, principal, webhook_id, delivery_id, ctx.webhooks, runtime.clock.now())
+
+    return await idempotency.commit_once(session, DeliveryView, act)

@@ -100,7 +100,9 @@ async def test_a_key_belongs_to_its_api_key_and_route(tree: Agency) -> None:
     assert len(await follow_ups_of(tree, tid)) == 2
 
 
-@pytest.mark.parametrize("body", [b"[" * 100_000, b'{"a": "\\ud800"}', b"not json"], ids=["nested", "surrogate", "text"])
+@pytest.mark.parametrize(
+    "body", [b"[" * 100_000, b'{"a": "\\ud800"}', b"not json"], ids=["nested", "surrogate", "text"]
+)
 async def test_any_body_with_a_key_is_an_answer_not_a_500(tree: Agency, body: bytes) -> None:
     """acknowledge takes no body model, so whatever comes reaches the key's hash as it came."""
     tid = await disposed(tree, "UPT")

@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from shared.http.idempotency import REPLAYED_HEADER
 from tests.agency_svc.conftest import new_tid
 from tests.agency_svc.webhook_peers import Receiver, deliveries, receiver, register, wait_delivery, webhook_agency
 from tests.support.apps import eventually
@@ -101,4 +102,10 @@ async def test_manual_redelivery_is_limited_per_endpoint_with_retry_after(
         error = refused.json()["error"]
         assert error["code"] == "rate_limited"
         assert "terlalu banyak" in error["message"] and "too many redeliveries" in error["message"]
+        # A request retried with its Idempotency-Key is the same request: answered again, spending nothing.
+        keyed = {**agency.h("UPT"), "Idempotency-Key": "redeliver-once"}
+        answers = [await agency.client.post(path(other, kept), headers=keyed) for _ in range(3)]
+        assert [r.status_code for r in answers] == [202, 202, 202], [r.text for r in answers]
+        assert [r.headers.get(REPLAYED_HEADER) for r in answers] == [None, "true", "true"]
+        await wait_delivery(agency, "UPT", other["id"], status="delivered", attempts=2)
         assert await redeliver("UPT", other, kept) == 202, "each endpoint has its own count"

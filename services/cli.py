@@ -65,6 +65,12 @@ def main(argv: list[str] | None = None) -> None:
     dlq_replay = dlq_sub.add_parser("replay")
     dlq_replay.add_argument("id", nargs="?", type=int)
     dlq_replay.add_argument("--all", action="store_true")
+    dlq_replay.add_argument(
+        "--original-aged-out",
+        action="store_true",
+        help="replay this one letter although the events stream no longer holds its original to check it against"
+        " (every other check still applies); only with an id",
+    )
 
     add_audit_parser(sub)
     add_reencrypt_parser(sub)
@@ -164,6 +170,9 @@ async def _dlq(args: argparse.Namespace) -> int:
             print(json.dumps({k: v for k, v in shown.__dict__.items() if k != "payload"}, indent=2))
             print(shown.payload.decode(errors="replace"))
             return 0
+        if args.original_aged_out and (args.all or args.id is None):
+            print("--original-aged-out takes one letter's id, never --all", file=sys.stderr)
+            return 2
         if args.all:
             letters = [letter async for letter in iter_dead_letters(bus.js)]
         elif args.id is not None:
@@ -175,7 +184,7 @@ async def _dlq(args: argparse.Namespace) -> int:
         refused = 0
         for letter in letters:
             try:
-                await replay(bus.js, letter)
+                await replay(bus.js, letter, original_aged_out=args.original_aged_out)
             except ReplayRefused as exc:
                 refused += 1
                 print(f"refused {letter.id}: {exc}")

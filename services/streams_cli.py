@@ -47,7 +47,8 @@ def add_streams_parser(sub: Any) -> None:
         "--dlq-max-age-days",
         type=int,
         default=None,
-        help="how long dead letters are kept (default: SIMPUL_DLQ_MAX_AGE_DAYS, else 90); also for an existing stream",
+        help="how long dead letters are kept (default: SIMPUL_DLQ_MAX_AGE_DAYS, else 0: until purged); also for an"
+        " existing stream",
     )
     parser.add_argument(
         "--dlq-max-bytes",

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 import nats
 import pytest
 from nats.js import JetStreamContext
-from nats.js.api import StreamConfig
+from nats.js.api import DiscardPolicy, StreamConfig
+from nats.js.errors import APIError
 
 from services.natsd import NatsServer
 from services.streams_cli import add_streams_parser, run_streams
@@ -35,7 +36,8 @@ async def limits_of(js: JetStreamContext, stream: str = DLQ_STREAM) -> tuple[flo
 
 async def test_a_new_dead_letter_stream_has_the_default_limits(js: JetStreamContext) -> None:
     await ensure_streams(js)
-    assert await limits_of(js) == (90 * 86400.0, 1024**3)
+    assert await limits_of(js) == (0.0, 1024**3), "kept until purged, up to 1 GiB"
+    assert (await js.stream_info(DLQ_STREAM)).config.discard == DiscardPolicy.NEW
     assert await limits_of(js, STREAM) == (30 * 86400.0, -1), "the event streams are limited by age only"
 
 
@@ -45,12 +47,30 @@ async def test_ops_apply_new_limits_to_an_existing_dead_letter_stream(js: JetStr
     assert await limits_of(js) == (0.0, -1)
 
     await ensure_streams(js, update_dead_letters=True)
-    assert await limits_of(js) == (90 * 86400.0, 1024**3)
+    assert await limits_of(js) == (0.0, 1024**3)
+    assert (await js.stream_info(DLQ_STREAM)).config.discard == DiscardPolicy.NEW
     await ensure_streams(
         js, dead_letters=DeadLetterLimits(max_age_days=7, max_bytes=64 * MIB), update_dead_letters=True
     )
     assert await limits_of(js) == (7 * 86400.0, 64 * MIB)
     assert (await js.stream_info(DLQ_STREAM)).config.subjects == list(STREAM_SUBJECTS[DLQ_STREAM])
+
+
+async def test_a_full_dead_letter_stream_refuses_a_new_letter_and_keeps_every_old_one(js: JetStreamContext) -> None:
+    """Past its size a new letter is refused (its event stays on its own stream, retried by its consumer); no letter
+    already kept is dropped to make room."""
+    await ensure_streams(js, dead_letters=DeadLetterLimits(max_bytes=MIB))
+    letter = b"x" * (100 * 1024)
+    kept: list[int] = []
+    refused: list[APIError] = []
+    for i in range(20):
+        try:
+            kept.append((await js.publish("dlq.notify-messages", letter, headers={"Nats-Msg-Id": f"l-{i}"})).seq)
+        except APIError as exc:
+            refused.append(exc)
+    assert 5 <= len(kept) < 20 and len(kept) + len(refused) == 20
+    state = (await js.stream_info(DLQ_STREAM)).state
+    assert (state.first_seq, state.messages) == (kept[0], len(kept)), "the oldest letters are all still there"
 
 
 async def test_a_service_creates_with_the_limits_but_never_changes_an_existing_stream(

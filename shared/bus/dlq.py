@@ -21,6 +21,9 @@ from shared.bus.subjects import subject_matches
 from shared.events import MalformedEvent, decode_event
 from shared.events.origin import ForgedEvent, check_origin
 from shared.events.topology import durable_named, publishable_subjects
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 DLQ_PREFIX = "dlq"
 
@@ -81,11 +84,12 @@ class ReplayRefused(Exception):
     """A dead letter that its durable could not have written, or whose event is forged; it is left where it is."""
 
 
-async def check_replayable(js: JetStreamContext, letter: DeadLetter) -> None:
+async def check_replayable(js: JetStreamContext, letter: DeadLetter, *, original_aged_out: bool = False) -> None:
     """Refuse a letter unless replaying it republishes, unchanged, an event its publisher sent and its durable reads.
 
     Everything is checked against the topology and the stream itself, never against a durable's live filter, which
-    the service that owns the durable may change."""
+    the service that owns the durable may change. `original_aged_out` (an operator's word, for one letter) lets
+    through a letter whose original the stream no longer holds, when every other check passes."""
     if letter.arrived_on != f"{DLQ_PREFIX}.{letter.durable}":
         raise ReplayRefused(f"it names durable {letter.durable!r} but arrived on {letter.arrived_on!r}")
     durable = durable_named(letter.durable)
@@ -103,26 +107,30 @@ async def check_replayable(js: JetStreamContext, letter: DeadLetter) -> None:
         raise ReplayRefused(f"{route.publisher.value} may not publish on {letter.subject!r}")
     if durable not in route.consumers:
         raise ReplayRefused(f"{letter.subject!r} is not a subject that {letter.durable!r} reads")
-    await _check_against_original(js, letter)
+    await _check_against_original(js, letter, original_aged_out)
 
 
-async def _check_against_original(js: JetStreamContext, letter: DeadLetter) -> None:
+async def _check_against_original(js: JetStreamContext, letter: DeadLetter, aged_out_ok: bool) -> None:
     """The letter must be the very message the broker took on its subject: a service writes its own letters, and could
     otherwise make `ops` publish, with ops's rights, an event it may not publish itself."""
     try:
         original = await js.get_msg(letter.stream, letter.stream_seq) if letter.stream_seq > 0 else None
     except NotFoundError:
         original = None
+    if original is None and aged_out_ok:
+        log.warning("dead_letter_replayed_unchecked", letter=letter.id, stream=letter.stream, seq=letter.stream_seq)
+        return
     if original is None:
         raise ReplayRefused(
             f"its original ({letter.stream} #{letter.stream_seq}) is no longer on the stream, so it cannot be checked"
+            " (if you trust it: simpul dlq replay --original-aged-out <id>)"
         )
     if original.subject != letter.subject or (original.data or b"") != letter.payload:
         raise ReplayRefused(f"it is not the message {letter.stream} #{letter.stream_seq} holds")
 
 
-async def replay(js: JetStreamContext, letter: DeadLetter) -> None:
+async def replay(js: JetStreamContext, letter: DeadLetter, *, original_aged_out: bool = False) -> None:
     """Publish the original again on its subject, if it passes `check_replayable` (else ReplayRefused).
     Consumers that already processed it skip it by event id."""
-    await check_replayable(js, letter)
+    await check_replayable(js, letter, original_aged_out=original_aged_out)
     await js.publish(letter.subject, letter.payload, headers={"Nats-Msg-Id": f"replay-{letter.id}-{time.time_ns()}"})

@@ -34,13 +34,19 @@ def inbox_prefix(user: str | None) -> str:
 
 
 class DeadLetterLimits(BaseSettings):
-    """How much the dead-letter stream keeps: hub-wide (SIMPUL_DLQ_MAX_AGE_DAYS, SIMPUL_DLQ_MAX_BYTES), past either
-    limit the oldest dead letters go first. Set by ops: `simpul streams` and `simpul up` apply them to an existing
-    stream too; a service applies them only to a stream it creates."""
+    """How much the dead-letter stream holds: hub-wide (SIMPUL_DLQ_MAX_AGE_DAYS, SIMPUL_DLQ_MAX_BYTES). Set by ops:
+    `simpul streams` and `simpul up` apply them to an existing stream too; a service applies them only to a stream it
+    creates.
+
+    A full stream takes no new letter rather than drop an old one: the event that failed stays on its own stream,
+    retried, and `dead_letter_publish_failed` is logged until ops make room. Only an age limit, which is off unless
+    set, lets letters go by themselves."""
 
     model_config = SettingsConfigDict(env_prefix="SIMPUL_DLQ_", extra="ignore")
 
-    max_age_days: int = Field(default=90, ge=1, description="How long a dead letter is kept, in days.")
+    max_age_days: int = Field(
+        default=0, ge=0, description="How long a dead letter is kept, in days; 0 (the default): until it is purged."
+    )
     max_bytes: int = Field(
         default=1024**3, ge=1024 * 1024, description="The most the dead-letter stream holds, in bytes."
     )
@@ -236,7 +242,7 @@ async def ensure_streams(
             subjects=list(subjects),
             storage=StorageType.FILE,
             retention=RetentionPolicy.LIMITS,
-            discard=DiscardPolicy.OLD,
+            discard=DiscardPolicy.NEW if dlq else DiscardPolicy.OLD,
             max_age=limits.max_age_s if dlq else max_age_s,
             max_bytes=limits.max_bytes if dlq else None,
             duplicate_window=DUPLICATE_WINDOW_S,
@@ -248,16 +254,11 @@ async def ensure_streams(
             await js.add_stream(config)
             log.info("stream_created", stream=name, replicas=replicas)
             continue
-        if (
-            dlq
-            and update_dead_letters
-            and (info.config.max_age, info.config.max_bytes)
-            != (
-                limits.max_age_s,
-                limits.max_bytes,
+        wanted = (limits.max_age_s, limits.max_bytes, DiscardPolicy.NEW)
+        if dlq and update_dead_letters and (info.config.max_age, info.config.max_bytes, info.config.discard) != wanted:
+            await js.update_stream(
+                info.config.evolve(max_age=limits.max_age_s, max_bytes=limits.max_bytes, discard=DiscardPolicy.NEW)
             )
-        ):
-            await js.update_stream(info.config.evolve(max_age=limits.max_age_s, max_bytes=limits.max_bytes))
             log.info("stream_limits_updated", stream=name, max_age_s=limits.max_age_s, max_bytes=limits.max_bytes)
 
 

@@ -205,5 +205,12 @@ async def test_replaying_a_forged_letter_is_refused(broker: Broker) -> None:
     gone = DeadLetter(**{**closed.__dict__, "stream_seq": before + 100})
     with pytest.raises(ReplayRefused, match="is no longer on the stream"):
         await replay(broker.ops.js, gone)
+    # The operator's override for a letter whose original aged out never lets a forged one through either.
+    with pytest.raises(ReplayRefused, match="forged: a complaint.dispositioned event arrived on 'simpul.reporter"):
+        await replay(broker.ops.js, dead, original_aged_out=True)
     assert (await broker.ops.js.stream_info(STREAM)).state.last_seq == before, "nothing was republished"
     assert await broker.case(tid) is None
+    # With the original gone, the override trusts what is left to check: an event routing may publish, on its
+    # subject, for a durable that reads it. That is why it takes one letter's id, on an operator's word.
+    await replay(broker.ops.js, gone, original_aged_out=True)
+    assert (await broker.ops.js.stream_info(STREAM)).state.last_seq == before + 1

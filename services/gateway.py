@@ -42,6 +42,10 @@ RESPONSE_DROPPED = HOP_BY_HOP
 SITE_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE"]
 """What a path that is neither the gateway's own nor a service's is answered 404 to (whatever the method)."""
 CONNECT_RETRY_SECONDS = 10.0
+BODY_IDLE_SECONDS = 10.0
+"""A body that sends nothing for this long is answered 408: the head's deadline (gateway_http) has passed by then."""
+BODY_TIMEOUT_SECONDS = 120.0
+"""The whole body must arrive within this, however it trickles (at the service's limit, from a slow mobile link)."""
 DESCRIPTION = (
     "Simpul: a coordination hub for complaints about public services (SP4N-LAPOR! style). "
     "Reporters and channels use `/api/v1/complaints`; hub coordinators `/api/v1/hub`; agency systems "
@@ -164,7 +168,11 @@ async def _forward(pool: UpstreamPool, name: str, scope: Scope, receive: Receive
         target = target + b"?" + scope["query_string"]
     headers = [(k, v) for k, v in scope["headers"] if k not in FORWARDING]
     headers.append((b"x-forwarded-for", _forwarded_for(scope).encode("latin-1")))
-    body = await _read_body(receive)
+    try:
+        body = await _read_body(receive)
+    except TimeoutError:
+        await _send(send, _error(408, "request_timeout", "the request body did not arrive in time"), close=True)
+        return
     if body is None:
         return
     loop = asyncio.get_running_loop()
@@ -196,19 +204,23 @@ async def _forward(pool: UpstreamPool, name: str, scope: Scope, receive: Receive
 
 
 async def _read_body(receive: Receive) -> bytes | None:
-    """The whole body; None when the client went away before sending it all (then nothing is forwarded)."""
+    """The whole body; None when the client went away before sending it all (then nothing is forwarded).
+    TimeoutError when it stalls for BODY_IDLE_SECONDS, or is not all there within BODY_TIMEOUT_SECONDS."""
     chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
+    async with asyncio.timeout(BODY_TIMEOUT_SECONDS):
+        while True:
+            async with asyncio.timeout(BODY_IDLE_SECONDS):
+                message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                return b"".join(chunks)
 
 
-async def _send(send: Send, response: JSONResponse) -> None:
-    await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
+async def _send(send: Send, response: JSONResponse, *, close: bool = False) -> None:
+    headers = [*response.raw_headers, (b"connection", b"close")] if close else response.raw_headers
+    await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})
 
 

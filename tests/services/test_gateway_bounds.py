@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from services import gateway as gateway_module
 from services import gateway_http
 from services.gateway import Upstream, create_gateway
 from tests.services.gateway_peers import echo_upstream, serving
@@ -61,6 +62,36 @@ async def test_a_head_sent_slowly_is_answered_408_and_closed(monkeypatch: pytest
             finally:
                 dripping.cancel()
                 await asyncio.gather(dripping, return_exceptions=True)
+        finally:
+            writer.close()
+    assert status == 408 and body["error"]["code"] == "request_timeout" and closed  # type: ignore[index]
+
+
+@pytest.mark.parametrize("bound", ["BODY_IDLE_SECONDS", "BODY_TIMEOUT_SECONDS"])
+async def test_a_body_that_stalls_or_trickles_is_answered_408_and_closed(
+    monkeypatch: pytest.MonkeyPatch, bound: str
+) -> None:
+    """The head arrives in time; the body then stops (idle bound) or drips a byte at a time (whole-body bound)."""
+    monkeypatch.setattr(gateway_module, bound, 1.0)
+    async with _gateway() as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            writer.write(f"POST {PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789".encode())
+
+            async def trickle() -> None:
+                for _ in range(int(GIVE_UP_S * 10)):
+                    if bound == "BODY_TIMEOUT_SECONDS":
+                        writer.write(b"x")
+                        await writer.drain()
+                    await asyncio.sleep(0.1)
+
+            trickling = asyncio.create_task(trickle())
+            try:
+                async with asyncio.timeout(GIVE_UP_S / 2):
+                    status, body, closed = await _answer(reader)
+            finally:
+                trickling.cancel()
+                await asyncio.gather(trickling, return_exceptions=True)
         finally:
             writer.close()
     assert status == 408 and body["error"]["code"] == "request_timeout" and closed  # type: ignore[index]

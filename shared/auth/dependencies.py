@@ -39,10 +39,14 @@ async def current_principal(
     key = credentials.credentials
     async with runtime.db.session() as session:
         principal = await runtime.keystore.authenticate(session, key)
+        # A revoked or expired key is no guess (an agency system not yet given its new key): it is refused, but not
+        # counted, so that it cannot lock out other systems behind the same address.
+        ended = principal is None and await runtime.keystore.is_known(session, key)
     if principal is None:
-        runtime.auth_failures.fail(client)
+        if not ended:
+            runtime.auth_failures.fail(client)
         locked = runtime.auth_failures.locked(client) is not None
-        log.warning("auth_failed", client=client, key_prefix=logged_prefix(key), locked_out=locked)
+        log.warning("auth_failed", client=client, key_prefix=logged_prefix(key), ended=ended, locked_out=locked)
         raise ApiError(401, "unauthenticated", "the API key is not valid")
     return principal
 

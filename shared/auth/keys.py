@@ -89,6 +89,12 @@ class KeyStore:
             return None
         return Principal(key_id=row.id, role=Role(row.role), agency_code=row.agency_code)
 
+    async def is_known(self, session: AsyncSession, key: str) -> bool:
+        """Whether the key was ever issued (it may be revoked or expired since): presenting it is no guess."""
+        t = self.table
+        found = await session.execute(select(t.c.id).where(t.c.key_hash == hash_secret(key)))
+        return found.first() is not None
+
     def bootstrap_issued(self) -> KeyIssued | None:
         """The bootstrap key as an issued key, so that it can be revoked like one; None when there is none."""
         if not self.bootstrap_hash:

@@ -72,3 +72,22 @@ async def test_a_short_wrong_key_is_never_logged_whole(database: TestDatabase, n
         assert codes == {401}, "0 switches the lockout off"
         prefixes = {e["key_prefix"] for e in logs if e["event"] == "auth_failed"}
         assert prefixes == {"hun"}
+
+
+async def test_a_revoked_key_is_refused_but_never_locks_its_client_out(
+    database: TestDatabase, natsd: Any, tmp_path: Path
+) -> None:
+    """A system still using its old key is no guesser: it must not lock out the others behind the same address."""
+    limits = {"auth_failures_per_client": 3, "auth_failure_window_s": 60}
+    async with routing(database, natsd, tmp_path, ManualClock(), **limits) as client:
+        issued = await client.post("/api/v1/hub/api-keys", json={"role": "coordinator"}, headers=auth(ADMIN_KEY))
+        assert issued.status_code == 201, issued.text
+        old, key_id = issued.json()["key"], issued.json()["key_id"]
+        revoked = await client.delete(f"/api/v1/hub/api-keys/{key_id}", headers=auth(ADMIN_KEY))
+        assert revoked.status_code == 204, revoked.text
+        with capture_logs() as logs:
+            codes = [(await get(client, old, "198.51.100.9")).status_code for _ in range(10)]
+        assert codes == [401] * 10
+        assert {(e["ended"], e["locked_out"]) for e in logs if e["event"] == "auth_failed"} == {(True, False)}
+        assert (await get(client, ADMIN_KEY, "198.51.100.9")).status_code == 200
+        assert [(await get(client, WRONG, "198.51.100.9")).status_code for _ in range(4)] == [401, 401, 401, 429]

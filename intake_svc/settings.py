@@ -12,6 +12,7 @@ from shared.http.limits import BodyLimitSettings
 from shared.settings import (
     ContactChannelSettings,
     EncryptionSettings,
+    IdempotencySettings,
     IdentityChannelSettings,
     PhoneCountrySettings,
     ServiceSettings,
@@ -27,12 +28,11 @@ class IntakeSettings(
     ContactChannelSettings,
     PhoneCountrySettings,
     BodyLimitSettings,
+    IdempotencySettings,
 ):
     service_name: ClassVar[str] = "intake"
     model_config = SettingsConfigDict(env_prefix="SIMPUL_INTAKE_", extra="ignore")
 
-    idempotency_ttl_hours: int = 24
-    """How long a submission's Idempotency-Key replays its answer (the sealed receipt included)."""
     batch_max: int = 256
     """The most submissions committed in one transaction (group commit)."""
 

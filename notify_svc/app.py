@@ -9,7 +9,7 @@ from notify_svc.cases.handlers import handlers as case_handlers
 from notify_svc.contacts.handlers import handlers as contact_handlers
 from notify_svc.context import NotifyContext
 from notify_svc.digest.job import DigestJob
-from notify_svc.models import KIT
+from notify_svc.models import IDEMPOTENCY, KIT
 from notify_svc.notifications.endpoints import router as deliveries_router
 from notify_svc.notifications.handlers import handlers as notification_handlers
 from notify_svc.recipients.endpoints import router as recipients_router
@@ -26,6 +26,7 @@ from shared.clock import Clock, load_clock
 from shared.crypto import Sealer
 from shared.events.topology import NOTIFY_CONTACTS, NOTIFY_KEYS, NOTIFY_MESSAGES
 from shared.http.app import build_app
+from shared.http.idempotency import purge_idempotency_worker
 from shared.runtime import Runtime
 
 DESCRIPTION = """\
@@ -74,7 +75,7 @@ def create_app(
             Subscription(NOTIFY_MESSAGES, messages),
             Subscription(NOTIFY_KEYS, key_replica_handlers(KIT.api_keys)),
         ],
-        workers=[context.sender.run, context.digests.run],
+        workers=[context.sender.run, context.digests.run, purge_idempotency_worker(IDEMPOTENCY)],
         clock=clock,
     )
     return build_app(

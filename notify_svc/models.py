@@ -17,7 +17,7 @@ from sqlalchemy import JSON, Boolean, Date, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db.columns import CASE_STATUS, NODE_CODE, TRACKING_ID, UtcDateTime
-from shared.db.kit_tables import add_kit_tables, new_metadata
+from shared.db.kit_tables import add_idempotency_table, add_kit_tables, new_metadata
 
 
 class Base(DeclarativeBase):
@@ -25,6 +25,7 @@ class Base(DeclarativeBase):
 
 
 KIT = add_kit_tables(Base.metadata)
+IDEMPOTENCY = add_idempotency_table(Base.metadata)
 
 
 class NotificationStatus(StrEnum):

@@ -10,10 +10,18 @@ from pydantic_settings import SettingsConfigDict
 
 from notify_svc.quiet_hours import QuietHours
 from shared.calendar import zone
-from shared.settings import ContactChannelSettings, EncryptionSettings, PhoneCountrySettings, ServiceSettings
+from shared.settings import (
+    ContactChannelSettings,
+    EncryptionSettings,
+    IdempotencySettings,
+    PhoneCountrySettings,
+    ServiceSettings,
+)
 
 
-class NotifySettings(ServiceSettings, EncryptionSettings, ContactChannelSettings, PhoneCountrySettings):
+class NotifySettings(
+    ServiceSettings, EncryptionSettings, ContactChannelSettings, PhoneCountrySettings, IdempotencySettings
+):
     service_name: ClassVar[str] = "notify"
     model_config = SettingsConfigDict(env_prefix="SIMPUL_NOTIFY_", extra="ignore")
 

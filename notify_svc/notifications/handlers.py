@@ -83,7 +83,7 @@ async def on_sla_warning(session: AsyncSession, envelope: Envelope, data: SlaWar
 async def on_escalated(session: AsyncSession, envelope: Envelope, data: ComplaintEscalated, ctx: NotifyContext) -> None:
     """The liaison officers of the node told (`target_agency_code`) and the coordinators registered for the target's
     rung: the level's, but level 3's (the hub's) for a rung routing sent to the coordinators instead of a node that
-    may not learn of the case (a whistleblowing report's accused or the nodes above it)."""
+    may not learn of the case (a whistleblowing report's accused, the nodes above it or below it)."""
     now = ctx.clock.now()
     coordinator_level = ESCALATION_LADDER.index(data.target) + 1
     liaisons = (

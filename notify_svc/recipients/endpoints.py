@@ -8,12 +8,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy.exc import IntegrityError
 
+from notify_svc.models import IDEMPOTENCY
 from notify_svc.recipients import service
 from notify_svc.recipients.schemas import RecipientCreate, RecipientOut, RecipientPage
 from shared.auth import Principal, require_roles
 from shared.domain import NodeCode, Role
 from shared.errors import ApiError, error_responses
 from shared.http.app import RuntimeDep, SessionDep
+from shared.http.idempotency import Idempotency, idempotency_dependency
 from shared.http.paging import PageDep
 
 router = APIRouter(prefix="/api/v1/notify", tags=["recipients"])
@@ -42,15 +44,19 @@ mailbox (`is_system`).
     "directory.\n" + WHO,
 )
 async def add_recipient(
-    body: RecipientCreate, session: SessionDep, runtime: RuntimeDep, principal: AdminKey
+    body: RecipientCreate,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: AdminKey,
+    idempotency: Annotated[Idempotency, Depends(idempotency_dependency(IDEMPOTENCY))],
 ) -> RecipientOut:
     """Register a coordinator."""
-    out = await service.add(session, body, actor=principal.actor, now=runtime.clock.now())
     try:
-        await session.commit()
+        return await idempotency.commit_once(
+            session, RecipientOut, lambda: service.add(session, body, actor=principal.actor, now=runtime.clock.now())
+        )
     except IntegrityError as exc:  # registered meanwhile by another request
         raise ApiError(409, "recipient_exists", f"this address is already registered for {body.scope()}") from exc
-    return out
 
 
 @router.get(

@@ -41,7 +41,11 @@ def _contact(tid: str, sealer: Sealer, email: str | None = "a@example.test") -> 
 
 def test_sealed_columns_are_found_by_their_suffix() -> None:
     found = {t.table.name: [c.name for c in t.columns] for t in sealed_tables(NotifyBase.metadata)}
-    assert found == {"contacts": ["name_sealed", "email_sealed", "phone_sealed"], "notifications": ["context_sealed"]}
+    assert found == {
+        "contacts": ["name_sealed", "email_sealed", "phone_sealed"],
+        "notifications": ["context_sealed"],
+        "idempotent_requests": ["response_sealed"],
+    }
 
 
 async def test_reseal_moves_every_value_to_the_newest_key_once(database: TestDatabase) -> None:

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 DATA_DIR ?= ./var
 
-.PHONY: run test test-fast chaos fuzz lint fmt lock bench clean help
+.PHONY: run test test-fast chaos fuzz lint fmt lock bench clean help images stack stack-test stack-down
 
 help:
 	@echo "make run    start the whole hub (nats-server, four services, one base URL on :$(PORT))"
@@ -17,6 +17,11 @@ help:
 	@echo "make bench  measure against the limit; writes docs/performance.md, .json and .png (needs wrk)"
 	@echo "make fuzz   the long hostile-input run: FUZZ_EXAMPLES (500) per operation, a random seed (FUZZ_SEED=n replays one);"
 	@echo "            with \`schemathesis run --checks all\` against a whole hub, CONFORMANCE_EXAMPLES (50) per operation"
+	@echo "make images      every image the compose stack runs, with no registry (stand-ins from Debian's packages)"
+	@echo "make stack       the compose stack in the background (3 NATS, PostgreSQL, 2 replicas each, nginx) on"
+	@echo "                 127.0.0.1:\$$SIMPUL_STACK_PORT (8080); prints the base URL and the admin key"
+	@echo "make stack-test  the integration tests against it, through nginx: a journey, kills, a PostgreSQL restart"
+	@echo "make stack-down  remove the stack's containers, networks and volumes"
 	@echo "make lock   re-resolve requirements*.lock from pyproject.toml (needs network)"
 
 $(STAMP): requirements-dev.lock pyproject.toml
@@ -82,6 +87,20 @@ lock:
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes -o requirements.lock
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes -o requirements-dev.lock
+
+# The compose stack (deploy/compose): Docker only here. Run as root, the targets install Debian's docker.io and start
+# dockerd when none answers; elsewhere they say in one line why Docker cannot run, and fail.
+images: $(STAMP)
+	$(BIN)/python -m services.stack images
+
+stack: $(STAMP)
+	$(BIN)/python -m services.stack up
+
+stack-test: $(STAMP)
+	$(BIN)/python -m services.stack test $(PYTEST_ARGS)
+
+stack-down: $(STAMP)
+	$(BIN)/python -m services.stack down
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*

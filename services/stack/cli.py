@@ -1,0 +1,191 @@
+"""`make images | stack | stack-test | stack-down`: the compose stack on this machine, through one base URL.
+
+    python -m services.stack images     build every image the stack runs (no registry needed)
+    python -m services.stack up         start the stack in the background; wait until healthy; print URL and key
+    python -m services.stack test       the integration tests against it, through nginx only (starts it if down)
+    python -m services.stack down       remove its containers, networks and volumes
+
+SIMPUL_STACK_PORT (8080) is the port on 127.0.0.1; SIMPUL_STACK_PROJECT (simpul-stack) the compose project, the
+only thing `down` removes; SIMPUL_BOOTSTRAP_ADMIN_KEY the admin key (made and printed once when unset).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+
+from services.stack import env_file
+from services.stack.docker import DockerUnavailable, compose_binary, ensure_docker
+from services.stack.images import build_all, write_env
+
+REPO = Path(__file__).resolve().parents[2]
+STATE = REPO / "var/stack"
+COMPOSE_FILE = REPO / "deploy/compose/docker-compose.yml"
+READY_TIMEOUT_S = 600.0
+STACK_TESTS = ("tests/e2e/test_stack_journey.py", "tests/stack")
+
+
+def progress(line: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {line}", flush=True)
+
+
+def project() -> str:
+    return os.environ.get("SIMPUL_STACK_PROJECT", "simpul-stack")
+
+
+def port() -> int:
+    return int(os.environ.get("SIMPUL_STACK_PORT", "8080"))
+
+
+def base_url() -> str:
+    return f"http://127.0.0.1:{port()}"
+
+
+def compose(*args: str) -> list[str]:
+    env = STATE / ".env"
+    return [str(compose_binary()), "-p", project(), "--env-file", str(env), "-f", str(COMPOSE_FILE), *args]
+
+
+def images() -> int:
+    """Build every image; write their names to var/stack/images.env."""
+    ensure_docker(STATE, progress)
+    started = time.monotonic()
+    built = build_all(progress)
+    write_env(built, STATE / "images.env")
+    for name, value in built.env().items():
+        print(f"{name}={value}")
+    progress(f"images ready in {time.monotonic() - started:.0f}s (their names: {STATE / 'images.env'})")
+    return 0
+
+
+def up() -> int:
+    """Images, secrets, `compose up`, then wait until the one base URL answers ready."""
+    started = time.monotonic()
+    ensure_docker(STATE, progress)
+    built = build_all(progress)
+    subnet = os.environ.get("SIMPUL_EDGE_SUBNET", "172.30.80.0/24")
+    unlimited = STATE / "unlimited.conf"
+    STATE.mkdir(parents=True, exist_ok=True)
+    # Docker's port forwarding on 127.0.0.1 makes every local client arrive from the edge network's gateway: this
+    # stack serves this machine alone, so neither nginx nor intake counts that one address against a client's rate.
+    gateway = env_file.edge_gateway(subnet)
+    unlimited.write_text(f"# Made by `make stack`: the clients on this machine.\n{gateway} 1;\n")
+    stack = env_file.prepare(
+        STATE,
+        {
+            **built.env(),
+            "COMPOSE_PROJECT_NAME": project(),
+            "SIMPUL_HTTP_BIND": "127.0.0.1",
+            "SIMPUL_HTTP_PORT": str(port()),
+            "SIMPUL_PUBLIC_BASE_URL": base_url(),
+            "SIMPUL_EDGE_SUBNET": subnet,
+            "SIMPUL_PROXY_UNLIMITED": str(unlimited),
+            "SIMPUL_INTAKE_RATE_LIMIT_EXEMPT": f"127.0.0.1,::1,{gateway}",
+        },
+    )
+    progress(f"starting the compose project {project()} (3 NATS nodes, PostgreSQL, jobs, 2 replicas of each service)")
+    done = subprocess.run(compose("up", "--detach", "--wait", "--wait-timeout", str(int(READY_TIMEOUT_S))), cwd=REPO)
+    if done.returncode != 0:
+        subprocess.run(compose("ps", "--all"), cwd=REPO)
+        progress("the stack did not become healthy: `docker compose logs` of the failing service says why")
+        return done.returncode
+    wait_ready(READY_TIMEOUT_S)
+    progress(f"the stack is healthy ({time.monotonic() - started:.0f}s)")
+    print(f"Base URL:  {base_url()}   (docs: {base_url()}/docs)")
+    if stack.new_key:
+        print(f"Admin key: {stack.admin_key}   (shown this once; `make stack-test` reads it from {stack.key_file})")
+    elif stack.admin_key:
+        print(f"Admin key: {stack.admin_key}   (SIMPUL_BOOTSTRAP_ADMIN_KEY)")
+    else:
+        print(f"Admin key: shown when the stack was made; kept in {stack.key_file}")
+    return 0
+
+
+def wait_ready(timeout: float) -> None:
+    """Until /readyz through nginx says every service is ready."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            answer = httpx.get(f"{base_url()}/readyz", timeout=5)
+            if answer.status_code == 200:
+                return
+            last = f"{answer.status_code} {answer.text[:200]}"
+        except httpx.HTTPError as exc:
+            last = repr(exc)
+        time.sleep(2)
+    raise RuntimeError(f"{base_url()}/readyz was not ready within {timeout:.0f}s: {last}")
+
+
+def running() -> bool:
+    """Whether this project's proxy container runs."""
+    if not (STATE / ".env").exists():
+        return False
+    done = subprocess.run(compose("ps", "--quiet", "--status", "running", "proxy"), capture_output=True, text=True)
+    return done.returncode == 0 and bool(done.stdout.strip())
+
+
+def test(pytest_args: Sequence[str]) -> int:
+    """The stack's integration tests, through 127.0.0.1 only; the stack is started first if it is not up."""
+    ensure_docker(STATE, progress)
+    if not running():
+        progress(f"the stack {project()} is not up: starting it")
+        if status := up():
+            return status
+    key = env_file.admin_key(STATE)
+    if not key:
+        progress("no admin key: set SIMPUL_BOOTSTRAP_ADMIN_KEY, or `make stack-down` and `make stack` to make one")
+        return 2
+    env = {
+        **os.environ,
+        "SIMPUL_E2E_BASE_URL": base_url(),
+        "SIMPUL_E2E_ADMIN_KEY": key,
+        "SIMPUL_STACK_PROJECT": project(),
+    }
+    argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", "-rs", *STACK_TESTS, *pytest_args]
+    progress(f"integration tests against {base_url()}: {' '.join(STACK_TESTS)}")
+    return subprocess.run(argv, cwd=REPO, env=env).returncode
+
+
+def down() -> int:
+    """Remove the project's containers, networks and volumes, and the secrets of var/stack."""
+    if (STATE / ".env").exists():
+        ensure_docker(STATE, progress)
+        progress(f"removing the compose project {project()}: containers, networks, volumes")
+        done = subprocess.run(compose("down", "--volumes", "--remove-orphans", "--timeout", "20"), cwd=REPO)
+        if done.returncode != 0:
+            return done.returncode
+    else:
+        progress(f"no stack here ({STATE / '.env'} is absent): nothing to remove")
+    for name in (".env", "admin-key", "unlimited.conf"):
+        (STATE / name).unlink(missing_ok=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.stack", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=("images", "up", "test", "down"))
+    parser.add_argument("pytest_args", nargs="*", help="for `test`: passed on to pytest")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "images":
+            return images()
+        if args.command == "up":
+            return up()
+        if args.command == "test":
+            return test(args.pytest_args)
+        return down()
+    except DockerUnavailable as exc:
+        target = {"up": "stack", "images": "images"}.get(args.command, f"stack-{args.command}")
+        print(f"make {target}: Docker cannot run here: {exc}", file=sys.stderr)
+        return 1
+    except (RuntimeError, ValueError) as exc:
+        print(f"{args.command}: {exc}", file=sys.stderr)
+        return 1

@@ -90,6 +90,8 @@ def up() -> int:
             "SIMPUL_INTAKE_RATE_LIMIT_EXEMPT": f"127.0.0.1,::1,{gateway}",
         },
     )
+    if stack.fresh and (leftover := sweep()):
+        progress(f"removed an earlier stack of the same project, whose secrets are gone: {leftover}")
     progress(f"starting the compose project {project()} (3 NATS nodes, PostgreSQL, jobs, 2 replicas of each service)")
     done = subprocess.run(compose("up", "--detach", "--wait", "--wait-timeout", str(int(READY_TIMEOUT_S))), cwd=REPO)
     if done.returncode != 0:
@@ -156,17 +158,35 @@ def test(pytest_args: Sequence[str]) -> int:
 
 def down() -> int:
     """Remove the project's containers, networks and volumes, and the secrets of var/stack."""
+    ensure_docker(STATE, progress)
     if (STATE / ".env").exists():
-        ensure_docker(STATE, progress)
         progress(f"removing the compose project {project()}: containers, networks, volumes")
         done = subprocess.run(compose("down", "--volumes", "--remove-orphans", "--timeout", "20"), cwd=REPO)
         if done.returncode != 0:
             return done.returncode
-    else:
-        progress(f"no stack here ({STATE / '.env'} is absent): nothing to remove")
+    removed = sweep()
+    progress(f"removed what was left of {project()}: {removed}" if removed else f"nothing of {project()} is left")
     for name in (".env", "admin-key", "unlimited.conf"):
         (STATE / name).unlink(missing_ok=True)
     return 0
+
+
+def sweep() -> str:
+    """Remove whatever Docker holds with this compose project's label: a stack made from another clone of the repo
+    (whose secrets are gone with it) would otherwise keep its volumes, and its database its old passwords."""
+    label = f"label=com.docker.compose.project={project()}"
+    kinds = {
+        "containers": (["docker", "ps", "--all", "--quiet", "--filter", label], ["docker", "rm", "--force"]),
+        "networks": (["docker", "network", "ls", "--quiet", "--filter", label], ["docker", "network", "rm"]),
+        "volumes": (["docker", "volume", "ls", "--quiet", "--filter", label], ["docker", "volume", "rm", "--force"]),
+    }
+    removed = []
+    for kind, (list_argv, remove_argv) in kinds.items():
+        ids = subprocess.run(list_argv, capture_output=True, text=True, check=True).stdout.split()
+        if ids:
+            subprocess.run([*remove_argv, *ids], capture_output=True, check=True)
+            removed.append(f"{len(ids)} {kind}")
+    return ", ".join(removed)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,6 +24,8 @@ class StackEnv:
     """The admin key when this run made it or was given it; None when it was made earlier (see `key_file`)."""
     key_file: Path
     new_key: bool
+    fresh: bool
+    """Whether the secrets were made by this run."""
 
 
 def read_env(path: Path) -> dict[str, str]:
@@ -43,7 +45,8 @@ def prepare(state: Path, overrides: dict[str, str]) -> StackEnv:
     os.chmod(state, 0o700)
     path, key_file = state / ".env", state / "admin-key"
     made_key: str | None = None
-    if not path.exists():
+    fresh = not path.exists()
+    if fresh:
         done = subprocess.run(["sh", str(GEN_ENV)], capture_output=True, text=True, check=True, timeout=60)
         (made_key,) = ADMIN_KEY_RE.findall(done.stderr)
         _write_private(path, done.stdout)
@@ -60,7 +63,7 @@ def prepare(state: Path, overrides: dict[str, str]) -> StackEnv:
     text = "# The compose stack of `make stack`: secrets from gen-env.sh; removed by `make stack-down`.\n"
     _write_private(path, text + "".join(f"{k}={v}\n" for k, v in values.items()))
     new_key = made_key is not None and not given
-    return StackEnv(path=path, admin_key=given or made_key, key_file=key_file, new_key=new_key)
+    return StackEnv(path=path, admin_key=given or made_key, key_file=key_file, new_key=new_key, fresh=fresh)
 
 
 def admin_key(state: Path) -> str | None:

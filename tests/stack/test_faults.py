@@ -1,0 +1,226 @@
+"""The compose stack under faults, through nginx only: a burst of complaints while one NATS node and one replica of
+each service are killed, then while PostgreSQL restarts. Every accepted complaint reaches its agency's inbox exactly
+once, the reporter's confirmation is sent exactly once, and the stack is ready again by itself.
+
+`make stack-test` runs this against `make stack` (SIMPUL_E2E_BASE_URL, SIMPUL_E2E_ADMIN_KEY, SIMPUL_STACK_PROJECT).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+
+from tests.e2e.hub import Api, wait_for
+
+pytestmark = pytest.mark.e2e
+
+BURST = int(os.environ.get("SIMPUL_STACK_BURST", "200"))
+CONCURRENCY = 8
+FAULT_AT = BURST // 4
+"""Accepted complaints before the fault: the rest of the burst runs through it."""
+DOWN_S = 10.0
+"""How long the killed containers stay down before they are started again."""
+SUBMIT_DEADLINE_S = 240.0
+SETTLE_S = 240.0
+RETRIED = {429, 502, 503, 504}
+"""Answers a client retries with the same Idempotency-Key: the proxy or a replica could not take it just then."""
+
+
+@dataclass(frozen=True)
+class Stack:
+    base_url: str
+    admin_key: str
+    project: str
+
+    def container(self, service: str, index: int = 1) -> str:
+        """The container of a service's replica, by the compose project's labels."""
+        filters = ["--filter", f"label=com.docker.compose.project={self.project}"]
+        filters += ["--filter", f"label=com.docker.compose.service={service}"]
+        filters += ["--filter", f"label=com.docker.compose.container-number={index}"]
+        names = docker("ps", "--all", "--format", "{{.Names}}", *filters).split()
+        assert len(names) == 1, f"{service} #{index}: {names}"
+        return names[0]
+
+
+def docker(*args: str) -> str:
+    done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, f"docker {' '.join(args)}: {done.stderr}"
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def stack() -> Stack:
+    names = ("SIMPUL_E2E_BASE_URL", "SIMPUL_E2E_ADMIN_KEY", "SIMPUL_STACK_PROJECT")
+    base_url, key, project = (os.environ.get(name) for name in names)
+    if not (base_url and key and project):
+        pytest.skip("needs the compose stack: `make stack-test` runs these against `make stack`")
+    return Stack(base_url.rstrip("/"), key, project)
+
+
+@pytest.fixture(scope="module")
+def api(stack: Stack) -> Iterator[Api]:
+    a = Api(stack, admin_key=stack.admin_key)
+    yield a
+    a.client.close()
+
+
+@dataclass
+class Burst:
+    """A category routed to a fresh node, and what the hub accepted of it."""
+
+    api: Api
+    category: str
+    key: dict[str, str]
+    accepted: dict[str, str] = field(default_factory=dict)
+    """Idempotency-Key -> tracking id."""
+    retries: dict[str, int] = field(default_factory=dict)
+    """What was answered before a submission was accepted, by status (or transport error), counted."""
+
+    @classmethod
+    def make(cls, api: Api, label: str) -> Burst:
+        run = f"{label}-{uuid.uuid4().hex[:6]}".upper()
+        instansi, upt, category = f"ST-{run}", f"ST-{run}-UPT", f"stack-{run.lower()}"
+        api.node(instansi, "instansi")
+        api.node(upt, "upt", instansi, region_codes=["3578"])
+        rule = {"agency_code": upt, "category": category, "priority": 0}
+        api.ok(api.client.post("/api/v1/hub/routing-rules", json=rule, headers=api.admin), 201)
+        return cls(api, category, api.key(upt))
+
+    def body(self, n: int) -> dict:
+        return {
+            "title": f"Keluhan beruntun nomor {n}",
+            "content": "Antrean layanan tidak bergerak sejak pagi.",
+            "classification": "pengaduan",
+            "category": self.category,
+            "region_code": "3578",
+            "reporter": {"name": f"Pelapor {n}", "email": f"pelapor{n}@example.test"},
+        }
+
+    async def submit(self, client: httpx.AsyncClient, n: int) -> None:
+        """One complaint, retried with its Idempotency-Key until the hub accepts it."""
+        key = f"stack-{self.category}-{n}"
+        deadline = time.monotonic() + SUBMIT_DEADLINE_S
+        while True:
+            try:
+                answer = await client.post("/api/v1/complaints", json=self.body(n), headers={"Idempotency-Key": key})
+                if answer.status_code in (200, 201):
+                    self.accepted[key] = answer.json()["tracking_id"]
+                    return
+                assert answer.status_code in RETRIED, f"complaint {n}: {answer.status_code} {answer.text}"
+                outcome = str(answer.status_code)
+            except httpx.TransportError as exc:
+                outcome = type(exc).__name__
+            self.retries[outcome] = self.retries.get(outcome, 0) + 1
+            assert time.monotonic() < deadline, f"complaint {n} not accepted in {SUBMIT_DEADLINE_S}s: {self.retries}"
+            await asyncio.sleep(0.5)
+
+    def run(self, base_url: str, fault: Callable[[], None]) -> float:
+        """The whole burst, with `fault` run (in a thread) once FAULT_AT complaints are in; returns seconds taken."""
+
+        async def burst() -> None:
+            limits = httpx.Limits(max_connections=CONCURRENCY)
+            async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
+                queue: asyncio.Queue[int] = asyncio.Queue()
+                for n in range(BURST):
+                    queue.put_nowait(n)
+
+                async def worker() -> None:
+                    while not queue.empty():
+                        await self.submit(client, queue.get_nowait())
+
+                await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+
+        started = time.monotonic()
+        faulted = threading.Event()
+        failure: list[BaseException] = []
+
+        def watch() -> None:
+            while len(self.accepted) < FAULT_AT and time.monotonic() - started < SUBMIT_DEADLINE_S:
+                time.sleep(0.05)
+            try:
+                fault()
+            except BaseException as exc:
+                failure.append(exc)
+            faulted.set()
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        asyncio.run(burst())
+        assert faulted.wait(SUBMIT_DEADLINE_S), "the fault never finished"
+        if failure:
+            raise failure[0]
+        return time.monotonic() - started
+
+    def assert_exactly_once(self) -> None:
+        """Every accepted complaint in the inbox once (and nothing else), each reporter confirmed once."""
+        tids = set(self.accepted.values())
+        assert len(tids) == BURST, "one tracking id per complaint, retried or not"
+
+        def all_in() -> list[str] | None:
+            inbox = self.api.inbox(self.key)
+            return inbox if set(inbox) >= tids else None
+
+        inbox = wait_for(all_in, timeout=SETTLE_S, interval=1)
+        assert sorted(inbox) == sorted(tids), "the inbox holds each accepted complaint once, and nothing more"
+
+        def confirmations(tid: str) -> list[dict] | None:
+            params = {"tracking_id": tid, "limit": 50}
+            found = self.api.client.get("/api/v1/notify/deliveries", params=params, headers=self.api.admin)
+            sent = [
+                d
+                for d in self.api.ok(found, 200)["items"]
+                if d["recipient_kind"] == "reporter" and d["template"] == "confirmation" and d["status"] == "sent"
+            ]
+            return sent or None
+
+        for tid in sorted(tids):
+            assert len(wait_for(lambda t=tid: confirmations(t), timeout=SETTLE_S)) == 1, tid
+
+
+def wait_ready(api: Api) -> float:
+    started = time.monotonic()
+    wait_for(lambda: api.client.get("/readyz").status_code == 200, timeout=SETTLE_S, interval=1)
+    return time.monotonic() - started
+
+
+def test_killing_a_nats_node_and_a_replica_of_each_service_loses_and_doubles_nothing(
+    stack: Stack, api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    burst = Burst.make(api, "kill")
+    victims = [stack.container("nats-2"), *(stack.container(s) for s in ("intake", "routing", "agency", "notify"))]
+
+    def kill_then_start() -> None:
+        docker("kill", *victims)
+        time.sleep(DOWN_S)
+        docker("start", *victims)
+
+    seconds = burst.run(stack.base_url, kill_then_start)
+    burst.assert_exactly_once()
+    ready = wait_ready(api)
+    with capsys.disabled():
+        print(f"\n  killed {', '.join(victims)}: {BURST} accepted in {seconds:.0f}s; retried {burst.retries}")
+        print(f"  inbox and confirmations exactly once; ready again {ready:.0f}s after")
+
+
+def test_a_postgresql_restart_mid_burst_loses_and_doubles_nothing(
+    stack: Stack, api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    burst = Burst.make(api, "pg")
+    postgres = stack.container("postgres")
+
+    seconds = burst.run(stack.base_url, lambda: docker("restart", "--time", "10", postgres))
+    burst.assert_exactly_once()
+    ready = wait_ready(api)
+    restarted = docker("inspect", "--format", "{{.State.StartedAt}}", postgres).strip()
+    with capsys.disabled():
+        print(f"\n  restarted {postgres} (up again at {restarted}): {BURST} accepted in {seconds:.0f}s")
+        print(f"  retried {burst.retries}; inbox and confirmations exactly once; ready again {ready:.0f}s after")

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 
 import httpx
 import pytest
@@ -123,7 +124,7 @@ class Burst:
             assert time.monotonic() < deadline, f"complaint {n} not accepted in {SUBMIT_DEADLINE_S}s: {self.retries}"
             await asyncio.sleep(0.5)
 
-    def run(self, base_url: str, fault: Callable[[], None]) -> float:
+    def run(self, base_url: str, fault: Callable[[], object]) -> float:
         """The whole burst, with `fault` run (in a thread) once FAULT_AT complaints are in; returns seconds taken."""
 
         async def burst() -> None:
@@ -183,7 +184,7 @@ class Burst:
             return sent or None
 
         for tid in sorted(tids):
-            assert len(wait_for(lambda t=tid: confirmations(t), timeout=SETTLE_S)) == 1, tid
+            assert len(wait_for(partial(confirmations, tid), timeout=SETTLE_S)) == 1, tid
 
 
 def wait_ready(api: Api) -> float:

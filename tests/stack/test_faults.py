@@ -174,7 +174,7 @@ class Burst:
         assert sorted(inbox) == sorted(tids), "the inbox holds each accepted complaint once, and nothing more"
 
         def confirmations(tid: str) -> list[dict] | None:
-            params = {"tracking_id": tid, "limit": 50}
+            params: dict[str, str | int] = {"tracking_id": tid, "limit": 50}
             found = self.api.client.get("/api/v1/notify/deliveries", params=params, headers=self.api.admin)
             sent = [
                 d

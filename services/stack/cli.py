@@ -22,11 +22,10 @@ from pathlib import Path
 import httpx
 
 from services.stack import env_file
-from services.stack.docker import DockerUnavailable, compose_binary, ensure_docker
+from services.stack.docker import DockerUnavailable, compose_binary, daemon_answers, ensure_docker
 from services.stack.images import build_all, write_env
 
 REPO = Path(__file__).resolve().parents[2]
-STATE = REPO / "var/stack"
 COMPOSE_FILE = REPO / "deploy/compose/docker-compose.yml"
 READY_TIMEOUT_S = 600.0
 STACK_TESTS = ("tests/e2e/test_stack_journey.py", "tests/stack")
@@ -34,6 +33,11 @@ STACK_TESTS = ("tests/e2e/test_stack_journey.py", "tests/stack")
 
 def progress(line: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {line}", flush=True)
+
+
+def state() -> Path:
+    """Where the stack keeps its secrets and logs: SIMPUL_STACK_DIR, else var/stack."""
+    return Path(os.environ.get("SIMPUL_STACK_DIR") or REPO / "var/stack")
 
 
 def project() -> str:
@@ -49,36 +53,36 @@ def base_url() -> str:
 
 
 def compose(*args: str) -> list[str]:
-    env = STATE / ".env"
+    env = state() / ".env"
     return [str(compose_binary()), "-p", project(), "--env-file", str(env), "-f", str(COMPOSE_FILE), *args]
 
 
 def images() -> int:
     """Build every image; write their names to var/stack/images.env."""
-    ensure_docker(STATE, progress)
+    ensure_docker(state(), progress)
     started = time.monotonic()
     built = build_all(progress)
-    write_env(built, STATE / "images.env")
+    write_env(built, state() / "images.env")
     for name, value in built.env().items():
         print(f"{name}={value}")
-    progress(f"images ready in {time.monotonic() - started:.0f}s (their names: {STATE / 'images.env'})")
+    progress(f"images ready in {time.monotonic() - started:.0f}s (their names: {state() / 'images.env'})")
     return 0
 
 
 def up() -> int:
     """Images, secrets, `compose up`, then wait until the one base URL answers ready."""
     started = time.monotonic()
-    ensure_docker(STATE, progress)
+    ensure_docker(state(), progress)
     built = build_all(progress)
     subnet = os.environ.get("SIMPUL_EDGE_SUBNET", "172.30.80.0/24")
-    unlimited = STATE / "unlimited.conf"
-    STATE.mkdir(parents=True, exist_ok=True)
+    unlimited = state() / "unlimited.conf"
+    state().mkdir(parents=True, exist_ok=True)
     # Docker's port forwarding on 127.0.0.1 makes every local client arrive from the edge network's gateway: this
     # stack serves this machine alone, so neither nginx nor intake counts that one address against a client's rate.
     gateway = env_file.edge_gateway(subnet)
     unlimited.write_text(f"# Made by `make stack`: the clients on this machine.\n{gateway} 1;\n")
     stack = env_file.prepare(
-        STATE,
+        state(),
         {
             **built.env(),
             "COMPOSE_PROJECT_NAME": project(),
@@ -128,7 +132,7 @@ def wait_ready(timeout: float) -> None:
 
 def running() -> bool:
     """Whether this project's proxy container runs."""
-    if not (STATE / ".env").exists():
+    if not (state() / ".env").exists():
         return False
     done = subprocess.run(compose("ps", "--quiet", "--status", "running", "proxy"), capture_output=True, text=True)
     return done.returncode == 0 and bool(done.stdout.strip())
@@ -136,12 +140,12 @@ def running() -> bool:
 
 def test(pytest_args: Sequence[str]) -> int:
     """The stack's integration tests, through 127.0.0.1 only; the stack is started first if it is not up."""
-    ensure_docker(STATE, progress)
+    ensure_docker(state(), progress)
     if not running():
         progress(f"the stack {project()} is not up: starting it")
         if status := up():
             return status
-    key = env_file.admin_key(STATE)
+    key = env_file.admin_key(state())
     if not key:
         progress("no admin key: set SIMPUL_BOOTSTRAP_ADMIN_KEY, or `make stack-down` and `make stack` to make one")
         return 2
@@ -158,8 +162,11 @@ def test(pytest_args: Sequence[str]) -> int:
 
 def down() -> int:
     """Remove the project's containers, networks and volumes, and the secrets of var/stack."""
-    ensure_docker(STATE, progress)
-    if (STATE / ".env").exists():
+    if not (state() / ".env").exists() and not daemon_answers():
+        progress(f"no stack here, and no Docker daemon answers: nothing of {project()} to remove")
+        return 0
+    ensure_docker(state(), progress)
+    if (state() / ".env").exists():
         progress(f"removing the compose project {project()}: containers, networks, volumes")
         done = subprocess.run(compose("down", "--volumes", "--remove-orphans", "--timeout", "20"), cwd=REPO)
         if done.returncode != 0:
@@ -167,7 +174,7 @@ def down() -> int:
     removed = sweep()
     progress(f"removed what was left of {project()}: {removed}" if removed else f"nothing of {project()} is left")
     for name in (".env", "admin-key", "unlimited.conf"):
-        (STATE / name).unlink(missing_ok=True)
+        (state() / name).unlink(missing_ok=True)
     return 0
 
 

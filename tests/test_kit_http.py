@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 from pathlib import Path
@@ -57,6 +59,12 @@ def _kit_app() -> FastAPI:
     async def fail(sqlstate: str) -> None:
         raise sa_exc.DBAPIError("UPDATE t SET x = 1", {}, _PgError(sqlstate))
 
+    @app.get("/unreachable/{kind}")
+    async def unreachable(kind: str) -> None:
+        if kind == "dns":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
     refuse_templates_on_concrete_paths(app)
     return app
 
@@ -92,6 +100,14 @@ async def test_a_lost_transaction_is_503_to_retry_and_any_other_database_error_5
         assert r.status_code == 503 and r.headers["retry-after"] == "1"
         assert r.json()["error"]["code"] == "service_unavailable"
     r = await client.get("/fail/XX000")
+    assert r.status_code == 500 and r.json()["error"]["code"] == "internal_error"
+
+
+async def test_a_database_whose_name_no_longer_resolves_is_503_and_a_full_disk_500(client: httpx.AsyncClient) -> None:
+    r = await client.get("/unreachable/dns")
+    assert r.status_code == 503 and r.headers["retry-after"] == "1"
+    assert r.json()["error"]["code"] == "service_unavailable"
+    r = await client.get("/unreachable/disk")
     assert r.status_code == 500 and r.json()["error"]["code"] == "internal_error"
 
 

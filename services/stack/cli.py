@@ -92,6 +92,8 @@ def up() -> int:
             "SIMPUL_EDGE_SUBNET": subnet,
             "SIMPUL_PROXY_UNLIMITED": str(unlimited),
             "SIMPUL_INTAKE_RATE_LIMIT_EXEMPT": f"127.0.0.1,::1,{gateway}",
+            # Mail goes to files here, never to a slow relay: a replica that dies holds its messages a minute.
+            "SIMPUL_NOTIFY_SEND_LEASE_SECONDS": "60",
         },
     )
     if stack.fresh and (leftover := sweep()):

@@ -127,6 +127,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return _retry_shortly("a dependency is unavailable; retry shortly")
 
     @app.exception_handler(sa_exc.DBAPIError)
+    @app.exception_handler(OSError)
     async def database_error(request: Request, exc: Exception) -> JSONResponse:
         if database_unavailable(exc):
             return await unavailable(request, exc)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import socket
+
 import asyncpg
 import pytest
 from sqlalchemy import exc as sa_exc
@@ -27,6 +30,25 @@ def _wrapped(orig: BaseException, *, invalidated: bool = False) -> sa_exc.DBAPIE
 def test_a_server_stopping_starting_or_full_is_unavailable(orig: BaseException) -> None:
     assert database_unavailable(_wrapped(orig))
     assert infra_failure(_wrapped(orig))
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        socket.gaierror(socket.EAI_NONAME, "Name or service not known"),
+        OSError(errno.EHOSTUNREACH, "No route to host"),
+        ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused"),
+    ],
+    ids=lambda e: type(e).__name__ + str(e.errno),
+)
+def test_a_database_host_that_does_not_resolve_or_answer_is_unavailable(exc: OSError) -> None:
+    assert database_unavailable(exc)
+    assert infra_failure(exc)
+
+
+def test_other_os_errors_are_not_the_database_being_away() -> None:
+    assert not database_unavailable(PermissionError(errno.EACCES, "Permission denied"))
+    assert not database_unavailable(OSError(errno.ENOSPC, "No space left on device"))
 
 
 def test_a_dropped_connection_is_unavailable() -> None:

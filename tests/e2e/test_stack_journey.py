@@ -71,11 +71,14 @@ def test_a_complaint_from_submission_to_completion(api: Api) -> None:
     rule = {"agency_code": upt, "category": category, "priority": 0}
     api.ok(api.client.post("/api/v1/hub/routing-rules", json=rule, headers=api.admin), 201)
 
-    receipt = api.submit(category=category)
+    # An address of its own: notify's daily limit per address holds across runs on the same stack.
+    email = f"siti.{run.lower()}@example.test"
+    reporter = {"name": "Siti Aminah", "email": email}
+    receipt = api.submit(category=category, reporter=reporter)
     tid = receipt["tracking_id"]
     wait_for(lambda: tid in api.inbox(key), timeout=SLOW_STACK_S)
     case = api.ok(api.client.get(f"/api/v1/agency/complaints/{tid}", headers=key), 200)
-    assert case["reporter_name"] == "Siti Aminah" and "siti@example.test" not in str(case)
+    assert case["reporter_name"] == "Siti Aminah" and email not in str(case)
 
     api.ok(api.client.post(f"/api/v1/agency/complaints/{tid}/acknowledge", headers=key), 200)
     wait_for(lambda: api.reporter_view(receipt)["status"] == "in_progress", timeout=SLOW_STACK_S)

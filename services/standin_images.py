@@ -18,6 +18,7 @@ import importlib.metadata
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -34,6 +35,7 @@ TAG_PREFIX = "simpul-standin"
 ROOTFS_REPOSITORY = f"{TAG_PREFIX}/rootfs"
 HASH_LENGTH = 12
 DOCKER_TIMEOUT_S = 30
+STOP_GRACE_S = 30
 MIRROR_ENV = "SIMPUL_DEBIAN_MIRROR"
 KEYRING_ENV = "SIMPUL_DEBIAN_KEYRING"
 CACHE_ENV = "SIMPUL_CACHE_DIR"
@@ -222,9 +224,28 @@ def _run(argv: Sequence[str], timeout: float, log: Path | None = None) -> subpro
         )
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
-        return subprocess.run(  # noqa: S603 - fixed tools, our own arguments
-            list(argv), stdout=out, stderr=subprocess.STDOUT, text=True, timeout=timeout, env=env, check=False
+        # Its own process group: when this build is stopped, the command and its children (dpkg in a chroot) are
+        # asked to stop first, so that debootstrap unmounts what it mounted.
+        process = subprocess.Popen(  # noqa: S603 - fixed tools, our own arguments
+            list(argv), stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
+        try:
+            return subprocess.CompletedProcess(process.args, process.wait(timeout=timeout))
+        except BaseException:
+            _stop_group(process)
+            raise
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to a command's process group, SIGKILL after STOP_GRACE_S."""
+    for sig, grace in ((signal.SIGTERM, STOP_GRACE_S), (signal.SIGKILL, STOP_GRACE_S)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _last_line(text: str) -> str:
@@ -435,6 +456,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.only.split(",") if n.strip()]
     started = time.monotonic()
+    # A stopped build (Ctrl-C, SIGTERM) still stops debootstrap and removes its temporary root file system.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         tags = build_standins(names, lambda line: print(line, flush=True))
     except StandinError as error:

@@ -219,14 +219,14 @@ def _run(argv: Sequence[str], timeout: float, log: Path | None = None) -> subpro
     """Run a command; its output goes to `log` when given, else is captured."""
     env = {**os.environ, "DOCKER_BUILDKIT": "0", "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"}
     if log is None:
-        return subprocess.run(  # noqa: S603 - fixed tools, our own arguments
+        return subprocess.run(
             list(argv), capture_output=True, text=True, timeout=timeout, env=env, check=False
         )
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
         # Its own process group: when this build is stopped, the command and its children (dpkg in a chroot) are
         # asked to stop first, so that debootstrap unmounts what it mounted.
-        process = subprocess.Popen(  # noqa: S603 - fixed tools, our own arguments
+        process = subprocess.Popen(
             list(argv), stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
         try:
@@ -354,9 +354,9 @@ def import_rootfs(target: Path, tag: str, standin: Standin) -> None:
     message = f"simpul-standin root file system: debootstrap {VARIANT} {SUITE} + {' '.join(standin.packages)}"
     import_argv = ["docker", "import", "--message", message, "-", tag]
     with tempfile.TemporaryFile() as tar_errors:
-        tar = subprocess.Popen(tar_argv, stdout=subprocess.PIPE, stderr=tar_errors)  # noqa: S603 - fixed tool
+        tar = subprocess.Popen(tar_argv, stdout=subprocess.PIPE, stderr=tar_errors)
         try:
-            imported = subprocess.run(  # noqa: S603 - fixed tool, our own arguments
+            imported = subprocess.run(
                 import_argv, stdin=tar.stdout, capture_output=True, text=True, timeout=900, check=False
             )
         finally:

@@ -219,16 +219,12 @@ def _run(argv: Sequence[str], timeout: float, log: Path | None = None) -> subpro
     """Run a command; its output goes to `log` when given, else is captured."""
     env = {**os.environ, "DOCKER_BUILDKIT": "0", "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"}
     if log is None:
-        return subprocess.run(
-            list(argv), capture_output=True, text=True, timeout=timeout, env=env, check=False
-        )
+        return subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, env=env, check=False)
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
         # Its own process group: when this build is stopped, the command and its children (dpkg in a chroot) are
         # asked to stop first, so that debootstrap unmounts what it mounted.
-        process = subprocess.Popen(
-            list(argv), stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
+        process = subprocess.Popen(list(argv), stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         try:
             return subprocess.CompletedProcess(process.args, process.wait(timeout=timeout))
         except BaseException:

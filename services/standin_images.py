@@ -38,6 +38,7 @@ DOCKER_TIMEOUT_S = 30
 STOP_GRACE_S = 30
 MIRROR_ENV = "SIMPUL_DEBIAN_MIRROR"
 KEYRING_ENV = "SIMPUL_DEBIAN_KEYRING"
+SECURITY_ENV = "SIMPUL_DEBIAN_SECURITY_MIRROR"
 CACHE_ENV = "SIMPUL_CACHE_DIR"
 
 # Run in every new root file system (chroot, /bin/sh): what an image does not need, and a dpkg rule that keeps it
@@ -162,6 +163,7 @@ def rootfs_recipe(standin: Standin) -> dict[str, object]:
         "packages": sorted(set(standin.packages)),
         "strip": STRIP_SCRIPT,
         "remove": list(standin.remove),
+        "security": bool(os.environ.get(SECURITY_ENV)),
     }
 
 
@@ -331,6 +333,9 @@ def build_rootfs(standin: Standin, progress: Callable[[str], None]) -> str:
             done = _run(debootstrap_argv(standin, target, packages_cache), timeout=1800, log=log)
             if done.returncode != 0:
                 raise StandinError(f"debootstrap failed for {standin.name}: {_log_tail(log)} (log: {log})")
+        if security := os.environ.get(SECURITY_ENV):
+            with _step(progress, f"{standin.name}: security updates from {SUITE}-security"):
+                upgrade_from(security, target, cache / "logs" / f"{standin.name}-security.log")
         with _step(progress, f"{standin.name}: strip apt lists, docs, man pages"):
             script = STRIP_SCRIPT + "".join(f"rm -rf -- {path}\n" for path in standin.remove)
             done = _run(["chroot", str(target), "/bin/sh", "-c", script], timeout=300)
@@ -341,6 +346,23 @@ def build_rootfs(standin: Standin, progress: Callable[[str], None]) -> str:
     finally:
         remove_tree(work)
     return tag
+
+
+def upgrade_from(mirror: str, target: Path, log: Path) -> None:
+    """Debian's security updates into a fresh root file system: `apt-get upgrade` in it, with /proc mounted."""
+    sources = target / "etc/apt/sources.list.d/simpul-security.list"
+    sources.write_text(f"deb {mirror} {SUITE}-security main\n")
+    proc = target / "proc"
+    if _run(["mount", "-t", "proc", "proc", str(proc)], timeout=DOCKER_TIMEOUT_S).returncode != 0:
+        raise StandinError(f"could not mount /proc in {target} for apt-get")
+    try:
+        script = "apt-get update -qq && apt-get upgrade -y -qq -o Dpkg::Options::=--force-confold"
+        done = _run(["chroot", str(target), "/bin/sh", "-c", script], timeout=1800, log=log)
+        if done.returncode != 0:
+            raise StandinError(f"security updates from {mirror} failed: {_log_tail(log)} (log: {log})")
+    finally:
+        _run(["umount", "--lazy", str(proc)], timeout=DOCKER_TIMEOUT_S)
+        sources.unlink(missing_ok=True)
 
 
 def import_rootfs(target: Path, tag: str, standin: Standin) -> None:

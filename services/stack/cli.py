@@ -1,5 +1,6 @@
 """`make images | stack | stack-test | stack-down`: the compose stack on this machine, through one base URL.
 
+    python -m services.stack wheelhouse the locked wheels for the hub's image, into var/wheelhouse/
     python -m services.stack images     build every image the stack runs (no registry needed)
     python -m services.stack up         start the stack in the background; wait until healthy; print URL and key
     python -m services.stack test       the integration tests against it, through nginx only (starts it if down)
@@ -23,7 +24,7 @@ import httpx
 
 from services.stack import env_file
 from services.stack.docker import DockerUnavailable, compose_binary, daemon_answers, ensure_docker
-from services.stack.images import build_all, write_env
+from services.stack.images import build_all, fill_wheelhouse, write_env
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "deploy/compose/docker-compose.yml"
@@ -55,6 +56,12 @@ def base_url() -> str:
 def compose(*args: str) -> list[str]:
     env = state() / ".env"
     return [str(compose_binary()), "-p", project(), "--env-file", str(env), "-f", str(COMPOSE_FILE), *args]
+
+
+def wheelhouse() -> int:
+    """Only the wheelhouse: to carry into a data centre with no outside network."""
+    fill_wheelhouse(progress)
+    return 0
 
 
 def images() -> int:
@@ -200,10 +207,12 @@ def sweep() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.stack", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("images", "up", "test", "down"))
+    parser.add_argument("command", choices=("wheelhouse", "images", "up", "test", "down"))
     parser.add_argument("pytest_args", nargs="*", help="for `test`: passed on to pytest")
     args = parser.parse_args(argv)
     try:
+        if args.command == "wheelhouse":
+            return wheelhouse()
         if args.command == "images":
             return images()
         if args.command == "up":

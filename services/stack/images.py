@@ -124,6 +124,9 @@ def fill_wheelhouse(progress: Progress, wheelhouse: Path = WHEELHOUSE) -> None:
         *(arg for tag in manylinux_tags(machine) for arg in ("--platform", tag)),
         "--dest",
         str(wheelhouse),
+        # Wheels already here count: with PIP_NO_INDEX=1, pip takes them alone (a wheelhouse carried in by hand).
+        "--find-links",
+        str(wheelhouse),
         "--requirement",
         str(LOCK),
     ]

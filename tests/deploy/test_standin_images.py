@@ -290,7 +290,9 @@ def test_nginx_serves_the_stacks_mounted_config_and_its_health_check_passes(
     tags: dict[str, str], container: Callable[..., str]
 ) -> None:
     config = COMPOSE_DIR / "nginx/nginx.conf"
-    name = container("nginx", tags["nginx"], "-v", f"{config}:/etc/nginx/nginx.conf:ro", "-p", "127.0.0.1::8080")
+    unlimited = COMPOSE_DIR / "nginx/unlimited.conf"
+    mounts = ["-v", f"{config}:/etc/nginx/nginx.conf:ro", "-v", f"{unlimited}:/etc/nginx/simpul-unlimited.conf:ro"]
+    name = container("nginx", tags["nginx"], *mounts, "-p", "127.0.0.1::8080")
     health = ["exec", name, "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/proxy-healthz"]
     wait_for(lambda: docker(*health, check=False).returncode == 0, "nginx", name)
     base = f"http://127.0.0.1:{published(name, 8080)}"

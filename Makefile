@@ -97,7 +97,7 @@ stack: $(STAMP)
 	$(BIN)/python -m services.stack up
 
 stack-test: $(STAMP)
-	$(BIN)/python -m services.stack test $(PYTEST_ARGS)
+	$(BIN)/python -m services.stack test -- $(PYTEST_ARGS)
 
 stack-down: $(STAMP)
 	$(BIN)/python -m services.stack down

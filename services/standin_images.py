@@ -69,7 +69,7 @@ dpkg-query -W -f '${Package} ${Version}\n' >/usr/share/doc/simpul-standin/packag
 """
 
 
-class StandinError(Exception):
+class StandinError(RuntimeError):
     """A build that cannot go on; its message is one line for the operator."""
 
 

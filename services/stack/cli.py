@@ -5,9 +5,11 @@
     python -m services.stack up         start the stack in the background; wait until healthy; print URL and key
     python -m services.stack test       the integration tests against it, through nginx only (starts it if down)
     python -m services.stack down       remove its containers, networks and volumes
+    python -m services.stack daemon     only make a Docker daemon answer (install docker.io, start dockerd)
 
 SIMPUL_STACK_PORT (8080) is the port on 127.0.0.1; SIMPUL_STACK_PROJECT (simpul-stack) the compose project, the
-only thing `down` removes; SIMPUL_BOOTSTRAP_ADMIN_KEY the admin key (made and printed once when unset).
+only thing `down` removes; SIMPUL_BOOTSTRAP_ADMIN_KEY the admin key (made and printed once when unset);
+SIMPUL_STACK_DIR (var/stack) where its secrets, the made admin key and its logs are kept.
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ def up() -> int:
     done = subprocess.run(compose("up", "--detach", "--wait", "--wait-timeout", str(int(READY_TIMEOUT_S))), cwd=REPO)
     if done.returncode != 0:
         subprocess.run(compose("ps", "--all"), cwd=REPO)
-        progress("the stack did not become healthy: `docker compose logs` of the failing service says why")
+        progress(f"the stack did not become healthy; its logs: {save_logs()}")
         return done.returncode
     wait_ready(READY_TIMEOUT_S)
     progress(f"the stack is healthy ({time.monotonic() - started:.0f}s)")
@@ -166,7 +168,23 @@ def test(pytest_args: Sequence[str]) -> int:
     }
     argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", "-rs", *STACK_TESTS, *pytest_args]
     progress(f"integration tests against {base_url()}: {' '.join(STACK_TESTS)}")
-    return subprocess.run(argv, cwd=REPO, env=env).returncode
+    status = subprocess.run(argv, cwd=REPO, env=env).returncode
+    if status != 0:
+        progress(f"the stack's logs, for what failed: {save_logs()}")
+    return status
+
+
+def save_logs() -> Path:
+    """Every container's log, timestamped, to the stack's folder (`stack-down` removes the containers and theirs);
+    the last lines of each service's errors are printed too."""
+    path = state() / "logs" / f"compose-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as out:
+        subprocess.run(compose("logs", "--no-color", "--timestamps"), cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+    errors = [line for line in path.read_text(errors="replace").splitlines() if '"level":"error"' in line]
+    for line in errors[-20:]:
+        print(line[:400])
+    return path
 
 
 def down() -> int:
@@ -207,12 +225,15 @@ def sweep() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.stack", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("wheelhouse", "images", "up", "test", "down"))
+    parser.add_argument("command", choices=("wheelhouse", "images", "up", "test", "down", "daemon"))
     parser.add_argument("pytest_args", nargs="*", help="for `test`: passed on to pytest")
     args = parser.parse_args(argv)
     try:
         if args.command == "wheelhouse":
             return wheelhouse()
+        if args.command == "daemon":
+            ensure_docker(state(), progress)
+            return 0
         if args.command == "images":
             return images()
         if args.command == "up":
@@ -224,6 +245,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         target = {"up": "stack", "images": "images"}.get(args.command, f"stack-{args.command}")
         print(f"make {target}: Docker cannot run here: {exc}", file=sys.stderr)
         return 1
-    except (RuntimeError, ValueError) as exc:
+    except (RuntimeError, ValueError, OSError) as exc:
         print(f"{args.command}: {exc}", file=sys.stderr)
+        return 1
+    except subprocess.CalledProcessError as exc:
+        output = exc.stderr or exc.output or ""
+        lines = (output.decode(errors="replace") if isinstance(output, bytes) else output).strip().splitlines()
+        print(f"{args.command}: `{' '.join(map(str, exc.cmd))}` failed: {lines[-1] if lines else exc}", file=sys.stderr)
+        return 1
+    except subprocess.TimeoutExpired as exc:
+        print(f"{args.command}: `{' '.join(map(str, exc.cmd))}` did not finish in {exc.timeout:.0f}s", file=sys.stderr)
         return 1

@@ -12,7 +12,6 @@ from pathlib import Path
 
 Progress = Callable[[str], None]
 DAEMON_START_S = 60.0
-APT_PACKAGES = ("docker.io", "debootstrap")
 
 
 class DockerUnavailable(RuntimeError):
@@ -27,36 +26,53 @@ def compose_binary() -> Path:
     return binary
 
 
+def daemon_error() -> str | None:
+    """None when a Docker daemon answers the client on PATH; else what the client said."""
+    if shutil.which("docker") is None:
+        return "no docker client"
+    try:
+        done = subprocess.run(
+            ["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True, timeout=30
+        )
+    except subprocess.TimeoutExpired:
+        return "the Docker daemon did not answer within 30s"
+    if done.returncode == 0:
+        return None
+    return (done.stderr.strip().splitlines() or ["docker info failed"])[-1]
+
+
 def daemon_answers() -> bool:
     """Whether a Docker daemon answers the client on PATH."""
-    if shutil.which("docker") is None:
-        return False
-    done = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, timeout=30)
-    return done.returncode == 0
+    return daemon_error() is None
 
 
 def ensure_docker(log_dir: Path, progress: Progress) -> None:
     """Make a Docker daemon answer: install Debian's docker.io and start dockerd as root when needed."""
     if daemon_answers():
         return
-    if shutil.which("dockerd") is None or shutil.which("debootstrap") is None:
-        _apt_install(progress)
-    if daemon_answers():
+    if shutil.which("dockerd") is None:
+        apt_install(["docker.io"], progress)
+    if (error := daemon_error()) is None:
         return
     if os.geteuid() != 0:
-        raise DockerUnavailable("no Docker daemon answers, and starting one needs root (or start dockerd yourself)")
+        raise DockerUnavailable(f"{error}; starting dockerd needs root (or start it yourself)")
     _start_dockerd(log_dir, progress)
 
 
-def _apt_install(progress: Progress) -> None:
+def ensure_debootstrap(progress: Progress) -> None:
+    """debootstrap, which the stand-in images need: installed with apt-get as root when missing."""
+    if shutil.which("debootstrap") is None:
+        apt_install(["debootstrap"], progress)
+
+
+def apt_install(packages: Sequence[str], progress: Progress) -> None:
+    """Debian's packages, with apt-get; a clear refusal where that cannot run."""
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        tools = zip(APT_PACKAGES, ("dockerd", "debootstrap"), strict=True)
-        missing = [package for package, tool in tools if not shutil.which(tool)]
-        raise DockerUnavailable(f"{', '.join(missing)} missing and cannot be installed here (needs root and apt-get)")
-    progress(f"installing Debian's {' and '.join(APT_PACKAGES)} with apt-get")
+        raise DockerUnavailable(f"{', '.join(packages)} missing and cannot be installed here (needs root and apt-get)")
+    progress(f"installing Debian's {' and '.join(packages)} with apt-get")
     started = time.monotonic()
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *APT_PACKAGES]):
+    for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *packages]):
         done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=900)
         if done.returncode != 0:
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]

@@ -76,5 +76,6 @@ def admin_key(state: Path) -> str | None:
 
 def _write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a file made earlier by hand keeps its mode otherwise
     with os.fdopen(fd, "w") as out:
         out.write(text)

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.stack.docker import Progress, image_exists, run_checked
+from services.stack.docker import Progress, ensure_debootstrap, image_exists, run_checked
 
 REPO = Path(__file__).resolve().parents[2]
 WHEELHOUSE = REPO / "var/wheelhouse"
@@ -79,6 +79,12 @@ def choose_bases(progress: Progress) -> dict[str, str]:
     if wanted:
         from services.standin_images import build_standins
 
+        if os.geteuid() != 0:
+            raise RuntimeError(
+                f"no {', '.join(REGISTRY_IMAGES[r] for r in wanted)} here, and building Debian stand-ins needs root:"
+                " run as root, or set SIMPUL_IMAGES_FROM=registry where the registry can be reached"
+            )
+        ensure_debootstrap(progress)
         progress(f"building stand-ins from Debian's packages: {', '.join(wanted)}")
         chosen.update(build_standins(wanted, progress))
     return chosen
@@ -146,7 +152,9 @@ def build_hub_image(tag: str, python_image: str, progress: Progress) -> None:
     """deploy/Dockerfile with the classic builder (BuildKit would fetch its front end from a registry)."""
     started = time.monotonic()
     progress(f"hub image {tag} on {python_image}")
-    argv = ["docker", "build", "-f", "deploy/Dockerfile", "--build-arg", f"PYTHON_IMAGE={python_image}", "-t", tag, "."]
+    # No network in the build: the wheelhouse holds everything it installs.
+    argv = ["docker", "build", "--network=none", "-f", "deploy/Dockerfile"]
+    argv += ["--build-arg", f"PYTHON_IMAGE={python_image}", "-t", tag, "."]
     env = {**os.environ, "DOCKER_BUILDKIT": "0"}
     lines: list[str] = []
     with subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:

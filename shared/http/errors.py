@@ -127,6 +127,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return _retry_shortly("a dependency is unavailable; retry shortly")
 
     @app.exception_handler(sa_exc.DBAPIError)
+    # A name that does not resolve or a host that does not answer, from the database or any other dependency: 503.
     @app.exception_handler(OSError)
     async def database_error(request: Request, exc: Exception) -> JSONResponse:
         if database_unavailable(exc):

@@ -4,6 +4,7 @@ line they print where Docker cannot run."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +16,12 @@ from services.stack.images import locked_pins, manylinux_tags
 from shared.crypto import hash_secret
 
 REPO = Path(__file__).resolve().parents[2]
+needs_gen_env = pytest.mark.skipif(
+    not (shutil.which("openssl") and shutil.which("sha256sum")), reason="gen-env.sh needs openssl and sha256sum"
+)
 
 
+@needs_gen_env
 def test_the_secrets_are_made_once_and_the_made_admin_key_is_kept_private(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -41,6 +46,7 @@ def test_the_secrets_are_made_once_and_the_made_admin_key_is_kept_private(
     assert env_file.admin_key(tmp_path / "stack") == first.admin_key
 
 
+@needs_gen_env
 def test_a_given_admin_key_is_hashed_into_the_env_and_never_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

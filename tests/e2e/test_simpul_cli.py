@@ -25,6 +25,7 @@ def _simpul(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.timeout(300)  # two hubs, one after the other, each given 90 s to be ready on a loaded machine
 def test_up_prints_a_generated_admin_key_once_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     data_dir = tmp_path / "hub"
     with running_hub(data_dir, admin_key=None) as hub:

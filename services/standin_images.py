@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.stack.docker import daemon_error, image_exists
+
 REPO = Path(__file__).resolve().parents[1]
 IMAGES_DIR = REPO / "deploy/images"
 SUITE = "bookworm"
@@ -262,12 +264,8 @@ def check_docker() -> None:
     """The docker command is there and its daemon answers."""
     if shutil.which("docker") is None:
         raise StandinError("docker is not installed (Debian: apt-get install docker.io)")
-    try:
-        done = _run(["docker", "version", "--format", "{{.Server.Version}}"], timeout=DOCKER_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        raise StandinError("the Docker daemon did not answer `docker version` in time") from None
-    if done.returncode != 0 or not done.stdout.strip():
-        raise StandinError(f"the Docker daemon is not reachable: {_last_line(done.stderr)}")
+    if (error := daemon_error()) is not None:
+        raise StandinError(f"the Docker daemon is not reachable: {error}")
 
 
 def check_debootstrap() -> None:
@@ -276,10 +274,6 @@ def check_debootstrap() -> None:
         raise StandinError("debootstrap needs root: run this as root (sudo) to build the stand-in images")
     if shutil.which("debootstrap") is None:
         raise StandinError("debootstrap is not installed (Debian: apt-get install debootstrap)")
-
-
-def image_exists(tag: str) -> bool:
-    return _run(["docker", "image", "inspect", "--format", "{{.Id}}", tag], timeout=DOCKER_TIMEOUT_S).returncode == 0
 
 
 def _mounts_under(path: Path) -> list[Path]:

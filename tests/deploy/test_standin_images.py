@@ -26,6 +26,7 @@ import pytest
 from nats.aio.client import Client as NATS
 
 from services import standin_images
+from services.stack.docker import image_exists
 from services.standin_images import STANDINS, StandinError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -139,8 +140,8 @@ def tags() -> dict[str, str]:
     missing = [
         s.name
         for s in STANDINS.values()
-        if not standin_images.image_exists(standin_images.rootfs_tag(s))
-        and not standin_images.image_exists(standin_images.image_tag(s, standin_images.recipe_hash(s)))
+        if not image_exists(standin_images.rootfs_tag(s))
+        and not image_exists(standin_images.image_tag(s, standin_images.recipe_hash(s)))
     ]
     if missing:
         try:

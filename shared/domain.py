@@ -68,6 +68,21 @@ class Role(StrEnum):
     agency = "agency"
 
 
+class ScanStatus(StrEnum):
+    """Where a file stands with the virus scanner. Only `clean` and `unscanned` files are ever served."""
+
+    clean = "clean"
+    infected = "infected"
+    unscanned = "unscanned"
+    """No scanner is configured (the embedded default): served, and every view says so."""
+
+
+class UploaderKind(StrEnum):
+    reporter = "reporter"
+    agency = "agency"
+    operator = "operator"
+
+
 class RouteKind(StrEnum):
     reporter_choice = "reporter_choice"
     rule = "rule"

@@ -37,7 +37,7 @@ class Outbox:
         self, data: EventData, *, correlation_id: str | None = None, causation_id: uuid.UUID | None = None
     ) -> Envelope:
         try:
-            publisher = route_of(type(data)).publisher
+            publisher = route_of(type(data), data.subject()).publisher
         except KeyError:
             raise ValueError(f"{data.event_type} has no route in shared/events/topology.py") from None
         if publisher != self.source:

@@ -37,6 +37,7 @@ from shared.events.topology import (
     event_table,
     filter_subjects,
     route_of,
+    routes_of,
 )
 from shared.outbox import Outbox
 from shared.settings import ServiceSettings
@@ -45,8 +46,12 @@ from tests.support.apps import keys_for
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_every_event_has_exactly_one_route_and_every_route_a_known_contract() -> None:
-    assert [r.contract for r in ROUTES] == list(dict.fromkeys(r.contract for r in ROUTES)), "one route per event"
+def test_every_event_has_exactly_one_route_per_subject_and_every_route_a_known_contract() -> None:
+    subjects = [r.subject for r in ROUTES]
+    assert subjects == list(dict.fromkeys(subjects)), "one route per subject"
+    for route in ROUTES:
+        assert len(routes_of(route.contract)) == 1 or route.contract.subject_has_owner, "one publisher per event"
+        assert route_of(route.contract, route.subject) is route
     assert {r.contract for r in ROUTES} == set(EVENT_MODELS.values())
 
 

@@ -21,7 +21,9 @@ from shared.domain import (
     EscalationTarget,
     Role,
     RouteKind,
+    ScanStatus,
     Status,
+    UploaderKind,
 )
 
 SUBJECT_ROOT = "simpul"
@@ -45,6 +47,9 @@ class EventData(_Contract):
     private: ClassVar[bool] = False
     subject_has_node: ClassVar[bool] = False
     """The subject ends with the node the event is for (`simpul.<type>.<agency_code>`)."""
+    subject_has_owner: ClassVar[bool] = False
+    """Several services publish it, each on its own subject (`simpul.<type>.<service>`), so that the broker grants
+    each only its own."""
 
     def subject(self) -> str:
         root = PRIVATE_ROOT if self.private else SUBJECT_ROOT
@@ -292,6 +297,44 @@ class FollowupPosted(EventData):
     is_final: bool
     actor: str
     posted_at: datetime
+    attachment_ids: list[str] = Field(
+        default_factory=list, description="The agency's files it names (each announced by attachment.added first)."
+    )
+
+
+# files --------------------------------------------------------------------------------------------
+
+
+class AttachmentMeta(_Contract):
+    """What every view shows of a file; never its content."""
+
+    id: str
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    scan_status: ScanStatus
+    uploaded_by: str = Field(description="`reporter`, `operator`, or the uploading node's code.")
+    uploaded_at: datetime
+
+
+class AttachmentAdded(EventData):
+    """A file stored and recorded by its owner (intake: the reporter's and operators'; agency: the nodes'). The
+    bucket and object name let the services that show the case serve it; the key that opens it travels with the
+    object, sealed under the hub's file keys."""
+
+    event_type: ClassVar[str] = "attachment.added"
+    subject_has_owner: ClassVar[bool] = True
+    tracking_id: str
+    owner: str = Field(description="The service that stores the file: intake or agency.")
+    uploader_kind: UploaderKind
+    agency_code: str | None = Field(default=None, description="The uploading node, for an agency's file.")
+    bucket: str
+    object_name: str
+    attachment: AttachmentMeta
+
+    def subject(self) -> str:
+        return f"{super().subject()}.{self.owner}"
 
 
 class AgencyForwardRequested(EventData):

@@ -20,15 +20,15 @@ class ForgedEvent(ValueError):
 
 def check_origin(subject: str, envelope: Envelope, data: EventData) -> Route:
     """The event's route, if it arrived on its own subject from its own publisher; else ForgedEvent."""
-    try:
-        route = route_of(type(data))
-    except KeyError:
-        raise ForgedEvent(f"no service may publish {envelope.type!r}") from None
     if envelope.type != data.event_type:
         raise ForgedEvent(f"its type {envelope.type!r} is not its data's {data.event_type!r}")
     expected = data.subject()
     if subject != expected:
         raise ForgedEvent(f"a {data.event_type} event arrived on {subject!r}, not on {expected!r}")
+    try:
+        route = route_of(type(data), subject)
+    except KeyError:
+        raise ForgedEvent(f"no service may publish {envelope.type!r} on {subject!r}") from None
     if envelope.source != route.publisher.value:
         raise ForgedEvent(
             f"a {data.event_type} event names {envelope.source!r} as its source; only {route.publisher.value} sends it"

@@ -88,6 +88,35 @@ DURABLES: tuple[Durable, ...] = (
 
 
 @dataclass(frozen=True)
+class Bucket:
+    """A JetStream Object Store bucket of files: the one service that writes it, and those that read it to serve the
+    files of the cases they show."""
+
+    name: str
+    owner: Service
+    readers: tuple[Service, ...]
+
+    @property
+    def stream(self) -> str:
+        return f"OBJ_{self.name}"
+
+
+FILES_INTAKE = Bucket("simpul-files-intake", Service.intake, (Service.agency, Service.routing))
+"""Reporters' and operators' files."""
+FILES_AGENCY = Bucket("simpul-files-agency", Service.agency, (Service.intake, Service.routing))
+"""Agency nodes' files (evidence for their follow-ups)."""
+BUCKETS: tuple[Bucket, ...] = (FILES_INTAKE, FILES_AGENCY)
+
+
+def bucket_of(service: Service) -> Bucket:
+    """The bucket a service writes its files to; KeyError for a service that keeps none."""
+    for bucket in BUCKETS:
+        if bucket.owner is service:
+            return bucket
+    raise KeyError(service.value)
+
+
+@dataclass(frozen=True)
 class Route:
     """One event: its contract, the one service that may publish it, and the durables that consume it."""
 
@@ -106,6 +135,8 @@ class Route:
         """The subject as a filter or a grant names it (a disposition's target node as `*`)."""
         root = PRIVATE_ROOT if self.contract.private else SUBJECT_ROOT
         base = f"{root}.{self.contract.event_type}"
+        if self.contract.subject_has_owner:
+            return f"{base}.{self.publisher.value}"
         return f"{base}.*" if self.contract.subject_has_node else base
 
 
@@ -129,12 +160,20 @@ ROUTES: tuple[Route, ...] = (
     Route(FollowupPosted, Service.agency, (ROUTING_CASES, INTAKE_REPORTER_VIEW, NOTIFY_MESSAGES)),
 )
 
-_BY_CONTRACT: dict[type[EventData], Route] = {route.contract: route for route in ROUTES}
+
+def routes_of(contract: type[EventData]) -> tuple[Route, ...]:
+    """The routes of an event contract: one, or one per publisher for a contract whose subject names its owner."""
+    return tuple(route for route in ROUTES if route.contract is contract)
 
 
-def route_of(contract: type[EventData]) -> Route:
-    """The route of an event contract; KeyError for a contract that has none."""
-    return _BY_CONTRACT[contract]
+def route_of(contract: type[EventData], subject: str | None = None) -> Route:
+    """The route of an event contract (on `subject`, for one with several publishers); KeyError when none."""
+    routes = routes_of(contract)
+    if len(routes) > 1 and subject is not None:
+        routes = tuple(r for r in routes if r.subject == subject)
+    if len(routes) != 1:
+        raise KeyError(contract.event_type)
+    return routes[0]
 
 
 def consumed_by(durable: Durable) -> tuple[Route, ...]:

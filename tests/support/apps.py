@@ -91,7 +91,7 @@ test_bus.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test,
 
 def publisher_of(data: EventData) -> str:
     """The `source` a consumer believes for this event: the service the topology names as its publisher."""
-    return route_of(type(data)).publisher.value
+    return route_of(type(data), data.subject()).publisher.value
 
 
 async def publish(bus: Bus, data: EventData, source: str | None = None) -> int:

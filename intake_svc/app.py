@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from intake_svc.attachments.endpoints import router as attachments_router
+from intake_svc.attachments.handlers import handlers as attachment_view
 from intake_svc.complaints.endpoints import router as complaints_router
 from intake_svc.complaints.handlers import handlers as reporter_view
 from intake_svc.complaints.limits import PublicLimits
 from intake_svc.complaints.writer import write_batch
 from intake_svc.context import IntakeContext
-from intake_svc.models import KIT, Base, IdempotencyKey
+from intake_svc.models import ATTACHMENTS, KIT, Base, IdempotencyKey
 from intake_svc.privacy import intake_sealers
 from intake_svc.settings import IntakeSettings
 from shared.bus.consumer import Subscription
+from shared.bus.handlers import Handlers
 from shared.clock import Clock
 from shared.db.batch_writer import BatchWriter
-from shared.events.topology import INTAKE_REPORTER_VIEW
+from shared.events.topology import INTAKE_REPORTER_VIEW, Service
+from shared.files.sweep import orphan_sweep_worker
+from shared.files.uploads import Uploads
 from shared.http.app import build_app
 from shared.http.idempotency import purge_idempotency_worker
 from shared.logging import get_logger
@@ -43,6 +48,9 @@ async def submission_writer(runtime: Runtime[IntakeContext]) -> None:
 
 IDEMPOTENCY_KEYS = Base.metadata.tables[IdempotencyKey.__tablename__]
 purge_idempotency_keys = purge_idempotency_worker(IDEMPOTENCY_KEYS)
+sweep_orphan_files = orphan_sweep_worker(
+    lambda ctx: ctx.uploads.own, ATTACHMENTS, lambda settings: settings.attachment_orphan_grace_s
+)
 
 
 def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
@@ -58,19 +66,20 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = 
             sealers=intake_sealers(settings),
             writer=writer,
             limits=limits,
+            uploads=Uploads(settings, runtime.bus, Service.intake, ATTACHMENTS, runtime.outbox),
         )
 
     runtime = Runtime(
         settings,
         KIT,
         context=context,
-        subscriptions=[Subscription(INTAKE_REPORTER_VIEW, reporter_view)],
-        workers=[submission_writer, purge_idempotency_keys],
+        subscriptions=[Subscription(INTAKE_REPORTER_VIEW, Handlers.joined(reporter_view, attachment_view))],
+        workers=[submission_writer, purge_idempotency_keys, sweep_orphan_files],
         clock=clock,
     )
     return build_app(
         runtime,
         title="Simpul intake",
         description=DESCRIPTION,
-        routers=[complaints_router],
+        routers=[complaints_router, attachments_router],
     )

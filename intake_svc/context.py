@@ -13,6 +13,7 @@ from intake_svc.privacy import IntakeSealers
 from intake_svc.settings import IntakeSettings
 from shared.clock import Clock
 from shared.db.batch_writer import BatchWriter
+from shared.files.uploads import Uploads
 from shared.http.app import context_of
 from shared.outbox import Outbox
 
@@ -25,6 +26,7 @@ class IntakeContext:
     sealers: IntakeSealers
     writer: BatchWriter[PreparedSubmission, Outcome]
     limits: PublicLimits
+    uploads: Uploads
 
 
 ContextDep = Annotated[IntakeContext, Depends(context_of(IntakeContext))]

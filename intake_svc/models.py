@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db.columns import CASE_STATUS, NODE_CODE, TRACKING_ID, UtcDateTime
 from shared.db.kit_tables import add_kit_tables, new_metadata
+from shared.files.records import attachments_table
 
 
 class Base(DeclarativeBase):
@@ -16,6 +17,7 @@ class Base(DeclarativeBase):
 
 
 KIT = add_kit_tables(Base.metadata)
+ATTACHMENTS = attachments_table(Base.metadata)
 
 
 class Complaint(Base):
@@ -100,6 +102,8 @@ class FollowUp(Base):
     content: Mapped[str] = mapped_column(Text, nullable=False)
     is_final: Mapped[bool] = mapped_column(Boolean, nullable=False)
     posted_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    attachment_ids: Mapped[list[str]] = mapped_column(JSON, nullable=False, server_default=text("'[]'"))
+    """The agency's files the follow-up names: the reporter sees those of the agency's files, and no others."""
 
 
 class ReporterMessage(Base):

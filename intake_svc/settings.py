@@ -7,6 +7,7 @@ from typing import ClassVar
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from shared.files.settings import AttachmentSettings
 from shared.http.client_address import IPNetwork, parse_networks
 from shared.http.limits import BodyLimitSettings
 from shared.settings import (
@@ -22,6 +23,7 @@ LOOPBACK = "127.0.0.1,::1"
 
 
 class IntakeSettings(
+    AttachmentSettings,
     ServiceSettings,
     EncryptionSettings,
     IdentityChannelSettings,

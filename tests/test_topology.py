@@ -25,7 +25,7 @@ from shared.bus.handlers import Handlers
 from shared.bus.subjects import subject_matches
 from shared.db.kit_tables import add_kit_tables, new_metadata
 from shared.events import EVENT_MODELS
-from shared.events.contracts import ComplaintDispositioned, KeyIssued, ReporterRated
+from shared.events.contracts import AttachmentAdded, ComplaintDispositioned, KeyIssued, ReporterRated
 from shared.events.topology import (
     DURABLES,
     ROUTES,
@@ -53,6 +53,15 @@ def test_every_event_has_exactly_one_route_per_subject_and_every_route_a_known_c
         assert len(routes_of(route.contract)) == 1 or route.contract.subject_has_owner, "one publisher per event"
         assert route_of(route.contract, route.subject) is route
     assert {r.contract for r in ROUTES} == set(EVENT_MODELS.values())
+
+
+def test_an_event_with_several_publishers_names_its_owner_in_its_subject() -> None:
+    assert [r.subject for r in routes_of(AttachmentAdded)] == [
+        "simpul.attachment.added.intake",
+        "simpul.attachment.added.agency",
+    ]
+    with pytest.raises(KeyError):
+        route_of(AttachmentAdded)
 
 
 def test_every_event_is_consumed_unless_it_is_published_for_outsiders_on_purpose() -> None:

@@ -97,6 +97,7 @@ async def on_followup_posted(
         content=data.content,
         is_final=data.is_final,
         posted_at=data.posted_at,
+        attachment_ids=data.attachment_ids,
     )
     result = await session.execute(stmt)
     if rows_affected(result) == 0:

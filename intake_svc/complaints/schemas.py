@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.domain import Channel, Classification, NodeCode, RegionCode, Status
+from shared.files.schemas import AttachmentView
 from shared.http.inputs import EmailAddress, IsoDate, JsonBool, JsonInt
 from shared.http.paging import THREAD_TAIL
 from shared.phones import e164
@@ -96,6 +97,7 @@ class FollowUpView(BaseModel):
     content: str
     is_final: bool
     posted_at: datetime
+    attachment_ids: list[str] = Field(default_factory=list, description="The files it names (in `attachments`).")
 
 
 class MessageView(BaseModel):
@@ -158,6 +160,11 @@ class CaseView(BaseModel):
         " when all are shown."
     )
     rating: RatingView | None = None
+    attachments: list[AttachmentView] = Field(
+        default_factory=list,
+        description="The reporter's files (an infected one is marked, and never served) and those an agency's"
+        " follow-up names.",
+    )
 
 
 class MessageIn(BaseModel):

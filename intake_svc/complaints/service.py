@@ -12,6 +12,8 @@ import orjson
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from intake_svc.attachments.visibility import views as attachment_views
+from intake_svc.attachments.visibility import visible as visible_attachments
 from intake_svc.complaints import repository
 from intake_svc.complaints.limits import ReceiptGate
 from intake_svc.complaints.schemas import (
@@ -285,6 +287,7 @@ async def case_view(session: AsyncSession, tracking_id: str, receipt: str | None
                 content=f.content,
                 is_final=f.is_final,
                 posted_at=f.posted_at,
+                attachment_ids=f.attachment_ids,
             )
             for f in await repository.follow_ups(session, tracking_id)
         ],
@@ -296,6 +299,7 @@ async def case_view(session: AsyncSession, tracking_id: str, receipt: str | None
             if rating is not None
             else None
         ),
+        attachments=attachment_views(await visible_attachments(session, tracking_id)),
     )
 
 

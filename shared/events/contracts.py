@@ -377,5 +377,6 @@ EVENT_MODELS: dict[str, type[EventData]] = {
         FollowupPosted,
         AgencyForwardRequested,
         AgencyDelegated,
+        AttachmentAdded,
     )
 }

@@ -21,6 +21,7 @@ from shared.events.contracts import (
     AgencyAcknowledged,
     AgencyDelegated,
     AgencyForwardRequested,
+    AttachmentAdded,
     ComplaintDispositioned,
     ComplaintEscalated,
     ComplaintStatusChanged,
@@ -158,6 +159,8 @@ ROUTES: tuple[Route, ...] = (
     Route(AgencyForwardRequested, Service.agency, (ROUTING_CASES,)),
     Route(AgencyDelegated, Service.agency, (ROUTING_CASES,)),
     Route(FollowupPosted, Service.agency, (ROUTING_CASES, INTAKE_REPORTER_VIEW, NOTIFY_MESSAGES)),
+    Route(AttachmentAdded, Service.intake, (ROUTING_CASES, AGENCY_INBOX)),
+    Route(AttachmentAdded, Service.agency, (ROUTING_CASES, INTAKE_REPORTER_VIEW)),
 )
 
 

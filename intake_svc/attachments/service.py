@@ -1,0 +1,57 @@
+"""Which files of a case the reporter sees, and their uploads. Never commits."""
+
+from __future__ import annotations
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake_svc.attachments.visibility import named_by_follow_ups, reporter_sees
+from intake_svc.complaints import repository
+from intake_svc.complaints.limits import ReceiptGate
+from intake_svc.complaints.service import authorize
+from intake_svc.context import IntakeContext
+from intake_svc.models import ATTACHMENTS, Complaint
+from shared.domain import Status, UploaderKind
+from shared.errors import ApiError
+from shared.events.contracts import AttachmentMeta
+from shared.files import records
+from shared.files.checks import Checked
+from shared.files.serve import not_found
+from shared.files.uploads import Uploader
+
+REPORTER = Uploader(UploaderKind.reporter, "reporter")
+_NO_UPLOADS = frozenset({Status.rejected, Status.completed, Status.archived})
+
+
+async def open_for_upload(
+    session: AsyncSession, ctx: IntakeContext, tracking_id: str, receipt: str | None, gate: ReceiptGate
+) -> Complaint:
+    """The case, if the receipt opens it and it still takes files, and the reporter has room left on it."""
+    complaint = await authorize(session, tracking_id, receipt, gate)
+    status = Status(complaint.status)
+    if status in _NO_UPLOADS:
+        raise ApiError(409, "illegal_transition", f"a {status.value} case takes no more files")
+    await ctx.uploads.check_room(session, complaint.tracking_id, REPORTER)
+    return complaint
+
+
+async def store(session: AsyncSession, ctx: IntakeContext, complaint: Complaint, checked: Checked) -> AttachmentMeta:
+    now = ctx.clock.now()
+
+    async def lock_case() -> None:
+        await repository.lock_complaint(session, complaint)
+        complaint.updated_at = max(complaint.updated_at, now)
+
+    return await ctx.uploads.store(
+        session, checked, tracking_id=complaint.tracking_id, uploader=REPORTER, now=now, lock_case=lock_case
+    )
+
+
+async def one_visible(
+    session: AsyncSession, tracking_id: str, attachment_id: str, receipt: str | None, gate: ReceiptGate
+) -> Row[tuple[object, ...]]:
+    complaint = await authorize(session, tracking_id, receipt, gate)
+    row = await records.one(session, ATTACHMENTS, complaint.tracking_id, attachment_id)
+    if row is None or not reporter_sees(row, await named_by_follow_ups(session, complaint.tracking_id)):
+        raise not_found()
+    return row

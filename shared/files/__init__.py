@@ -1,0 +1,1 @@
+"""Attachments: what every service needs to check, store and scan files."""

@@ -1,4 +1,4 @@
-"""Fixtures every test may use: a real nats-server from the wheel, and real databases."""
+"""Fixtures every test may use: a real nats-server from the wheel, real databases, a real clamd."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from services.natsd import NatsServer
+from tests.support.clamd import RunningClamd, start_clamd
 from tests.support.databases import TestDatabase, backends, fresh_database
 
 os.environ.setdefault("SIMPUL_LOG_JSON", "false")
@@ -32,3 +33,17 @@ def backend(request: pytest.FixtureRequest) -> str:
 async def database(backend: str, tmp_path: Path) -> AsyncIterator[TestDatabase]:
     async with fresh_database(backend, tmp_path) as db:
         yield db
+
+
+@pytest.fixture(scope="module")
+def clamd_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningClamd]:
+    """A real clamd for the module (about 0.1 s to start), on a unix socket and a loopback TCP port; its database
+    knows only the EICAR test file. Skips when clamd is not installed."""
+    with start_clamd(tmp_path_factory.mktemp("clamd"), tcp=True) as daemon:
+        yield daemon
+
+
+@pytest.fixture(scope="module")
+def clamd_socket(clamd_daemon: RunningClamd) -> Path:
+    """The unix socket of the module's clamd."""
+    return clamd_daemon.socket_path

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from agency_svc.attachments.endpoints import router as attachments_router
+from agency_svc.attachments.handlers import handlers as attachment_handlers
 from agency_svc.clocks.handlers import handlers as clock_handlers
 from agency_svc.context import AgencyContext
 from agency_svc.directory.handlers import handlers as directory_handlers
 from agency_svc.inbox.endpoints import router as inbox_router
 from agency_svc.inbox.handlers import handlers as inbox_handlers
 from agency_svc.inbox.projection import RETRY_DELAY_S
-from agency_svc.models import IDEMPOTENCY, KIT
+from agency_svc.models import ATTACHMENTS, IDEMPOTENCY, KIT
 from agency_svc.settings import AgencySettings
 from agency_svc.webhooks import service as webhooks
 from agency_svc.webhooks.endpoints import router as webhooks_router
@@ -20,7 +22,9 @@ from shared.auth.replica import key_replica_handlers
 from shared.bus.consumer import Subscription
 from shared.bus.handlers import Handlers
 from shared.clock import Clock, load_clock
-from shared.events.topology import AGENCY_DIRECTORY, AGENCY_INBOX
+from shared.events.topology import AGENCY_DIRECTORY, AGENCY_INBOX, Service
+from shared.files.sweep import orphan_sweep_worker
+from shared.files.uploads import Uploads
 from shared.http.app import build_app
 from shared.http.idempotency import purge_idempotency_worker
 from shared.http.ratelimit import TokenBucket
@@ -46,6 +50,9 @@ REDELIVERY_KEYS = 100_000
 """Endpoints whose redeliveries are counted at once; the one asked about longest ago is forgotten first."""
 
 
+sweep_orphan_files = orphan_sweep_worker(ATTACHMENTS)
+
+
 def create_app(settings: AgencySettings | None = None, *, clock: Clock | None = None) -> FastAPI:
     settings = settings or AgencySettings()
     clock = clock or load_clock(settings.clock)
@@ -68,12 +75,18 @@ def create_app(settings: AgencySettings | None = None, *, clock: Clock | None = 
                 burst=settings.webhook_redeliveries_per_minute,
                 max_keys=REDELIVERY_KEYS,
             ),
+            uploads=Uploads(settings, runtime.bus, Service.agency, ATTACHMENTS, runtime.outbox),
         ),
         subscriptions=[
-            Subscription(AGENCY_INBOX, Handlers.joined(inbox_handlers, clock_handlers)),
+            Subscription(AGENCY_INBOX, Handlers.joined(inbox_handlers, clock_handlers, attachment_handlers)),
             Subscription(AGENCY_DIRECTORY, directory),
         ],
-        workers=[Pusher(settings, names.at_rest).run, purge_idempotency_worker(IDEMPOTENCY)],
+        workers=[Pusher(settings, names.at_rest).run, purge_idempotency_worker(IDEMPOTENCY), sweep_orphan_files],
         clock=clock,
     )
-    return build_app(runtime, title="Simpul agency", description=DESCRIPTION, routers=[inbox_router, webhooks_router])
+    return build_app(
+        runtime,
+        title="Simpul agency",
+        description=DESCRIPTION,
+        routers=[inbox_router, attachments_router, webhooks_router],
+    )

@@ -13,6 +13,7 @@ from agency_svc.settings import AgencySettings
 from agency_svc.webhooks.fanout import Fanout
 from agency_svc.webhooks.service import WebhookConfig
 from shared.clock import Clock
+from shared.files.uploads import Uploads
 from shared.http.app import context_of
 from shared.http.idempotency import Idempotency, idempotency_dependency
 from shared.http.ratelimit import TokenBucket
@@ -30,6 +31,7 @@ class AgencyContext:
     fanout: Fanout
     redeliveries: TokenBucket
     """Manual redeliveries, counted per node and endpoint."""
+    uploads: Uploads
 
 
 ContextDep = Annotated[AgencyContext, Depends(context_of(AgencyContext))]

@@ -7,11 +7,14 @@ from typing import ClassVar, Self
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from shared.files.settings import AttachmentSettings
 from shared.http.client_address import IPNetwork, parse_networks
 from shared.settings import EncryptionSettings, IdempotencySettings, IdentityChannelSettings, ServiceSettings
 
 
-class AgencySettings(ServiceSettings, EncryptionSettings, IdentityChannelSettings, IdempotencySettings):
+class AgencySettings(
+    AttachmentSettings, ServiceSettings, EncryptionSettings, IdentityChannelSettings, IdempotencySettings
+):
     service_name: ClassVar[str] = "agency"
     model_config = SettingsConfigDict(env_prefix="SIMPUL_AGENCY_", extra="ignore")
 

@@ -48,9 +48,7 @@ async def submission_writer(runtime: Runtime[IntakeContext]) -> None:
 
 IDEMPOTENCY_KEYS = Base.metadata.tables[IdempotencyKey.__tablename__]
 purge_idempotency_keys = purge_idempotency_worker(IDEMPOTENCY_KEYS)
-sweep_orphan_files = orphan_sweep_worker(
-    lambda ctx: ctx.uploads.own, ATTACHMENTS, lambda settings: settings.attachment_orphan_grace_s
-)
+sweep_orphan_files = orphan_sweep_worker(ATTACHMENTS)
 
 
 def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = None) -> FastAPI:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.domain import Channel, Classification, NodeCode, RouteKind, Status
 from shared.events.contracts import ClockView
+from shared.files.schemas import AttachmentView
 from shared.http.inputs import JsonBool
 from shared.http.outputs import UtcDatetime
 from shared.http.paging import THREAD_TAIL
@@ -68,6 +69,7 @@ class FollowUpView(BaseModel):
     content: str
     is_final: bool
     posted_at: UtcDatetime
+    attachment_ids: list[str] = Field(default_factory=list, description="The files it gives (in `attachments`).")
 
 
 class MessageView(BaseModel):
@@ -142,11 +144,22 @@ class CaseDetail(BaseModel):
         " when all are shown."
     )
     history: list[HistoryEntry]
+    attachments: list[AttachmentView] = Field(
+        default_factory=list,
+        description="The case's files: the reporter's and the nodes' (an infected one only to the node that uploaded"
+        " it, marked).",
+    )
 
 
 class FollowUpIn(BaseModel):
     content: FollowUpText
     is_final: JsonBool = Field(default=False, description="A final follow-up answers the case (status answered).")
+    attachment_ids: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description="The node's files (uploaded first, to .../attachments) that this follow-up gives: the reporter sees"
+        " them with it.",
+    )
 
 
 class ForwardIn(BaseModel):

@@ -15,6 +15,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agency_svc.attachments.case_files import name_files
+from agency_svc.attachments.case_files import visible as visible_attachments
 from agency_svc.clocks.service import NO_CLOCKS, ShownClocks, shown_clocks
 from agency_svc.context import AgencyContext
 from agency_svc.directory.repository import get_node
@@ -111,7 +113,7 @@ async def held_case(session: AsyncSession, principal: Principal, tracking_id: st
     return Held(case=case, scope=scope, holder=holder)
 
 
-def _follow_up_view(f: FollowUp) -> FollowUpView:
+def _follow_up_view(f: FollowUp, attachment_ids: list[str]) -> FollowUpView:
     return FollowUpView(
         followup_id=f.followup_id,
         tracking_id=f.tracking_id,
@@ -121,12 +123,14 @@ def _follow_up_view(f: FollowUp) -> FollowUpView:
         content=f.content,
         is_final=f.is_final,
         posted_at=f.posted_at,
+        attachment_ids=attachment_ids,
     )
 
 
 async def detail(session: AsyncSession, case: Case, scope: Scope, names: NameSeal) -> CaseDetail:
     clocks = (await shown_clocks(session, scope, [case.tracking_id])).get(case.tracking_id, NO_CLOCKS)
     follow_ups = await repo.follow_ups_of(session, case.tracking_id)
+    attachments = await visible_attachments(session, case.tracking_id, scope.code)
     latest = await repo.messages_of(session, case.tracking_id, Page(limit=THREAD_TAIL, offset=0))
     history = await repo.history_of(session, case.tracking_id)
     return CaseDetail(
@@ -159,7 +163,10 @@ async def detail(session: AsyncSession, case: Case, scope: Scope, names: NameSea
         final_posted_at=case.final_posted_at,
         clocks=clocks.clocks,
         escalation_level=clocks.escalation_level,
-        follow_ups=[_follow_up_view(f) for f in follow_ups],
+        follow_ups=[
+            _follow_up_view(f, [a.id for a in attachments if a.followup_id == f.followup_id]) for f in follow_ups
+        ],
+        attachments=attachments,
         messages=[_message_view(m) for m in reversed(latest[:THREAD_TAIL])],
         messages_total=await repo.message_count(session, case.tracking_id),
         messages_next=THREAD_TAIL if len(latest) > THREAD_TAIL else None,
@@ -196,7 +203,7 @@ def _illegal(case: Case, action: str) -> ApiError:
     return ApiError(409, "illegal_transition", f"a case that is {case.status} cannot be {action}")
 
 
-def _require_workable(case: Case, action: str) -> None:
+def require_workable(case: Case, action: str) -> None:
     """Posting, forwarding and delegating need a workable status, no final answer and nothing pending."""
     if Status(case.status) not in WORKABLE:
         raise _illegal(case, action)
@@ -238,7 +245,7 @@ async def post_follow_up(
     now = ctx.clock.now()
     held = await held_case(session, principal, tracking_id, lock=True)
     case = held.case
-    _require_workable(case, "followed up")
+    require_workable(case, "followed up")
     follow_up = FollowUp(
         followup_id=str(uuid.uuid4()),
         tracking_id=case.tracking_id,
@@ -250,6 +257,7 @@ async def post_follow_up(
         posted_at=now,
     )
     session.add(follow_up)
+    await name_files(session, case.tracking_id, body.attachment_ids, follow_up.followup_id)
     if body.is_final:
         case.final_posted_at = now
     case.updated_at = now
@@ -264,6 +272,7 @@ async def post_follow_up(
             is_final=follow_up.is_final,
             actor=principal.actor,
             posted_at=now,
+            attachment_ids=list(dict.fromkeys(body.attachment_ids)),
         ),
     )
     await repo.add_history(
@@ -279,7 +288,7 @@ async def post_follow_up(
         session, principal, "agency.follow_up", case, now, followup_id=follow_up.followup_id, is_final=body.is_final
     )
     log.info("follow_up_posted", agency_code=case.agency_code, is_final=body.is_final)
-    return _follow_up_view(follow_up)
+    return _follow_up_view(follow_up, list(dict.fromkeys(body.attachment_ids)))
 
 
 async def request_forward(
@@ -290,7 +299,7 @@ async def request_forward(
     case = held.case
     if body.suggested_agency_code == case.agency_code:
         raise ApiError(422, "invalid_forward", "the suggested node already holds the case")
-    _require_workable(case, "forwarded")
+    require_workable(case, "forwarded")
     case.forward_requested_at = now
     case.forward_reason = body.reason
     case.forward_suggested_code = body.suggested_agency_code
@@ -345,7 +354,7 @@ async def delegate(
         )
     if not target.is_active:
         raise ApiError(422, "invalid_delegation", f"{target.code} is not active")
-    _require_workable(case, "delegated")
+    require_workable(case, "delegated")
     case.delegation_requested_at = now
     case.delegation_target_code = target.code
     case.updated_at = now

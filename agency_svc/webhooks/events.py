@@ -13,16 +13,23 @@ from pydantic import BaseModel, Field
 from agency_svc.models import Case
 from shared.domain import STATUS_LABELS, Classification, RouteKind, Status
 from shared.events import Envelope
-from shared.events.contracts import ComplaintDispositioned, ComplaintStatusChanged, ReporterReplied
+from shared.events.contracts import (
+    AttachmentAdded,
+    AttachmentMeta,
+    ComplaintDispositioned,
+    ComplaintStatusChanged,
+    ReporterReplied,
+)
 from shared.http.outputs import UtcDatetime
 
-CaseEvent = ComplaintDispositioned | ComplaintStatusChanged | ReporterReplied
+CaseEvent = ComplaintDispositioned | ComplaintStatusChanged | ReporterReplied | AttachmentAdded
 
 
 class WebhookEvent(StrEnum):
     dispositioned = "complaint.dispositioned"
     status_changed = "complaint.status_changed"
     reporter_replied = "reporter.replied"
+    attachment_added = "attachment.added"
 
 
 class DispositionedData(BaseModel):
@@ -61,10 +68,15 @@ class WebhookBody(BaseModel):
     occurred_at: UtcDatetime
     tracking_id: str
     agency_code: str = Field(description="The case's holder (the receiving node or a node under it).")
-    data: DispositionedData | StatusChangedData | ReporterRepliedData
+    data: DispositionedData | StatusChangedData | ReporterRepliedData | AttachmentMeta = Field(
+        description="What changed. For attachment.added, the file's metadata only: fetch the file itself through the"
+        " agency API."
+    )
 
 
-def _data(event: CaseEvent, case: Case) -> DispositionedData | StatusChangedData | ReporterRepliedData:
+def _data(event: CaseEvent, case: Case) -> DispositionedData | StatusChangedData | ReporterRepliedData | AttachmentMeta:
+    if isinstance(event, AttachmentAdded):
+        return event.attachment
     if isinstance(event, ComplaintDispositioned):
         return DispositionedData(
             agency_code=event.agency_code,

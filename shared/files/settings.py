@@ -63,7 +63,7 @@ class AttachmentSettings(ServiceSettings, FileKeySettings):
     )
     attachment_orphan_grace_s: int = Field(
         default=900,
-        ge=60,
+        ge=1,
         description="An object older than this with no record (a crash between storing and committing) is removed.",
     )
 

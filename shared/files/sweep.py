@@ -13,6 +13,7 @@ from shared.background import Backoff, poll_until_stopped
 from shared.clock import Clock
 from shared.db.engine import Database
 from shared.files import records
+from shared.files.settings import AttachmentSettings
 from shared.files.store import FileStore
 from shared.logging import get_logger
 from shared.runtime import Runtime
@@ -39,26 +40,27 @@ async def sweep_orphans(db: Database, table: Table, store: FileStore, clock: Clo
     return removed
 
 
-def orphan_sweep_worker(
-    store_of: Callable[[Any], FileStore], table: Table, grace_s: Callable[[Any], int]
-) -> Callable[[Runtime[Any]], Coroutine[Any, Any, None]]:
-    """A worker that sweeps the service's own bucket now and then, for the service's lifetime."""
+def orphan_sweep_worker(table: Table) -> Callable[[Runtime[Any]], Coroutine[Any, Any, None]]:
+    """A worker that sweeps the service's own bucket (`runtime.context.uploads.own`) now and then."""
 
     async def sweep_orphan_files(runtime: Runtime[Any]) -> None:
-        grace = grace_s(runtime.settings)
+        settings = runtime.settings
+        assert isinstance(settings, AttachmentSettings)
+        grace = timedelta(seconds=settings.attachment_orphan_grace_s)
+        store: FileStore = runtime.context.uploads.own
 
         async def once() -> bool:
             if not await runtime.bus.wait_ready_or(runtime.stopping):
                 return False
-            await sweep_orphans(runtime.db, table, store_of(runtime.context), runtime.clock, timedelta(seconds=grace))
+            await sweep_orphans(runtime.db, table, store, runtime.clock, grace)
             return False
 
         await poll_until_stopped(
             once,
             stopping=runtime.stopping,
-            interval=max(60.0, grace / 3),
+            interval=max(1.0, grace.total_seconds() / 3),
             name="orphan_sweep",
-            backoff=Backoff(60.0, 300.0),
+            backoff=Backoff(10.0, 300.0),
         )
 
     return sweep_orphan_files

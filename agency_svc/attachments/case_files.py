@@ -1,0 +1,64 @@
+"""Which of a case's files a node sees, and the node's files that a follow-up names."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agency_svc.models import ATTACHMENTS
+from shared.domain import ScanStatus
+from shared.errors import ApiError
+from shared.events.topology import Service
+from shared.files import records
+from shared.files.schemas import AttachmentView
+
+
+def node_sees(row: Row[tuple[object, ...]], viewer: str) -> bool:
+    """Every file of a case the node sees, but an infected one only by the node that uploaded it."""
+    values = row._mapping
+    return bool(
+        values["scan_status"] != ScanStatus.infected.value
+        or (values["owner"] == Service.agency.value and values["uploaded_by"] == viewer)
+    )
+
+
+async def visible(session: AsyncSession, tracking_id: str, viewer: str) -> list[AttachmentView]:
+    rows = await records.of_case(session, ATTACHMENTS, tracking_id)
+    return [
+        AttachmentView.of(records.meta_of(r), r._mapping["followup_id"], r._mapping["removed_at"])
+        for r in rows
+        if node_sees(r, viewer)
+    ]
+
+
+async def name_files(session: AsyncSession, tracking_id: str, attachment_ids: Sequence[str], followup_id: str) -> None:
+    """Names the node's own files, not yet named by another follow-up and not infected, in a new follow-up; 422 for
+    any other id."""
+    if not attachment_ids:
+        return
+    wanted = list(dict.fromkeys(attachment_ids))
+    rows = {str(r._mapping["id"]): r for r in await records.of_case(session, ATTACHMENTS, tracking_id)}
+    wrong = []
+    for index, attachment_id in enumerate(wanted):
+        row = rows.get(attachment_id)
+        ok = (
+            row is not None
+            and row._mapping["owner"] == Service.agency.value
+            and row._mapping["followup_id"] is None
+            and row._mapping["removed_at"] is None
+            and row._mapping["scan_status"] != ScanStatus.infected.value
+        )
+        if not ok:
+            wrong.append(
+                {
+                    "loc": ["body", "attachment_ids", index],
+                    "msg": "bukan berkas instansi pada kasus ini yang belum dipakai; not an agency file of this case"
+                    " that no follow-up names yet (or it was found infected)",
+                    "type": "unknown_attachment",
+                }
+            )
+    if wrong:
+        raise ApiError(422, "validation_error", "the request is not valid", wrong)
+    await records.name_in_followup(session, ATTACHMENTS, tracking_id, wanted, followup_id)

@@ -1,0 +1,62 @@
+"""A node's files: upload one for a follow-up, and download the case's files (each call with the node's key)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import StreamingResponse
+
+from agency_svc.attachments import service
+from agency_svc.context import ContextDep
+from agency_svc.inbox.endpoints import AgencyKey
+from shared.errors import error_responses
+from shared.files.schemas import DOWNLOAD_ANSWER, UPLOAD_BODY, AttachmentView
+from shared.files.serve import download
+from shared.files.uploads import discard
+from shared.http.app import SessionDep
+from shared.logging import bind_tracking_id, get_logger
+
+log = get_logger(__name__)
+
+router = APIRouter(prefix="/api/v1/agency", tags=["agency"])
+
+
+@router.post(
+    "/complaints/{tracking_id}/attachments",
+    response_model=AttachmentView,
+    status_code=201,
+    openapi_extra=UPLOAD_BODY,
+    responses=error_responses(400, 401, 403, 404, 409, 413, 415, 422, 503),
+)
+async def upload_attachment(
+    tracking_id: str, request: Request, principal: AgencyKey, session: SessionDep, ctx: ContextDep
+) -> AttachmentView:
+    """Upload a file for a follow-up (multipart field `file`); then name it in the follow-up's `attachment_ids`."""
+    bind_tracking_id(tracking_id)
+    held = await service.open_for_upload(session, ctx, principal, tracking_id)
+    checked = await ctx.uploads.receive(request)
+    try:
+        meta = await service.store(session, ctx, held, checked)
+        try:
+            await session.commit()
+        except BaseException:
+            await ctx.uploads.forget(meta)
+            raise
+    finally:
+        discard(checked)
+    log.info("attachment_added", attachment_id=meta.id, media_type=meta.media_type, size=meta.size)
+    return AttachmentView.of(meta)
+
+
+@router.get(
+    "/complaints/{tracking_id}/attachments/{attachment_id}",
+    response_class=StreamingResponse,
+    responses={**DOWNLOAD_ANSWER, **error_responses(401, 403, 404, 409, 410)},
+)
+async def download_attachment(
+    tracking_id: str, attachment_id: str, principal: AgencyKey, session: SessionDep, ctx: ContextDep
+) -> StreamingResponse:
+    """Download one of the files of a case held in the key's subtree."""
+    bind_tracking_id(tracking_id)
+    row = await service.one_visible(session, principal, tracking_id, attachment_id)
+    await session.commit()
+    return await download(row, ctx.uploads.stores)

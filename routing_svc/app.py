@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
 from fastapi import FastAPI
 
+from routing_svc.attachments.endpoints import router as attachments_router
+from routing_svc.attachments.handlers import handlers as attachment_handlers
 from routing_svc.calendar.endpoints import router as calendar_router
 from routing_svc.cases.context import CaseContext
 from routing_svc.cases.endpoints import router as cases_router
@@ -22,9 +25,11 @@ from routing_svc.sla.schedule import ScheduleRules
 from routing_svc.sla.sweep import sla_worker
 from routing_svc.stats.endpoints import router as stats_router
 from shared.bus.consumer import Subscription
+from shared.bus.handlers import Handlers
 from shared.calendar import WorkingCalendar
 from shared.clock import Clock, load_clock
-from shared.events.topology import ROUTING_CASES
+from shared.events.topology import ROUTING_CASES, Service
+from shared.files.uploads import reader_stores
 from shared.http.app import build_app
 from shared.http.idempotency import purge_idempotency_worker
 from shared.identity import name_seal
@@ -71,8 +76,11 @@ def create_app(settings: RoutingSettings | None = None, *, clock: Clock | None =
     runtime = Runtime(
         settings,
         KIT,
-        context=lambda runtime: case_context(settings, runtime.clock, runtime.outbox),
-        subscriptions=[Subscription(ROUTING_CASES, case_handlers)],
+        context=lambda runtime: replace(
+            case_context(settings, runtime.clock, runtime.outbox),
+            files=reader_stores(runtime.bus, Service.routing, settings),
+        ),
+        subscriptions=[Subscription(ROUTING_CASES, Handlers.joined(case_handlers, attachment_handlers))],
         workers=[sla_worker, preload_calendar, purge_idempotency_worker(IDEMPOTENCY)],
         clock=clock,
     )
@@ -87,6 +95,7 @@ def create_app(settings: RoutingSettings | None = None, *, clock: Clock | None =
             policies_router,
             calendar_router,
             cases_router,
+            attachments_router,
             stats_router,
         ],
     )

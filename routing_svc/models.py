@@ -22,6 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db.columns import CASE_STATUS, NODE_CODE, TRACKING_ID, UtcDateTime
 from shared.db.kit_tables import add_idempotency_table, add_kit_tables, new_metadata
+from shared.files.records import attachments_table
 
 
 class Base(DeclarativeBase):
@@ -30,6 +31,7 @@ class Base(DeclarativeBase):
 
 KIT = add_kit_tables(Base.metadata)
 IDEMPOTENCY = add_idempotency_table(Base.metadata)
+ATTACHMENTS = attachments_table(Base.metadata)
 
 ANY = ""
 """A rule matcher left out is stored as '' (not NULL), so candidate lookup is one IN-list on a composite index."""

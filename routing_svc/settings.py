@@ -9,6 +9,7 @@ from pydantic import BeforeValidator, Field
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from shared.domain import Timezone
+from shared.files.settings import FileKeySettings
 from shared.settings import EncryptionSettings, IdempotencySettings, IdentityChannelSettings, ServiceSettings
 
 
@@ -27,7 +28,9 @@ def _date_list(value: Any) -> Any:
 DateList = Annotated[list[date], NoDecode, BeforeValidator(_date_list)]
 
 
-class RoutingSettings(ServiceSettings, EncryptionSettings, IdentityChannelSettings, IdempotencySettings):
+class RoutingSettings(
+    ServiceSettings, EncryptionSettings, IdentityChannelSettings, IdempotencySettings, FileKeySettings
+):
     service_name: ClassVar[str] = "routing"
     model_config = SettingsConfigDict(env_prefix="SIMPUL_ROUTING_", extra="ignore")
 

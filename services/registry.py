@@ -11,7 +11,8 @@ class ServiceSpec:
     package: str
     api_prefix: str
     channels: tuple[str, ...]
-    """The broker key rings it holds besides its own keys: `identity` (the reporter's name) and `contact`."""
+    """The key rings it shares with other services besides its own keys: `identity` (the reporter's name on the
+    broker), `contact` (contact details on their way to notify) and `files` (each stored file's key)."""
     front_door: bool = False
     """It takes the public's submissions: on one machine it keeps its CPU priority while the others, whose work
     is mostly the events behind it, run niced (`simpul up --background-nice`)."""
@@ -22,9 +23,11 @@ class ServiceSpec:
 
 
 SERVICES: tuple[ServiceSpec, ...] = (
-    ServiceSpec("intake", "intake_svc", "/api/v1/complaints", channels=("identity", "contact"), front_door=True),
-    ServiceSpec("routing", "routing_svc", "/api/v1/hub", channels=("identity",)),
-    ServiceSpec("agency", "agency_svc", "/api/v1/agency", channels=("identity",)),
+    ServiceSpec(
+        "intake", "intake_svc", "/api/v1/complaints", channels=("identity", "contact", "files"), front_door=True
+    ),
+    ServiceSpec("routing", "routing_svc", "/api/v1/hub", channels=("identity", "files")),
+    ServiceSpec("agency", "agency_svc", "/api/v1/agency", channels=("identity", "files")),
     ServiceSpec("notify", "notify_svc", "/api/v1/notify", channels=("contact",)),
 )
 

@@ -16,7 +16,7 @@ from shared.auth.keys import check_bootstrap_key
 from shared.crypto import generate_fernet_key, hash_secret, new_api_key
 
 FILE_NAME = "secrets.json"
-CHANNELS = ("identity", "contact")
+CHANNELS = ("identity", "contact", "files")
 
 
 @dataclass

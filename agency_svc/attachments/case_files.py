@@ -26,11 +26,7 @@ def node_sees(row: Row[tuple[object, ...]], viewer: str) -> bool:
 
 async def visible(session: AsyncSession, tracking_id: str, viewer: str) -> list[AttachmentView]:
     rows = await records.of_case(session, ATTACHMENTS, tracking_id)
-    return [
-        AttachmentView.of(records.meta_of(r), r._mapping["followup_id"], r._mapping["removed_at"])
-        for r in rows
-        if node_sees(r, viewer)
-    ]
+    return [records.view_of(r) for r in rows if node_sees(r, viewer)]
 
 
 async def name_files(session: AsyncSession, tracking_id: str, attachment_ids: Sequence[str], followup_id: str) -> None:

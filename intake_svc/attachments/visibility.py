@@ -34,4 +34,4 @@ async def visible(session: AsyncSession, tracking_id: str) -> list[Row[tuple[obj
 
 
 def views(rows: Sequence[Row[tuple[object, ...]]]) -> list[AttachmentView]:
-    return [AttachmentView.of(records.meta_of(r), r._mapping["followup_id"], r._mapping["removed_at"]) for r in rows]
+    return [records.view_of(r) for r in rows]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from routing_svc.settings import RoutingSettings
 from routing_svc.sla.engine import SlaEngine
 from shared.clock import Clock
+from shared.files.store import FileStore
 from shared.identity import NameSeal
 from shared.outbox import Outbox
 
@@ -18,3 +20,5 @@ class CaseContext:
     clock: Clock
     sla: SlaEngine
     names: NameSeal
+    files: Mapping[str, FileStore] = field(default_factory=dict)
+    """A store for each bucket of files, by name: the hub reads them all."""

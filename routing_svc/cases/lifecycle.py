@@ -41,7 +41,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing_svc.cases.context import CaseContext
-from routing_svc.models import KIT, Assignment, Case, CaseHistory
+from routing_svc.models import ATTACHMENTS, KIT, Assignment, Case, CaseHistory
 from shared import audit
 from shared.domain import ANONYMOUS_NAME, Channel, Classification, RejectReason, RouteKind, Status
 from shared.events.contracts import (
@@ -50,6 +50,7 @@ from shared.events.contracts import (
     ComplaintStatusChanged,
     EventData,
 )
+from shared.files.retention import remove_case_files
 from shared.identity import NameSeal
 from shared.logging import get_logger
 
@@ -220,6 +221,8 @@ async def apply_transition(
     events = [*_dispositioned(ctx, case, step, previous_agency), _status_changed(case, step)]
     await _reassign(session, case, step)
     await _record(session, case, step)
+    if to_status is Status.archived:
+        await remove_case_files(session, ATTACHMENTS, case.tracking_id, now)
     events += await ctx.sla.on_transition(session, case, move.action.value, to_status, now)
     await ctx.outbox.add(session, *events, causation_id=causation_id)
     log.info(

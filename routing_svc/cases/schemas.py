@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from shared.domain import Channel, Classification, NodeCode, RejectReason, RouteKind, Status
 from shared.events.contracts import ClockView
+from shared.files.schemas import AttachmentView
 from shared.http.inputs import JsonBool
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -88,6 +89,9 @@ class CaseView(CaseSummary):
     clocks: list[ClockView] = Field(description="Every SLA clock the case has run, oldest first.")
     expected_answer_by: datetime | None = Field(description="What the reporter is told to expect; null once answered.")
     history: list[HistoryEntry]
+    attachments: list[AttachmentView] = Field(
+        default_factory=list, description="Every file of the case; an infected one is marked and never served."
+    )
 
 
 class DecisionAction(StrEnum):

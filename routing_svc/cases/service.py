@@ -26,7 +26,7 @@ from routing_svc.cases.lifecycle import (
 from routing_svc.cases.repository import get_case, history
 from routing_svc.cases.schemas import CaseView, Decision, DecisionAction
 from routing_svc.directory.repository import get_active_node
-from routing_svc.models import Case, CaseHistory, Node
+from routing_svc.models import ATTACHMENTS, Case, CaseHistory, Node
 from routing_svc.rules.matcher import Complaint
 from routing_svc.rules.repository import best_rule
 from shared.auth.keys import Principal
@@ -35,6 +35,7 @@ from shared.errors import ApiError, not_found
 from shared.events.contracts import (
     ComplaintSubmitted,
 )
+from shared.files import records
 from shared.identity import NameSeal
 from shared.logging import get_logger
 
@@ -309,7 +310,7 @@ async def _recompute_resolution(session: AsyncSession, ctx: CaseContext, case: C
 async def view(session: AsyncSession, ctx: CaseContext, case: Case) -> CaseView:
     """The hub's full view of a case: history, clocks and what the reporter is told to expect."""
     clocks = await ctx.sla.clocks(session, case.tracking_id)
-    return views.full_view(
+    shown = views.full_view(
         case,
         await history(session, case.tracking_id),
         clocks,
@@ -317,3 +318,5 @@ async def view(session: AsyncSession, ctx: CaseContext, case: Case) -> CaseView:
         await ctx.sla.expected_answer_by(session, case, clocks),
         display_name(case, ctx.names),
     )
+    shown.attachments = [records.view_of(r) for r in await records.of_case(session, ATTACHMENTS, case.tracking_id)]
+    return shown

@@ -33,7 +33,7 @@ from shared.db.kit_tables import KitTables
 from shared.db.results import rows_affected
 from shared.events import Envelope, EventData, MalformedEvent, decode_event
 from shared.events.origin import ForgedEvent, check_origin
-from shared.events.topology import DURABLES, ROUTES, Durable, consumed_by
+from shared.events.topology import DURABLES, ROUTES, Durable, consumed_by, filter_subjects
 from shared.logging import bind_tracking_id, clear_context, get_logger
 from shared.metrics import (
     CONSUMER_ACK_PENDING,
@@ -107,6 +107,8 @@ class Subscription(Generic[C]):
 
     @property
     def subjects(self) -> list[str]:
+        if self.durable in DURABLES:
+            return filter_subjects(self.durable)
         return [route.subject for route in ROUTES if route.contract in self.handlers.contracts]
 
 

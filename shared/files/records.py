@@ -24,6 +24,7 @@ from shared.db.columns import NODE_CODE, TRACKING_ID, UtcDateTime
 from shared.db.dialect import dialect_of, insert_ignore
 from shared.domain import ScanStatus
 from shared.events.contracts import AttachmentAdded, AttachmentMeta
+from shared.files.schemas import AttachmentView
 
 COUNTED = (ScanStatus.clean.value, ScanStatus.unscanned.value, ScanStatus.infected.value)
 
@@ -74,6 +75,10 @@ def row_values(event: AttachmentAdded) -> dict[str, object]:
 
 def meta_of(row: Row[tuple[object, ...]]) -> AttachmentMeta:
     return AttachmentMeta.model_validate(dict(row._mapping))
+
+
+def view_of(row: Row[tuple[object, ...]]) -> AttachmentView:
+    return AttachmentView.of(meta_of(row), row._mapping["followup_id"], row._mapping["removed_at"])
 
 
 async def record(session: AsyncSession, table: Table, event: AttachmentAdded) -> None:

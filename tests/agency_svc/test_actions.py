@@ -90,6 +90,7 @@ async def test_follow_ups_progress_then_final_and_the_409_rules(tree: Agency) ->
         "is_final": True,
         "actor": "agency:KANWIL",
         "posted_at": None,
+        "attachment_ids": [],
     }
 
     r = await tree.post("UPT", tid, "follow-ups", {"content": "Tambahan.", "is_final": False})

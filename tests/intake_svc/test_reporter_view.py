@@ -65,6 +65,7 @@ async def test_status_and_followups_reach_the_view_and_old_versions_do_not_roll_
             "content": followup.content,
             "is_final": True,
             "posted_at": view["follow_ups"][0]["posted_at"],
+            "attachment_ids": [],
         }
     ]
     timeline = view["timeline"]

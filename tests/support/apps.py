@@ -28,6 +28,7 @@ ADMIN_KEY = "sk_admin_test-bootstrap-key-0123456789abcdefghijklmnop"
 TEST_ENCRYPTION_KEY = "q8yq2Y8l5k8r0lS3Yh0dP3mT7o2j1v9Xn4cB6eF8gH0="
 TEST_IDENTITY_KEY = "I_zcgfTiO44C-7BICc9Gvsrr4hiFOMOd0gWj5jDR5Yo="
 TEST_CONTACT_KEY = "O7KP_exPzHmAMmcFjWf8je1w86PqsbMuQV2BNTvEJ28="
+TEST_FILES_KEY = "Z3k2Vd0yJXk9cXh5M1RrY0t3Wm9uR2JhR3J0eHp0b2U="
 IDENTITY = Sealer([TEST_IDENTITY_KEY])
 """The identity ring every test service holds: what a test seals a name with, or opens an event's name with."""
 CONTACT = Sealer([TEST_CONTACT_KEY])
@@ -39,6 +40,7 @@ def keys_for(settings_cls: type[ServiceSettings]) -> dict[str, str]:
         "encryption_keys": TEST_ENCRYPTION_KEY,
         "identity_keys": TEST_IDENTITY_KEY,
         "contact_keys": TEST_CONTACT_KEY,
+        "files_keys": TEST_FILES_KEY,
     }
     return {field: key for field, key in keys.items() if field in settings_cls.model_fields}
 

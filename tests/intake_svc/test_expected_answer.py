@@ -144,7 +144,11 @@ async def test_an_existing_durable_takes_up_the_new_subject(database: TestDataba
             await publish_and_wait(intake, clocks_changed(receipt["tracking_id"], 1, END_OF_11_MARCH_WIB))
             assert expected(await intake.view(receipt))[1] == "2026-03-11"
         info = await bus.js.consumer_info(STREAM, INTAKE_REPORTER_VIEW.name)
-        assert set(info.config.filter_subjects or []) == {*old_subjects, "simpul.sla.clocks_changed", "simpul.attachment.added.agency"}
+        assert set(info.config.filter_subjects or []) == {
+            *old_subjects,
+            "simpul.sla.clocks_changed",
+            "simpul.attachment.added.agency",
+        }
 
 
 async def test_the_migration_keeps_existing_complaints_with_no_date(database: TestDatabase) -> None:

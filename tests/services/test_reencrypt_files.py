@@ -17,15 +17,15 @@ from pathlib import Path
 import nats
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
-from nats.js.api import ObjectMeta, ObjectStoreConfig
+from nats.js.api import ObjectMeta
 
 from services.nats_users import OPS, hub_users
 from services.natsd import NatsServer
 from services.secrets_store import load_or_create
 from services.state import write_state
-from shared.bus.nats_bus import inbox_prefix
+from shared.bus.nats_bus import ensure_buckets, inbox_prefix
 from shared.crypto import Sealer, generate_fernet_key
-from shared.events.topology import BUCKETS, FILES_AGENCY, FILES_INTAKE, Bucket
+from shared.events.topology import FILES_AGENCY, FILES_INTAKE, Bucket
 from shared.files.store import KEY_HEADER, FileStore
 
 SERVICES = ["intake", "routing", "agency", "notify"]
@@ -43,11 +43,6 @@ class Connection:
 
 async def _connect(url: str, user: str | None = None, password: str | None = None) -> NATS:
     return await nats.connect(url, user=user, password=password, inbox_prefix=inbox_prefix(user))
-
-
-async def _create_buckets(js: JetStreamContext) -> None:
-    for bucket in BUCKETS:
-        await js.create_object_store(bucket.name, config=ObjectStoreConfig(bucket=bucket.name))
 
 
 async def _put(js: JetStreamContext, bucket: Bucket, ring: list[str], files: dict[str, bytes], tmp: Path) -> None:
@@ -107,7 +102,7 @@ async def _embedded(tmp_path: Path, intake: dict[str, bytes], agency: dict[str, 
     store = EmbeddedStore(tmp_path, secrets.nats_passwords)
     async with _running(store) as (_server, nc):
         js = nc.jetstream()
-        await _create_buckets(js)
+        await ensure_buckets(js)  # as `simpul up` does
         await _put(js, FILES_INTAKE, store.files_ring, intake, tmp_path)
         await _put(js, FILES_AGENCY, store.files_ring, agency, tmp_path)
     return store
@@ -176,7 +171,7 @@ async def test_a_distributed_ring_from_the_environment(tmp_path: Path, natsd: Na
     nc = await _connect(natsd.url)
     try:
         js = nc.jetstream()
-        await _create_buckets(js)
+        await ensure_buckets(js)
         await _put(js, FILES_AGENCY, [old], {"bukti": b"bukti tindak lanjut"}, tmp_path)
 
         env = {"SIMPUL_INTAKE_FILES_KEYS": f"{new},{old}", "SIMPUL_AGENCY_FILES_KEYS": f"{new},{old}"}

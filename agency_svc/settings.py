@@ -8,10 +8,13 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.http.client_address import IPNetwork, parse_networks
+from shared.http.limits import BodyLimitSettings
 from shared.settings import EncryptionSettings, IdempotencySettings, IdentityChannelSettings, ServiceSettings
 
 
-class AgencySettings(ServiceSettings, EncryptionSettings, IdentityChannelSettings, IdempotencySettings):
+class AgencySettings(
+    ServiceSettings, EncryptionSettings, IdentityChannelSettings, BodyLimitSettings, IdempotencySettings
+):
     service_name: ClassVar[str] = "agency"
     model_config = SettingsConfigDict(env_prefix="SIMPUL_AGENCY_", extra="ignore")
 

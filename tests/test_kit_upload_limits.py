@@ -1,5 +1,5 @@
-"""A file upload's body: its own larger limit (a setting), and the services' guard passes it on as it arrives,
-counted, with no NUL check (a file holds any byte); every other path as before."""
+"""A file upload's body: its own larger limit (a setting the gateway reads as the service does), and the services'
+guard passes it on as it arrives, counted, with no NUL check (a file holds any byte); every other path as before."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI, Request
 from pydantic_settings import SettingsConfigDict
 
+from services.gateway import service_upload_limit
 from shared.http.attachment_paths import is_upload_path
 from shared.http.errors import install_error_handlers
 from shared.http.limits import (
@@ -37,6 +38,24 @@ class LimitsWithFiles(BodyLimitSettings):
 
     model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore")
     attachment_max_bytes: int = DEFAULT_ATTACHMENT_MAX_BYTES
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {"MAX_UPLOAD_BODY_BYTES": "2048"},
+        {"ATTACHMENT_MAX_BYTES": str(1024 * 1024)},
+        {"ATTACHMENT_MAX_BYTES": str(1024 * 1024), "MAX_UPLOAD_BODY_BYTES": "4096"},
+    ],
+)
+def test_the_gateway_reads_a_services_upload_limit_as_the_service_does(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(PREFIX + name, value)
+    environ = {PREFIX + name: value for name, value in env.items()}
+    assert LimitsWithFiles().max_upload_body_bytes == service_upload_limit(PREFIX, environ)
 
 
 def test_the_upload_limit_makes_room_for_the_largest_file_and_its_framing(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,6 +23,7 @@ from services.registry import SERVICES
 from services.stack.docker import DockerUnavailable, compose_binary
 from shared.crypto import hash_secret
 from shared.files.settings import MIB, AttachmentSettings
+from shared.http.limits import DEFAULT_MAX_UPLOAD_BODY_BYTES, UPLOAD_BODY_OVERHEAD
 from tests.deploy.nats_conf import parse_conf
 
 REPO = Path(__file__).resolve().parents[2]
@@ -147,7 +148,8 @@ def test_nginx_streams_attachment_uploads_of_the_largest_file_to_their_service()
         """nginx takes the first regular expression that matches."""
         return next((pattern, body) for pattern, body in locations if re.search(pattern, path))
 
-    largest = AttachmentSettings.model_fields["attachment_max_bytes"].default + 64 * 1024  # and its framing
+    largest = AttachmentSettings.model_fields["attachment_max_bytes"].default + UPLOAD_BODY_OVERHEAD
+    assert largest == DEFAULT_MAX_UPLOAD_BODY_BYTES, "the services' own upload limit"
     for path, service in {
         "/api/v1/complaints/SPL-1/attachments": "intake",
         "/api/v1/agency/complaints/SPL-1/attachments": "agency",

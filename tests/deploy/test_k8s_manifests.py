@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from services.registry import SERVICES
+from shared.http.limits import DEFAULT_MAX_UPLOAD_BODY_BYTES
 
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "deploy/k8s"
@@ -183,7 +184,7 @@ def test_each_services_secret_holds_exactly_the_shared_rings_it_uses(example: di
 def test_the_ingress_lets_an_upload_of_the_largest_file_through_streamed(example: dict) -> None:
     annotations = example[("Ingress", "simpul")]["metadata"]["annotations"]
     size = annotations["nginx.ingress.kubernetes.io/proxy-body-size"]
-    assert size.endswith("m") and int(size[:-1]) * 1024 * 1024 >= 10 * 1024 * 1024 + 64 * 1024
+    assert size.endswith("m") and int(size[:-1]) * 1024 * 1024 >= DEFAULT_MAX_UPLOAD_BODY_BYTES
     assert annotations["nginx.ingress.kubernetes.io/proxy-request-buffering"] == "off"
 
 

@@ -62,6 +62,11 @@ def test_docs_list_every_service(api: Api) -> None:
         "/api/v1/agency/complaints/{tracking_id}/forward",
         "/api/v1/agency/complaints/{tracking_id}/delegate",
         "/api/v1/notify/deliveries",
+        "/api/v1/complaints/{tracking_id}/attachments",
+        "/api/v1/complaints/{tracking_id}/attachments/{attachment_id}",
+        "/api/v1/agency/complaints/{tracking_id}/attachments",
+        "/api/v1/agency/complaints/{tracking_id}/attachments/{attachment_id}",
+        "/api/v1/hub/complaints/{tracking_id}/attachments/{attachment_id}",
     ):
         assert path in paths, f"{path} missing from the merged docs"
     docs = api.client.get("/docs")

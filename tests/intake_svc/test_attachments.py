@@ -11,9 +11,10 @@ import httpx
 from nats.js.api import ObjectMeta
 
 from intake_svc.models import ATTACHMENTS
+from shared.domain import Status
 from shared.events.topology import FILES_INTAKE
 from shared.files.sealed import HEADER
-from tests.intake_svc.conftest import Intake, limited_intake
+from tests.intake_svc.conftest import Intake, limited_intake, publish_and_wait, status_changed
 from tests.support.databases import TestDatabase
 from tests.support.files import GPS_IFD, exif_of, image_size, pdf, photo, plain_zip
 
@@ -164,3 +165,18 @@ async def test_a_damaged_object_is_refused_not_served(intake: Intake) -> None:
     await obs.put(r.json()["id"], bytes(stored), meta=ObjectMeta(name=r.json()["id"], headers=info.headers))
     served = await fetch(intake, receipt, r.json()["id"])
     assert served.status_code == 500 and served.json()["error"]["code"] == "attachment_damaged"
+
+
+async def test_archiving_removes_the_files_and_keeps_what_they_were(intake: Intake) -> None:
+    receipt = await intake.submit()
+    stored = (await upload(intake, receipt, pdf())).json()
+    tid = receipt["tracking_id"]
+    await publish_and_wait(intake, status_changed(tid, 2, Status.completed, Status.answered))
+    r = await upload(intake, receipt, pdf())
+    assert r.status_code == 409 and r.json()["error"]["code"] == "illegal_transition"
+    await publish_and_wait(intake, status_changed(tid, 3, Status.archived, Status.completed))
+    assert await objects(intake) == []
+    (shown,) = (await intake.view(receipt))["attachments"]
+    assert shown["id"] == stored["id"] and shown["sha256"] == stored["sha256"] and shown["removed_at"] is not None
+    gone = await fetch(intake, receipt, stored["id"])
+    assert gone.status_code == 410 and gone.json()["error"]["code"] == "attachment_removed"

@@ -18,8 +18,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from routing_svc.sla.engine import SlaEngine
+from shared.domain import ScanStatus, UploaderKind
 from shared.events.contracts import (
     AgencyAcknowledged,
+    AttachmentAdded,
+    AttachmentMeta,
     FollowupPosted,
     ReporterRated,
     ReporterReplied,
@@ -230,10 +233,35 @@ async def test_answers_meet_clocks_and_the_reporters_silence_completes_then_arch
     last = case["history"][-1]
     assert (last["action"], last["actor"]) == ("complete", "hub:sla") and "10 working days" in last["reason"]
     assert await events_of(hub, "simpul.complaint.escalated", tid) == []  # the reporter's silence escalates nothing
+    photo_added = reporter_file(tid, answered_at)
+    await hub.publish_and_wait(photo_added)
+    assert [a["id"] for a in (await hub.case(tid))["attachments"]] == [photo_added.attachment.id]
 
     await move_to(hub, at("2026-03-25T17:00:00Z") + timedelta(days=hub.settings.archive_after_days, seconds=1))
     case = await hub.case(tid)
     assert case["status"] == "archived" and case["history"][-1]["actor"] == "hub:sla"
+    (archived,) = case["attachments"]
+    assert archived["removed_at"] is not None, "the case's retention covers its files"
+
+
+def reporter_file(tid: str, when: datetime) -> AttachmentAdded:
+    return AttachmentAdded(
+        tracking_id=tid,
+        owner="intake",
+        uploader_kind=UploaderKind.reporter,
+        bucket="simpul-files-intake",
+        object_name="f-1",
+        attachment=AttachmentMeta(
+            id="f-1",
+            filename="foto.jpg",
+            media_type="image/jpeg",
+            size=1234,
+            sha256="0" * 64,
+            scan_status=ScanStatus.unscanned,
+            uploaded_by="reporter",
+            uploaded_at=when,
+        ),
+    )
 
 
 async def test_a_rating_completes_and_stops_the_reporter_clock(timed_hub: Hub) -> None:

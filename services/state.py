@@ -27,13 +27,3 @@ def read_state(data_dir: Path) -> dict[str, Any] | None:
 
 def clear_state(data_dir: Path) -> None:
     (data_dir / FILE_NAME).unlink(missing_ok=True)
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

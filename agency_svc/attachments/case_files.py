@@ -29,9 +29,11 @@ async def visible(session: AsyncSession, tracking_id: str, viewer: str) -> list[
     return [records.view_of(r) for r in rows if node_sees(r, viewer)]
 
 
-async def name_files(session: AsyncSession, tracking_id: str, attachment_ids: Sequence[str], followup_id: str) -> None:
-    """Names the node's own files, not yet named by another follow-up and not infected, in a new follow-up; 422 for
-    any other id."""
+async def name_files(
+    session: AsyncSession, tracking_id: str, attachment_ids: Sequence[str], followup_id: str, author: str
+) -> None:
+    """Names files the follow-up's author uploaded to the case, not yet named by another follow-up and not infected,
+    in a new follow-up; 422 for any other id (another node's drafts are its own to give)."""
     if not attachment_ids:
         return
     wanted = list(dict.fromkeys(attachment_ids))
@@ -42,6 +44,7 @@ async def name_files(session: AsyncSession, tracking_id: str, attachment_ids: Se
         ok = (
             row is not None
             and row._mapping["owner"] == Service.agency.value
+            and row._mapping["uploaded_by"] == author
             and row._mapping["followup_id"] is None
             and row._mapping["removed_at"] is None
             and row._mapping["scan_status"] != ScanStatus.infected.value
@@ -50,8 +53,8 @@ async def name_files(session: AsyncSession, tracking_id: str, attachment_ids: Se
             wrong.append(
                 {
                     "loc": ["body", "attachment_ids", index],
-                    "msg": "bukan berkas instansi pada kasus ini yang belum dipakai; not an agency file of this case"
-                    " that no follow-up names yet (or it was found infected)",
+                    "msg": "bukan berkas unit ini pada kasus ini yang belum dipakai; not a file this node uploaded to"
+                    " this case that no follow-up names yet (or it was found infected)",
                     "type": "unknown_attachment",
                 }
             )

@@ -9,10 +9,8 @@ from agency_svc.attachments import service
 from agency_svc.context import ContextDep, StreamedIdempotencyDep
 from agency_svc.inbox.endpoints import AgencyKey
 from shared.errors import error_responses
-from shared.events.contracts import AttachmentMeta
 from shared.files.schemas import DOWNLOAD_ANSWER, UPLOAD_BODY, AttachmentView
 from shared.files.serve import download
-from shared.files.uploads import discard
 from shared.http.app import SessionDep
 from shared.logging import bind_tracking_id, get_logger
 
@@ -40,23 +38,7 @@ async def upload_attachment(
     bind_tracking_id(tracking_id)
     # A retry with its Idempotency-Key gets its first answer, even once the limits are reached.
     held = await service.open_for_upload(session, ctx, principal, tracking_id, room=idempotency.key_hash is None)
-    checked = await ctx.uploads.receive(request)
-    idempotency.bind_content(checked.sha256, checked.filename)
-    stored: list[AttachmentMeta] = []
-
-    async def act() -> AttachmentView:
-        meta = await service.store(session, ctx, held, checked)
-        stored.append(meta)
-        return AttachmentView.of(meta)
-
-    try:
-        view = await idempotency.commit_once(session, AttachmentView, act)
-    except BaseException:
-        for meta in stored:
-            await ctx.uploads.forget(meta)
-        raise
-    finally:
-        discard(checked)
+    view = await service.accept(session, ctx, request, held, idempotency)
     log.info("attachment_added", attachment_id=view.id, media_type=view.media_type, size=view.size)
     return view
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
 
 from agency_svc.attachments.case_files import node_sees
 from agency_svc.context import AgencyContext
@@ -12,11 +13,11 @@ from agency_svc.inbox.service import Held, held_case, require_workable
 from agency_svc.models import ATTACHMENTS
 from shared.auth import Principal
 from shared.domain import UploaderKind
-from shared.events.contracts import AttachmentMeta
 from shared.files import records
-from shared.files.checks import Checked
+from shared.files.schemas import AttachmentView
 from shared.files.serve import not_found
 from shared.files.uploads import Uploader
+from shared.http.idempotency import Idempotency
 
 
 def uploader_of(held: Held) -> Uploader:
@@ -34,14 +35,26 @@ async def open_for_upload(
     return held
 
 
-async def store(session: AsyncSession, ctx: AgencyContext, held: Held, checked: Checked) -> AttachmentMeta:
+async def accept(
+    session: AsyncSession, ctx: AgencyContext, request: Request, held: Held, idempotency: Idempotency
+) -> AttachmentView:
     tracking_id = held.case.tracking_id
 
     async def lock_case() -> None:
-        await repo.get_case(session, tracking_id, lock=True)
+        # Read afresh under the lock: the case may have moved on while the file arrived.
+        case = await repo.get_case(session, tracking_id, lock=True)
+        if case is None:
+            raise not_found()
+        require_workable(case, "given files")
 
-    return await ctx.uploads.store(
-        session, checked, tracking_id=tracking_id, uploader=uploader_of(held), now=ctx.clock.now(), lock_case=lock_case
+    return await ctx.uploads.accept(
+        session,
+        request,
+        tracking_id=tracking_id,
+        uploader=uploader_of(held),
+        now=ctx.clock.now(),
+        lock_case=lock_case,
+        idempotency=idempotency,
     )
 
 

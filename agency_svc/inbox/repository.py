@@ -22,7 +22,8 @@ _HISTORY = Base.metadata.tables[CaseHistory.__tablename__]
 
 
 async def get_case(session: AsyncSession, tracking_id: str, *, lock: bool = False) -> Case | None:
-    return await session.get(Case, tracking_id, with_for_update=lock or None)
+    """The case; with `lock`, held until commit (PostgreSQL) and read afresh."""
+    return await session.get(Case, tracking_id, with_for_update=lock or None, populate_existing=lock)
 
 
 async def inbox_page(

@@ -257,7 +257,7 @@ async def post_follow_up(
         posted_at=now,
     )
     session.add(follow_up)
-    await name_files(session, case.tracking_id, body.attachment_ids, follow_up.followup_id)
+    await name_files(session, case.tracking_id, body.attachment_ids, follow_up.followup_id, held.scope.code)
     if body.is_final:
         case.final_posted_at = now
     case.updated_at = now

@@ -11,7 +11,6 @@ from intake_svc.context import ContextDep
 from shared.errors import error_responses
 from shared.files.schemas import DOWNLOAD_ANSWER, UPLOAD_BODY, AttachmentView
 from shared.files.serve import download
-from shared.files.uploads import discard
 from shared.http.app import SessionDep
 from shared.logging import get_logger
 
@@ -37,18 +36,9 @@ async def upload_attachment(
 ) -> AttachmentView:
     """Attach a photo or a document to the case (needs X-Receipt; multipart field `file`)."""
     complaint = await service.open_for_upload(session, ctx, tracking_id, x_receipt, gate)
-    checked = await ctx.uploads.receive(request)
-    try:
-        meta = await service.store(session, ctx, complaint, checked)
-        try:
-            await session.commit()
-        except BaseException:
-            await ctx.uploads.forget(meta)
-            raise
-    finally:
-        discard(checked)
-    log.info("attachment_added", attachment_id=meta.id, media_type=meta.media_type, size=meta.size)
-    return AttachmentView.of(meta)
+    view = await service.accept(session, ctx, request, complaint)
+    log.info("attachment_added", attachment_id=view.id, media_type=view.media_type, size=view.size)
+    return view
 
 
 @router.get(

@@ -25,10 +25,13 @@ from shared.events.topology import BUCKETS, Service, bucket_of
 from shared.files import records
 from shared.files.checks import Checked, FileChecks
 from shared.files.receive import receive_upload
+from shared.files.schemas import AttachmentView
 from shared.files.settings import AttachmentSettings, FileKeySettings
 from shared.files.store import FileStore
+from shared.http.idempotency import Idempotency
 from shared.logging import get_logger
 from shared.outbox import Outbox
+from shared.processes import pid_alive
 
 log = get_logger(__name__)
 
@@ -80,8 +83,65 @@ class Uploads:
                 f" {case_bytes} bytes of files, the limit is {most_bytes}"
             )
 
+    async def accept(
+        self,
+        session: AsyncSession,
+        request: Request,
+        *,
+        tracking_id: str,
+        uploader: Uploader,
+        now: datetime,
+        lock_case: Callable[[], Awaitable[None]],
+        idempotency: Idempotency | None = None,
+    ) -> AttachmentView:
+        """Receive, check and store the request's file, then record it: a 201's answer.
+
+        The caller has authorised the upload and checked the room left (`check_room`) in `session`; that read is
+        committed here, so no transaction stays open while the body arrives, is checked and is stored. Then, in one
+        short transaction: `lock_case` (which takes the case's lock and refuses a case that no longer takes files),
+        the limits again with the file's size, the record and its event. An object whose record was refused is
+        removed at once; one whose commit failed is left to the orphan sweep (the commit may have happened)."""
+        await session.commit()
+        checked = await self.receive(request)
+        try:
+            if idempotency is not None:
+                idempotency.bind_content(checked.sha256, checked.filename)
+            meta = _meta(checked, uploader, now)
+            stored = checked.scan_status is not ScanStatus.infected
+            if stored:
+                await self.own.put(meta.id, checked.path)
+            else:
+                log.warning("attachment_infected", attachment_id=meta.id, signature=checked.signature)
+            recorded = False
+
+            async def record() -> AttachmentView:
+                nonlocal recorded
+                await lock_case()
+                await self.check_room(session, tracking_id, uploader, checked.size)
+                event = self._event(tracking_id, uploader, meta)
+                await session.execute(insert(self.table).values(**records.row_values(event)))
+                await self.outbox.add(session, event)
+                recorded = True
+                return AttachmentView.of(meta)
+
+            try:
+                if idempotency is None:
+                    view = await record()
+                    await session.commit()
+                else:
+                    view = await idempotency.commit_once(session, AttachmentView, record)
+            except ApiError:
+                if stored:
+                    await self.forget(meta.id)
+                raise
+            if stored and not recorded:
+                await self.forget(meta.id)  # a replayed Idempotency-Key: its first answer names another object
+            return view
+        finally:
+            discard(checked)
+
     async def receive(self, request: Request) -> Checked:
-        """The request's file, received and checked, in a temporary file the caller hands to `store` or `discard`."""
+        """The request's file, received and checked, in a temporary file the caller discards."""
         refusal = self.checks.scanner_refusal()
         if refusal is not None:
             raise refusal
@@ -95,60 +155,34 @@ class Uploads:
             received.discard()
         return checked
 
-    async def store(
-        self,
-        session: AsyncSession,
-        checked: Checked,
-        *,
-        tracking_id: str,
-        uploader: Uploader,
-        now: datetime,
-        lock_case: Callable[[], Awaitable[None]],
-    ) -> AttachmentMeta:
-        """Store the object (unless infected), then record it and its event in the session; the caller commits,
-        and calls `forget` if the commit fails. Checks the limits before storing and again under the case's lock."""
-        attachment_id = str(uuid.uuid4())
-        meta = AttachmentMeta(
-            id=attachment_id,
-            filename=checked.filename,
-            media_type=checked.media_type,
-            size=checked.size,
-            sha256=checked.sha256,
-            scan_status=checked.scan_status,
-            uploaded_by=uploader.name,
-            uploaded_at=now,
-        )
-        await self.check_room(session, tracking_id, uploader, checked.size)
-        stored = checked.scan_status is not ScanStatus.infected
-        if stored:
-            await self.own.put(attachment_id, checked.path)
-        else:
-            log.warning("attachment_infected", attachment_id=attachment_id, signature=checked.signature)
-        try:
-            # Again under the case's lock, which the object's upload was not worth holding it for.
-            await lock_case()
-            await self.check_room(session, tracking_id, uploader, checked.size)
-        except BaseException:
-            if stored:
-                await self.forget(meta)
-            raise
-        event = AttachmentAdded(
+    def _event(self, tracking_id: str, uploader: Uploader, meta: AttachmentMeta) -> AttachmentAdded:
+        return AttachmentAdded(
             tracking_id=tracking_id,
-            owner=self.service.value,
+            owner=self.service,
             uploader_kind=uploader.kind,
             agency_code=uploader.agency_code,
             bucket=self.bucket.name,
-            object_name=attachment_id,
+            object_name=meta.id,
             attachment=meta,
         )
-        await session.execute(insert(self.table).values(**records.row_values(event)))
-        await self.outbox.add(session, event)
-        return meta
 
-    async def forget(self, meta: AttachmentMeta) -> None:
-        """Remove an object whose record was not committed (the sweep would, later)."""
+    async def forget(self, attachment_id: str) -> None:
+        """Remove an object that no record will name (the sweep would, later)."""
         with contextlib.suppress(Exception):
-            await self.own.delete(meta.id)
+            await self.own.delete(attachment_id)
+
+
+def _meta(checked: Checked, uploader: Uploader, now: datetime) -> AttachmentMeta:
+    return AttachmentMeta(
+        id=str(uuid.uuid4()),
+        filename=checked.filename,
+        media_type=checked.media_type,
+        size=checked.size,
+        sha256=checked.sha256,
+        scan_status=checked.scan_status,
+        uploaded_by=uploader.name,
+        uploaded_at=now,
+    )
 
 
 def discard(checked: Checked) -> None:
@@ -164,7 +198,7 @@ def upload_directory(base: Path) -> Path:
     that are gone, with what a crash left in them, are removed."""
     base.mkdir(mode=0o700, parents=True, exist_ok=True)
     for leftover in base.iterdir():
-        if leftover.name.isdigit() and not _alive(int(leftover.name)):
+        if leftover.name.isdigit() and not pid_alive(int(leftover.name)):
             shutil.rmtree(leftover, ignore_errors=True)
     mine = base / str(os.getpid())
     if mine.resolve() not in _CLAIMED:
@@ -174,13 +208,3 @@ def upload_directory(base: Path) -> Path:
         _CLAIMED.add(mine.resolve())
     mine.mkdir(mode=0o700, exist_ok=True)
     return mine
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

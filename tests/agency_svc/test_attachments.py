@@ -196,3 +196,11 @@ async def test_a_retried_upload_with_its_idempotency_key_stores_one_file(tree: A
     assert [a["id"] for a in (await tree.case_json("UPT", tid))["attachments"]] == [first.json()["id"]]
     obs = await tree.bus.js.object_store("simpul-files-agency")
     assert [i.name for i in await obs.list(ignore_deletes=True)] == [first.json()["id"]]
+
+
+async def test_a_node_gives_only_the_files_it_uploaded(tree: Agency) -> None:
+    tid = await held(tree)
+    draft = (await upload(tree, "UPT", tid, pdf("catatan internal UPT"))).json()
+    r = await tree.post("KANWIL", tid, "follow-ups", {"content": "Jawaban.", "attachment_ids": [draft["id"]]})
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["type"] == "unknown_attachment", r.text
+    assert (await tree.case_json("UPT", tid))["attachments"][0]["followup_id"] is None

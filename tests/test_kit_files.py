@@ -13,7 +13,7 @@ from PIL import Image
 from shared.errors import ApiError
 from shared.files.checks import safe_filename
 from shared.files.images import reencode
-from shared.files.sealed import SEGMENT, FileDamaged, SealingReader, new_file_key, opened, sealed_size
+from shared.files.sealed import HEADER, SEGMENT, TAG, FileDamaged, SealingReader, new_file_key, opened
 from shared.files.serve import content_disposition
 from shared.files.settings import DEFAULT_TYPES, media_types
 from shared.files.sniff import sniff
@@ -105,7 +105,7 @@ async def _open(sealed: bytes, key: bytes, chunk: int = 7000) -> bytes:
 async def test_a_sealed_file_opens_to_what_went_in(size: int) -> None:
     data, key = os.urandom(size), new_file_key()
     sealed = _seal(data, key)
-    assert len(sealed) == sealed_size(size)
+    assert len(sealed) == len(HEADER) + size + -(-size // SEGMENT) * TAG
     assert size < 16 or data[:16] not in sealed
     assert await _open(sealed, key) == data
     assert await _open(sealed, key, chunk=len(sealed)) == data
@@ -157,3 +157,11 @@ def test_the_upload_folder_starts_empty_even_when_an_earlier_process_had_this_pi
 
     (mine / "in-flight").write_bytes(b"an upload of this process")
     assert upload_directory(base) == mine and (mine / "in-flight").exists(), "a second app of this process keeps it"
+
+
+def test_a_very_large_jpeg_is_stored_smaller_and_a_phone_photo_as_it_is(tmp_path: Path) -> None:
+    for size, stored in (((6000, 4000), (3000, 2000)), ((4032, 3024), (4032, 3024))):
+        source, target = tmp_path / "in.jpg", tmp_path / "out.jpg"
+        Image.new("RGB", size, (90, 120, 30)).save(source, "JPEG")
+        reencode(source, target, "image/jpeg", 40_000_000)
+        assert image_size(target.read_bytes()) == stored

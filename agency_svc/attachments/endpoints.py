@@ -55,4 +55,4 @@ async def download_attachment(
     bind_tracking_id(tracking_id)
     row = await service.one_visible(session, principal, tracking_id, attachment_id)
     await session.commit()
-    return await download(row, ctx.uploads.stores)
+    return await download(row, ctx.uploads.stores, serve_unscanned=ctx.settings.serves_unscanned())

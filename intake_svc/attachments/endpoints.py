@@ -57,4 +57,4 @@ async def download_attachment(
     """Download one of the case's files (needs X-Receipt)."""
     row = await service.one_visible(session, tracking_id, attachment_id, x_receipt, gate)
     await session.commit()
-    return await download(row, ctx.uploads.stores)
+    return await download(row, ctx.uploads.stores, serve_unscanned=ctx.settings.serves_unscanned())

@@ -1,31 +1,16 @@
-"""The agencies' files as their events describe them, and every file of a case removed when it is archived."""
+"""The agencies' files as their events describe them, and the case's files removed when it is archived."""
 
 from __future__ import annotations
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake_svc.context import IntakeContext
 from intake_svc.models import ATTACHMENTS
 from shared.bus.handlers import Handlers
-from shared.domain import Status
-from shared.events import Envelope
-from shared.events.contracts import AttachmentAdded, ComplaintStatusChanged
-from shared.files import records
-from shared.files.retention import remove_case_files
-
-handlers = Handlers[IntakeContext]()
+from shared.files.handlers import file_handlers
+from shared.files.store import FileStore
 
 
-@handlers.on(AttachmentAdded)
-async def on_attachment_added(
-    session: AsyncSession, envelope: Envelope, data: AttachmentAdded, ctx: IntakeContext
-) -> None:
-    await records.record(session, ATTACHMENTS, data)
+def _own(ctx: IntakeContext) -> FileStore:
+    return ctx.uploads.own
 
 
-@handlers.on(ComplaintStatusChanged)
-async def on_archived(
-    session: AsyncSession, envelope: Envelope, data: ComplaintStatusChanged, ctx: IntakeContext
-) -> None:
-    if data.status is Status.archived:
-        await remove_case_files(session, ATTACHMENTS, data.tracking_id, ctx.clock.now(), ctx.uploads.own)
+handlers: Handlers[IntakeContext] = file_handlers(ATTACHMENTS, _own)

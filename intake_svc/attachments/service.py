@@ -49,7 +49,13 @@ async def accept(session: AsyncSession, ctx: IntakeContext, request: Request, co
         complaint.updated_at = max(complaint.updated_at, now)
 
     return await ctx.uploads.accept(
-        session, request, tracking_id=complaint.tracking_id, uploader=REPORTER, now=now, lock_case=lock_case
+        session,
+        request,
+        tracking_id=complaint.tracking_id,
+        uploader=REPORTER,
+        now=now,
+        lock_case=lock_case,
+        anonymous=complaint.is_anonymous,
     )
 
 

@@ -12,7 +12,6 @@ import orjson
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake_svc.attachments.visibility import views as attachment_views
 from intake_svc.attachments.visibility import visible as visible_attachments
 from intake_svc.complaints import repository
 from intake_svc.complaints.limits import ReceiptGate
@@ -299,7 +298,7 @@ async def case_view(session: AsyncSession, tracking_id: str, receipt: str | None
             if rating is not None
             else None
         ),
-        attachments=attachment_views(await visible_attachments(session, tracking_id)),
+        attachments=await visible_attachments(session, tracking_id),
     )
 
 

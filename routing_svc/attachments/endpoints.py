@@ -32,4 +32,4 @@ async def download_attachment(
     if row is None:
         raise not_found()
     await session.commit()
-    return await download(row, ctx.files)
+    return await download(row, ctx.files, serve_unscanned=ctx.settings.serves_unscanned())

@@ -7,7 +7,6 @@ import codecs
 import contextlib
 import hashlib
 import os
-import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,13 +15,12 @@ from typing import IO
 from python_multipart import MultipartParser
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import parse_options_header
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from shared.errors import ApiError
-from shared.files.sniff import SNIFF_BYTES
+from shared.files.sniff import SNIFF_BYTES, still_text
 
 FILE_FIELD = "file"
-_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 MAX_NAME = 200
 
 
@@ -119,7 +117,7 @@ class _Receiver:
             self.head += chunk[: SNIFF_BYTES - len(self.head)]
         self.hash.update(chunk)
         if received.is_text:
-            received.is_text = _still_text(self.text, chunk, final=False)
+            received.is_text = still_text(self.text, chunk, final=False)
         self.out.write(chunk)
 
     def on_part_end(self) -> None:
@@ -145,23 +143,13 @@ class _Receiver:
             raise ApiError(422, "empty_file", "berkas kosong; the file is empty")
         received.head = bytes(self.head)
         received.sha256 = self.hash.hexdigest()
-        received.is_text = received.is_text and _still_text(self.text, b"", final=True)
+        received.is_text = received.is_text and still_text(self.text, b"", final=True)
         return received
 
     def close(self) -> None:
         if self.out is not None:
             self.out.close()
             self.out = None
-
-
-def _still_text(decoder: codecs.IncrementalDecoder, chunk: bytes, *, final: bool) -> bool:
-    if _CONTROL.search(chunk):
-        return False
-    try:
-        decoder.decode(chunk, final=final)
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _filename(raw: bytes | None) -> str | None:
@@ -208,4 +196,7 @@ async def receive_upload(request: Request, directory: Path, max_bytes: int) -> R
             receiver.received.discard()
         if isinstance(exc, MultipartParseError):
             raise bad_multipart(str(exc) or "it does not parse") from exc
+        if isinstance(exc, ClientDisconnect):
+            # Nobody is left to read the answer; it only keeps the log free of a traceback.
+            raise bad_multipart("the client went away before the body ended") from exc
         raise

@@ -22,11 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.columns import NODE_CODE, TRACKING_ID, UtcDateTime
 from shared.db.dialect import dialect_of, insert_ignore
-from shared.domain import ScanStatus
 from shared.events.contracts import AttachmentAdded, AttachmentMeta
+from shared.events.topology import Service, bucket_of
 from shared.files.schemas import AttachmentView
-
-COUNTED = (ScanStatus.clean.value, ScanStatus.unscanned.value, ScanStatus.infected.value)
 
 
 def attachments_table(metadata: MetaData) -> Table:
@@ -82,7 +80,10 @@ def view_of(row: Row[tuple[object, ...]]) -> AttachmentView:
 
 
 async def record(session: AsyncSession, table: Table, event: AttachmentAdded) -> None:
-    """The file an attachment.added event describes; a repeat changes nothing."""
+    """The file an attachment.added event describes; a repeat changes nothing. An event naming a bucket that is not
+    its owner's is refused (to the dead letters): a service may point only at its own files."""
+    if event.bucket != bucket_of(Service(event.owner)).name:
+        raise ValueError(f"attachment.added from {event.owner} names the bucket {event.bucket!r}, not its own")
     await session.execute(insert_ignore(dialect_of(session), table, ["id"]).values(**row_values(event)))
 
 

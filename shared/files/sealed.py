@@ -33,12 +33,6 @@ def _nonce(index: int, last: bool) -> bytes:
     return index.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
 
 
-def sealed_size(size: int) -> int:
-    """The stored size of a file of `size` bytes."""
-    segments = max(1, -(-size // SEGMENT))
-    return len(HEADER) + size + segments * TAG
-
-
 class SealingReader:
     """A readable stream of a file's sealed form, for a writer that pulls (`readinto`), a segment at a time."""
 

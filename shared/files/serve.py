@@ -27,9 +27,19 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-async def download(row: Row[tuple[object, ...]], stores: Mapping[str, FileStore]) -> StreamingResponse:
-    """The file of a row the caller may see: 409 for an infected one, 410 once its retention removed it."""
+async def download(
+    row: Row[tuple[object, ...]], stores: Mapping[str, FileStore], *, serve_unscanned: bool
+) -> StreamingResponse:
+    """The file of a row the caller may see: 409 for an infected one (and for an unscanned one where scanning is
+    required), 410 once its retention removed it."""
     values = row._mapping
+    if values["scan_status"] == ScanStatus.unscanned.value and not serve_unscanned:
+        raise ApiError(
+            409,
+            "attachment_not_scanned",
+            "berkas ini diunggah sebelum pemindaian virus diwajibkan dan belum dipindai; this file was stored before"
+            " scanning was required and has not been scanned, so it is not served",
+        )
     if values["scan_status"] == ScanStatus.infected.value:
         raise ApiError(
             409,

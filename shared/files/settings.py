@@ -30,8 +30,17 @@ class FileKeySettings(BaseSettings):
         " routing. The newest seals; any opens.",
     )
 
+    scan_required: bool = Field(
+        default=False,
+        description="Only files a ClamAV daemon found clean are taken and served: uploads are refused (503) unless a"
+        " daemon is configured, and files stored unscanned before are not served (409).",
+    )
+
     def files_key_list(self) -> list[str]:
         return key_ring(self.files_keys, "files_keys")
+
+    def serves_unscanned(self) -> bool:
+        return not self.scan_required
 
 
 class AttachmentSettings(ServiceSettings, FileKeySettings):
@@ -61,9 +70,6 @@ class AttachmentSettings(ServiceSettings, FileKeySettings):
         " files are served marked `unscanned`.",
     )
     clamd_timeout_s: float = Field(default=60.0, gt=0, description="How long one scan may take.")
-    scan_required: bool = Field(
-        default=False, description="Refuse uploads (503) unless a ClamAV daemon is configured and answers."
-    )
     attachment_orphan_grace_s: int = Field(
         default=900,
         ge=1,
@@ -76,6 +82,10 @@ class AttachmentSettings(ServiceSettings, FileKeySettings):
         if not media_types(value):
             raise ValueError("name at least one media type")
         return value
+
+    def serves_unscanned(self) -> bool:
+        """With a scanner configured (or scanning required), only what it found clean is served."""
+        return not (self.scan_required or self.clamd_url)
 
     def allowed_types(self) -> frozenset[str]:
         return media_types(self.attachment_types)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 
 import filetype
 
@@ -10,7 +11,8 @@ SNIFF_BYTES = 8192
 """How much of the head the sniffers read: filetype looks at the first 8 KiB (enough for an OOXML or ODF zip)."""
 
 TEXT = "text/plain"
-_CONTROL = frozenset(range(32)) - {9, 10, 12, 13}
+CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+"""Control characters that plain text does not hold (tab, line ends and form feed it may)."""
 
 
 def sniff(head: bytes) -> str | None:
@@ -18,24 +20,12 @@ def sniff(head: bytes) -> str | None:
     kind = filetype.guess(head)
     if kind is not None:
         return str(kind.mime)
-    return TEXT if looks_like_text(head) else None
+    return TEXT if head and still_text(codecs.getincrementaldecoder("utf-8")(), head, final=False) else None
 
 
-def looks_like_text(head: bytes) -> bool:
-    """UTF-8 (a character cut at the end of the head allowed), with no control characters but tab, line ends and
-    form feed."""
-    if not head or any(b in _CONTROL for b in head):
-        return False
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def is_text_throughout(chunk: bytes, decoder: codecs.IncrementalDecoder, *, final: bool) -> bool:
-    """Whether the next chunk of a file sniffed as text is text too (a file is text only if all of it is)."""
-    if any(b in _CONTROL for b in chunk):
+def still_text(decoder: codecs.IncrementalDecoder, chunk: bytes, *, final: bool) -> bool:
+    """Whether the next chunk of a file is UTF-8 text too (a character cut at a chunk's end is carried over)."""
+    if CONTROL.search(chunk):
         return False
     try:
         decoder.decode(chunk, final=final)

@@ -3,6 +3,7 @@ and, in its metadata, the file's own key sealed with the hub's file key ring."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 from collections.abc import AsyncIterator
@@ -39,6 +40,8 @@ class JetStream(Protocol):
 class StoredObject:
     name: str
     mtime: datetime | None
+    nuid: str = ""
+    """The subject its chunks are on (`$O.<bucket>.C.<nuid>`)."""
 
 
 class FileStore:
@@ -60,8 +63,11 @@ class FileStore:
         key = new_file_key()
         headers = {KEY_HEADER: [self.ring.seal(base64.b64encode(key).decode())]}
         meta = ObjectMeta(name=name, headers=headers, options=ObjectMetaOptions(max_chunk_size=CHUNK))
+        obs = await self._obs()
         with path.open("rb") as source:
-            await (await self._obs()).put(name, SealingReader(source, key), meta=meta)  # type: ignore[arg-type]
+            # Shielded: a put cut off half way would leave chunks with no metadata; run on, it leaves a whole
+            # object, which the orphan sweep finds by its name.
+            await asyncio.shield(obs.put(name, SealingReader(source, key), meta=meta))  # type: ignore[arg-type]
 
     async def open(self, name: str) -> AsyncIterator[bytes]:
         """The file's plaintext, a segment at a time; FileMissing when there is none, FileDamaged if it does not
@@ -115,7 +121,17 @@ class FileStore:
             infos = await (await self._obs()).list(ignore_deletes=True)
         except NotFoundError:
             return []
-        return [StoredObject(str(i.name), _when(i.mtime)) for i in infos if not i.deleted]
+        return [StoredObject(str(i.name), _when(i.mtime), str(i.nuid or "")) for i in infos if not i.deleted]
+
+    async def chunk_sets(self) -> set[str]:
+        """The nuids of every set of chunks in the bucket: each live object's, and any a put left without its
+        metadata (it was cancelled, or its process died)."""
+        prefix = f"$O.{self.bucket.name}.C."
+        info = await self.bus.js.stream_info(self.bucket.stream, subjects_filter=f"{prefix}>")
+        return {subject.removeprefix(prefix) for subject in (info.state.subjects or {})}
+
+    async def purge_chunks(self, nuid: str) -> None:
+        await self.bus.js.purge_stream(self.bucket.stream, subject=f"$O.{self.bucket.name}.C.{nuid}")
 
     async def reseal_key(self, name: str) -> bool:
         """Seal the object's key again under the ring's newest key; False when it already was."""

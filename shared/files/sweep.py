@@ -4,7 +4,7 @@ file and committing its record left behind; it is removed."""
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table
@@ -23,21 +23,48 @@ log = get_logger(__name__)
 SWEEP_BATCH = 500
 
 
-async def sweep_orphans(db: Database, table: Table, store: FileStore, clock: Clock, grace: timedelta) -> int:
-    """Remove the bucket's objects that no record names and that are older than `grace`; how many were removed."""
-    cutoff = clock.now() - grace
-    old = [o.name for o in await store.objects() if o.mtime is not None and o.mtime < cutoff]
-    removed = 0
-    for start in range(0, len(old), SWEEP_BATCH):
-        names = old[start : start + SWEEP_BATCH]
-        async with db.session() as session:
-            known = await records.known_objects(session, table, names)
-        for name in names:
-            if name not in known:
-                await store.delete(name)
+class OrphanSweep:
+    """Removes what a crash left in a bucket: objects that no record names, and chunks that no object's metadata
+    names (a put that never finished). Only what has been so for longer than the grace period: an upload in flight
+    has stored its object, or its chunks, but not yet committed its record."""
+
+    def __init__(self, db: Database, table: Table, store: FileStore, clock: Clock, grace: timedelta):
+        self.db, self.table, self.store, self.clock, self.grace = db, table, store, clock, grace
+        self._partial_since: dict[str, datetime] = {}
+
+    async def run(self) -> int:
+        """One pass; how many objects and sets of chunks it removed."""
+        now = self.clock.now()
+        objects = await self.store.objects()
+        removed = await self._objects_without_records(
+            [o.name for o in objects if o.mtime and o.mtime < now - self.grace]
+        )
+        return removed + await self._chunks_without_objects({o.nuid for o in objects}, now)
+
+    async def _objects_without_records(self, names: list[str]) -> int:
+        removed = 0
+        for start in range(0, len(names), SWEEP_BATCH):
+            batch = names[start : start + SWEEP_BATCH]
+            async with self.db.session() as session:
+                known = await records.known_objects(session, self.table, batch)
+            for name in batch:
+                if name not in known:
+                    await self.store.delete(name)
+                    removed += 1
+                    log.warning("orphan_file_removed", object_name=name)
+        return removed
+
+    async def _chunks_without_objects(self, named: set[str], now: datetime) -> int:
+        partial = await self.store.chunk_sets() - named
+        self._partial_since = {nuid: self._partial_since.get(nuid, now) for nuid in partial}
+        removed = 0
+        for nuid, since in list(self._partial_since.items()):
+            if since < now - self.grace:
+                await self.store.purge_chunks(nuid)
+                del self._partial_since[nuid]
                 removed += 1
-                log.warning("orphan_file_removed", object_name=name)
-    return removed
+                log.warning("orphan_chunks_removed", nuid=nuid)
+        return removed
 
 
 def orphan_sweep_worker(table: Table) -> Callable[[Runtime[Any]], Coroutine[Any, Any, None]]:
@@ -49,10 +76,12 @@ def orphan_sweep_worker(table: Table) -> Callable[[Runtime[Any]], Coroutine[Any,
         grace = timedelta(seconds=settings.attachment_orphan_grace_s)
         store: FileStore = runtime.context.uploads.own
 
+        sweep = OrphanSweep(runtime.db, table, store, runtime.clock, grace)
+
         async def once() -> bool:
             if not await runtime.bus.wait_ready_or(runtime.stopping):
                 return False
-            await sweep_orphans(runtime.db, table, store, runtime.clock, grace)
+            await sweep.run()
             return False
 
         await poll_until_stopped(

@@ -23,7 +23,7 @@ from shared.errors import ApiError
 from shared.events.contracts import AttachmentAdded, AttachmentMeta
 from shared.events.topology import BUCKETS, Service, bucket_of
 from shared.files import records
-from shared.files.checks import Checked, FileChecks
+from shared.files.checks import Checked, FileChecks, safe_filename
 from shared.files.receive import receive_upload
 from shared.files.schemas import AttachmentView
 from shared.files.settings import AttachmentSettings, FileKeySettings
@@ -93,6 +93,7 @@ class Uploads:
         now: datetime,
         lock_case: Callable[[], Awaitable[None]],
         idempotency: Idempotency | None = None,
+        anonymous: bool = False,
     ) -> AttachmentView:
         """Receive, check and store the request's file, then record it: a 201's answer.
 
@@ -106,6 +107,9 @@ class Uploads:
         try:
             if idempotency is not None:
                 idempotency.bind_content(checked.sha256, checked.filename)
+            if anonymous:
+                # A name such as KTP_Siti_Aminah.jpg would give an anonymous reporter away.
+                checked.filename = safe_filename(None, checked.media_type)
             meta = _meta(checked, uploader, now)
             stored = checked.scan_status is not ScanStatus.infected
             if stored:

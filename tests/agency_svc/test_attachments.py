@@ -3,6 +3,7 @@ download which, follow-ups that name files, and the metadata-only webhook."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
@@ -204,3 +205,16 @@ async def test_a_node_gives_only_the_files_it_uploaded(tree: Agency) -> None:
     r = await tree.post("KANWIL", tid, "follow-ups", {"content": "Jawaban.", "attachment_ids": [draft["id"]]})
     assert r.status_code == 422 and r.json()["error"]["details"][0]["type"] == "unknown_attachment", r.text
     assert (await tree.case_json("UPT", tid))["attachments"][0]["followup_id"] is None
+
+
+async def test_an_event_pointing_at_another_services_bucket_is_refused(tree: Agency) -> None:
+    tid = await held(tree)
+    honest = await reporter_file(tree, tid, pdf())
+    forged = honest.model_copy(
+        update={"bucket": "simpul-files-agency", "attachment": honest.attachment.model_copy(update={"id": "x-1"})}
+    )
+    await publish(tree.bus, forged)
+    await eventually(lambda: _has_attachment(tree, "UPT", tid))
+    await asyncio.sleep(0.5)
+    ids = [a["id"] for a in (await tree.case_json("UPT", tid))["attachments"]]
+    assert ids == [honest.attachment.id]

@@ -95,7 +95,9 @@ def test_files_travel_between_the_reporter_the_agency_and_the_hub(api: Api) -> N
         return view if len(view["attachments"]) == 2 else None
 
     view = wait_for(both_shown, timeout=30)
+    given_by = view["follow_ups"][0]["followup_id"]
     assert view["follow_ups"][0]["attachment_ids"] == [answer["id"]]
+    assert {a["id"]: a["followup_id"] for a in view["attachments"]} == {stored["id"]: None, answer["id"]: given_by}
     letter = api.client.get(f"/api/v1/complaints/{tid}/attachments/{answer['id']}", headers=reporter)
     assert letter.status_code == 200 and letter.content == pdf("Surat jawaban")
 
@@ -103,7 +105,8 @@ def test_files_travel_between_the_reporter_the_agency_and_the_hub(api: Api) -> N
         r = api.client.get(f"/api/v1/hub/complaints/{tid}", headers=api.admin)
         return r.json() if r.status_code == 200 and len(r.json()["attachments"]) == 2 else None
 
-    wait_for(hub_sees_both, timeout=30)
+    shown = wait_for(hub_sees_both, timeout=30)
+    assert {a["id"]: a["followup_id"] for a in shown["attachments"]} == {stored["id"]: None, answer["id"]: given_by}
     for attachment_id in (stored["id"], answer["id"]):
         r = api.client.get(f"/api/v1/hub/complaints/{tid}/attachments/{attachment_id}", headers=api.admin)
         assert r.status_code == 200 and r.headers["x-content-type-options"] == "nosniff"

@@ -62,3 +62,18 @@ async def test_a_scanner_that_is_down_or_missing_refuses_uploads_and_keeps_nothi
         r = await upload(intake, receipt, pdf())
         assert r.status_code == 503 and r.json()["error"]["code"] == "scanner_unavailable", r.text
         assert await intake.count(ATTACHMENTS) == 0
+
+
+async def test_files_stored_unscanned_are_not_served_once_a_scanner_is_configured(
+    database: TestDatabase, natsd: Any, tmp_path: Path, clamd_daemon: RunningClamd
+) -> None:
+    async with limited_intake(database, natsd, tmp_path / "before") as intake:
+        receipt = await intake.submit()
+        unscanned = await upload(intake, receipt, pdf())
+        assert unscanned.json()["scan_status"] == "unscanned"
+        assert (await fetch(intake, receipt, unscanned.json()["id"])).status_code == 200
+    async with limited_intake(database, natsd, tmp_path / "after", clamd_url=clamd_daemon.unix_url) as intake:
+        refused = await fetch(intake, receipt, unscanned.json()["id"])
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "attachment_not_scanned"
+        clean = await upload(intake, receipt, pdf("baru"))
+        assert (await fetch(intake, receipt, clean.json()["id"])).status_code == 200

@@ -3,7 +3,9 @@ accepted, what is refused and why, what is kept, and what is served."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from intake_svc.models import ATTACHMENTS
 from shared.domain import Status
 from shared.events.topology import FILES_INTAKE
 from shared.files.sealed import HEADER
+from shared.files.sweep import OrphanSweep
 from tests.intake_svc.conftest import Intake, limited_intake, publish_and_wait, status_changed
 from tests.support.databases import TestDatabase
 from tests.support.files import GPS_IFD, exif_of, image_size, pdf, photo, plain_zip
@@ -180,3 +183,30 @@ async def test_archiving_removes_the_files_and_keeps_what_they_were(intake: Inta
     assert shown["id"] == stored["id"] and shown["sha256"] == stored["sha256"] and shown["removed_at"] is not None
     gone = await fetch(intake, receipt, stored["id"])
     assert gone.status_code == 410 and gone.json()["error"]["code"] == "attachment_removed"
+
+
+async def test_the_sweep_removes_objects_no_record_names_and_chunks_no_object_names(intake: Intake) -> None:
+    receipt = await intake.submit()
+    kept = (await upload(intake, receipt, pdf())).json()
+    store = intake.runtime.context.uploads.own
+    orphan = intake.settings.data_dir / "orphan.pdf"
+    orphan.write_bytes(pdf("tanpa catatan"))
+    await store.put("no-record", orphan)
+    await intake.bus.js.publish(f"$O.{FILES_INTAKE.name}.C.cutoffput", b"half of a file")
+    assert len(await store.chunk_sets()) == 3
+
+    sweep = OrphanSweep(intake.runtime.db, ATTACHMENTS, store, intake.runtime.clock, timedelta(0))
+    assert await sweep.run() == 1, "the object without a record; the chunks are new to the sweep"
+    await asyncio.sleep(0.01)
+    assert await sweep.run() == 1, "the chunks, still without an object"
+    assert await objects(intake) == [kept["id"]]
+    assert len(await store.chunk_sets()) == 1
+    assert (await fetch(intake, receipt, kept["id"])).content == pdf()
+
+
+async def test_an_anonymous_reporters_file_name_is_not_kept(intake: Intake) -> None:
+    receipt = await intake.submit(is_anonymous=True)
+    r = await upload(intake, receipt, pdf(), name="KTP_Siti_Aminah.pdf")
+    assert r.status_code == 201 and r.json()["filename"] == "lampiran.pdf"
+    served = await fetch(intake, receipt, r.json()["id"])
+    assert "Siti" not in served.headers["content-disposition"]

@@ -9,7 +9,6 @@ next PING.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import secrets
@@ -590,10 +589,7 @@ async def test_a_consumer_on_a_bucket_delivered_elsewhere_passes_for_no_event(au
     assert [m.subject[: len(f"$O.{FILES_AGENCY.name}.C.")] for m in witnessed] == [f"$O.{FILES_AGENCY.name}.C."]
     js = ops.nc.jetstream()
 
-    async def stored() -> int:
-        return (await js.stream_info(STREAM)).state.messages
-
-    with contextlib.suppress(AssertionError):  # nats-server 2.15 takes the delivery in (the stream hears its subject)
-        await eventually(stored, timeout=2)
+    # Time for a misdirected delivery to land in SIMPUL, were the server to take it in there.
+    await asyncio.sleep(1.0)
     info = await js.stream_info(STREAM, subjects_filter=">")
     assert not [s for s in info.state.subjects or {} if s.startswith("simpul.")], info.state.subjects

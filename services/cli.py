@@ -16,8 +16,9 @@ from services.nats_config_cli import add_nats_config_parser, run_nats_config
 from services.reencrypt_cli import add_reencrypt_parser, run_reencrypt
 from services.registry import BY_NAME
 from services.secrets_store import ops_credentials
-from services.state import pid_alive, read_state
+from services.state import read_state
 from services.streams_cli import add_streams_parser, run_streams
+from shared.processes import pid_alive
 
 CONNECT_TIMEOUT_S = 15.0
 

@@ -18,7 +18,8 @@ from services.reencrypt_files import CHANNEL, HOLDERS, reencrypt_files
 from services.registry import BY_NAME
 from services.secrets_store import add_encryption_key, stored_encryption_keys
 from services.service_dbs import ServiceDatabase, add_database_arguments, database_exists, say, service_databases
-from services.state import pid_alive, read_state
+from services.state import read_state
+from shared.processes import pid_alive
 
 
 def add_reencrypt_parser(sub: Any) -> None:

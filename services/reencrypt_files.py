@@ -26,12 +26,13 @@ from services.natsd import NatsServer
 from services.registry import BY_NAME
 from services.secrets_store import add_channel_key, ops_credentials, stored_channel_keys, stored_secrets
 from services.service_dbs import say
-from services.state import pid_alive, read_state
+from services.state import read_state
 from shared.bus.nats_bus import inbox_prefix
 from shared.crypto import Sealer
 from shared.events.topology import BUCKETS, Bucket
 from shared.files.sealed import FileDamaged
 from shared.files.store import FileStore
+from shared.processes import pid_alive
 
 CHANNEL = "files"
 LABEL = f"{CHANNEL:<8}"

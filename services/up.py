@@ -32,10 +32,11 @@ from services.natsd import NatsServer
 from services.ports import reserve_port
 from services.registry import SERVICES, ServiceSpec
 from services.secrets_store import HubSecrets, key_env, load_or_create
-from services.state import clear_state, pid_alive, read_state, write_state
+from services.state import clear_state, read_state, write_state
 from services.supervisor import ManagedProcess, Supervisor, child_env, python_module_argv
 from shared.auth.keys import check_bootstrap_key
 from shared.bus.nats_bus import ensure_buckets, ensure_streams, inbox_prefix
+from shared.processes import pid_alive
 
 
 def say(line: str) -> None:

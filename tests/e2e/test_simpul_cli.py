@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.state import pid_alive
+from shared.processes import pid_alive
 from tests.e2e.hub import running_hub
 
 pytestmark = pytest.mark.e2e

@@ -15,13 +15,28 @@ The grants come from the event topology (shared.events.topology): a service may 
   update D), `$JS.API.CONSUMER.INFO.S.D`, `$JS.API.CONSUMER.MSG.NEXT.S.D` (fetch), `$JS.ACK.S.D.>` (ack, nak,
   in-progress, term), and `dlq.D` (its dead letters).
 
+Files (the JetStream Object Store buckets of shared.events.topology.BUCKETS, each stream `OBJ_<bucket>`), by what
+nats-py's ObjectStore sends:
+- a bucket's owner may put, replace, delete and update the metadata of its objects: publish `$O.<bucket>.C.>`
+  (chunks) and `$O.<bucket>.M.>` (metadata), and `$JS.API.STREAM.PURGE.OBJ_<bucket>` (a deleted or replaced
+  object's chunks are purged);
+- its owner and its readers may look it up and read it: `$JS.API.STREAM.INFO.OBJ_<bucket>` (`js.object_store`),
+  `$JS.API.STREAM.MSG.GET.OBJ_<bucket>` (an object's metadata), `$JS.API.CONSUMER.CREATE.OBJ_<bucket>` (the
+  ephemeral ordered consumer that delivers an object's chunks, or the metadata for a listing, to the user's inbox),
+  `$JS.FC.OBJ_<bucket>.>` (that consumer's flow control replies), and `$JS.API.STREAM.NAMES` (the client finds the
+  stream by the chunks' subject; it lists stream names, nothing they hold).
+A reader may not write, purge or delete anything in the bucket; no one but `ops` may create, change or delete a
+bucket's stream; a service that neither owns nor reads a bucket (notify) gets none of these. The broker does not
+check where a consumer delivers, but what a bucket's consumer delivers keeps its `$O.` subject, so it passes for no
+event (shared.events.origin believes the subject).
+
 A service may subscribe to `_INBOX.<user>.>` only: its Bus takes its replies there (shared.bus.nats_bus.inbox_prefix),
 and the fetched messages arrive there too, so no user can read another's replies.
 
 So no service but notify can read SIMPUL_PRIVATE in any way: no core subscription to `private.>`, no consumer on it,
 no `$JS.API.STREAM.MSG.GET` or `$JS.API.DIRECT.GET` on it, no other user's inbox. The SIMPUL_DLQ stream (which may
-hold a dead private event) is read by `ops` alone. `ops` has no limits: it creates the streams, and reads and
-replays dead letters (`simpul dlq`).
+hold a dead private event) is read by `ops` alone. `ops` has no limits: it creates the streams and the buckets, and
+reads and replays dead letters (`simpul dlq`).
 """
 
 from __future__ import annotations
@@ -32,27 +47,52 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from shared.bus.nats_bus import DLQ_STREAM, PRIVATE_STREAM, STREAM, inbox_prefix
-from shared.events.topology import Service, durables_of, publishable_subjects
+from shared.events.topology import BUCKETS, Bucket, Service, durables_of, publishable_subjects
 
 OPS = "ops"
 BCRYPT_COST = 10
 """Go's bcrypt.DefaultCost. The passwords are 256 random bits, so the cost guards nothing; it only costs a connect."""
 
 
+STREAM_NAMES = "$JS.API.STREAM.NAMES"
+
+
 @dataclass(frozen=True)
 class Grants:
-    """What one service does on the broker: the subjects it publishes, and its durables as (stream, durable)."""
+    """What one service does on the broker: the subjects it publishes, its durables as (stream, durable), and the
+    buckets of files it writes and those it only reads."""
 
     publishes: tuple[str, ...]
     durables: tuple[tuple[str, str], ...]
+    writes: tuple[Bucket, ...] = ()
+    reads: tuple[Bucket, ...] = ()
 
 
 def grants_of(service: Service) -> Grants:
-    """What the topology lets a service do: publish its events' subjects, and bind its own durables."""
+    """What the topology lets a service do: publish its events' subjects, bind its own durables, write the bucket it
+    owns and read those it is a reader of."""
     return Grants(
         publishes=publishable_subjects(service),
         durables=tuple((durable.stream, durable.name) for durable in durables_of(service)),
+        writes=tuple(b for b in BUCKETS if b.owner is service),
+        reads=tuple(b for b in BUCKETS if service in b.readers),
     )
+
+
+def bucket_read_subjects(bucket: Bucket) -> tuple[str, ...]:
+    """What nats-py's ObjectStore sends to look a bucket up (`js.object_store`), and to get, list and read the
+    metadata of its objects, but for `$JS.API.STREAM.NAMES`, which is not the bucket's own."""
+    return (
+        f"$JS.API.STREAM.INFO.{bucket.stream}",
+        f"$JS.API.STREAM.MSG.GET.{bucket.stream}",
+        f"$JS.API.CONSUMER.CREATE.{bucket.stream}",
+        f"$JS.FC.{bucket.stream}.>",
+    )
+
+
+def bucket_write_subjects(bucket: Bucket) -> tuple[str, ...]:
+    """What it sends besides to put an object, replace it, update its metadata or delete it."""
+    return (f"$O.{bucket.name}.C.>", f"$O.{bucket.name}.M.>", f"$JS.API.STREAM.PURGE.{bucket.stream}")
 
 
 GRANTS: dict[str, Grants] = {service.value: grants_of(service) for service in Service}
@@ -61,16 +101,21 @@ USERS: tuple[str, ...] = (*GRANTS, OPS)
 
 
 def grants_table() -> str:
-    """deploy/README.md's table of who may publish what and bind which durables (a Markdown table)."""
-    lines = ["| user | its events | its durables (stream: durable) |", "|---|---|---|"]
+    """deploy/README.md's table of who may publish what, bind which durables and write or read which buckets of files
+    (a Markdown table)."""
+    lines = ["| user | its events | its durables (stream: durable) | its files (buckets) |", "|---|---|---|---|"]
     for user, grants in GRANTS.items():
         events = ", ".join(f"`{s}`" for s in grants.publishes) or "none"
         streams: dict[str, list[str]] = {}
         for stream, durable in grants.durables:
             streams.setdefault(stream, []).append(f"`{durable}`")
         durables = "; ".join(f"{stream}: {', '.join(names)}" for stream, names in streams.items())
-        lines.append(f"| {user} | {events} | {durables} |")
-    lines.append(f"| {OPS} | everything (no permissions block) | reads `SIMPUL_DLQ` and replays dead letters |")
+        files = [f"writes `{b.name}`" for b in grants.writes] + [f"reads `{b.name}`" for b in grants.reads]
+        lines.append(f"| {user} | {events} | {durables} | {'; '.join(files) or 'none'} |")
+    lines.append(
+        f"| {OPS} | everything (no permissions block) | reads `SIMPUL_DLQ` and replays dead letters"
+        " | creates the buckets (`simpul streams`) |"
+    )
     return "\n".join(lines)
 
 
@@ -108,6 +153,12 @@ def publish_allowed(service: str) -> tuple[str, ...]:
             f"$JS.ACK.{stream}.{durable}.>",
             f"dlq.{durable}",
         ]
+    for bucket in grants.writes:
+        subjects += [*bucket_read_subjects(bucket), *bucket_write_subjects(bucket)]
+    for bucket in grants.reads:
+        subjects += bucket_read_subjects(bucket)
+    if grants.writes or grants.reads:
+        subjects.append(STREAM_NAMES)
     return tuple(subjects)
 
 

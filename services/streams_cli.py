@@ -1,7 +1,9 @@
-"""`simpul streams` (or `python -m services.streams_cli`): create the hub's three streams as `ops`, R3 on a cluster.
+"""`simpul streams` (or `python -m services.streams_cli`): create the hub's three streams and its files' Object Store
+buckets (shared.events.topology.BUCKETS) as `ops`, R3 on a cluster.
 
-The services may only look their streams up (services.nats_users), so a deployment runs this once before they start
-(the compose stack's `streams` job, the Kubernetes Job `simpul-streams`). A stream that exists is left as it is.
+The services may only look their streams and buckets up (services.nats_users), so a deployment runs this once before
+they start (the compose stack's `streams` job, the Kubernetes Job `simpul-streams`). A stream or bucket that exists is
+left as it is (but for the dead-letter stream's limits).
 It keeps trying while the cluster forms: a fresh cluster answers JetStream requests only once it has a leader.
 """
 
@@ -17,7 +19,15 @@ import nats
 from nats.aio.client import Client as NATS
 from nats.js.api import StreamInfo
 
-from shared.bus.nats_bus import DLQ_STREAM, PRIVATE_STREAM, STREAM, DeadLetterLimits, ensure_streams, inbox_prefix
+from shared.bus.nats_bus import (
+    DLQ_STREAM,
+    PRIVATE_STREAM,
+    STREAM,
+    DeadLetterLimits,
+    ensure_buckets,
+    ensure_streams,
+    inbox_prefix,
+)
 
 RETRY_SECONDS = 0.5
 REQUEST_TIMEOUT_S = 3.0
@@ -25,7 +35,9 @@ REQUEST_TIMEOUT_S = 3.0
 
 
 def add_streams_parser(sub: Any) -> None:
-    parser = sub.add_parser("streams", help="create the three streams as ops (R3 on a cluster) before services start")
+    parser = sub.add_parser(
+        "streams", help="create the three streams and the files' buckets as ops (R3 on a cluster) before services start"
+    )
     parser.add_argument(
         "--nats-url",
         default=os.environ.get("SIMPUL_NATS_URL", "nats://127.0.0.1:4222"),
@@ -35,7 +47,7 @@ def add_streams_parser(sub: Any) -> None:
         "--replicas",
         type=int,
         default=int(os.environ.get("SIMPUL_STREAM_REPLICAS", "1")),
-        help="copies of each stream: 3 on a three-node cluster (default: SIMPUL_STREAM_REPLICAS, else 1)",
+        help="copies of each stream and bucket: 3 on a three-node cluster (default: SIMPUL_STREAM_REPLICAS, else 1)",
     )
     parser.add_argument(
         "--max-age-days",
@@ -60,7 +72,7 @@ def add_streams_parser(sub: Any) -> None:
 
 
 async def run_streams(args: argparse.Namespace) -> int:
-    """0: the three streams exist; 1: not within --wait. The user is SIMPUL_NATS_USER (default ops)."""
+    """0: the three streams and the buckets exist; 1: not within --wait. The user is SIMPUL_NATS_USER (default ops)."""
     user = os.environ.get("SIMPUL_NATS_USER", "ops")
     password = os.environ.get("SIMPUL_NATS_PASSWORD")
     servers = _servers(args.nats_url)
@@ -74,14 +86,14 @@ async def run_streams(args: argparse.Namespace) -> int:
             break
         except Exception as exc:
             if loop.time() >= deadline:
-                print(f"could not create the streams within {args.wait:.0f}s: {exc!r}", file=sys.stderr)
+                print(f"could not create the streams and buckets within {args.wait:.0f}s: {exc!r}", file=sys.stderr)
                 return 1
             print(f"streams: not yet ({type(exc).__name__}: {exc}); retrying", file=sys.stderr)
             await asyncio.sleep(RETRY_SECONDS)
     for info in infos:
         replicas = info.config.num_replicas or 1
         note = "" if replicas >= args.replicas else f" (fewer than {args.replicas}: raise it with `nats stream edit`)"
-        print(f"{info.config.name:<16} R{replicas}  {','.join(info.config.subjects or [])}{note}")
+        print(f"{info.config.name:<24} R{replicas}  {','.join(info.config.subjects or [])}{note}")
     return 0
 
 
@@ -102,7 +114,8 @@ async def _create(
         await ensure_streams(
             js, replicas=replicas, max_age_s=days * 86400.0, dead_letters=dead_letters, update_dead_letters=True
         )
-        return [await js.stream_info(name) for name in (STREAM, PRIVATE_STREAM, DLQ_STREAM)]
+        streams = [await js.stream_info(name) for name in (STREAM, PRIVATE_STREAM, DLQ_STREAM)]
+        return streams + await ensure_buckets(js, replicas=replicas)
     finally:
         await nc.close()
 

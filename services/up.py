@@ -1,7 +1,8 @@
 """`simpul up`: nats-server from the wheel, migrations, four service processes, and the gateway on one port.
 
 The broker admits only its users: each service connects as its own, within its own subjects, and `ops` (this
-process, and the command line) creates the streams before any service starts (see services.nats_users).
+process, and the command line) creates the streams and the files' buckets before any service starts (see
+services.nats_users).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from services.secrets_store import HubSecrets, key_env, load_or_create
 from services.state import clear_state, pid_alive, read_state, write_state
 from services.supervisor import ManagedProcess, Supervisor, child_env, python_module_argv
 from shared.auth.keys import check_bootstrap_key
-from shared.bus.nats_bus import ensure_streams, inbox_prefix
+from shared.bus.nats_bus import ensure_buckets, ensure_streams, inbox_prefix
 
 
 def say(line: str) -> None:
@@ -338,7 +339,7 @@ class _Hub:
 
 
 async def create_streams(nats_url: str, ops_password: str) -> None:
-    """Create the streams as `ops`: the services may only look them up."""
+    """Create the streams and the files' buckets as `ops`: the services may only look them up."""
     try:
         nc = await nats.connect(
             nats_url,
@@ -352,9 +353,11 @@ async def create_streams(nats_url: str, ops_password: str) -> None:
     except Exception as exc:
         raise RuntimeError(f"could not connect to {nats_url} as {OPS}: {exc!r}") from exc
     try:
-        await ensure_streams(nc.jetstream(), update_dead_letters=True)
+        js = nc.jetstream()
+        await ensure_streams(js, update_dead_letters=True)
+        await ensure_buckets(js)
     except Exception as exc:
-        raise RuntimeError(f"could not create the streams on {nats_url}: {exc!r}") from exc
+        raise RuntimeError(f"could not create the streams and buckets on {nats_url}: {exc!r}") from exc
     finally:
         await nc.close()
 

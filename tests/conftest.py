@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from services.natsd import NatsServer
+from tests.support.apps import create_buckets
 from tests.support.clamd import RunningClamd, start_clamd
 from tests.support.databases import TestDatabase, backends, fresh_database
 
@@ -16,12 +17,16 @@ os.environ.setdefault("SIMPUL_LOG_JSON", "false")
 
 
 @pytest.fixture
-def natsd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
-    """A fresh nats-server from the wheel for each test (about 0.1 s), so no test sees another's events."""
+async def natsd(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[NatsServer]:
+    """A fresh nats-server from the wheel for each test (about 0.1 s), so no test sees another's events; with the
+    files' buckets, as `ops` makes them."""
     server = NatsServer(data_dir=tmp_path_factory.mktemp("nats"))
     server.start()
-    yield server
-    server.stop()
+    try:
+        await create_buckets(server)
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(params=backends())

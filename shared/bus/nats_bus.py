@@ -1,4 +1,9 @@
-"""One NATS connection per process: it keeps reconnecting, makes sure the streams exist, and publishes with acks."""
+"""One NATS connection per process: it keeps reconnecting, makes sure the streams exist, and publishes with acks.
+
+`ops` creates the streams and the files' buckets (`ensure_streams`, `ensure_buckets`: `simpul up`, `simpul streams`)
+before any service starts; a service's Bus only looks them up, and creates a missing stream only where the broker
+lets it (the tests' open servers). It never creates a bucket.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +16,24 @@ from dataclasses import dataclass
 import nats
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import DiscardPolicy, ObjectStoreConfig, RetentionPolicy, StorageType, StreamConfig, StreamInfo
 from nats.js.errors import APIError, NotFoundError
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.events.topology import DLQ_STREAM, PRIVATE_STREAM, STREAM, STREAM_SUBJECTS
+from shared.events.topology import BUCKETS, DLQ_STREAM, PRIVATE_STREAM, STREAM, STREAM_SUBJECTS, Bucket
 from shared.logging import get_logger
 
-__all__ = ["DLQ_STREAM", "PRIVATE_STREAM", "STREAM", "Bus", "DeadLetterLimits", "ensure_streams", "inbox_prefix"]
+__all__ = [
+    "DLQ_STREAM",
+    "PRIVATE_STREAM",
+    "STREAM",
+    "Bus",
+    "DeadLetterLimits",
+    "ensure_buckets",
+    "ensure_streams",
+    "inbox_prefix",
+]
 
 DUPLICATE_WINDOW_S = 120.0
 INBOX_ROOT = "_INBOX"
@@ -185,6 +199,7 @@ class Bus:
                 delay = min(delay * 2, 5.0)
 
     async def ensure_streams(self) -> None:
+        """The three streams, as they are or created where the broker lets this user; never the buckets (ops')."""
         await ensure_streams(
             self.js, replicas=self._replicas, max_age_s=self._max_age_s, dead_letters=self._dead_letters
         )
@@ -260,6 +275,29 @@ async def ensure_streams(
                 info.config.evolve(max_age=limits.max_age_s, max_bytes=limits.max_bytes, discard=DiscardPolicy.NEW)
             )
             log.info("stream_limits_updated", stream=name, max_age_s=limits.max_age_s, max_bytes=limits.max_bytes)
+
+
+async def ensure_buckets(
+    js: JetStreamContext, *, replicas: int = 1, buckets: Sequence[Bucket] = BUCKETS
+) -> list[StreamInfo]:
+    """Create the files' Object Store buckets that do not exist yet (file storage, `replicas` copies); the stream
+    behind each, new or as it was. Only `ops` may: no service may create a stream (services.nats_users)."""
+    infos = []
+    for bucket in buckets:
+        try:
+            infos.append(await js.stream_info(bucket.stream))
+            continue
+        except NotFoundError:
+            pass
+        config = ObjectStoreConfig(
+            description=f"Simpul: files kept by {bucket.owner.value}",
+            storage=StorageType.FILE,
+            replicas=replicas,
+        )
+        await js.create_object_store(bucket.name, config=config)
+        log.info("bucket_created", bucket=bucket.name, replicas=replicas)
+        infos.append(await js.stream_info(bucket.stream))
+    return infos
 
 
 async def _close_quietly(nc: NATS) -> None:

@@ -70,7 +70,7 @@ class FileStore:
         if not info.size:
             return
         subject = f"$O.{self.bucket.name}.C.{info.nuid}"
-        sub = await self.bus.js.subscribe(subject, ordered_consumer=True)
+        sub = await self.bus.js.subscribe(subject, stream=self.bucket.stream, ordered_consumer=True)
         digest = hashlib.sha256()
         try:
             async for msg in sub.messages:

@@ -90,7 +90,7 @@ async def test_a_node_uploads_names_its_files_in_a_follow_up_and_the_subtree_see
     assert r.json()["attachment_ids"] == [image["id"], document["id"]]
 
     r = await tree.post("UPT", tid, "follow-ups", {"content": "Lagi.", "attachment_ids": [image["id"]]})
-    assert r.status_code == 422 and r.json()["details"][0]["type"] == "unknown_attachment", r.text
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["type"] == "unknown_attachment", r.text
     r = await tree.post("UPT", tid, "follow-ups", {"content": "Lagi.", "attachment_ids": ["tidak-ada"]})
     assert r.status_code == 422, r.text
 
@@ -104,7 +104,7 @@ async def test_a_node_uploads_names_its_files_in_a_follow_up_and_the_subtree_see
         assert served.status_code == 200 and served.content == pdf()
         assert served.headers["content-disposition"].startswith("attachment;")
     hidden = await tree.client.get(f"{files_path(tid)}/{document['id']}", headers=tree.h("OTHER"))
-    assert hidden.status_code == 404 and hidden.json()["code"] == "not_found"
+    assert hidden.status_code == 404 and hidden.json()["error"]["code"] == "not_found"
     assert (await upload(tree, "OTHER", tid, pdf())).status_code == 404
 
 
@@ -149,7 +149,7 @@ async def test_a_closed_case_takes_no_files_and_archiving_removes_them(tree: Age
     await tree.status(tid, Status.completed, 2, agency_code="UPT", previous=Status.dispositioned)
     await tree.wait_case("UPT", tid, status="completed")
     r = await upload(tree, "UPT", tid, pdf())
-    assert r.status_code == 409 and r.json()["code"] == "illegal_transition"
+    assert r.status_code == 409 and r.json()["error"]["code"] == "illegal_transition"
 
     await tree.status(tid, Status.archived, 3, agency_code="UPT", previous=Status.completed)
     await eventually(lambda: _count(tree, tid, 0, removed=False))

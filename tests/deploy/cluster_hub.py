@@ -1,7 +1,8 @@
 """The hub in cluster mode on loopback, as the deployments run it, made of real processes:
 
 - three nats-servers from the wheel, clustered, each from `simpul nats-config --passwords env`;
-- the three streams at R3, made by the streams job (`python -m services.streams_cli --replicas 3`) as `ops`;
+- the three streams and the files' buckets at R3, made by the streams job
+  (`python -m services.streams_cli --replicas 3`) as `ops`;
 - every service's migrations (`simpul migrate`), then two processes of every service (`python -m <service>`), both
   on that service's database (one SQLite file, or one PostgreSQL schema) and each given all three NATS URLs;
 - in front of each service's replicas, a round-robin TCP balancer (as a Kubernetes Service or an nginx upstream:
@@ -42,6 +43,7 @@ from services.secrets_store import HubSecrets, load_or_create
 from services.service_dbs import ServiceDatabase, service_databases
 from services.up import HubSetup, migrate_all, service_env
 from shared.bus.nats_bus import inbox_prefix
+from shared.events.topology import BUCKETS
 from tests.deploy.nats_conf import ClusterNode, conf_args, loopback_nodes, routed_to, running, wait_healthy
 from tests.e2e.hub import drop_schemas
 from tests.support.apps import ADMIN_KEY
@@ -327,13 +329,13 @@ def _nats_configs(nodes: list[ClusterNode], hub_secrets: HubSecrets) -> list[str
 
 
 def _create_streams(urls: str, ops_password: str, log_path: Path) -> None:
-    """The deployments' streams job: the three streams at R3, as `ops`."""
+    """The deployments' streams job: the three streams and the buckets at R3, as `ops`."""
     argv = [sys.executable, "-m", "services.streams_cli", "--nats-url", urls, "--replicas", str(STREAM_REPLICAS)]
     env = _clean_env() | {"SIMPUL_NATS_USER": OPS, "SIMPUL_NATS_PASSWORD": ops_password}
     done = subprocess.run([*argv, "--wait", "60"], env=env, capture_output=True, text=True, timeout=90, check=False)  # noqa: S603
     log_path.write_text(done.stdout + done.stderr)
     assert done.returncode == 0, f"the streams job failed:\n{done.stdout}{done.stderr}"
-    assert done.stdout.count(f" R{STREAM_REPLICAS} ") == 3, done.stdout
+    assert done.stdout.count(f" R{STREAM_REPLICAS} ") == 3 + len(BUCKETS), done.stdout
 
 
 def _replica(

@@ -29,6 +29,7 @@ from services.nats_config_cli import (
 from services.nats_users import GRANTS, OPS, USERS, config_password, hub_users, publish_allowed, subscribe_allowed
 from services.streams_cli import add_streams_parser, run_streams
 from shared.bus.nats_bus import DLQ_STREAM, PRIVATE_STREAM, STREAM, inbox_prefix
+from shared.events.topology import BUCKETS, FILES_INTAKE
 from tests.deploy.nats_conf import ClusterNode, conf_args, loopback_nodes, nats_quoted, parse_conf, routed_to, running
 
 REPO = Path(__file__).resolve().parents[2]
@@ -195,7 +196,7 @@ async def test_a_cluster_runs_from_the_config_and_enforces_the_grants(
     urls = ",".join(node.url for node in cluster)
     assert routed_to(cluster[0], {"n2", "n3"}) == {"n2", "n3"}
 
-    # ops creates the streams at R3, as the deployments' streams job does.
+    # ops creates the streams and the files' buckets at R3, as the deployments' streams job does.
     monkeypatch.setenv("SIMPUL_NATS_USER", OPS)
     monkeypatch.setenv("SIMPUL_NATS_PASSWORD", PASSWORDS[OPS])
     parser = argparse.ArgumentParser()
@@ -203,7 +204,8 @@ async def test_a_cluster_runs_from_the_config_and_enforces_the_grants(
     args = parser.parse_args(["streams", "--nats-url", urls, "--replicas", "3", "--wait", "20"])
     assert await run_streams(args) == 0
     printed = capsys.readouterr().out
-    assert all(f"{name} " in printed for name in (STREAM, PRIVATE_STREAM, DLQ_STREAM)) and printed.count(" R3 ") == 3
+    streams = (STREAM, PRIVATE_STREAM, DLQ_STREAM, *(b.stream for b in BUCKETS))
+    assert all(f"{name} " in printed for name in streams) and printed.count(" R3 ") == len(streams), printed
 
     # A service, as its own user: it may look its stream up, and may not read the private subjects.
     intake = await nats.connect(
@@ -233,6 +235,12 @@ async def test_a_cluster_runs_from_the_config_and_enforces_the_grants(
         info = await intake.jetstream().stream_info(STREAM)
         assert info.config.num_replicas == 3
         assert info.cluster is not None and len(info.cluster.replicas or []) == 2
+        # intake's file, put through one node, is read by agency, a reader of its bucket, through another.
+        data = secrets.token_bytes(2 * 1024 * 1024)
+        await (await intake.jetstream().object_store(FILES_INTAKE.name)).put("LPR-1/berkas", data)
+        files = await agency.jetstream(timeout=CONNECT_TIMEOUT_S).object_store(FILES_INTAKE.name)
+        assert (await files.get("LPR-1/berkas")).data == data
+        assert (await files.status()).replicas == 3
         await agency.subscribe("private.>")
         await agency.flush()
         await agency.flush()

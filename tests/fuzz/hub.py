@@ -33,7 +33,7 @@ from services.natsd import NatsServer
 from services.ports import free_port
 from shared.db.migrations import upgrade_async
 from shared.settings import ServiceSettings
-from tests.support.apps import service_settings
+from tests.support.apps import create_buckets, service_settings
 from tests.support.databases import TestDatabase, fresh_database
 
 START_TIMEOUT_S = 60.0
@@ -87,6 +87,7 @@ class _ServerThread(threading.Thread):
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
+        await create_buckets(self.natsd)
         async with contextlib.AsyncExitStack() as stack:
             servers: list[uvicorn.Server] = []
             for svc in SERVICES:

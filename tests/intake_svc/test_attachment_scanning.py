@@ -28,7 +28,7 @@ async def test_a_clean_file_is_served_and_an_infected_one_is_marked_and_never_se
         assert infected.status_code == 201, infected.text
         assert infected.json()["scan_status"] == "infected"
         refused = await fetch(intake, receipt, infected.json()["id"])
-        assert refused.status_code == 409 and refused.json()["code"] == "attachment_infected"
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "attachment_infected"
         view = await intake.view(receipt)
         assert {a["id"]: a["scan_status"] for a in view["attachments"]} == {
             clean.json()["id"]: "clean",
@@ -54,10 +54,10 @@ async def test_a_scanner_that_is_down_or_missing_refuses_uploads_and_keeps_nothi
     async with limited_intake(database, natsd, tmp_path / "a", clamd_url=down) as intake:
         receipt = await intake.submit()
         r = await upload(intake, receipt, pdf())
-        assert r.status_code == 503 and r.json()["code"] == "scanner_unavailable", r.text
+        assert r.status_code == 503 and r.json()["error"]["code"] == "scanner_unavailable", r.text
         assert await objects(intake) == [] and await intake.count(ATTACHMENTS) == 0 and leftovers(intake) == []
     async with limited_intake(database, natsd, tmp_path / "b", scan_required=True) as intake:
         receipt = await intake.submit()
         r = await upload(intake, receipt, pdf())
-        assert r.status_code == 503 and r.json()["code"] == "scanner_unavailable", r.text
+        assert r.status_code == 503 and r.json()["error"]["code"] == "scanner_unavailable", r.text
         assert await intake.count(ATTACHMENTS) == 0

@@ -90,26 +90,26 @@ async def test_refusals_answer_clearly_and_leave_nothing_behind(intake: Intake) 
     path, headers = upload_path(receipt), {"X-Receipt": receipt["receipt"]}
 
     r = await upload(intake, receipt, plain_zip(), name="bukti.pdf")
-    assert r.status_code == 415 and r.json()["code"] == "unsupported_media_type", r.text
+    assert r.status_code == 415 and r.json()["error"]["code"] == "unsupported_media_type", r.text
     r = await upload(intake, receipt, b"<html><script>alert(1)</script>\x00</html>", name="a.txt", mime="text/plain")
     assert r.status_code == 415, r.text
     r = await upload(intake, receipt, b"", name="kosong.pdf")
-    assert r.status_code == 422 and r.json()["code"] == "empty_file", r.text
+    assert r.status_code == 422 and r.json()["error"]["code"] == "empty_file", r.text
     r = await intake.client.post(path, files={"dokumen": ("a.pdf", pdf(), "application/pdf")}, headers=headers)
-    assert r.status_code == 422 and r.json()["details"][0]["loc"] == ["body", "file"], r.text
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["loc"] == ["body", "file"], r.text
     broken = b'--XYZ\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n' + pdf()
     r = await intake.client.post(
         path, content=broken, headers={**headers, "Content-Type": "multipart/form-data; boundary=XYZ"}
     )
-    assert r.status_code == 400 and r.json()["code"] == "invalid_multipart", r.text
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_multipart", r.text
     r = await intake.client.post(path, json={"file": "x"}, headers=headers)
-    assert r.status_code == 400 and r.json()["code"] == "invalid_multipart", r.text
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_multipart", r.text
     two = {"file": ("a.pdf", pdf(), "application/pdf")}
     r = await intake.client.post(path, files=[("file", two["file"]), ("file", two["file"])], headers=headers)
     assert r.status_code == 400, r.text
 
     r = await intake.client.post(path, files=two, headers={"X-Receipt": "AAAA-BBBB"})
-    assert r.status_code == 404 and r.json()["code"] == "not_found"
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
     other = await intake.submit()
     r = await intake.client.post(upload_path(other), files=two, headers=headers)
     assert r.status_code == 404
@@ -128,15 +128,15 @@ async def test_the_limits_per_file_per_uploader_and_per_case(
         receipt = await intake.submit()
         big = pdf() + b"%" + b"x" * 40_000
         r = await upload(intake, receipt, big)
-        assert r.status_code == 413 and r.json()["code"] == "payload_too_large", r.text
+        assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large", r.text
 
         half = pdf() + b"%" + b"y" * 25_000
         assert (await upload(intake, receipt, half)).status_code == 201
         r = await upload(intake, receipt, half + b"z" * 10_000)
-        assert r.status_code == 409 and r.json()["code"] == "attachment_limit_reached", r.text
+        assert r.status_code == 409 and r.json()["error"]["code"] == "attachment_limit_reached", r.text
         assert (await upload(intake, receipt, pdf())).status_code == 201
         r = await upload(intake, receipt, pdf())
-        assert r.status_code == 409 and "2" in r.json()["message"], r.text
+        assert r.status_code == 409 and "2" in r.json()["error"]["message"], r.text
 
         assert len(await objects(intake)) == 2
         assert await intake.count(ATTACHMENTS) == 2
@@ -163,4 +163,4 @@ async def test_a_damaged_object_is_refused_not_served(intake: Intake) -> None:
     stored[40] ^= 1
     await obs.put(r.json()["id"], bytes(stored), meta=ObjectMeta(name=r.json()["id"], headers=info.headers))
     served = await fetch(intake, receipt, r.json()["id"])
-    assert served.status_code == 500 and served.json()["code"] == "attachment_damaged"
+    assert served.status_code == 500 and served.json()["error"]["code"] == "attachment_damaged"

@@ -1,45 +1,62 @@
-"""The broker enforces who reads and writes what: each service as its own NATS user, within its own subjects.
+"""The broker enforces who reads and writes what: each service as its own NATS user, within its own subjects and files.
 
-The servers here are configured as `simpul up` configures its own: the four service users and `ops`, streams
-created by `ops`. A refusal is read from the server itself: it answers a forbidden publish or subscription with
-"Permissions Violation", which the connection's error callback receives before the reply to the next PING.
+The servers here are configured as `simpul up` configures its own: the four service users and `ops`, streams and
+the files' buckets created by `ops`. A refusal is read from the server itself: it answers a forbidden publish or
+subscription with "Permissions Violation", which the connection's error callback receives before the reply to the
+next PING.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import nats
+import nats.errors
 import pytest
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
-from nats.js.api import AckPolicy, ConsumerConfig
-from nats.js.errors import NotFoundError
+from nats.js.api import AckPolicy, ConsumerConfig, DiscardPolicy, ObjectMeta, StorageType
+from nats.js.errors import BucketNotFoundError, NotFoundError, ObjectNotFoundError
+from nats.js.object_store import ObjectStore
 
-from services.nats_users import GRANTS, OPS, USERS, NatsUser, config_password, hub_users, publish_allowed
+from services.nats_users import (
+    GRANTS,
+    OPS,
+    STREAM_NAMES,
+    USERS,
+    NatsUser,
+    config_password,
+    hub_users,
+    publish_allowed,
+)
 from services.natsd import NatsServer
 from services.registry import SERVICES
 from services.secrets_store import load_or_create
 from services.up import HubSetup, create_streams, service_env
 from shared.bus import DLQ_STREAM, PRIVATE_STREAM, STREAM, Bus
-from shared.bus.nats_bus import inbox_prefix
+from shared.bus.nats_bus import ensure_buckets, inbox_prefix
 from shared.bus.subjects import subject_matches
 from shared.domain import Status
 from shared.events import encode_event, new_event
 from shared.events.contracts import EVENT_MODELS, PRIVATE_ROOT, ComplaintStatusChanged
+from shared.events.topology import BUCKETS, FILES_AGENCY, FILES_INTAKE, Bucket
 from tests.support.apps import eventually
 
 PASSWORDS = {user: secrets.token_urlsafe(32) for user in USERS}
 PRIVATE_SUBJECT = f"{PRIVATE_ROOT}.contact.registered"
+MIB = 1024 * 1024
+REFUSED_WITHIN_S = 0.5
+"""A refused JetStream request is never answered: the client waits this long for it."""
 
 
 @pytest.fixture(scope="module")
@@ -253,14 +270,39 @@ async def test_every_service_is_held_to_its_own_subjects(authed: NatsServer, con
         forbidden += [f"$JS.API.DIRECT.GET.{stream}", f"$JS.API.CONSUMER.CREATE.{stream}"]
         forbidden += [f"$JS.API.CONSUMER.LIST.{stream}", f"$JS.API.CONSUMER.NAMES.{stream}"]
     forbidden += [f"$JS.API.CONSUMER.DELETE.{stream}.{durable}" for stream, durable in GRANTS[user].durables]
-    forbidden += ["$JS.API.STREAM.LIST", "$JS.API.STREAM.NAMES", "$JS.API.INFO", "_INBOX.x", "dlq.x", "x"]
-    assert len(forbidden) > 40
+    forbidden += ["$JS.API.STREAM.LIST", "$JS.API.INFO", "_INBOX.x", "dlq.x", "x"]
+    for bucket in BUCKETS:
+        forbidden += _forbidden_on_bucket(bucket, user)
+    if not _touches_files(user):
+        forbidden.append(STREAM_NAMES)
+    assert len(forbidden) > 60
     for subject in forbidden:
         assert await conn.refused_publish(subject), subject
     refused_subscriptions = [">", "simpul.>", "private.>", "dlq.>", "$JS.>", "_INBOX.>"]
     refused_subscriptions += [f"{inbox_prefix(other)}.>" for other in USERS if other != user]
     for subject in refused_subscriptions:
         assert await conn.refused_subscribe(subject), subject
+
+
+def _touches_files(user: str) -> bool:
+    return any(user == b.owner.value or user in b.readers for b in BUCKETS)
+
+
+def _forbidden_on_bucket(bucket: Bucket, user: str) -> list[str]:
+    """What `user` may not send about a bucket: no one but ops may make, change or delete its stream, delete one
+    message, read it bypassing the metadata lookups, or bind a named consumer; only its owner may write or purge it;
+    and a service that neither owns nor reads it may not even look it up."""
+    stream = bucket.stream
+    subjects = [f"$JS.API.STREAM.{verb}.{stream}" for verb in ("CREATE", "UPDATE", "DELETE", "MSG.DELETE")]
+    subjects += [f"$JS.API.DIRECT.GET.{stream}", f"$JS.API.DIRECT.GET.{stream}.$O.{bucket.name}.M.x"]
+    subjects += [f"$JS.API.CONSUMER.{verb}.{stream}.x" for verb in ("CREATE", "DURABLE.CREATE", "DELETE", "INFO")]
+    subjects += [f"$JS.API.CONSUMER.LIST.{stream}", f"$JS.API.CONSUMER.NAMES.{stream}"]
+    if user != bucket.owner.value:
+        subjects += [f"$O.{bucket.name}.C.x", f"$O.{bucket.name}.M.x", f"$JS.API.STREAM.PURGE.{stream}"]
+    if user != bucket.owner.value and user not in bucket.readers:
+        subjects += [f"$JS.API.STREAM.INFO.{stream}", f"$JS.API.STREAM.MSG.GET.{stream}"]
+        subjects += [f"$JS.API.CONSUMER.CREATE.{stream}", f"$JS.FC.{stream}.x.1"]
+    return subjects
 
 
 def test_the_grants_cover_every_event_and_only_intake_publishes_private_ones() -> None:
@@ -371,3 +413,187 @@ def test_simpul_up_gives_each_service_its_own_user_and_keys_and_keeps_them(tmp_p
         rings = {c: env.get(f"{spec.env_prefix}{c.upper()}_KEYS") for c in ("identity", "contact")}
         assert {c for c, keys in rings.items() if keys} == set(spec.channels), "only the rings it needs"
         assert all(keys == first.channel_keys[c][0] for c, keys in rings.items() if keys)
+
+
+def _bucket_id(bucket: Bucket) -> str:
+    return bucket.name
+
+
+async def _object_store(conn: Conn, bucket: Bucket, timeout: float = 5.0) -> ObjectStore:
+    return await conn.nc.jetstream(timeout=timeout).object_store(bucket.name)
+
+
+async def _times_out_refused(conn: Conn, attempt: Awaitable[object], *refused: str) -> None:
+    """The attempt fails for want of an answer, and the broker refused a publish to each of the `refused` subjects
+    (each a prefix) on the way."""
+    seen = len(conn.errors)
+    with pytest.raises(nats.errors.TimeoutError):
+        await attempt
+    await conn.settle()
+    errors = conn.errors[seen:]
+    for prefix in refused:
+        assert any(e.startswith(_violation("publish", prefix.lower())[:-1]) for e in errors), (prefix, errors)
+
+
+async def test_ops_creates_each_bucket_as_the_streams_and_a_services_bus_never_does(
+    authed: NatsServer, connect
+) -> None:
+    ops: Conn = await connect(OPS)
+    js = ops.nc.jetstream()
+    created = {}
+    for bucket in BUCKETS:
+        info = await js.stream_info(bucket.stream)
+        config = info.config
+        assert config.subjects == [f"$O.{bucket.name}.C.>", f"$O.{bucket.name}.M.>"]
+        assert (config.storage, config.num_replicas, config.discard) == (StorageType.FILE, 1, DiscardPolicy.NEW)
+        assert config.allow_rollup_hdrs, "an object's metadata replaces the one before it"
+        created[bucket.name] = info.created
+
+    await create_streams(authed.url, PASSWORDS[OPS])
+    assert {b.name: (await js.stream_info(b.stream)).created for b in BUCKETS} == created, "left as they were"
+
+    # Without its bucket a service starts all the same (its streams are there), and finds the bucket missing.
+    await js.delete_object_store(FILES_INTAKE.name)
+    intake = Bus(authed.url, name="test-intake", user="intake", password=PASSWORDS["intake"])
+    await intake.connect()
+    try:
+        with pytest.raises(BucketNotFoundError):
+            await intake.js.object_store(FILES_INTAKE.name)
+    finally:
+        await intake.close()
+    await ensure_buckets(js)
+    assert (await js.stream_info(FILES_INTAKE.stream)).config.num_replicas == 1
+
+
+@pytest.mark.parametrize("bucket", BUCKETS, ids=_bucket_id)
+async def test_a_buckets_owner_puts_gets_updates_lists_and_deletes_its_files(
+    authed: NatsServer, connect, bucket: Bucket
+) -> None:
+    owner: Conn = await connect(bucket.owner.value)
+    obs = await _object_store(owner, bucket)
+    data = secrets.token_bytes(MIB)
+    info = await obs.put("LPR-1/berkas-1", data)
+    assert (info.size, info.chunks) == (MIB, 8)
+    assert (await obs.get("LPR-1/berkas-1")).data == data
+    await obs.update_meta("LPR-1/berkas-1", ObjectMeta(name="LPR-1/berkas-1", description="bukti"))
+    assert (await obs.get_info("LPR-1/berkas-1")).description == "bukti"
+    await obs.put("LPR-1/berkas-2", b"%PDF-1.7 kedua")
+    await obs.put("LPR-1/berkas-2", b"%PDF-1.7 diganti")  # the first one's chunks are purged
+    assert (await obs.get("LPR-1/berkas-2")).data == b"%PDF-1.7 diganti"
+    assert sorted(i.name for i in await obs.list()) == ["LPR-1/berkas-1", "LPR-1/berkas-2"]
+
+    await obs.delete("LPR-1/berkas-1")
+    with pytest.raises(ObjectNotFoundError):
+        await obs.get("LPR-1/berkas-1")
+    assert [i.name for i in await obs.list(ignore_deletes=True)] == ["LPR-1/berkas-2"]
+    await owner.settle()
+    assert owner.errors == []
+    ops: Conn = await connect(OPS)
+    state = (await ops.nc.jetstream().stream_info(bucket.stream)).state
+    assert state.messages == 3, "two objects' metadata and the live one's chunk: no chunk is left behind"
+
+
+@pytest.mark.parametrize(
+    ("bucket", "reader"),
+    [(b, r.value) for b in BUCKETS for r in b.readers],
+    ids=lambda v: v.name if isinstance(v, Bucket) else v,
+)
+async def test_a_reader_gets_and_lists_a_bucket_but_may_not_put_delete_or_update_meta(
+    authed: NatsServer, connect, bucket: Bucket, reader: str
+) -> None:
+    owner: Conn = await connect(bucket.owner.value)
+    mine = await _object_store(owner, bucket)
+    data = secrets.token_bytes(10 * MIB)  # big enough for the consumer to ask for flow control replies
+    await mine.put("LPR-2/foto.jpg", data, ObjectMeta(description="asli"))
+
+    conn: Conn = await connect(reader)
+    obs = await _object_store(conn, bucket)
+    assert (await obs.get("LPR-2/foto.jpg")).data == data
+    assert [(i.name, i.size) for i in await obs.list()] == [("LPR-2/foto.jpg", 10 * MIB)]
+    assert (await obs.get_info("LPR-2/foto.jpg")).description == "asli"
+    await conn.settle()
+    assert conn.errors == []
+
+    tries = await _object_store(conn, bucket, timeout=REFUSED_WITHIN_S)
+    chunks, meta, purge = f"$O.{bucket.name}.C.", f"$O.{bucket.name}.M.", f"$JS.API.STREAM.PURGE.{bucket.stream}"
+    await _times_out_refused(conn, tries.put("LPR-2/foto.jpg", b"palsu"), chunks, purge)
+    edit = ObjectMeta(name="LPR-2/foto.jpg", description="diubah")
+    await _times_out_refused(conn, tries.update_meta("LPR-2/foto.jpg", edit), meta)
+    await _times_out_refused(conn, tries.delete("LPR-2/foto.jpg"), meta, purge)
+
+    assert (await mine.get("LPR-2/foto.jpg")).data == data, "the reader changed nothing"
+    assert [(i.name, i.description) for i in await mine.list()] == [("LPR-2/foto.jpg", "asli")]
+
+
+async def test_notify_can_neither_find_nor_read_a_bucket(authed: NatsServer, connect) -> None:
+    notify: Conn = await connect("notify")
+    js = notify.nc.jetstream(timeout=REFUSED_WITHIN_S)
+    for bucket in BUCKETS:
+        owner: Conn = await connect(bucket.owner.value)
+        await (await _object_store(owner, bucket)).put("LPR-3/surat.pdf", b"%PDF-1.7 rahasia")
+        await _times_out_refused(notify, js.object_store(bucket.name), f"$JS.API.STREAM.INFO.{bucket.stream}")
+        # Even knowing the stream, the object's metadata is refused, and with it the object.
+        unlooked = ObjectStore(bucket.name, bucket.stream, js)
+        await _times_out_refused(notify, unlooked.get("LPR-3/surat.pdf"), f"$JS.API.STREAM.MSG.GET.{bucket.stream}")
+        leaked: list[Msg] = []
+        assert await notify.refused_subscribe(f"$O.{bucket.name}.>", leaked)
+        await notify.settle()
+        assert leaked == []
+
+
+@pytest.mark.parametrize("user", list(GRANTS))
+async def test_no_service_may_create_a_bucket(authed: NatsServer, connect, user: str) -> None:
+    conn: Conn = await connect(user)
+    attempt = conn.nc.jetstream(timeout=REFUSED_WITHIN_S).create_object_store("simpul-files-mine")
+    await _times_out_refused(conn, attempt, "$JS.API.STREAM.CREATE.OBJ_simpul-files-mine")
+    ops: Conn = await connect(OPS)
+    with pytest.raises(NotFoundError):
+        await ops.nc.jetstream().stream_info("OBJ_simpul-files-mine")
+
+
+async def test_a_consumer_on_a_bucket_delivered_elsewhere_passes_for_no_event(authed: NatsServer, connect) -> None:
+    """The broker does not check where a consumer delivers: agency, owner of a bucket, may point one at routing's
+    subject. What arrives keeps its `$O.` subject, so no consumer of events takes it for one."""
+    agency: Conn = await connect("agency")
+    forged = encode_event(
+        new_event(
+            ComplaintStatusChanged(
+                tracking_id="LPR-4",
+                status=Status.completed,
+                actor="system",
+                case_version=9,
+                changed_at=datetime.now(UTC),
+            ),
+            source="routing",
+        )
+    )
+    await (await _object_store(agency, FILES_AGENCY)).put("forged", forged)
+    ops: Conn = await connect(OPS)
+    witnessed: list[Msg] = []
+    assert not await ops.refused_subscribe("simpul.complaint.status_changed", witnessed)  # someone is listening
+
+    inbox = f"{inbox_prefix('agency')}.probe"
+    answers: list[Msg] = []
+    assert not await agency.refused_subscribe(inbox, answers)
+    config = ConsumerConfig(
+        deliver_subject="simpul.complaint.status_changed",
+        ack_policy=AckPolicy.NONE,
+        filter_subject=f"$O.{FILES_AGENCY.name}.C.>",
+    )
+    request = {"stream_name": FILES_AGENCY.stream, "config": config.as_dict()}
+    subject = f"$JS.API.CONSUMER.CREATE.{FILES_AGENCY.stream}"
+    assert not await agency.refused_publish(subject, json.dumps(request).encode(), reply=inbox)
+    await eventually(lambda: _truthy(answers))
+    assert b'"error"' not in answers[0].data, answers[0].data
+
+    await eventually(lambda: _truthy(witnessed))
+    assert [m.subject[: len(f"$O.{FILES_AGENCY.name}.C.")] for m in witnessed] == [f"$O.{FILES_AGENCY.name}.C."]
+    js = ops.nc.jetstream()
+
+    async def stored() -> int:
+        return (await js.stream_info(STREAM)).state.messages
+
+    with contextlib.suppress(AssertionError):  # nats-server 2.15 takes the delivery in (the stream hears its subject)
+        await eventually(stored, timeout=2)
+    info = await js.stream_info(STREAM, subjects_filter=">")
+    assert not [s for s in info.state.subjects or {} if s.startswith("simpul.")], info.state.subjects

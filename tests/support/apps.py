@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import nats
 import orjson
 from fastapi import FastAPI
 from nats.js.errors import NotFoundError
 
 from services.natsd import NatsServer
 from shared.bus import STREAM, Bus
+from shared.bus.nats_bus import ensure_buckets
 from shared.crypto import Sealer
 from shared.db.migrations import upgrade_async
 from shared.events import EventData, encode_event, new_event
@@ -86,6 +88,16 @@ async def test_bus(natsd: NatsServer) -> AsyncIterator[Bus]:
         yield bus
     finally:
         await bus.close()
+
+
+async def create_buckets(natsd: NatsServer) -> None:
+    """The files' buckets, as `ops` creates them before a hub's services start: a service may only look them up.
+    (The tests' open server lets the services create the streams themselves.)"""
+    nc = await nats.connect(natsd.url, allow_reconnect=False)
+    try:
+        await ensure_buckets(nc.jetstream())
+    finally:
+        await nc.close()
 
 
 test_bus.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test, wherever it is imported

@@ -9,11 +9,17 @@ from pydantic_settings import SettingsConfigDict
 
 from shared.files.settings import AttachmentSettings
 from shared.http.client_address import IPNetwork, parse_networks
+from shared.http.limits import BodyLimitSettings
 from shared.settings import EncryptionSettings, IdempotencySettings, IdentityChannelSettings, ServiceSettings
 
 
 class AgencySettings(
-    AttachmentSettings, ServiceSettings, EncryptionSettings, IdentityChannelSettings, IdempotencySettings
+    AttachmentSettings,
+    ServiceSettings,
+    EncryptionSettings,
+    IdentityChannelSettings,
+    BodyLimitSettings,
+    IdempotencySettings,
 ):
     service_name: ClassVar[str] = "agency"
     model_config = SettingsConfigDict(env_prefix="SIMPUL_AGENCY_", extra="ignore")

@@ -16,10 +16,17 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.openapi_merge import merge_openapi
-from services.upstream import Answer, UpstreamBroken, UpstreamPool, UpstreamUnavailable
+from services.upstream import Answer, StreamedAnswer, UpstreamBroken, UpstreamPool, UpstreamUnavailable
 from shared.errors import ApiError
+from shared.http.attachment_paths import is_download_path, is_upload_path
 from shared.http.errors import install_error_handlers
-from shared.http.limits import DEFAULT_MAX_BODY_BYTES, BodyLimitMiddleware
+from shared.http.limits import (
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_UPLOAD_BODY_BYTES,
+    BodyLimitMiddleware,
+    content_length,
+    upload_body_limit,
+)
 
 HOP_BY_HOP = frozenset(
     {
@@ -46,6 +53,10 @@ BODY_IDLE_SECONDS = 10.0
 """A body that sends nothing for this long is answered 408: the head's deadline (gateway_http) has passed by then."""
 BODY_TIMEOUT_SECONDS = 120.0
 """The whole body must arrive within this, however it trickles (at the service's limit, from a slow mobile link)."""
+UPLOAD_TIMEOUT_SECONDS = 600.0
+"""As BODY_TIMEOUT_SECONDS, for a file upload's body (10 MiB over a 200 kbit/s link takes 7 minutes)."""
+SEND_IDLE_SECONDS = 30.0
+"""A streamed answer (a file) whose client takes nothing for this long is cut off: it holds a service's connection."""
 DESCRIPTION = (
     "Simpul: a coordination hub for complaints about public services (SP4N-LAPOR! style). "
     "Reporters and channels use `/api/v1/complaints`; hub coordinators `/api/v1/hub`; agency systems "
@@ -61,6 +72,9 @@ class Upstream:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     """The service's own limit: the gateway buffers a body before it forwards it, so it refuses (with the service's
     413) what the service would refuse, before reading more of it than the service would."""
+    max_upload_body_bytes: int = DEFAULT_MAX_UPLOAD_BODY_BYTES
+    """The service's own limit on a file upload's body (shared.http.attachment_paths), which the gateway streams
+    to the service rather than buffers: past it, the gateway stops and answers the service's 413."""
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -71,7 +85,12 @@ def create_gateway(upstreams: Sequence[Upstream], version: str = "1.0.0") -> ASG
     """The API paths go straight to their service through a lean ASGI proxy; the rest (docs, health) to FastAPI."""
     ordered = sorted(upstreams, key=lambda u: len(u.prefix), reverse=True)
     pools = {u.name: _pool(u.base_url) for u in upstreams}
-    proxies = {u.name: BodyLimitMiddleware(_proxy(pools[u.name], u.name), u.max_body_bytes) for u in upstreams}
+    proxies = {
+        u.name: BodyLimitMiddleware(
+            _proxy(pools[u.name], u.name), u.max_body_bytes, larger=[(is_upload_path, u.max_upload_body_bytes)]
+        )
+        for u in upstreams
+    }
     site = BodyLimitMiddleware(_site(upstreams, pools, version))
 
     async def gateway(scope: Scope, receive: Receive, send: Send) -> None:
@@ -90,6 +109,16 @@ def service_body_limit(env_prefix: str, environ: Mapping[str, str]) -> int:
     """A service's body limit as it reads it from its environment (`<prefix>MAX_BODY_BYTES`), else the default."""
     value = environ.get(f"{env_prefix}MAX_BODY_BYTES", "")
     return int(value) if value.strip().isdigit() else DEFAULT_MAX_BODY_BYTES
+
+
+def service_upload_limit(env_prefix: str, environ: Mapping[str, str]) -> int:
+    """A service's limit on an upload's body as it reads it from its environment: `<prefix>MAX_UPLOAD_BODY_BYTES`,
+    else `<prefix>ATTACHMENT_MAX_BYTES` and room for the multipart framing, else the default."""
+    explicit = environ.get(f"{env_prefix}MAX_UPLOAD_BODY_BYTES", "").strip()
+    largest_file = environ.get(f"{env_prefix}ATTACHMENT_MAX_BYTES", "").strip()
+    return upload_body_limit(
+        int(explicit) if explicit.isdigit() else None, int(largest_file) if largest_file.isdigit() else None
+    )
 
 
 def _pool(base_url: str) -> UpstreamPool:
@@ -156,18 +185,32 @@ def _site(upstreams: Sequence[Upstream], pools: dict[str, UpstreamPool], version
 
 def _proxy(pool: UpstreamPool, name: str) -> ASGIApp:
     async def proxy(scope: Scope, receive: Receive, send: Send) -> None:
-        await _forward(pool, name, scope, receive, send)
+        path = scope["path"]
+        if "/attachments" in path and (is_upload_path(path) or is_download_path(path)):
+            await _forward_streamed(pool, name, scope, receive, send)
+        else:
+            await _forward(pool, name, scope, receive, send)
 
     return proxy
 
 
-async def _forward(pool: UpstreamPool, name: str, scope: Scope, receive: Receive, send: Send) -> None:
+def _target(scope: Scope) -> bytes:
     # Forward the path as received (still percent-encoded), so the service judges it, not the gateway.
-    target = scope.get("raw_path") or scope["path"].encode()
+    target: bytes = scope.get("raw_path") or scope["path"].encode()
     if scope.get("query_string"):
         target = target + b"?" + scope["query_string"]
+    return target
+
+
+def _forwarded_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
     headers = [(k, v) for k, v in scope["headers"] if k not in FORWARDING]
     headers.append((b"x-forwarded-for", _forwarded_for(scope).encode("latin-1")))
+    return headers
+
+
+async def _forward(pool: UpstreamPool, name: str, scope: Scope, receive: Receive, send: Send) -> None:
+    target = _target(scope)
+    headers = _forwarded_headers(scope)
     try:
         body = await _read_body(receive)
     except TimeoutError:
@@ -201,6 +244,96 @@ async def _forward(pool: UpstreamPool, name: str, scope: Scope, receive: Receive
         out.append((b"content-length", str(len(answer.body)).encode("latin-1")))
     await send({"type": "http.response.start", "status": answer.status, "headers": out})
     await send({"type": "http.response.body", "body": answer.body})
+
+
+class _ClientGone(Exception):
+    """The client went away before its body was all sent."""
+
+
+class _BodyTimedOut(Exception):
+    """The client's body stalled for BODY_IDLE_SECONDS, or was not all there within its whole-body bound."""
+
+
+class _StreamedBody:
+    """A request's body, passed on as it arrives; whether any of it was asked for, and whether it all was."""
+
+    def __init__(self, receive: Receive, total_seconds: float):
+        self.receive = receive
+        self.total_seconds = total_seconds
+        self.started = False
+        self.finished = False
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        self.started = True
+        loop = asyncio.get_running_loop()
+        end = loop.time() + self.total_seconds
+        while True:
+            try:
+                async with asyncio.timeout_at(min(end, loop.time() + BODY_IDLE_SECONDS)):
+                    message = await self.receive()
+            except TimeoutError:
+                raise _BodyTimedOut from None
+            if message["type"] == "http.disconnect":
+                raise _ClientGone
+            if chunk := message.get("body", b""):
+                yield chunk
+            if not message.get("more_body", False):
+                self.finished = True
+                return
+
+
+async def _forward_streamed(pool: UpstreamPool, name: str, scope: Scope, receive: Receive, send: Send) -> None:
+    """As _forward, but the body goes on as it arrives and the answer comes back as it comes: a file, up or down."""
+    target = _target(scope)
+    headers = _forwarded_headers(scope)
+    chunked = any(k == b"transfer-encoding" for k, _ in scope["headers"])
+    # Neither a length nor chunked framing: the request has no body (RFC 9112, 6.3).
+    length = None if chunked else (content_length(scope) or 0)
+    body = _StreamedBody(receive, UPLOAD_TIMEOUT_SECONDS if is_upload_path(scope["path"]) else BODY_TIMEOUT_SECONDS)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CONNECT_RETRY_SECONDS
+    answering = False
+    try:
+        while True:
+            try:
+                async with pool.request_stream(scope["method"], target, headers, body.chunks(), length) as answer:
+                    answering = True
+                    await _relay(answer, send)
+                return
+            except UpstreamUnavailable:
+                if body.started:
+                    raise
+                # Nothing was sent, so a retry is safe: the service is (re)starting.
+                if loop.time() > deadline:
+                    await _send(send, _error(503, "service_unavailable", f"{name} is unavailable; retry shortly"))
+                    return
+                await asyncio.sleep(0.2)
+    except _ClientGone:
+        return  # the service's connection was closed mid-body: the service saw the body break off
+    except _BodyTimedOut:
+        await _send(send, _error(408, "request_timeout", "the request body did not arrive in time"), close=True)
+    except TimeoutError:
+        if not answering:
+            await _send(send, _error(504, "gateway_timeout", f"{name} did not answer in time"))
+    except (UpstreamBroken, OSError):
+        # Once the answer has begun, returning with it unfinished makes the server cut the client off.
+        if not answering:
+            await _send(send, _error(502, "bad_gateway", f"{name} could not be asked this request"))
+
+
+async def _relay(answer: StreamedAnswer, send: Send) -> None:
+    """The service's answer to the client, chunk by chunk; with the service's length, if it gave one.
+
+    An answer that comes before the body has all been sent (the service closed the connection) leaves the client's
+    connection open: the server reads the rest of the body and drops it, and the client gets to read the answer
+    (closing on unread bytes would reset the connection, and the answer might be lost with it)."""
+    out = [(k, v) for k, v in answer.headers if k.lower() not in RESPONSE_DROPPED]
+    out += [(k, v) for k, v in answer.headers if k.lower() == b"content-length"]
+    await send({"type": "http.response.start", "status": answer.status, "headers": out})
+    async for chunk in answer.body:
+        async with asyncio.timeout(SEND_IDLE_SECONDS):
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
 
 
 async def _read_body(receive: Receive) -> bytes | None:

@@ -3,8 +3,9 @@
 The proxy sends each /api/v1/... prefix straight to its service and only /docs, /openapi.json, /healthz and /readyz
 here: the merged docs of the four services, and the readiness of all four. Configured from the environment:
 SIMPUL_GATEWAY_HOST [127.0.0.1], SIMPUL_GATEWAY_PORT [8000], and SIMPUL_GATEWAY_<SERVICE>_URL for each service
-[http://<service>:8000, its name on the compose network], and each service's body limit as the service reads it
-(SIMPUL_INTAKE_MAX_BODY_BYTES; 256 KiB for the others).
+[http://<service>:8000, its name on the compose network], and each service's body limits as the service reads them
+(<service prefix>MAX_BODY_BYTES, 256 KiB by default; <service prefix>MAX_UPLOAD_BODY_BYTES for a file upload, by
+default <service prefix>ATTACHMENT_MAX_BYTES or 10 MiB, plus 64 KiB).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 
 import uvicorn
 
-from services.gateway import Upstream, create_gateway, service_body_limit
+from services.gateway import Upstream, create_gateway, service_body_limit, service_upload_limit
 from services.gateway_http import GatewayHttpProtocol
 from services.registry import SERVICES
 from shared.logging import configure_logging
@@ -30,6 +31,7 @@ def upstreams_from_env(environ: Mapping[str, str]) -> list[Upstream]:
             s.api_prefix,
             environ.get(f"{PREFIX}{s.name.upper()}_URL", f"http://{s.name}:8000"),
             service_body_limit(s.env_prefix, environ),
+            service_upload_limit(s.env_prefix, environ),
         )
         for s in SERVICES
     ]

@@ -25,7 +25,7 @@ import uvicorn
 import uvloop
 
 from services.data_dir import prepare_data_dir
-from services.gateway import Upstream, create_gateway, service_body_limit
+from services.gateway import Upstream, create_gateway, service_body_limit, service_upload_limit
 from services.gateway_http import GatewayHttpProtocol
 from services.nats_users import OPS, hub_users
 from services.natsd import NatsServer
@@ -246,6 +246,7 @@ def _gateway_server(ports: dict[str, int], envs: dict[str, dict[str, str]], port
             s.api_prefix,
             f"http://127.0.0.1:{ports[s.name]}",
             service_body_limit(s.env_prefix, os.environ | envs[s.name]),
+            service_upload_limit(s.env_prefix, os.environ | envs[s.name]),
         )
         for s in SERVICES
     ]

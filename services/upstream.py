@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 import httpcore
 
@@ -20,6 +23,8 @@ MAX_CONNECTIONS = 256
 SPREAD_CONNECTIONS = 4
 """Connections the pool opens before it reuses one, however light the load: used in turn, they let a balancer
 behind the pool (a Kubernetes Service) spread even one request at a time over a service's replicas."""
+
+T = TypeVar("T")
 
 
 class UpstreamUnavailable(ConnectionError):
@@ -35,6 +40,14 @@ class Answer:
     status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes
+
+
+@dataclass
+class StreamedAnswer:
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: AsyncIterator[bytes]
+    """The body as it arrives; its errors are the pool's (UpstreamBroken, TimeoutError)."""
 
 
 class UpstreamPool:
@@ -86,6 +99,55 @@ class UpstreamPool:
                 await conn.aclose()
             return Answer(response.status, list(response.headers), content)
 
+    @asynccontextmanager
+    async def request_stream(
+        self,
+        method: str,
+        target: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: AsyncIterable[bytes],
+        length: int | None,
+    ) -> AsyncIterator[StreamedAnswer]:
+        """Send one request whose body is sent as `body` gives it (`length` bytes, or chunked when None), and give
+        the answer as it arrives. The headers must leave out Host, Content-Length and Transfer-Encoding.
+
+        No bound covers the whole exchange, which lasts as long as the client takes to send or read the body: a
+        write or a read that waits `timeout` fails, and so does an answer that has not begun within `timeout` of the
+        body's end. Whatever `body` raises comes out as it is, the connection closed: the service sees a broken
+        body. The connection goes back to the pool only once the answer was read to its end."""
+        framing = (b"content-length", str(length).encode("latin-1")) if length is not None else _CHUNKED
+        sent = [(b"host", self._host_header), framing, *headers]
+        url = httpcore.URL(scheme=b"http", host=self._origin.host, port=self.port, target=target)
+        loop = asyncio.get_running_loop()
+        async with self._slots:
+            conn = self._connection()
+            self._in_use += 1
+            reusable = False
+            try:
+                async with asyncio.timeout(None) as head_deadline:
+
+                    async def content() -> AsyncIterator[bytes]:
+                        async for chunk in body:
+                            yield chunk
+                        head_deadline.reschedule(loop.time() + self.timeout)
+
+                    request = httpcore.Request(
+                        method.encode("latin-1"), url, headers=sent, content=content(), extensions=self._extensions
+                    )
+                    response = await _translating(conn.handle_async_request(request))
+                try:
+                    yield StreamedAnswer(response.status, list(response.headers), _chunks(response))
+                finally:
+                    # Idle again only if the answer was read to its end; otherwise httpcore closes it.
+                    await response.aclose()
+                reusable = conn.is_idle() and _nothing_unasked(conn)
+            finally:
+                self._in_use -= 1
+                if reusable:
+                    self._idle.append(conn)
+                else:
+                    await conn.aclose()
+
     async def close(self) -> None:
         while self._idle:
             await self._idle.pop().aclose()
@@ -99,6 +161,34 @@ class UpstreamPool:
                 return conn
             _close_soon(conn)
         return httpcore.AsyncHTTPConnection(self._origin, keepalive_expiry=IDLE_SECONDS)
+
+
+_CHUNKED = (b"transfer-encoding", b"chunked")
+
+
+async def _translating(awaitable: Awaitable[T]) -> T:
+    try:
+        return await awaitable
+    except BaseException as exc:
+        translated = _translated(exc)
+        if translated is exc:
+            raise
+        raise translated from exc
+
+
+async def _chunks(response: httpcore.Response) -> AsyncIterator[bytes]:
+    stream = response.aiter_stream()
+    while True:
+        try:
+            chunk = await anext(stream)
+        except StopAsyncIteration:
+            return
+        except BaseException as exc:
+            translated = _translated(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
+        yield chunk
 
 
 def _nothing_unasked(conn: httpcore.AsyncHTTPConnection) -> bool:

@@ -105,7 +105,7 @@ async def test_a_sealed_file_opens_to_what_went_in(size: int) -> None:
     data, key = os.urandom(size), new_file_key()
     sealed = _seal(data, key)
     assert len(sealed) == sealed_size(size)
-    assert data[:32] not in sealed
+    assert size < 16 or data[:16] not in sealed
     assert await _open(sealed, key) == data
     assert await _open(sealed, key, chunk=len(sealed)) == data
 

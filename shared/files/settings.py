@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings
 
+from shared.http.limits import DEFAULT_ATTACHMENT_MAX_BYTES
 from shared.settings import ServiceSettings, key_ring
 
 MIB = 1024 * 1024
@@ -36,7 +37,9 @@ class FileKeySettings(BaseSettings):
 class AttachmentSettings(ServiceSettings, FileKeySettings):
     """For the services that take uploads (intake, agency): what is accepted, and how it is checked."""
 
-    attachment_max_bytes: int = Field(default=10 * MIB, ge=1, description="The largest file, in bytes (413 beyond).")
+    attachment_max_bytes: int = Field(
+        default=DEFAULT_ATTACHMENT_MAX_BYTES, ge=1, description="The largest file, in bytes (413 beyond)."
+    )
     attachment_max_files: int = Field(
         default=10, ge=1, description="Files one uploader may attach to a case (409 attachment_limit_reached beyond)."
     )

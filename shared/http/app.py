@@ -9,10 +9,11 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.http.attachment_paths import is_upload_path
 from shared.http.concrete_paths import refuse_templates_on_concrete_paths
 from shared.http.errors import install_error_handlers
 from shared.http.health import router as health_router
-from shared.http.limits import DEFAULT_MAX_BODY_BYTES, BodyLimitSettings
+from shared.http.limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_UPLOAD_BODY_BYTES, BodyLimitSettings
 from shared.http.middleware import RequestGuardMiddleware
 from shared.http.openapi import document_shared_responses
 from shared.runtime import Runtime
@@ -42,8 +43,13 @@ def build_app(
     install_error_handlers(app)
     document_shared_responses(app)
     settings = runtime.settings
-    max_body_bytes = settings.max_body_bytes if isinstance(settings, BodyLimitSettings) else DEFAULT_MAX_BODY_BYTES
-    app.add_middleware(RequestGuardMiddleware, service=runtime.service, max_body_bytes=max_body_bytes)
+    limits = settings if isinstance(settings, BodyLimitSettings) else None
+    app.add_middleware(
+        RequestGuardMiddleware,
+        service=runtime.service,
+        max_body_bytes=limits.max_body_bytes if limits else DEFAULT_MAX_BODY_BYTES,
+        larger=[(is_upload_path, limits.max_upload_body_bytes if limits else DEFAULT_MAX_UPLOAD_BODY_BYTES)],
+    )
     app.include_router(health_router)
     for router in routers:
         app.include_router(router)

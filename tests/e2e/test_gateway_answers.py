@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from shared.http.limits import DEFAULT_MAX_BODY_BYTES
+from shared.http.limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_UPLOAD_BODY_BYTES
 from tests.e2e.hub import Hub, asyncpg_url, drop_schemas, running_hub
 from tests.support.databases import backends
 
@@ -154,13 +154,13 @@ async def test_200_concurrent_mixed_requests_each_get_their_own_answer(hub: Hub)
             assert r.status_code == 200 and r.json()["title"] == title, (title, r.text)
 
 
-async def _head_only(port: int, declared: int) -> Raw:
+async def _head_only(port: int, declared: int, path: str = PATH) -> Raw:
     """A POST whose head declares `declared` bytes of body and sends none: only an answer from the head can come."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         async with asyncio.timeout(ANSWER_TIMEOUT_S):
             writer.write(
-                f"POST {PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {declared}\r\n\r\n".encode()
             )
             await writer.drain()
@@ -176,3 +176,19 @@ async def test_a_body_over_the_services_limit_is_refused_from_its_head_alone(hub
     assert through_gateway.status == from_the_service.status == 413, through_gateway
     assert through_gateway.json() == from_the_service.json()
     assert through_gateway.json()["error"]["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize(("service", "path"), [("intake", PATH), ("agency", "/api/v1/agency/complaints")])
+async def test_a_file_upload_has_the_services_larger_limit_through_the_gateway(
+    hub: Hub, service: str, path: str
+) -> None:
+    upload = f"{path}/SPL-NOSUCHCASE/attachments"
+    over = DEFAULT_MAX_UPLOAD_BODY_BYTES + 1
+    through_gateway = await _head_only(_port(hub), over, upload)
+    from_the_service = await _head_only(hub.state()["services"][service]["port"], over, upload)
+    assert through_gateway.status == from_the_service.status == 413, through_gateway
+    assert through_gateway.json() == from_the_service.json()
+    assert str(DEFAULT_MAX_UPLOAD_BODY_BYTES) in through_gateway.json()["error"]["message"]
+    async with httpx.AsyncClient(base_url=hub.base_url, timeout=ANSWER_TIMEOUT_S) as client:
+        r = await client.post(upload, content=b"\x00" * (4 * DEFAULT_MAX_BODY_BYTES))
+    assert r.json()["error"]["code"] != "payload_too_large", r.text

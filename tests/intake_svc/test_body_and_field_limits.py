@@ -140,3 +140,23 @@ async def test_every_field_has_a_maximum(intake: Intake) -> None:
     # At their maximum, the same fields are accepted.
     r = await intake.client.post(f"{path}/messages", json={"content": "x" * 5000}, headers=headers)
     assert r.status_code == 201, r.text
+
+
+async def test_an_upload_has_its_own_larger_limit(database: TestDatabase, natsd: Any, tmp_path: Path) -> None:
+    """How an upload's body over the limit is cut off as it streams in is the kit's (tests/test_kit_upload_limits.py):
+    here, that intake gives its upload path the setting."""
+    async with limited_intake(database, natsd, tmp_path, max_body_bytes=2048, max_upload_body_bytes=8192) as intake:
+        receipt = await intake.submit()
+        upload = f"/api/v1/complaints/{receipt['tracking_id']}/attachments"
+        headers = {"X-Receipt": receipt["receipt"], "Content-Type": "application/octet-stream"}
+        declared = Chunks(8193, declared=True)
+        too_large = await intake.client.post(upload, content=declared.stream(), headers=declared.headers | headers)
+        # Past the ordinary limit, and binary: the guard lets it through to the app.
+        within = await intake.client.post(upload, content=b"\x00" * 8192, headers=headers)
+        elsewhere = await intake.client.post(f"{upload}/x", content=b" " * 4096, headers=headers)
+    assert too_large.status_code == 413 and declared.sent == 0
+    assert too_large.json()["error"]["message"] == "the request body is larger than 8192 bytes"
+    refusal = within.json().get("error", {})
+    assert refusal.get("code") != "payload_too_large" and "NUL" not in refusal.get("message", ""), within.text
+    assert elsewhere.status_code == 413
+    assert elsewhere.json()["error"]["message"] == "the request body is larger than 2048 bytes"

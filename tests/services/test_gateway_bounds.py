@@ -18,6 +18,7 @@ from services.gateway import Upstream, create_gateway
 from tests.services.gateway_peers import echo_upstream, serving
 
 PATH = "/api/v1/complaints/echo"
+UPLOAD_PATH = "/api/v1/complaints/SPL-1/attachments"
 GIVE_UP_S = 20.0
 """How long a test waits for the gateway to act: far beyond every bound under test."""
 
@@ -67,20 +68,29 @@ async def test_a_head_sent_slowly_is_answered_408_and_closed(monkeypatch: pytest
     assert status == 408 and body["error"]["code"] == "request_timeout" and closed  # type: ignore[index]
 
 
-@pytest.mark.parametrize("bound", ["BODY_IDLE_SECONDS", "BODY_TIMEOUT_SECONDS"])
+@pytest.mark.parametrize(
+    ("bound", "path"),
+    [
+        ("BODY_IDLE_SECONDS", PATH),
+        ("BODY_TIMEOUT_SECONDS", PATH),
+        # A file upload's body is passed on as it arrives, under the same idle bound and a longer whole-body one.
+        ("BODY_IDLE_SECONDS", UPLOAD_PATH),
+        ("UPLOAD_TIMEOUT_SECONDS", UPLOAD_PATH),
+    ],
+)
 async def test_a_body_that_stalls_or_trickles_is_answered_408_and_closed(
-    monkeypatch: pytest.MonkeyPatch, bound: str
+    monkeypatch: pytest.MonkeyPatch, bound: str, path: str
 ) -> None:
     """The head arrives in time; the body then stops (idle bound) or drips a byte at a time (whole-body bound)."""
     monkeypatch.setattr(gateway_module, bound, 1.0)
     async with _gateway() as port:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
-            writer.write(f"POST {PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789".encode())
+            writer.write(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789".encode())
 
             async def trickle() -> None:
                 for _ in range(int(GIVE_UP_S * 10)):
-                    if bound == "BODY_TIMEOUT_SECONDS":
+                    if bound != "BODY_IDLE_SECONDS":
                         writer.write(b"x")
                         await writer.drain()
                     await asyncio.sleep(0.1)

@@ -49,7 +49,7 @@ from shared.bus.subjects import subject_matches
 from shared.domain import Status
 from shared.events import encode_event, new_event
 from shared.events.contracts import EVENT_MODELS, PRIVATE_ROOT, ComplaintStatusChanged
-from shared.events.topology import BUCKETS, FILES_AGENCY, FILES_INTAKE, Bucket
+from shared.events.topology import BUCKETS, FILES_AGENCY, FILES_INTAKE, ROUTES, Bucket
 from tests.support.apps import eventually
 
 PASSWORDS = {user: secrets.token_urlsafe(32) for user in USERS}
@@ -307,12 +307,12 @@ def _forbidden_on_bucket(bucket: Bucket, user: str) -> list[str]:
 
 def test_the_grants_cover_every_event_and_only_intake_publishes_private_ones() -> None:
     assert set(GRANTS) == {s.name for s in SERVICES}
-    for model in EVENT_MODELS.values():
-        root = PRIVATE_ROOT if model.private else "simpul"
-        subject = f"{root}.{model.event_type}" + (".NODE" if model.event_type == "complaint.dispositioned" else "")
+    assert {route.contract for route in ROUTES} == set(EVENT_MODELS.values())
+    for route in ROUTES:
+        subject = route.subject.replace("*", "NODE")
         publishers = [s for s in GRANTS if _covered(subject, GRANTS[s].publishes)]
-        assert len(publishers) == 1, (subject, publishers)
-        if model.private:
+        assert publishers == [route.publisher.value], (subject, publishers)
+        if route.contract.private:
             assert publishers == ["intake"]
     readers = [s for s, g in GRANTS.items() for stream, _ in g.durables if stream == PRIVATE_STREAM]
     assert readers == ["notify"]

@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             results["cpu"] = cpu.breakdown(hub, backlog_seconds=backlog_seconds, accepting_seconds=seconds / 3)
             if args.smoke:  # a hub takes long to start: the token-sized uploads share this one, once it is quiet
                 cpu.wait_until_filed(hub, cpu.count(hub.data_dir / "intake.db", "complaints"))
-                results["upload"] = _uploads(hub, Path(tmp), args.smoke)
+                results["upload"] = _uploads(hub, Path(tmp), args.smoke) | {"shared_hub": True}
         if not args.smoke:
             say("starting a fresh hub for the uploads ...")
             with running_hub(Path(tmp) / "upload") as hub:

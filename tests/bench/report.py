@@ -242,8 +242,9 @@ def _uploads(results: dict[str, Any]) -> list[str]:
     return [
         "## Uploads",
         "",
-        f"Measured by `{upload['command']}` on {upload['measured_at']}, on a hub of their own"
-        f"{' (the CPU breakdown’s, in a smoke run)' if results.get('smoke') else ''}. A {size} file (`%PDF-1.4` and"
+        f"Measured by `{upload['command']}` on {upload['measured_at']}, on"
+        f" {'the CPU breakdown’s hub once it was quiet' if upload.get('shared_hub') else 'a hub of their own'}."
+        f" A {size} file (`%PDF-1.4` and"
         " random bytes, so that nothing compresses it) as the multipart field `file`, from"
         f" {n} clients that each send the next upload as soon as the last is answered (httpx on uvloop, a separate"
         f" process, tests/bench/upload_load.py), for {upload['seconds']:.0f} s after a warm-up.",
@@ -262,7 +263,11 @@ def _uploads(results: dict[str, Any]) -> list[str]:
         "| process | ms per upload |",
         "|---|---|",
         *[f"| {name} | {ms:.2f} |" for name, ms in cpu.items()],
-        f"| total | {sum(cpu.values()):.2f} |",
+        f"| total, the hub | {sum(cpu.values()):.2f} |",
+        f"| the load generator | {upload['load_cpu_ms_per_upload']:.2f} |",
+        "",
+        f"The bare endpoint took {bare['cpu_ms_per_upload']['server']:.2f} ms of CPU per upload, and its load generator"
+        f" {bare['cpu_ms_per_upload']['load']:.2f} ms.",
         "",
         f"Resident memory (MiB) around {memory['uploads']} uploads of {_mib(memory['size'])} at once, each to a case"
         " of its own: the idle figure is VmRSS just before, the peak VmHWM (reset just before, through"

@@ -37,10 +37,11 @@ def _upload(hub_per_s: float, intake_rise: float) -> dict[str, Any]:
         "size": 5 * MIB,
         "concurrency": 4,
         "seconds": 15.0,
-        "bare": run(80.0) | {"method": "a bare endpoint"},
+        "bare": run(80.0) | {"method": "a bare endpoint", "cpu_ms_per_upload": {"server": 9.0, "load": 4.0}},
         "hub": run(hub_per_s) | {"cases": 30, "per_case": 10},
         "ratio": hub_per_s / 80.0,
         "cpu_ms_per_upload": {"intake": 20.0, "gateway": 8.0, "nats-server": 6.0},
+        "load_cpu_ms_per_upload": 4.5,
         "memory": _memory(intake_rise),
     }
 
@@ -60,7 +61,8 @@ def test_the_uploads_alone_make_a_report_with_their_targets(tmp_path: Path) -> N
     memory = rows["intake's peak resident memory above idle, 8 concurrent 10 MiB uploads (MiB)"]
     assert memory.endswith("| 70.5 | < 64 MiB | **no** |")
     assert "| intake | 80.0 | 150.5 | 70.5 | 80.0 | 115.2 | 35.2 |" in page
-    assert "| total | 34.00 |" in page
+    assert "| total, the hub | 34.00 |" in page and "| the load generator | 4.50 |" in page
+    assert "The bare endpoint took 9.00 ms of CPU per upload, and its load generator 4.00 ms." in page
     assert "## Uploads" in page and "{" not in page
     assert not (tmp_path / "performance.png").exists()
     assert json.loads((tmp_path / "performance.json").read_text())["upload"]["ratio"] == 44.0 / 80.0

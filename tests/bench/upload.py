@@ -53,7 +53,8 @@ BARE_METHOD = (
 
 
 @contextmanager
-def bare_server(directory: Path) -> Iterator[str]:
+def bare_server(directory: Path) -> Iterator[tuple[str, int]]:
+    """The bare endpoint's base URL and process id."""
     directory.mkdir(parents=True, exist_ok=True)
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "tests.bench.upload_baseline", str(port), str(directory)])
@@ -63,7 +64,7 @@ def bare_server(directory: Path) -> Iterator[str]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the upload baseline server did not start")
             time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", proc.pid
     finally:
         proc.terminate()
         proc.wait(30)
@@ -72,14 +73,19 @@ def bare_server(directory: Path) -> Iterator[str]:
 def measure_bare(tmp: Path, *, seconds: float, smoke: bool, say: Say) -> dict[str, Any]:
     """Uploads a second to the bare endpoint, `CONCURRENCY` at a time, after a warm-up."""
     size = SMOKE_FILE_BYTES if smoke else FILE_BYTES
-    with bare_server(tmp / "bare-uploads") as base:
+    with bare_server(tmp / "bare-uploads") as (base, pid):
         say(f"upload baseline: {_mib(size)} files, {CONCURRENCY} at a time, for {seconds:.0f}s ...")
         bare = [{"url": base + BARE_PATH, "headers": {}}]
         _closed_loop(bare, size, 1.0 if smoke else WARM_UP_S, tmp, cycle=True)
+        before = cpu.cpu_seconds(pid)
         run = _closed_loop(bare, size, seconds, tmp, cycle=True)
+        server_cpu = cpu.cpu_seconds(pid) - before
     _check(run, "the bare endpoint")
     say(f"upload baseline: {run.per_s:,.1f} uploads/s ({run.mib_per_s:,.0f} MiB/s), p50 {run.p50_ms:.0f} ms")
-    return run.asdict() | {"method": BARE_METHOD}
+    return run.asdict() | {
+        "method": BARE_METHOD,
+        "cpu_ms_per_upload": {"server": _per_upload(server_cpu, run), "load": _per_upload(run.client_cpu_s, run)},
+    }
 
 
 def measure_hub(hub: Hub, tmp: Path, *, seconds: float, smoke: bool, bare: dict[str, Any], say: Say) -> dict[str, Any]:
@@ -126,7 +132,8 @@ def measure_hub(hub: Hub, tmp: Path, *, seconds: float, smoke: bool, bare: dict[
     return {
         "hub": run.asdict() | {"cases": cases.count, "per_case": per_case},
         "ratio": run.per_s / bare["per_s"],
-        "cpu_ms_per_upload": {name: (after[name] - before[name]) * 1000 / max(run.uploads, 1) for name in pids},
+        "cpu_ms_per_upload": {name: _per_upload(after[name] - before[name], run) for name in pids},
+        "load_cpu_ms_per_upload": _per_upload(run.client_cpu_s, run),
         "memory": {
             "uploads": MEMORY_UPLOADS,
             "size": memory_size,
@@ -258,6 +265,10 @@ def reset_high_water(pid: int) -> bool:
 def _check(run: upload_load.Uploaded, what: str) -> None:
     if run.failed or not run.uploads:
         raise RuntimeError(f"uploads to {what}: {run.uploads} answered 201, the others {run.statuses}")
+
+
+def _per_upload(cpu_s: float, run: upload_load.Uploaded) -> float:
+    return cpu_s * 1000 / max(run.uploads, 1)
 
 
 def _mib(size: int) -> str:

@@ -15,6 +15,7 @@ import asyncio
 import itertools
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -42,6 +43,8 @@ class Uploaded:
     size: int
     p50_ms: float
     p99_ms: float
+    client_cpu_s: float = 0.0
+    """CPU time (user and system) of the load's own process."""
 
     @property
     def per_s(self) -> float:
@@ -131,12 +134,20 @@ def run(
     try:
         argv = [sys.executable, "-m", "tests.bench.upload_load", str(spec)]
         timeout = (seconds or 0) + TIMEOUT_S + 60
+        before = _children_cpu()
         out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=timeout).stdout
+        client_cpu = _children_cpu() - before
     finally:
         spec.unlink(missing_ok=True)
     answer = json.loads(out)
     answer.pop("per_s"), answer.pop("mib_per_s")
-    return Uploaded(**answer)
+    return Uploaded(**answer | {"client_cpu_s": client_cpu})
+
+
+def _children_cpu() -> float:
+    """CPU time of this process's children that have ended and been waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:

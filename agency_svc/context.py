@@ -36,3 +36,5 @@ class AgencyContext:
 
 ContextDep = Annotated[AgencyContext, Depends(context_of(AgencyContext))]
 IdempotencyDep = Annotated[Idempotency, Depends(idempotency_dependency(IDEMPOTENCY))]
+StreamedIdempotencyDep = Annotated[Idempotency, Depends(idempotency_dependency(IDEMPOTENCY, streamed=True))]
+"""For an upload: the key is bound to the file's digest once it has been read."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from services.audit_cli import add_audit_parser, run_audit
 from services.nats_config_cli import add_nats_config_parser, run_nats_config
 from services.reencrypt_cli import add_reencrypt_parser, run_reencrypt
 from services.registry import BY_NAME
+from services.secrets_store import ops_credentials
 from services.state import pid_alive, read_state
 from services.streams_cli import add_streams_parser, run_streams
 
@@ -143,7 +143,7 @@ async def _dlq(args: argparse.Namespace) -> int:
             print("no running hub found; pass --nats-url", file=sys.stderr)
             return 2
         url = state["nats"]["url"]
-    user, password = _dlq_credentials(Path(args.data_dir).resolve())
+    user, password = ops_credentials(Path(args.data_dir).resolve())
     bus = Bus(url, name="simpul-cli", user=user, password=password)
     try:
         await asyncio.wait_for(bus.connect(), CONNECT_TIMEOUT_S)
@@ -194,18 +194,6 @@ async def _dlq(args: argparse.Namespace) -> int:
         return 1 if refused else 0
     finally:
         await bus.close()
-
-
-def _dlq_credentials(data_dir: Path) -> tuple[str | None, str | None]:
-    """SIMPUL_NATS_USER and SIMPUL_NATS_PASSWORD when set, else the data folder's `ops` user (`simpul up` made it)."""
-    from services.nats_users import OPS
-    from services.secrets_store import stored_nats_password
-
-    user = os.environ.get("SIMPUL_NATS_USER")
-    if user:
-        return user, os.environ.get("SIMPUL_NATS_PASSWORD")
-    password = stored_nats_password(data_dir, OPS)
-    return (OPS, password) if password is not None else (None, None)
 
 
 if __name__ == "__main__":

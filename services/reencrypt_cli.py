@@ -1,7 +1,9 @@
-"""`simpul reencrypt`: seal every service's stored personal data again under its newest key (after a rotation).
+"""`simpul reencrypt`: seal every service's stored personal data again under its newest key (after a rotation), and
+every stored file's key under the newest key of the `files` ring (services.reencrypt_files).
 
-Keys come from SIMPUL_<SERVICE>_ENCRYPTION_KEYS when it is set (a distributed deployment), else from the embedded
-hub's secrets.json. `--rotate` (embedded hub, stopped) first puts a new key in front of each service's list.
+Keys come from SIMPUL_<SERVICE>_ENCRYPTION_KEYS and SIMPUL_INTAKE_FILES_KEYS when they are set (a distributed
+deployment), else from the embedded hub's secrets.json. `--rotate` (embedded hub, stopped) first puts a new key in
+front of each service's list and of the files ring.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from services.reencrypt_files import CHANNEL, HOLDERS, reencrypt_files
 from services.registry import BY_NAME
 from services.secrets_store import add_encryption_key, stored_encryption_keys
 from services.service_dbs import ServiceDatabase, add_database_arguments, database_exists, say, service_databases
@@ -27,12 +30,20 @@ def add_reencrypt_parser(sub: Any) -> None:
     parser.add_argument(
         "--rotate",
         action="store_true",
-        help="embedded hub only, while it is stopped: first add a new newest key for each service to secrets.json",
+        help="embedded hub only, while it is stopped: first add a new newest key for each service and for the files"
+        " ring to secrets.json",
+    )
+    parser.add_argument(
+        "--nats-url",
+        default=None,
+        help="the broker holding the file buckets, reached as ops (default: SIMPUL_NATS_URL, else the embedded hub's"
+        " nats-server, started for the run when the hub is stopped)",
     )
 
 
 async def run_reencrypt(args: argparse.Namespace) -> int:
-    """0: everything is under the newest keys; 1: a value no key opens, or a database that could not be read."""
+    """0: everything is under the newest keys; 1: a value or a file's key no key opens, or a database or the file
+    buckets could not be read."""
     data_dir = Path(args.data_dir).resolve()
     if args.rotate:
         refusal = _rotation_refusal(data_dir)
@@ -53,11 +64,20 @@ async def run_reencrypt(args: argparse.Namespace) -> int:
             say(f"{target.service:<8} ERROR no keys: set {BY_NAME[target.service].env_prefix}ENCRYPTION_KEYS")
             continue
         failed = not await _reseal(target, keys) or failed
+    if _covers_files(args):
+        failed = not await reencrypt_files(data_dir, args.nats_url, rotate=args.rotate) or failed
     return 1 if failed else 0
 
 
+def _covers_files(args: argparse.Namespace) -> bool:
+    """Files too, unless --service names only services that do not hold the files ring."""
+    return not args.service or any(spec.name in args.service for spec in HOLDERS)
+
+
 def _rotation_refusal(data_dir: Path) -> str | None:
-    if any(os.environ.get(f"{spec.env_prefix}ENCRYPTION_KEYS") for spec in BY_NAME.values()):
+    from_env = [f"{spec.env_prefix}ENCRYPTION_KEYS" for spec in BY_NAME.values()]
+    from_env += [f"{spec.env_prefix}{CHANNEL.upper()}_KEYS" for spec in HOLDERS]
+    if any(os.environ.get(name) for name in from_env):
         return "--rotate changes the embedded hub's secrets.json; with keys in the environment, rotate them there"
     state = read_state(data_dir)
     if state and pid_alive(int(state.get("supervisor_pid", 0))):

@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.nats_users import USERS
+from services.nats_users import OPS, USERS
 from services.registry import ServiceSpec
 from shared.auth.keys import check_bootstrap_key
 from shared.crypto import generate_fernet_key, hash_secret, new_api_key
@@ -107,6 +107,33 @@ def stored_encryption_keys(data_dir: Path, service: str) -> list[str]:
         return []
     keys = json.loads(path.read_text()).get("encryption_keys", {}).get(service, [])
     return [str(k) for k in keys]
+
+
+def stored_channel_keys(data_dir: Path, channel: str) -> list[str]:
+    """A shared ring's keys (`identity`, `contact`, `files`) from the data folder, newest first; [] when none."""
+    path = data_dir / FILE_NAME
+    if not path.exists():
+        return []
+    keys = json.loads(path.read_text()).get("channel_keys", {}).get(channel, [])
+    return [str(k) for k in keys]
+
+
+def add_channel_key(data_dir: Path, channel: str) -> None:
+    """Put a new key in front of a shared ring (the older ones stay, to open what they sealed)."""
+    path = data_dir / FILE_NAME
+    stored = json.loads(path.read_text())
+    rings = stored.setdefault("channel_keys", {})
+    rings[channel] = [generate_fernet_key(), *rings.get(channel, [])]
+    _write(path, stored)
+
+
+def ops_credentials(data_dir: Path) -> tuple[str | None, str | None]:
+    """SIMPUL_NATS_USER and SIMPUL_NATS_PASSWORD when set, else the data folder's `ops` user (`simpul up` made it)."""
+    user = os.environ.get("SIMPUL_NATS_USER")
+    if user:
+        return user, os.environ.get("SIMPUL_NATS_PASSWORD")
+    password = stored_nats_password(data_dir, OPS)
+    return (OPS, password) if password is not None else (None, None)
 
 
 def add_encryption_key(data_dir: Path, service: str) -> None:

@@ -17,6 +17,7 @@ from shared.files.sealed import SEGMENT, FileDamaged, SealingReader, new_file_ke
 from shared.files.serve import content_disposition
 from shared.files.settings import DEFAULT_TYPES, media_types
 from shared.files.sniff import sniff
+from shared.files.uploads import upload_directory
 from tests.support.files import GPS_IFD, MAKE, bomb_png, docx, exif_of, image_size, odt, pdf, photo, plain_zip, xlsx
 
 
@@ -138,3 +139,21 @@ def test_the_download_name_is_quoted_safely() -> None:
     assert '"bukti _pungli__ x.pdf"' in header
     assert "filename*=UTF-8''bukti%20%22pungli%22%3B%20x.pdf" in header
     assert content_disposition("kuitansi ü.pdf").endswith("kuitansi%20%C3%BC.pdf")
+
+
+def test_the_upload_folder_starts_empty_even_when_an_earlier_process_had_this_pid(tmp_path: Path) -> None:
+    base = tmp_path / "uploads"
+    # A container's service is pid 1 again after a restart, on the same file system: its old folder is this one's.
+    earlier = base / str(os.getpid())
+    earlier.mkdir(parents=True)
+    (earlier / "partial-upload").write_bytes(b"half a photo")
+    dead = base / "4194305"  # above Linux's largest pid: no process has it
+    dead.mkdir()
+    (dead / "partial-upload").write_bytes(b"half a letter")
+
+    mine = upload_directory(base)
+    assert mine == earlier and not any(mine.iterdir()), "what the earlier process left is gone"
+    assert not dead.exists()
+
+    (mine / "in-flight").write_bytes(b"an upload of this process")
+    assert upload_directory(base) == mine and (mine / "in-flight").exists(), "a second app of this process keeps it"

@@ -6,9 +6,10 @@ from fastapi import APIRouter, Request
 from starlette.responses import StreamingResponse
 
 from agency_svc.attachments import service
-from agency_svc.context import ContextDep
+from agency_svc.context import ContextDep, StreamedIdempotencyDep
 from agency_svc.inbox.endpoints import AgencyKey
 from shared.errors import error_responses
+from shared.events.contracts import AttachmentMeta
 from shared.files.schemas import DOWNLOAD_ANSWER, UPLOAD_BODY, AttachmentView
 from shared.files.serve import download
 from shared.files.uploads import discard
@@ -28,23 +29,36 @@ router = APIRouter(prefix="/api/v1/agency", tags=["agency"])
     responses=error_responses(400, 401, 403, 404, 409, 413, 415, 422, 503),
 )
 async def upload_attachment(
-    tracking_id: str, request: Request, principal: AgencyKey, session: SessionDep, ctx: ContextDep
+    tracking_id: str,
+    request: Request,
+    principal: AgencyKey,
+    session: SessionDep,
+    ctx: ContextDep,
+    idempotency: StreamedIdempotencyDep,
 ) -> AttachmentView:
     """Upload a file for a follow-up (multipart field `file`); then name it in the follow-up's `attachment_ids`."""
     bind_tracking_id(tracking_id)
-    held = await service.open_for_upload(session, ctx, principal, tracking_id)
+    # A retry with its Idempotency-Key gets its first answer, even once the limits are reached.
+    held = await service.open_for_upload(session, ctx, principal, tracking_id, room=idempotency.key_hash is None)
     checked = await ctx.uploads.receive(request)
-    try:
+    idempotency.bind_content(checked.sha256, checked.filename)
+    stored: list[AttachmentMeta] = []
+
+    async def act() -> AttachmentView:
         meta = await service.store(session, ctx, held, checked)
-        try:
-            await session.commit()
-        except BaseException:
+        stored.append(meta)
+        return AttachmentView.of(meta)
+
+    try:
+        view = await idempotency.commit_once(session, AttachmentView, act)
+    except BaseException:
+        for meta in stored:
             await ctx.uploads.forget(meta)
-            raise
+        raise
     finally:
         discard(checked)
-    log.info("attachment_added", attachment_id=meta.id, media_type=meta.media_type, size=meta.size)
-    return AttachmentView.of(meta)
+    log.info("attachment_added", attachment_id=view.id, media_type=view.media_type, size=view.size)
+    return view
 
 
 @router.get(

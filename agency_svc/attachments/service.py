@@ -23,11 +23,14 @@ def uploader_of(held: Held) -> Uploader:
     return Uploader(UploaderKind.agency, held.scope.code, agency_code=held.scope.code)
 
 
-async def open_for_upload(session: AsyncSession, ctx: AgencyContext, principal: Principal, tracking_id: str) -> Held:
-    """The case, if the key's subtree holds it and it is still worked on, and the node has room left on it."""
+async def open_for_upload(
+    session: AsyncSession, ctx: AgencyContext, principal: Principal, tracking_id: str, *, room: bool = True
+) -> Held:
+    """The case, if the key's subtree holds it and it is still worked on, and (`room`) the node has room left on it."""
     held = await held_case(session, principal, tracking_id)
     require_workable(held.case, "given files")
-    await ctx.uploads.check_room(session, held.case.tracking_id, uploader_of(held))
+    if room:
+        await ctx.uploads.check_room(session, held.case.tracking_id, uploader_of(held))
     return held
 
 

@@ -10,6 +10,7 @@ admin_key="sk_admin_$(openssl rand -base64 32 | tr '+/' '-_' | tr -d '=')"
 admin_hash=$(printf '%s' "$admin_key" | sha256sum | cut -d' ' -f1)
 identity_keys=$(fernet)
 contact_keys=$(fernet)
+files_keys=$(fernet)
 
 cat <<ENV
 # Simpul compose secrets, made by gen-env.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ). Keep this file private (chmod 600).
@@ -47,6 +48,9 @@ SIMPUL_ROUTING_IDENTITY_KEYS=$identity_keys
 SIMPUL_AGENCY_IDENTITY_KEYS=$identity_keys
 SIMPUL_INTAKE_CONTACT_KEYS=$contact_keys
 SIMPUL_NOTIFY_CONTACT_KEYS=$contact_keys
+SIMPUL_INTAKE_FILES_KEYS=$files_keys
+SIMPUL_ROUTING_FILES_KEYS=$files_keys
+SIMPUL_AGENCY_FILES_KEYS=$files_keys
 ENV
 
 echo "The first admin key (shown this once; .env keeps only its hash): $admin_key" >&2

@@ -9,12 +9,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
+from nats.js import JetStreamContext
 from nats.js.api import ObjectInfo, ObjectMeta, ObjectMetaOptions
 from nats.js.errors import NotFoundError, ObjectNotFoundError
 from nats.js.object_store import ObjectStore
 
-from shared.bus.nats_bus import Bus
 from shared.crypto import Sealer
 from shared.events.topology import Bucket
 from shared.files.sealed import FileDamaged, SealingReader, new_file_key, opened
@@ -30,6 +31,13 @@ class FileMissing(LookupError):
     """No such object in the bucket (never stored, or removed)."""
 
 
+class JetStream(Protocol):
+    """A connection's JetStream context: a service's Bus, or the command line's own connection."""
+
+    @property
+    def js(self) -> JetStreamContext: ...
+
+
 @dataclass(frozen=True)
 class StoredObject:
     name: str
@@ -39,7 +47,7 @@ class StoredObject:
 class FileStore:
     """One bucket, as one service uses it: the owner puts and deletes; every reader opens."""
 
-    def __init__(self, bus: Bus, bucket: Bucket, ring: Sealer):
+    def __init__(self, bus: JetStream, bucket: Bucket, ring: Sealer):
         self.bus = bus
         self.bucket = bucket
         self.ring = ring

@@ -155,6 +155,10 @@ def discard(checked: Checked) -> None:
     checked.path.unlink(missing_ok=True)
 
 
+_CLAIMED: set[Path] = set()
+"""The upload folders this process made (one per data folder)."""
+
+
 def upload_directory(base: Path) -> Path:
     """This process's own folder for uploads in flight (under the service's data folder); the folders of processes
     that are gone, with what a crash left in them, are removed."""
@@ -163,6 +167,11 @@ def upload_directory(base: Path) -> Path:
         if leftover.name.isdigit() and not _alive(int(leftover.name)):
             shutil.rmtree(leftover, ignore_errors=True)
     mine = base / str(os.getpid())
+    if mine.resolve() not in _CLAIMED:
+        # Already there before this process made it: an earlier process had the same pid (a container's service runs
+        # as pid 1 again after a restart, on the same file system), and what it holds is what that one left.
+        shutil.rmtree(mine, ignore_errors=True)
+        _CLAIMED.add(mine.resolve())
     mine.mkdir(mode=0o700, exist_ok=True)
     return mine
 

@@ -118,7 +118,9 @@ class Idempotency:
         sealer: Sealer,
         clock: Clock,
         ttl: timedelta,
+        request_line: tuple[str, ...] = (),
     ):
+        self.request_line = request_line
         self.table = table
         self.key_hash = key_hash
         self.request_hash = request_hash
@@ -127,6 +129,12 @@ class Idempotency:
         self.sealer = sealer
         self.clock = clock
         self.ttl = ttl
+
+    def bind_content(self, *digests: str) -> None:
+        """For a body the dependency did not read (a streamed upload): bind the key to the request line and these
+        digests of the content, once it has been read."""
+        if self.key_hash is not None:
+            self.request_hash = _digest(*self.request_line, *digests)
 
     async def commit_once(self, session: AsyncSession, model: type[M], act: Callable[[], Awaitable[M]]) -> M:
         """Run `act` and commit with its stored answer, or give back the answer stored for this key."""
@@ -212,8 +220,9 @@ class _Contended(Exception):
     """Another request claimed the key between our look and our insert."""
 
 
-def idempotency_dependency(table: Table) -> Callable[..., Awaitable[Idempotency]]:
-    """The dependency an endpoint takes to be safe to retry, for the service whose table is `table`."""
+def idempotency_dependency(table: Table, *, streamed: bool = False) -> Callable[..., Awaitable[Idempotency]]:
+    """The dependency an endpoint takes to be safe to retry, for the service whose table is `table`. `streamed`:
+    the body is not read here (an upload); the endpoint binds the key to its content with `bind_content`."""
 
     async def dependency(
         request: Request,
@@ -229,10 +238,11 @@ def idempotency_dependency(table: Table) -> Callable[..., Awaitable[Idempotency]
         template = getattr(route, "path", request.url.path)
         status_code = getattr(route, "status_code", None) or 200
         key_hash = request_hash = None
+        request_line = (request.method, request.url.path, request.url.query)
         if idempotency_key is not None:
             key_hash = _digest(principal.key_id, request.method, template, idempotency_key)
-            body = canonical_body(await request.body())
-            request_hash = _digest(request.method, request.url.path, request.url.query, body)
+            if not streamed:
+                request_hash = _digest(*request_line, canonical_body(await request.body()))
         return Idempotency(
             table=table,
             key_hash=key_hash,
@@ -242,6 +252,7 @@ def idempotency_dependency(table: Table) -> Callable[..., Awaitable[Idempotency]
             sealer=_sealer(tuple(settings.encryption_key_list())),
             clock=runtime.clock,
             ttl=timedelta(hours=settings.idempotency_ttl_hours),
+            request_line=request_line,
         )
 
     return dependency

@@ -182,3 +182,17 @@ async def test_the_webhook_names_the_file_and_never_carries_it(
         assert body["tracking_id"] == tid and body["data"]["id"] == event.attachment.id
         assert body["data"]["sha256"] == event.attachment.sha256 and body["data"]["media_type"] == "application/pdf"
         assert b"rahasia pelapor" not in request.raw and "object_name" not in body["data"]
+
+
+async def test_a_retried_upload_with_its_idempotency_key_stores_one_file(tree: Agency) -> None:
+    tid = await held(tree)
+    headers = {**tree.h("UPT"), "Idempotency-Key": "unggah-1"}
+    first = await tree.client.post(files_path(tid), files={"file": ("a.pdf", pdf())}, headers=headers)
+    again = await tree.client.post(files_path(tid), files={"file": ("a.pdf", pdf())}, headers=headers)
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    other = await tree.client.post(files_path(tid), files={"file": ("a.pdf", pdf("lain"))}, headers=headers)
+    assert other.status_code == 422 and other.json()["error"]["code"] == "idempotency_key_mismatch"
+    assert [a["id"] for a in (await tree.case_json("UPT", tid))["attachments"]] == [first.json()["id"]]
+    obs = await tree.bus.js.object_store("simpul-files-agency")
+    assert [i.name for i in await obs.list(ignore_deletes=True)] == [first.json()["id"]]

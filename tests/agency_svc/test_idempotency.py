@@ -259,7 +259,7 @@ async def test_each_post_retried_with_its_key_is_done_once(tree: Agency, action:
 async def test_every_agency_post_declares_the_header(tree: Agency) -> None:
     paths = tree.app.openapi()["paths"]
     posts = {path: item["post"] for path, item in paths.items() if "post" in item}
-    assert len(posts) == 6, sorted(posts)
+    assert len(posts) == 7, sorted(posts)
     for path, operation in posts.items():
         names = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
         assert "Idempotency-Key" in names, path

@@ -22,6 +22,8 @@ from services.nats_users import USERS
 from services.registry import SERVICES
 from services.stack.docker import DockerUnavailable, compose_binary
 from shared.crypto import hash_secret
+from shared.files.settings import MIB, AttachmentSettings
+from shared.http.limits import DEFAULT_MAX_UPLOAD_BODY_BYTES, UPLOAD_BODY_OVERHEAD
 from tests.deploy.nats_conf import parse_conf
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,12 +33,12 @@ ENV_EXAMPLE = COMPOSE_DIR / ".env.example"
 NATS_NODES = ("nats-1", "nats-2", "nats-3")
 REQUIRED = re.compile(r"\$\{([A-Z0-9_]+):\?")
 SECRETS_OF = {
-    "intake": {"ENCRYPTION_KEYS", "IDENTITY_KEYS", "CONTACT_KEYS"},
-    "routing": {"ENCRYPTION_KEYS", "IDENTITY_KEYS"},
-    "agency": {"ENCRYPTION_KEYS", "IDENTITY_KEYS"},
+    "intake": {"ENCRYPTION_KEYS", "IDENTITY_KEYS", "CONTACT_KEYS", "FILES_KEYS"},
+    "routing": {"ENCRYPTION_KEYS", "IDENTITY_KEYS", "FILES_KEYS"},
+    "agency": {"ENCRYPTION_KEYS", "IDENTITY_KEYS", "FILES_KEYS"},
     "notify": {"ENCRYPTION_KEYS", "CONTACT_KEYS"},
 }
-RINGS = ("ENCRYPTION_KEYS", "IDENTITY_KEYS", "CONTACT_KEYS")
+RINGS = ("ENCRYPTION_KEYS", "IDENTITY_KEYS", "CONTACT_KEYS", "FILES_KEYS")
 
 
 def env_keys(text: str) -> dict[str, str]:
@@ -71,6 +73,9 @@ def test_gen_env_makes_every_required_secret_and_keeps_only_the_admin_keys_hash(
     # A ring is the same in every service that holds it; a service's own ring is its own.
     assert len({values[f"SIMPUL_{s}_IDENTITY_KEYS"] for s in ("INTAKE", "ROUTING", "AGENCY")}) == 1
     assert len({values[f"SIMPUL_{s}_CONTACT_KEYS"] for s in ("INTAKE", "NOTIFY")}) == 1
+    assert len({values[f"SIMPUL_{s}_FILES_KEYS"] for s in ("INTAKE", "ROUTING", "AGENCY")}) == 1
+    shared = [values[f"SIMPUL_INTAKE_{ring}"] for ring in ("IDENTITY_KEYS", "CONTACT_KEYS", "FILES_KEYS")]
+    assert len(set(shared)) == 3, "each shared ring has keys of its own"
     assert len({values[f"{s.env_prefix}ENCRYPTION_KEYS"] for s in SERVICES}) == len(SERVICES)
     for name, value in values.items():
         if name.endswith(RINGS):
@@ -133,6 +138,31 @@ def test_nginx_routes_each_prefix_to_its_service() -> None:
     for spec in SERVICES:
         assert f"set ${spec.name} http://{spec.name}:8000;" in conf
     assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in conf
+
+
+def test_nginx_streams_attachment_uploads_of_the_largest_file_to_their_service() -> None:
+    conf = (COMPOSE_DIR / "nginx/nginx.conf").read_text()
+    locations = re.findall(r"location ~ (\S+) \{([^}]*)\}", conf)
+
+    def first_match(path: str) -> tuple[str, str]:
+        """nginx takes the first regular expression that matches."""
+        return next((pattern, body) for pattern, body in locations if re.search(pattern, path))
+
+    largest = AttachmentSettings.model_fields["attachment_max_bytes"].default + UPLOAD_BODY_OVERHEAD
+    assert largest == DEFAULT_MAX_UPLOAD_BODY_BYTES, "the services' own upload limit"
+    for path, service in {
+        "/api/v1/complaints/SPL-1/attachments": "intake",
+        "/api/v1/agency/complaints/SPL-1/attachments": "agency",
+    }.items():
+        _, body = first_match(path)
+        assert f"proxy_pass ${service};" in body, path
+        size = re.search(r"client_max_body_size (\d+)m;", body)
+        assert size and int(size[1]) * MIB >= largest, path
+        assert "proxy_request_buffering off;" in body, f"{path}: streamed, not held by the proxy"
+    assert "limit_req zone=intake" in first_match("/api/v1/complaints/SPL-1/attachments")[1]
+    for other in ("/api/v1/complaints/SPL-1/attachments/a1", "/api/v1/complaints/SPL-1", "/api/v1/agency/inbox"):
+        assert "client_max_body_size" not in first_match(other)[1], f"{other} keeps the small limit"
+    assert "client_max_body_size 1m;" in conf
 
 
 def docker_compose() -> str:
@@ -218,3 +248,13 @@ def test_the_hubs_image_installs_from_the_wheelhouse_alone_and_holds_no_tests() 
     assert "tests" not in last and "requirements-dev" not in last and "USER 10001" in last
     ignored = (REPO / ".dockerignore").read_text().splitlines()
     assert ignored[ignored.index("*") :][:3] == ["*", "!requirements.lock", "!var/wheelhouse/"]
+
+
+def test_the_image_gives_each_service_a_data_folder_its_user_may_write(compose: dict[str, Any]) -> None:
+    """Uploads in flight go to <data_dir>/uploads/<pid>/ (shared.files.uploads): on the container's own file system
+    in compose, on an emptyDir in Kubernetes (whose root file system is read-only)."""
+    last = re.split(r"^FROM ", (REPO / "deploy/Dockerfile").read_text(), flags=re.MULTILINE)[-1]
+    for spec in SERVICES:
+        assert f"{spec.env_prefix}DATA_DIR=/var/lib/simpul" in last, spec.name
+        assert not compose["services"][spec.name].get("read_only"), spec.name
+    assert "chown -R simpul:simpul /var/lib/simpul" in last and "--uid 10001" in last and "USER 10001:10001" in last

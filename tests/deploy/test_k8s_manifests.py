@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from services.registry import SERVICES
+from shared.http.limits import DEFAULT_MAX_UPLOAD_BODY_BYTES
 
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "deploy/k8s"
@@ -165,3 +166,34 @@ def test_the_jobs_and_secrets_of_the_example(example: dict) -> None:
             for key, value in doc["stringData"].items():
                 assert value.startswith(("PASSWORD", "FERNET", "ADMIN", "postgresql+asyncpg://")), (name, key)
                 assert ":PASSWORD@" in value or not value.startswith("postgresql"), (name, key)
+
+
+def test_each_services_secret_holds_exactly_the_shared_rings_it_uses(example: dict) -> None:
+    for channel in ("identity", "contact", "files"):
+        holders = [s for s in SERVICES if channel in s.channels]
+        for spec in SERVICES:
+            data = example[("Secret", f"simpul-{spec.name}")]["stringData"]
+            assert (f"{spec.env_prefix}{channel.upper()}_KEYS" in data) == (spec in holders), (spec.name, channel)
+        placeholders = {
+            example[("Secret", f"simpul-{s.name}")]["stringData"][f"{s.env_prefix}{channel.upper()}_KEYS"]
+            for s in holders
+        }
+        assert placeholders == {f"FERNET-{channel.upper()}-RING"}, "one ring, the same in every holder"
+
+
+def test_the_ingress_lets_an_upload_of_the_largest_file_through_streamed(example: dict) -> None:
+    annotations = example[("Ingress", "simpul")]["metadata"]["annotations"]
+    size = annotations["nginx.ingress.kubernetes.io/proxy-body-size"]
+    assert size.endswith("m") and int(size[:-1]) * 1024 * 1024 >= DEFAULT_MAX_UPLOAD_BODY_BYTES
+    assert annotations["nginx.ingress.kubernetes.io/proxy-request-buffering"] == "off"
+
+
+def test_the_services_have_a_writable_data_folder_for_uploads_in_flight(example: dict) -> None:
+    for spec in SERVICES:
+        pod = example[("Deployment", f"simpul-{spec.name}")]["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        # The root file system is read-only; the image sets SIMPUL_<SERVICE>_DATA_DIR=/var/lib/simpul.
+        assert "emptyDir" in volumes[mounts["/var/lib/simpul"]], spec.name
+        assert pod["securityContext"]["fsGroup"] == 10001

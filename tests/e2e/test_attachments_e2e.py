@@ -8,7 +8,6 @@ import asyncio
 import hashlib
 import os
 import signal
-import sqlite3
 import threading
 import time
 import uuid
@@ -17,6 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.events.topology import FILES_INTAKE
 from tests.e2e.hub import Api, Hub, asyncpg_url, drop_schemas, running_hub, wait_for
@@ -127,61 +128,104 @@ def live_objects(hub: Hub) -> list[str]:
     return asyncio.run(_live_objects(hub))
 
 
+@pytest.mark.skipif(
+    "postgres" not in backends(),
+    reason="the crash test holds the case's row lock (SELECT ... FOR UPDATE) to stop the upload between storing its"
+    " object and committing its record: that needs PostgreSQL (set SIMPUL_TEST_POSTGRES_URL); SQLite's writer lock"
+    " is taken at the request's first statement",
+)
 def test_a_crash_between_storing_and_committing_leaves_an_object_the_sweep_removes(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     data_dir = tmp_path_factory.mktemp("crash")
-    with running_hub(data_dir, env={"SIMPUL_INTAKE_ATTACHMENT_ORPHAN_GRACE_S": "3"}) as hub:
-        api = Api(hub)
-        receipt = api.submit()
-        tid, reporter = receipt["tracking_id"], {"X-Receipt": receipt["receipt"]}
-        assert live_objects(hub) == []
+    prefix = f"e2e_{uuid.uuid4().hex[:8]}_"
+    env = {"SIMPUL_INTAKE_ATTACHMENT_ORPHAN_GRACE_S": "3"}
+    try:
+        with running_hub(data_dir, postgres=asyncpg_url(), schema_prefix=prefix, env=env) as hub:
+            _crash_and_sweep(hub, f"{prefix}intake")
+    finally:
+        drop_schemas(prefix)
 
-        # Hold intake's database: the upload stores its object, then waits to record it; then intake is killed.
-        blocker = sqlite3.connect(data_dir / "intake.db", timeout=30, isolation_level=None)
-        blocker.execute("BEGIN IMMEDIATE")
-        answers: list[Any] = []
 
-        def send() -> None:
-            try:
-                answers.append(
-                    httpx.post(
-                        f"{hub.base_url}/api/v1/complaints/{tid}/attachments",
-                        files={"file": ("bukti.pdf", pdf())},
-                        headers=reporter,
-                        timeout=60,
-                    )
+def _crash_and_sweep(hub: Hub, schema: str) -> None:
+    api = Api(hub)
+    receipt = api.submit()
+    tid, reporter = receipt["tracking_id"], {"X-Receipt": receipt["receipt"]}
+    assert live_objects(hub) == []
+
+    # Hold the case's row: the upload stores its object, then waits for the row to record the file; intake dies.
+    holder = _RowLock(schema, tid)
+    answers: list[Any] = []
+
+    def send() -> None:
+        try:
+            answers.append(
+                httpx.post(
+                    f"{hub.base_url}/api/v1/complaints/{tid}/attachments",
+                    files={"file": ("bukti.pdf", pdf())},
+                    headers=reporter,
+                    timeout=60,
                 )
-            except httpx.HTTPError as exc:
-                answers.append(exc)
+            )
+        except httpx.HTTPError as exc:
+            answers.append(exc)
 
-        sender = threading.Thread(target=send)
-        sender.start()
+    sender = threading.Thread(target=send)
+    sender.start()
+    try:
         orphans = wait_for(lambda: live_objects(hub) or None, timeout=20)
         intake_pid = hub.service_pid("intake")
         os.kill(intake_pid, signal.SIGKILL)
-        blocker.execute("ROLLBACK")
-        blocker.close()
-        sender.join(60)
-        (answer,) = answers
-        assert isinstance(answer, Exception) or answer.status_code != 201, "no 201 without the record"
-        assert len(orphans) == 1
+    finally:
+        holder.release()
+    sender.join(60)
+    (answer,) = answers
+    assert isinstance(answer, Exception) or answer.status_code != 201, "no 201 without the record"
+    assert len(orphans) == 1
 
-        # intake comes back (the supervisor restarts it) and its sweep removes the object no record names.
-        wait_for(lambda: hub.service_pid("intake") != intake_pid or None, timeout=30)
-        wait_for(lambda: live_objects(hub) == [] or None, timeout=60)
-        view = api.reporter_view(receipt)
-        assert view["attachments"] == []
+    # intake comes back (the supervisor restarts it) and its sweep removes the object no record names.
+    wait_for(lambda: hub.service_pid("intake") != intake_pid or None, timeout=30)
+    wait_for(lambda: live_objects(hub) == [] or None, timeout=60)
+    assert api.reporter_view(receipt)["attachments"] == []
 
-        # A file whose record was committed outlives the sweep.
-        kept = api.ok(
-            api.client.post(
-                f"/api/v1/complaints/{tid}/attachments", files={"file": ("bukti.pdf", pdf())}, headers=reporter
-            ),
-            201,
-        )
-        time.sleep(8)
-        assert live_objects(hub) == [kept["id"]]
-        got = api.client.get(f"/api/v1/complaints/{tid}/attachments/{kept['id']}", headers=reporter)
-        assert got.status_code == 200 and got.content == pdf()
-        api.client.close()
+    # A file whose record was committed outlives the sweep.
+    kept = api.ok(
+        api.client.post(
+            f"/api/v1/complaints/{tid}/attachments", files={"file": ("bukti.pdf", pdf())}, headers=reporter
+        ),
+        201,
+    )
+    time.sleep(8)
+    assert live_objects(hub) == [kept["id"]]
+    got = api.client.get(f"/api/v1/complaints/{tid}/attachments/{kept['id']}", headers=reporter)
+    assert got.status_code == 200 and got.content == pdf()
+    api.client.close()
+
+
+class _RowLock:
+    """A transaction, in a thread of its own, holding one complaint's row in intake's schema until released."""
+
+    def __init__(self, schema: str, tracking_id: str):
+        self._locked = threading.Event()
+        self._release = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._hold(schema, tracking_id)))
+        self._thread.start()
+        assert self._locked.wait(30), "the row lock was not taken"
+
+    async def _hold(self, schema: str, tracking_id: str) -> None:
+        engine = create_async_engine(asyncpg_url())
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text(f'SELECT 1 FROM "{schema}".complaints WHERE tracking_id = :t FOR UPDATE'), {"t": tracking_id}
+                )
+                self._locked.set()
+                while not self._release.is_set():
+                    await asyncio.sleep(0.05)
+                await conn.rollback()
+        finally:
+            await engine.dispose()
+
+    def release(self) -> None:
+        self._release.set()
+        self._thread.join(30)

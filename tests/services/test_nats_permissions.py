@@ -41,7 +41,7 @@ from services.nats_users import (
 )
 from services.natsd import NatsServer
 from services.registry import SERVICES
-from services.secrets_store import load_or_create
+from services.secrets_store import CHANNELS, load_or_create
 from services.up import HubSetup, create_streams, service_env
 from shared.bus import DLQ_STREAM, PRIVATE_STREAM, STREAM, Bus
 from shared.bus.nats_bus import ensure_buckets, inbox_prefix
@@ -410,7 +410,7 @@ def test_simpul_up_gives_each_service_its_own_user_and_keys_and_keeps_them(tmp_p
         assert env[f"{spec.env_prefix}NATS_PASSWORD"] == first.nats_passwords[spec.name]
         assert first.nats_passwords[OPS] not in env.values(), "no service gets the ops password"
         assert env[f"{spec.env_prefix}ENCRYPTION_KEYS"] == first.encryption_keys[spec.name][0]
-        rings = {c: env.get(f"{spec.env_prefix}{c.upper()}_KEYS") for c in ("identity", "contact")}
+        rings = {c: env.get(f"{spec.env_prefix}{c.upper()}_KEYS") for c in CHANNELS}
         assert {c for c, keys in rings.items() if keys} == set(spec.channels), "only the rings it needs"
         assert all(keys == first.channel_keys[c][0] for c, keys in rings.items() if keys)
 

@@ -267,7 +267,10 @@ def _uploads(results: dict[str, Any]) -> list[str]:
         f"| the load generator | {upload['load_cpu_ms_per_upload']:.2f} |",
         "",
         f"The bare endpoint took {bare['cpu_ms_per_upload']['server']:.2f} ms of CPU per upload, and its load generator"
-        f" {bare['cpu_ms_per_upload']['load']:.2f} ms.",
+        f" {bare['cpu_ms_per_upload']['load']:.2f} ms. Each is one process: on a CPU of its own, intake could take at"
+        f" most {_fmt(1000 / max(cpu['intake'], 1e-9), 1)} uploads a second, the bare endpoint"
+        f" {_fmt(1000 / max(bare['cpu_ms_per_upload']['server'], 1e-9), 1)}"
+        f" ({_ratio(bare['cpu_ms_per_upload']['server'] / max(cpu['intake'], 1e-9))}).",
         "",
         f"Resident memory (MiB) around {memory['uploads']} uploads of {_mib(memory['size'])} at once, each to a case"
         " of its own: the idle figure is VmRSS just before, the peak VmHWM (reset just before, through"

@@ -63,6 +63,7 @@ def test_the_uploads_alone_make_a_report_with_their_targets(tmp_path: Path) -> N
     assert "| intake | 80.0 | 150.5 | 70.5 | 80.0 | 115.2 | 35.2 |" in page
     assert "| total, the hub | 34.00 |" in page and "| the load generator | 4.50 |" in page
     assert "The bare endpoint took 9.00 ms of CPU per upload, and its load generator 4.00 ms." in page
+    assert "intake could take at most 50.0 uploads a second, the bare endpoint 111.1 (0.45×)." in page
     assert "## Uploads" in page and "{" not in page
     assert not (tmp_path / "performance.png").exists()
     assert json.loads((tmp_path / "performance.json").read_text())["upload"]["ratio"] == 44.0 / 80.0

@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             results["cpu"] = cpu.breakdown(hub, backlog_seconds=backlog_seconds, accepting_seconds=seconds / 3)
             if args.smoke:  # a hub takes long to start: the token-sized uploads share this one, once it is quiet
                 cpu.wait_until_filed(hub, cpu.count(hub.data_dir / "intake.db", "complaints"))
-                results["upload"] = _uploads(hub, Path(tmp), args.smoke) | {"shared_hub": True}
+                results["upload"] = _uploads(hub, Path(tmp), args.smoke, routed=True) | {"shared_hub": True}
         if not args.smoke:
             say("starting a fresh hub for the uploads ...")
             with running_hub(Path(tmp) / "upload") as hub:
@@ -112,10 +112,10 @@ UPLOAD_SECONDS = 15.0
 SMOKE_UPLOAD_SECONDS = 1.0
 
 
-def _uploads(hub: Any, tmp: Path, smoke: bool) -> dict[str, Any]:
+def _uploads(hub: Any, tmp: Path, smoke: bool, *, routed: bool = False) -> dict[str, Any]:
     seconds = SMOKE_UPLOAD_SECONDS if smoke else UPLOAD_SECONDS
     command = "python -m tests.bench --smoke" if smoke else "make bench"
-    return upload.measure(hub, tmp, seconds=seconds, smoke=smoke, say=say) | {"command": command}
+    return upload.measure(hub, tmp, seconds=seconds, smoke=smoke, say=say, routed=routed) | {"command": command}
 
 
 def _only_uploads(smoke: bool, out: Path) -> int:

@@ -109,13 +109,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 UPLOAD_SECONDS = 15.0
-SMOKE_UPLOAD_SECONDS = 1.0
 
 
 def _uploads(hub: Any, tmp: Path, smoke: bool, *, routed: bool = False) -> dict[str, Any]:
-    seconds = SMOKE_UPLOAD_SECONDS if smoke else UPLOAD_SECONDS
     command = "python -m tests.bench --smoke" if smoke else "make bench"
-    return upload.measure(hub, tmp, seconds=seconds, smoke=smoke, say=say, routed=routed) | {"command": command}
+    return upload.measure(hub, tmp, seconds=UPLOAD_SECONDS, smoke=smoke, say=say, routed=routed) | {"command": command}
 
 
 def _only_uploads(smoke: bool, out: Path) -> int:
@@ -128,8 +126,7 @@ def _only_uploads(smoke: bool, out: Path) -> int:
     with tempfile.TemporaryDirectory(prefix="simpul-bench-") as tmp:
         say("starting a hub for the uploads ...")
         with running_hub(Path(tmp) / "upload") as hub:
-            seconds = SMOKE_UPLOAD_SECONDS if smoke else UPLOAD_SECONDS
-            part = upload.measure(hub, Path(tmp), seconds=seconds, smoke=smoke, say=say)
+            part = upload.measure(hub, Path(tmp), seconds=UPLOAD_SECONDS, smoke=smoke, say=say)
     argv = "python -m tests.bench --only upload" + (" --smoke" if smoke else "")
     results["upload"] = part | {"command": argv}
     whole = "end_to_end" in results

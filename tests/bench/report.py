@@ -14,7 +14,10 @@ TARGETS = {
     "e2e_half_p99_ms": 250.0,
     "routing_ratio": 2.0,
     "scale_seconds": 1.0,
+    "upload_ratio": 0.5,
+    "upload_rss_mib": 64.0,
 }
+MIB = 1024 * 1024
 
 
 def machine() -> dict[str, Any]:
@@ -49,6 +52,12 @@ def _met(ok: bool | None) -> str:
 
 
 def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    return _intake_rows(results) + _upload_rows(results) + _scale_rows(results)
+
+
+def _intake_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    if "baseline" not in results:  # a report of `--only upload` alone
+        return []
     base = results["baseline"]["ok_rate"]
     durable = results["durable_intake"]
     e2e = results["end_to_end"]
@@ -81,6 +90,46 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 _met(half["p99_ms"] <= TARGETS["e2e_half_p99_ms"]),
             )
         )
+    return out
+
+
+def _upload_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    upload = results.get("upload")
+    if not upload:
+        return []
+    bare, hub, memory = upload["bare"], upload["hub"], upload["memory"]
+    size, n = _mib(upload["size"]), upload["concurrency"]
+    intake, gateway = memory["delta_mib"]["intake"], memory["delta_mib"]["gateway"]
+    return [
+        (
+            f"Upload baseline: bare endpoint streaming a {size} file to disk, {n} at a time (uploads/s; MiB/s)",
+            f"{_fmt(bare['per_s'], 1)}; {_fmt(bare['mib_per_s'])}",
+            "—",
+            "—",
+        ),
+        (
+            f"Upload of a {size} file through the one base URL, {n} at a time (uploads/s; MiB/s)",
+            f"{_fmt(hub['per_s'], 1)}; {_fmt(hub['mib_per_s'])} ({_ratio(upload['ratio'])})",
+            f"≥ {TARGETS['upload_ratio']}× the bare endpoint",
+            _met(upload["ratio"] >= TARGETS["upload_ratio"]),
+        ),
+        (
+            f"intake's peak resident memory above idle, {memory['uploads']} concurrent {_mib(memory['size'])}"
+            " uploads (MiB)",
+            _fmt(intake, 1),
+            f"< {TARGETS['upload_rss_mib']:.0f} MiB",
+            _met(intake < TARGETS["upload_rss_mib"]),
+        ),
+        ("The gateway's, the same uploads (MiB)", _fmt(gateway, 1), "—", "—"),
+    ]
+
+
+def _mib(size: int) -> str:
+    return f"{size / MIB:g} MiB"
+
+
+def _scale_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    out: list[tuple[str, str, str, str]] = []
     scale = results.get("scale") or {}
     routing = scale.get("routing")
     if routing:
@@ -124,21 +173,45 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
 
 def markdown(results: dict[str, Any], command: str) -> str:
     m = results["machine"]
+    measured = (
+        f"Measured by `{command}` on {results['finished_at']}: {m['cpus']} CPUs ({m['cpu']}), Python {m['python']},"
+        f" {m['system']}."
+    )
+    whole = "end_to_end" in results
     lines = [
         "# Performance",
         "",
-        f"Measured by `{command}` on {results['finished_at']}: {m['cpus']} CPUs ({m['cpu']}), Python {m['python']},"
-        f" {m['system']}. Load from wrk (a separate process, {results['connections']} connections) for the baseline and"
-        " durable intake; every service a"
-        " separate process of one `simpul up` on its embedded default (nats-server from the wheel, SQLite, uvloop;"
-        " routing, agency and notify at its default `--background-nice 10`, intake and the gateway not); the load"
-        " generator shares the machine. The baseline is served as intake is: one uvicorn worker, uvloop, httptools."
-        " Durable intake and the end-to-end runs each have a hub of their own.",
+        measured + _setting(results) if whole else measured + " The uploads alone (`--only upload`).",
         "",
         "| measure | figure | target | met |",
         "|---|---|---|---|",
         *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows(results)],
         "",
+        *(_end_to_end(results) if whole else []),
+        *_limit(results),
+        *_uploads(results),
+        "How each figure is taken: `tests/bench/` (the baseline app, the wrk runner, the end-to-end measurement from"
+        " the services' own records, the CPU breakdown, the uploads, the scale benchmarks). The raw figures are in"
+        " `performance.json`. The CPU breakdown alone: `python -m tests.bench.cpu` (`--intake-only`, `--backlog`);"
+        " the uploads alone: `python -m tests.bench --only upload`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _setting(results: dict[str, Any]) -> str:
+    return (
+        f" Load from wrk (a separate process, {results['connections']} connections) for the baseline and"
+        " durable intake; every service a"
+        " separate process of one `simpul up` on its embedded default (nats-server from the wheel, SQLite, uvloop;"
+        " routing, agency and notify at its default `--background-nice 10`, intake and the gateway not); the load"
+        " generator shares the machine. The baseline is served as intake is: one uvicorn worker, uvloop, httptools."
+        " Durable intake and the end-to-end runs each have a hub of their own."
+    )
+
+
+def _end_to_end(results: dict[str, Any]) -> list[str]:
+    return [
         "![latency against offered rate](performance.png)",
         "",
         "End to end, each offered rate (an open-loop driver, tests/bench/paced.py: the n-th complaint is sent at"
@@ -154,13 +227,71 @@ def markdown(results: dict[str, Any], command: str) -> str:
             for r in results["end_to_end"]["runs"]
         ],
         "",
-        *_limit(results),
-        "How each figure is taken: `tests/bench/` (the baseline app, the wrk runner, the end-to-end measurement from"
-        " the services' own records, the CPU breakdown, the scale benchmarks). The raw figures are in"
-        " `performance.json`. The CPU breakdown alone: `python -m tests.bench.cpu` (`--intake-only`, `--backlog`).",
+    ]
+
+
+def _uploads(results: dict[str, Any]) -> list[str]:
+    """How the upload figures were taken, where the CPU goes, and the memory of each run."""
+    upload = results.get("upload")
+    if not upload:
+        return []
+    bare, hub, memory = upload["bare"], upload["hub"], upload["memory"]
+    size, n = _mib(upload["size"]), upload["concurrency"]
+    cpu = upload["cpu_ms_per_upload"]
+    cold, warm = memory["cold"], memory["warm"]
+    return [
+        "## Uploads",
+        "",
+        f"Measured by `{upload['command']}` on {upload['measured_at']}, on"
+        f" {'the CPU breakdown’s hub once it was quiet' if upload.get('shared_hub') else 'a hub of their own'}."
+        f" A {size} file (`%PDF-1.4` and"
+        " random bytes, so that nothing compresses it) as the multipart field `file`, from"
+        f" {n} clients that each send the next upload as soon as the last is answered (httpx on uvloop, a separate"
+        " process, tests/bench/upload_load.py), "
+        + (
+            f"for {upload['seconds']:.0f} s after a warm-up."
+            if upload.get("seconds")
+            else f"{upload.get('smoke_uploads')} uploads each (a smoke run: no warm-up)."
+        ),
+        "",
+        f"- **The bare endpoint:** {bare['method']}. {bare['uploads']:,} uploads, p50 {_fmt(bare['p50_ms'])} ms,"
+        f" p99 {_fmt(bare['p99_ms'])} ms.",
+        "- **Through the one base URL:** `POST /api/v1/complaints/<tracking_id>/attachments` with the receipt,"
+        f" to {hub['cases']:,} cases submitted for the purpose, at most {hub['per_case']} files each (intake's default"
+        f" limits, not raised: 10 files per uploader and 50 MiB per case); the client is on the machine, which intake's"
+        f" rate limit exempts by default. {hub['uploads']:,} uploads, p50 {_fmt(hub['p50_ms'])} ms,"
+        f" p99 {_fmt(hub['p99_ms'])} ms.",
+        "",
+        "CPU time per upload in each process of the hub (user and system, every thread, from /proc; what the"
+        " uploads' events cost downstream counts where it was spent during the run):",
+        "",
+        "| process | ms per upload |",
+        "|---|---|",
+        *[f"| {name} | {ms:.2f} |" for name, ms in cpu.items()],
+        f"| total, the hub | {sum(cpu.values()):.2f} |",
+        f"| the load generator | {upload['load_cpu_ms_per_upload']:.2f} |",
+        "",
+        f"The bare endpoint took {bare['cpu_ms_per_upload']['server']:.2f} ms of CPU per upload, and its load generator"
+        f" {bare['cpu_ms_per_upload']['load']:.2f} ms. Each is one process: on a CPU of its own, intake could take at"
+        f" most {_fmt(1000 / max(cpu['intake'], 1e-9), 1)} uploads a second, the bare endpoint"
+        f" {_fmt(1000 / max(bare['cpu_ms_per_upload']['server'], 1e-9), 1)}"
+        f" ({_ratio(bare['cpu_ms_per_upload']['server'] / max(cpu['intake'], 1e-9))}).",
+        "",
+        f"Resident memory (MiB) around {memory['uploads']} uploads of {_mib(memory['size'])} at once, each to a case"
+        " of its own: the idle figure is VmRSS just before, the peak VmHWM (reset just before, through"
+        " /proc/PID/clear_refs) or, where that cannot be reset, the largest VmRSS sampled every 2 ms. First on the"
+        " hub before it has taken any upload, then again after the throughput runs; the target is checked against"
+        " the larger rise.",
+        "",
+        "| process | idle, first | peak, first | rise, first | idle, after | peak, after | rise, after |",
+        "|---|---|---|---|---|---|---|",
+        *[
+            f"| {name} | {cold[name]['idle_mib']:.1f} | {cold[name]['peak_mib']:.1f} | {cold[name]['delta_mib']:.1f}"
+            f" | {warm[name]['idle_mib']:.1f} | {warm[name]['peak_mib']:.1f} | {warm[name]['delta_mib']:.1f} |"
+            for name in cold
+        ],
         "",
     ]
-    return "\n".join(lines)
 
 
 def _limit(results: dict[str, Any]) -> list[str]:
@@ -220,5 +351,6 @@ def chart(results: dict[str, Any], path: Path) -> None:
 def write(results: dict[str, Any], out_dir: Path, command: str) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "performance.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
-    chart(results, out_dir / "performance.png")
+    if "end_to_end" in results:
+        chart(results, out_dir / "performance.png")
     (out_dir / "performance.md").write_text(markdown(results, command))

@@ -37,8 +37,18 @@ def test_the_benchmark_runs_end_to_end_and_writes_its_report(tmp_path: Path) -> 
     assert all(cpu["backlog"]["ms"][n] > 0 for n in ("routing", "agency", "notify")), cpu["backlog"]
     assert cpu["accepting"]["complaints"] > 0 and cpu["accepting"]["ms"]["intake"] > 0
     assert cpu["pipeline_ceiling_per_s"] == cpu["cpus"] * 1000 / cpu["backlog"]["total_ms"]
+    upload = results["upload"]
+    assert upload["bare"]["uploads"] > 0 and upload["bare"]["failed"] == 0
+    assert upload["hub"]["uploads"] > 0 and upload["hub"]["failed"] == 0
+    assert upload["ratio"] == upload["hub"]["per_s"] / upload["bare"]["per_s"]
+    assert upload["cpu_ms_per_upload"]["intake"] > 0 and upload["cpu_ms_per_upload"]["gateway"] > 0
+    for run in ("cold", "warm"):
+        for process in ("intake", "gateway"):
+            memory = upload["memory"][run][process]
+            assert 0 < memory["idle_mib"] <= memory["peak_mib"], memory
     page = (tmp_path / "performance.md").read_text()
     assert "| Durable intake through the one base URL" in page and "python -m tests.bench --smoke" in page
+    assert "| Upload of a 0.25 MiB file through the one base URL" in page and "## Uploads" in page
     assert "## Where the limit is" in page and "| notify |" in page
     assert "{" not in page, "a figure left unformatted"
     assert (tmp_path / "performance.png").read_bytes().startswith(b"\x89PNG")

@@ -55,10 +55,12 @@ class FileStore:
         self.bucket = bucket
         self.ring = ring
         self._store: ObjectStore | None = None
+        self._store_js: object = None
 
     async def _obs(self) -> ObjectStore:
-        if self._store is None or self._store._js is not self.bus.js:  # a reconnect makes a new context
-            self._store = await self.bus.js.object_store(self.bucket.name)
+        js = self.bus.js
+        if self._store is None or self._store_js is not js:  # a new connection makes a new context
+            self._store, self._store_js = await js.object_store(self.bucket.name), js
         return self._store
 
     async def put(self, name: str, path: Path) -> None:

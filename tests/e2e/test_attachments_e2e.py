@@ -103,7 +103,8 @@ def test_files_travel_between_the_reporter_the_agency_and_the_hub(api: Api) -> N
 
     def hub_sees_both() -> dict | None:
         r = api.client.get(f"/api/v1/hub/complaints/{tid}", headers=api.admin)
-        return r.json() if r.status_code == 200 and len(r.json()["attachments"]) == 2 else None
+        given = r.status_code == 200 and [a for a in r.json()["attachments"] if a["followup_id"]]
+        return r.json() if given and len(r.json()["attachments"]) == 2 else None
 
     shown = wait_for(hub_sees_both, timeout=30)
     assert {a["id"]: a["followup_id"] for a in shown["attachments"]} == {stored["id"]: None, answer["id"]: given_by}

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +91,21 @@ def running_hub(
         yield hub
     finally:
         stop_process(proc, signal.SIGINT)
+
+
+@contextlib.contextmanager
+def hub_on(backend: str, data_dir: Path, prefix: str = "e2e", **kwargs: Any) -> Iterator[Hub]:
+    """A whole hub on `backend` (sqlite, or postgres in schemas of its own, dropped afterwards)."""
+    if backend != "postgres":
+        with running_hub(data_dir, **kwargs) as hub:
+            yield hub
+        return
+    schema_prefix = f"{prefix}_{uuid.uuid4().hex[:8]}_"
+    try:
+        with running_hub(data_dir, postgres=asyncpg_url(), schema_prefix=schema_prefix, **kwargs) as hub:
+            yield hub
+    finally:
+        drop_schemas(schema_prefix)
 
 
 def stop_process(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.events.topology import FILES_INTAKE
-from tests.e2e.hub import Api, Hub, asyncpg_url, drop_schemas, running_hub, wait_for
+from tests.e2e.hub import Api, Hub, asyncpg_url, drop_schemas, hub_on, running_hub, wait_for
 from tests.support.databases import backends
 from tests.support.files import GPS_IFD, exif_of, pdf, photo
 
@@ -29,15 +29,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module", params=backends())
 def hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    data_dir = tmp_path_factory.mktemp("hub")
-    if request.param == "postgres":
-        prefix = f"e2e_{uuid.uuid4().hex[:8]}_"
-        with running_hub(data_dir, postgres=asyncpg_url(), schema_prefix=prefix) as h:
-            yield h
-        drop_schemas(prefix)
-    else:
-        with running_hub(data_dir) as h:
-            yield h
+    with hub_on(request.param, tmp_path_factory.mktemp("hub"), prefix="e2e") as h:
+        yield h
 
 
 @pytest.fixture(scope="module")

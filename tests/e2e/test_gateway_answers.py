@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +15,7 @@ import httpx
 import pytest
 
 from shared.http.limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_UPLOAD_BODY_BYTES
-from tests.e2e.hub import Hub, asyncpg_url, drop_schemas, running_hub
+from tests.e2e.hub import Hub, hub_on
 from tests.support.databases import backends
 
 pytestmark = pytest.mark.e2e
@@ -27,15 +26,8 @@ ANSWER_TIMEOUT_S = 30.0
 
 @pytest.fixture(scope="module", params=backends())
 def hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    data_dir = tmp_path_factory.mktemp("hub")
-    if request.param == "postgres":
-        prefix = f"gw_{uuid.uuid4().hex[:8]}_"
-        with running_hub(data_dir, postgres=asyncpg_url(), schema_prefix=prefix) as h:
-            yield h
-        drop_schemas(prefix)
-    else:
-        with running_hub(data_dir) as h:
-            yield h
+    with hub_on(request.param, tmp_path_factory.mktemp("hub"), prefix="gw") as h:
+        yield h
 
 
 @dataclass

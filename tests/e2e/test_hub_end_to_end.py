@@ -5,14 +5,13 @@ from __future__ import annotations
 import email
 import email.policy
 import time
-import uuid
 from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
 
-from tests.e2e.hub import Api, Hub, asyncpg_url, drop_schemas, running_hub, wait_for
+from tests.e2e.hub import Api, Hub, hub_on, wait_for
 from tests.support.databases import backends
 
 pytestmark = pytest.mark.e2e
@@ -20,15 +19,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module", params=backends())
 def hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    data_dir = tmp_path_factory.mktemp("hub")
-    if request.param == "postgres":
-        prefix = f"e2e_{uuid.uuid4().hex[:8]}_"
-        with running_hub(data_dir, postgres=asyncpg_url(), schema_prefix=prefix) as h:
-            yield h
-        drop_schemas(prefix)
-    else:
-        with running_hub(data_dir) as h:
-            yield h
+    with hub_on(request.param, tmp_path_factory.mktemp("hub"), prefix="e2e") as h:
+        yield h
 
 
 @pytest.fixture(scope="module")

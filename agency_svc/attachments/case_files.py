@@ -59,5 +59,7 @@ async def name_files(
                 }
             )
     if wrong:
-        raise ApiError(422, "validation_error", "the request is not valid", wrong)
+        raise ApiError(
+            422, "unknown_attachment", "berkas yang disebut tidak dapat diberikan; files named cannot be given", wrong
+        )
     await records.name_in_followup(session, ATTACHMENTS, tracking_id, wanted, followup_id)

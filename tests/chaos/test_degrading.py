@@ -35,11 +35,9 @@ from shared.settings import ServiceSettings
 from tests.chaos.postgres import PrivatePostgres, unavailable_reason
 from tests.support.apps import (
     ADMIN_KEY,
-    TEST_CONTACT_KEY,
-    TEST_ENCRYPTION_KEY,
-    TEST_IDENTITY_KEY,
     auth,
     eventually,
+    keys_for,
     publish,
     running_service,
     service_settings,
@@ -208,13 +206,8 @@ def _process_env(settings_cls: type[ServiceSettings], database: TestDatabase, na
     }
     if database.schema:
         env[f"{prefix}DATABASE_SCHEMA"] = database.schema
-    for field, key in (
-        ("encryption_keys", TEST_ENCRYPTION_KEY),
-        ("identity_keys", TEST_IDENTITY_KEY),
-        ("contact_keys", TEST_CONTACT_KEY),
-    ):
-        if field in settings_cls.model_fields:
-            env[f"{prefix}{field.upper()}"] = key
+    for field, key in keys_for(settings_cls).items():
+        env[f"{prefix}{field.upper()}"] = key
     return env
 
 

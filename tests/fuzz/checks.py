@@ -6,7 +6,8 @@ is refused before it is read), which schemathesis does not count among rejection
 positive_data_acceptance: 422 is also an answer to a request the document calls valid, when it breaks a rule the
 document cannot state (NUL it does state: shared.http.openapi.state_the_nul_guard): a node or agency that does not
 exist, `from` after `to`, an expiry in the past, an Idempotency-Key reused with another body. The error code names
-the rule. What the check is for still holds through `document_and_validator_agree`: the request validator itself
+the rule. 415 is one too: an upload's `file` may be any bytes by the document, and only some types are taken.
+What the check is for still holds through `document_and_validator_agree`: the request validator itself
 (422 `validation_error`) must not refuse a value the document allows, except for rules written in code (a value
 error: an incident date in the future, a message that both accepts and disputes; a phone number outside the
 countries the hub texts, a setting) and for a length or pattern
@@ -23,7 +24,7 @@ from schemathesis import Case, CheckContext, Response
 from schemathesis.generation.meta import TestPhase
 
 NEGATIVE_DATA_REJECTED_WITH = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429"]
-POSITIVE_DATA_ACCEPTED_WITH = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
+POSITIVE_DATA_ACCEPTED_WITH = ["2xx", "3xx", "401", "403", "404", "409", "415", "422", "429"]
 CHECKS: dict[str, Any] = {
     # schemathesis' defaults (which also list 5xx, left to not_a_server_error), with 413 and 422 added
     "negative_data_rejection": {"expected-statuses": [*NEGATIVE_DATA_REJECTED_WITH, "5xx"]},

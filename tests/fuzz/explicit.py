@@ -79,7 +79,8 @@ class Target:
 
     @property
     def takes_body(self) -> bool:
-        return bool(self.operation.body)
+        """A JSON body: the hostile-body tests are JSON's (an upload's multipart is tested in its own tests)."""
+        return any(body.media_type == "application/json" for body in self.operation.body)
 
     @property
     def path_parameters(self) -> list[str]:

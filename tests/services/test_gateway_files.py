@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 import tracemalloc
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -238,6 +238,15 @@ def _assert_too_large(r: httpx.Response, limit: int) -> None:
     }
 
 
+async def _refused_or_cut(sending: Awaitable[httpx.Response]) -> httpx.Response | None:
+    """The answer; None when the gateway answered 413 and closed while the client was still sending, so that the
+    client could not read it (what the service got is checked all the same)."""
+    try:
+        return await sending
+    except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
+        return None
+
+
 async def test_an_upload_over_its_limit_is_refused_and_the_service_gets_no_more_than_the_limit() -> None:
     service = FileService()
     limit = MiB
@@ -245,17 +254,18 @@ async def test_an_upload_over_its_limit_is_refused_and_the_service_gets_no_more_
         _through_gateway(service, upload_limit=limit) as url,
         httpx.AsyncClient(base_url=url, timeout=GIVE_UP_S) as client,
     ):
-        declared = await client.post(UPLOAD, content=b"x" * (limit + 1))
+        declared = await _refused_or_cut(client.post(UPLOAD, content=b"x" * (limit + 1)))
         assert not service.uploads, "the declared length alone decides"
 
         async def chunks() -> AsyncIterator[bytes]:
             for _ in range(2 * limit // CHUNK):
                 yield b"y" * CHUNK
 
-        streamed = await client.post(UPLOAD, content=chunks())
+        streamed = await _refused_or_cut(client.post(UPLOAD, content=chunks()))
         fits = await client.post(UPLOAD, content=b"z" * limit)
-    _assert_too_large(declared, limit)
-    _assert_too_large(streamed, limit)
+    for refused in (declared, streamed):
+        if refused is not None:
+            _assert_too_large(refused, limit)
     assert fits.status_code == 201 and fits.json()["size"] == limit
     cut_off = service.uploads[0]
     async with asyncio.timeout(GIVE_UP_S):

@@ -66,6 +66,8 @@ class Role(StrEnum):
     admin = "admin"
     coordinator = "coordinator"
     agency = "agency"
+    channel = "channel"
+    """A channel client (an SMS or email gateway, an Open311 app): submits for reporters, reads what the public may."""
 
 
 class ScanStatus(StrEnum):

@@ -65,7 +65,7 @@ async def list_agency_keys(code: str, session: SessionDep, runtime: RuntimeDep, 
 async def issue_staff_key(
     body: StaffKeyCreate, session: SessionDep, runtime: RuntimeDep, principal: AdminDep, idempotency: IdempotencyDep
 ) -> IssuedKeyOut:
-    """Issue a coordinator or admin key (admin); the key is shown once, only its hash is kept."""
+    """Issue a coordinator, admin or channel key (admin); the key is shown once, only its hash is kept."""
     spec = service.KeySpec(Role(body.role.value), label=body.label, expires_at=body.expires_at)
     return await idempotency.commit_once(
         session,

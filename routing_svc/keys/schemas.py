@@ -17,6 +17,7 @@ Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 class StaffRole(StrEnum):
     coordinator = "coordinator"
     admin = "admin"
+    channel = "channel"
 
 
 class AgencyKeyCreate(BaseModel):

@@ -65,6 +65,10 @@ async def test_key_errors(hub: Hub) -> None:
     r = await hub.ok("POST", "/api/v1/hub/agencies/A/api-keys", 409, json={})
     assert r["error"]["code"] == "agency_inactive"
     admin = await hub.ok("POST", "/api/v1/hub/api-keys", 201, json={"role": "admin"})
+    channel = await hub.ok("POST", "/api/v1/hub/api-keys", 201, json={"role": "channel", "label": "SMS 1708"})
+    assert channel["role"] == "channel" and channel["agency_code"] is None
+    r = await hub.ok("GET", "/api/v1/hub/complaints", 403, key=channel["key"])
+    assert r["error"]["code"] == "forbidden"
     await hub.ok("POST", "/api/v1/hub/api-keys", 201, key=admin["key"], json={"role": "coordinator"})
 
 

@@ -67,7 +67,7 @@ DESCRIPTION = (
 @dataclass(frozen=True)
 class Upstream:
     name: str
-    prefix: str
+    prefixes: tuple[str, ...]
     base_url: str
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     """The service's own limit: the gateway buffers a body before it forwards it, so it refuses (with the service's
@@ -83,7 +83,7 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
 
 def create_gateway(upstreams: Sequence[Upstream], version: str = "1.0.0") -> ASGIApp:
     """The API paths go straight to their service through a lean ASGI proxy; the rest (docs, health) to FastAPI."""
-    ordered = sorted(upstreams, key=lambda u: len(u.prefix), reverse=True)
+    ordered = sorted(((p, u) for u in upstreams for p in u.prefixes), key=lambda pu: len(pu[0]), reverse=True)
     pools = {u.name: _pool(u.base_url) for u in upstreams}
     proxies = {
         u.name: BodyLimitMiddleware(
@@ -95,7 +95,7 @@ def create_gateway(upstreams: Sequence[Upstream], version: str = "1.0.0") -> ASG
 
     async def gateway(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            target = next((u for u in ordered if _under(scope["path"], u.prefix)), None)
+            target = next((u for prefix, u in ordered if _under(scope["path"], prefix)), None)
             # Every method: the service answers one its path does not take with 405 and the path's own Allow.
             if target is not None:
                 await proxies[target.name](scope, receive, send)

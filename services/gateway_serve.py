@@ -28,7 +28,7 @@ def upstreams_from_env(environ: Mapping[str, str]) -> list[Upstream]:
     return [
         Upstream(
             s.name,
-            s.api_prefix,
+            s.api_prefixes,
             environ.get(f"{PREFIX}{s.name.upper()}_URL", f"http://{s.name}:8000"),
             service_body_limit(s.env_prefix, environ),
             service_upload_limit(s.env_prefix, environ),

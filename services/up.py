@@ -244,7 +244,7 @@ def _gateway_server(ports: dict[str, int], envs: dict[str, dict[str, str]], port
     upstreams = [
         Upstream(
             s.name,
-            s.api_prefix,
+            s.api_prefixes,
             f"http://127.0.0.1:{ports[s.name]}",
             service_body_limit(s.env_prefix, os.environ | envs[s.name]),
             service_upload_limit(s.env_prefix, os.environ | envs[s.name]),

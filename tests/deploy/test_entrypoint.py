@@ -88,7 +88,7 @@ def test_probe_passes_only_when_every_path_answers(health_server: int) -> None:
 
 def test_the_gateway_finds_each_service_by_its_compose_name_unless_told() -> None:
     upstreams = upstreams_from_env({"SIMPUL_GATEWAY_NOTIFY_URL": "http://simpul-notify"})
-    assert [(u.name, u.prefix) for u in upstreams] == [(s.name, s.api_prefix) for s in SERVICES]
+    assert [(u.name, u.prefixes) for u in upstreams] == [(s.name, s.api_prefixes) for s in SERVICES]
     urls = {u.name: u.base_url for u in upstreams}
     assert urls == {
         "intake": "http://intake:8000",

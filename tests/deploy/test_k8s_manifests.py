@@ -148,7 +148,8 @@ def test_the_ingress_routes_each_prefix_to_its_service_and_the_docs_to_the_gatew
     (rule,) = example[("Ingress", "simpul")]["spec"]["rules"]
     routes = {p["path"]: p["backend"]["service"]["name"] for p in rule["http"]["paths"]}
     for spec in SERVICES:
-        assert routes[spec.api_prefix] == f"simpul-{spec.name}"
+        for prefix in spec.api_prefixes:
+            assert routes[prefix] == f"simpul-{spec.name}"
     for path in ("/docs", "/openapi.json", "/healthz", "/readyz"):
         assert routes[path] == "simpul-gateway"
     assert {name for name in routes.values()} <= {name for kind, name in example if kind == "Service"}

@@ -26,7 +26,7 @@ GIVE_UP_S = 20.0
 @asynccontextmanager
 async def _gateway(max_body_bytes: int = 1024) -> AsyncIterator[int]:
     async with echo_upstream() as base_url:
-        gateway = create_gateway([Upstream("intake", "/api/v1/complaints", base_url, max_body_bytes=max_body_bytes)])
+        gateway = create_gateway([Upstream("intake", ("/api/v1/complaints",), base_url, max_body_bytes=max_body_bytes)])
         async with serving(gateway) as url:
             port = urlsplit(url).port
             assert port is not None

@@ -128,7 +128,7 @@ async def _through_gateway(
     async with upstream(service.app()) as base_url:
         gateway = create_gateway(
             [
-                Upstream(name, prefix, base_url, max_upload_body_bytes=upload_limit)
+                Upstream(name, (prefix,), base_url, max_upload_body_bytes=upload_limit)
                 for name, prefix in (
                     ("intake", "/api/v1/complaints"),
                     ("agency", "/api/v1/agency"),
@@ -316,7 +316,7 @@ async def test_a_client_gone_mid_upload_breaks_that_upload_off_and_nothing_else(
 
 async def test_an_upload_to_a_service_that_is_down_is_503(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(gateway_module, "CONNECT_RETRY_SECONDS", 0.5)
-    gateway = create_gateway([Upstream("intake", "/api/v1/complaints", f"http://127.0.0.1:{free_port()}")])
+    gateway = create_gateway([Upstream("intake", ("/api/v1/complaints",), f"http://127.0.0.1:{free_port()}")])
     async with serving(gateway) as url, httpx.AsyncClient(base_url=url, timeout=GIVE_UP_S) as client:
         r = await client.post(UPLOAD, content=b"x" * 1000)
         download = await client.get(DOWNLOADS[0])
@@ -352,7 +352,7 @@ async def _breaking_service() -> AsyncIterator[str]:
 
 async def test_a_service_gone_mid_file_is_502_for_an_upload_and_a_cut_off_download() -> None:
     async with _breaking_service() as base_url:
-        gateway = create_gateway([Upstream("intake", "/api/v1/complaints", base_url)])
+        gateway = create_gateway([Upstream("intake", ("/api/v1/complaints",), base_url)])
         async with serving(gateway) as url, httpx.AsyncClient(base_url=url, timeout=GIVE_UP_S) as client:
             upload = await client.post(UPLOAD, content=b"x" * (4 * CHUNK))
             with pytest.raises(httpx.RemoteProtocolError):

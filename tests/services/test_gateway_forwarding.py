@@ -40,7 +40,7 @@ def _service() -> FastAPI:
 
 async def test_the_gateway_appends_its_peer_to_x_forwarded_for() -> None:
     async with echo_upstream() as base_url:
-        gateway = create_gateway([Upstream("intake", "/api/v1/complaints", base_url)])
+        gateway = create_gateway([Upstream("intake", ("/api/v1/complaints",), base_url)])
         transport = httpx.ASGITransport(app=gateway, client=("203.0.113.7", 51000))
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
             r = await client.get("/api/v1/complaints/echo")
@@ -52,7 +52,7 @@ async def test_the_gateway_appends_its_peer_to_x_forwarded_for() -> None:
 
 async def test_the_gateway_refuses_a_body_over_its_limit_without_buffering_it() -> None:
     async with echo_upstream() as base_url:
-        gateway = create_gateway([Upstream("intake", "/api/v1/complaints", base_url, max_body_bytes=1024)])
+        gateway = create_gateway([Upstream("intake", ("/api/v1/complaints",), base_url, max_body_bytes=1024)])
         transport = httpx.ASGITransport(app=gateway)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
             declared = await client.post("/api/v1/complaints/echo", content=b"x" * 1025)
@@ -70,7 +70,7 @@ async def test_the_gateway_refuses_a_body_over_its_limit_without_buffering_it() 
 
 async def test_the_gateway_forwards_method_path_query_and_body_as_received_over_kept_connections() -> None:
     async with echo_upstream() as base_url:
-        gateway = create_gateway([Upstream("intake", "/api/v1/complaints", base_url)])
+        gateway = create_gateway([Upstream("intake", ("/api/v1/complaints",), base_url)])
         async with (
             serving(gateway) as gateway_url,
             httpx.AsyncClient(base_url=gateway_url) as client,
@@ -107,7 +107,7 @@ async def test_kept_connections_are_used_in_turn_so_a_balancer_behind_them_sprea
 
 async def test_a_chunked_answer_reaches_the_client_whole_with_its_headers() -> None:
     async with echo_upstream() as base_url:
-        gateway = create_gateway([Upstream("intake", "/api/v1/complaints", base_url)])
+        gateway = create_gateway([Upstream("intake", ("/api/v1/complaints",), base_url)])
         async with serving(gateway) as gateway_url, httpx.AsyncClient(base_url=gateway_url) as client:
             r = await client.get("/api/v1/complaints/chunked")
     assert r.status_code == 200 and r.text == "part 0;part 1;part 2;part 3;part 4;"
@@ -117,7 +117,7 @@ async def test_a_chunked_answer_reaches_the_client_whole_with_its_headers() -> N
 
 async def test_a_service_that_is_down_answers_503_in_json(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(gateway_module, "CONNECT_RETRY_SECONDS", 0.5)
-    gateway = create_gateway([Upstream("intake", "/api/v1/complaints", f"http://127.0.0.1:{free_port()}")])
+    gateway = create_gateway([Upstream("intake", ("/api/v1/complaints",), f"http://127.0.0.1:{free_port()}")])
     async with serving(gateway) as gateway_url, httpx.AsyncClient(base_url=gateway_url) as client:
         r = await client.post("/api/v1/complaints", json={})
         unknown = await client.get("/api/v1/nowhere")
@@ -128,7 +128,7 @@ async def test_a_service_that_is_down_answers_503_in_json(monkeypatch: pytest.Mo
 @pytest.mark.parametrize("method", ["OPTIONS", "TRACE", "HEAD", "PUT", "PATCH"])
 async def test_a_method_the_path_does_not_take_is_405_naming_the_services_methods_for_that_path(method: str) -> None:
     async with upstream(_service()) as base_url:
-        gateway = create_gateway([Upstream("intake", "/api/v1/complaints", base_url)])
+        gateway = create_gateway([Upstream("intake", ("/api/v1/complaints",), base_url)])
         async with serving(gateway) as gateway_url, httpx.AsyncClient(base_url=gateway_url, timeout=10) as client:
             one = await client.request(method, "/api/v1/complaints/SPL-1")
             all_of_them = await client.request(method, "/api/v1/complaints")
@@ -143,7 +143,7 @@ async def test_a_method_the_path_does_not_take_is_405_naming_the_services_method
 
 async def test_a_head_answer_is_forwarded_with_the_services_length_and_no_body() -> None:
     async with echo_upstream() as base_url:
-        gateway = create_gateway([Upstream("intake", "/api/v1/complaints", base_url)])
+        gateway = create_gateway([Upstream("intake", ("/api/v1/complaints",), base_url)])
         async with serving(gateway) as gateway_url, httpx.AsyncClient(base_url=gateway_url, timeout=10) as client:
             head = await client.head("/api/v1/complaints/echo")
             get = await client.get("/api/v1/complaints/echo")

@@ -127,6 +127,7 @@ class CaseView(BaseModel):
     title: str
     classification: Classification
     category: str | None = None
+    region_code: str | None = Field(default=None, description="Where it happened, as the reporter said.")
     status: Status
     status_label: str
     is_anonymous: bool

@@ -265,6 +265,7 @@ async def case_view(session: AsyncSession, tracking_id: str, receipt: str | None
         title=complaint.title,
         classification=Classification(complaint.classification),
         category=complaint.category,
+        region_code=complaint.region_code,
         status=status,
         status_label=STATUS_LABELS[status],
         is_anonymous=complaint.is_anonymous,

@@ -65,7 +65,7 @@ def parse(rows: list[dict[str, str | None]]) -> Regions:
     children: dict[str | None, list[Region]] = {}
     for row in sorted(rows, key=lambda r: str(r["code"])):
         code, parent = str(row["code"]), row.get("parent_code")
-        zone = Timezone(row["timezone"]) if parent is None else by_code[parent].timezone
+        zone = Timezone(str(row["timezone"])) if parent is None else by_code[parent].timezone
         region = Region(code, str(row["name"]), RegionKind(str(row["kind"])), parent, zone)
         by_code[code] = region
         children.setdefault(parent, []).append(region)

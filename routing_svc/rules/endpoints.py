@@ -24,8 +24,8 @@ region_code is the complaint's region or contains it (rule `12` covers `1271`); 
 whole word or phrase in title + content, case-insensitively. The reporter's own (active) choice of agency always
 comes first. Among matching rules whose node is active, the winner is decided in this order:
 **priority** (highest first), then **specificity** (highest first; 4 if keywords + 2 if category + 1 if
-classification + len(region_code)/10), then the **nearer category** (the complaint's own before its parent's), then
-**created_at** (oldest first), then **id** (lowest first).
+classification + len(region_code)/10), then the **nearer category** (the complaint's own, or none, before its
+parent's), then **created_at** (oldest first), then **id** (lowest first).
 With no match the complaint waits in the coordinators' triage queue.
 """
 

@@ -11,7 +11,8 @@ The most specific rule wins, in this explicit order (first difference decides):
 1. priority, highest first;
 2. specificity, highest first: 4 if it has keywords + 2 if a category + 1 if a classification
    + len(region_code)/10 if a region (so a village beats a district beats a city beats a province);
-3. the nearer category, first: a rule for the complaint's own category before one for its parent, and so on;
+3. the nearer category first: a rule for the complaint's own category (or for none) before one for its parent,
+   and so on;
 4. created_at, oldest first;
 5. id, lowest first.
 """
@@ -95,9 +96,9 @@ class Complaint:
 
 
 def category_rank(c: Candidate, complaint: Complaint) -> int:
-    """0 for a rule on the complaint's own category, 1 on its parent, ...; after them all, a rule on any category."""
+    """0 for a rule on the complaint's own category (or on none), 1 on its parent, 2 on the parent's parent, ..."""
     categories = complaint.categories
-    return categories.index(c.category) if c.category in categories else len(categories)
+    return categories.index(c.category) if c.category in categories else 0
 
 
 def sort_key(c: Candidate, complaint: Complaint) -> tuple[int, int, int, datetime, int]:

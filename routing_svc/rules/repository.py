@@ -38,8 +38,8 @@ async def best_rule(session: AsyncSession, complaint: Complaint) -> RoutingRule 
     categories = [ANY, *lineage]
     regions = [ANY, *region_prefixes(complaint.region_code)]
     order: list[ColumnElement[Any]] = [RoutingRule.priority.desc(), RoutingRule.specificity.desc()]
-    if lineage:  # the nearer category first
-        order.append(case({code: n for n, code in enumerate(lineage)}, value=RoutingRule.category, else_=len(lineage)))
+    if lineage:  # the nearer category first; a rule on none ranks with the complaint's own
+        order.append(case({code: n for n, code in enumerate(lineage)}, value=RoutingRule.category, else_=0))
     stmt = (
         select(RoutingRule)
         .join(Node, Node.code == RoutingRule.agency_code)

@@ -24,6 +24,7 @@ from intake_svc.complaints.schemas import (
     MessageView,
     RatingIn,
     RatingView,
+    SubmissionWarning,
     SubmitRequest,
     SubmitResponse,
     TimelineItem,
@@ -103,11 +104,18 @@ def prepare_submission(
     outbox: Outbox,
     now: datetime,
     idempotency_ttl: timedelta,
+    warnings: list[SubmissionWarning] | None = None,
 ) -> tuple[PreparedSubmission, SubmitResponse]:
     """Everything one submission writes, computed up front: the writer only inserts it."""
     tracking_id = new_tracking_id()
     receipt = new_receipt()
-    response = SubmitResponse(tracking_id=tracking_id, receipt=receipt, status=Status.submitted, submitted_at=now)
+    response = SubmitResponse(
+        tracking_id=tracking_id,
+        receipt=receipt,
+        status=Status.submitted,
+        submitted_at=now,
+        warnings=warnings or [],
+    )
     events = _submission_events(request, tracking_id, receipt, sealers, now)
     prepared = PreparedSubmission(
         tracking_id=tracking_id,

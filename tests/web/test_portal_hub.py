@@ -264,3 +264,19 @@ def test_a_file_added_later_from_the_case_page(browser: Browser, api: Api) -> No
     assert added.has("#sent") and [a.get_text() for a in added.soup.select("#own-files a.download")] == ["foto.png"]
     nothing = browser.submit(added, "files-form", {})
     assert nothing.status == 422 and nothing.has("#attachments-error")
+
+
+def test_the_form_offers_the_reference_lists_and_explains_what_the_hub_did_not_know(browser: Browser) -> None:
+    form = browser.get("/report")
+    groups = form.soup.select("select#category optgroup")
+    assert groups and all(g.select("option") for g in groups), "categories under their parents"
+    provinces = form.soup.select("select#region_code optgroup")
+    assert len(provinces) == 38
+    jatim = next(g for g in provinces if g.select_one("option[data-province]")["value"] == "35")
+    assert "3578" in {o["value"] for o in jatim.select("option")}, "Surabaya under Jawa Timur"
+    english = browser.get("/report?lang=en").soup.select("select#category option")
+    assert {o.get_text() for o in english} != {o.get_text() for o in form.soup.select("select#category option")}
+    browser.get("/?lang=id")
+    # A form sent with a category and a region the hub does not know is taken, and says so in plain words.
+    page = browser.submit(form, "report-form", {**REPORT, "category": "tidak-ada", "region_code": "9999"})
+    assert page.status == 200 and len(page.soup.select("#warnings li")) == 2

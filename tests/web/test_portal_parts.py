@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from starlette.requests import Request
 
 from services.ports import free_port
@@ -60,15 +61,15 @@ def test_the_language_is_asked_for_then_remembered_then_negotiated() -> None:
 
 
 def test_every_message_has_its_indonesian_words_and_the_same_placeholders() -> None:
-    used = {m.id for m in extract() if m.id}
-    indonesian = {m.id: m.string for m in read("id") if m.id}
-    english = {m.id for m in read("en") if m.id}
+    used = {str(m.id) for m in extract() if m.id}
+    indonesian = {str(m.id): str(m.string) for m in read("id") if m.id}
+    english = {str(m.id) for m in read("en") if m.id}
     assert used <= set(indonesian), f"not in the catalog: {sorted(used - set(indonesian))}"
     assert used <= english
     untranslated = sorted(m for m in used if not indonesian[m])
     assert not untranslated, f"run python -m services.web.catalogs and translate: {untranslated}"
     for msgid in used:
-        assert sorted(re.findall(r"%\(\w+\)s", msgid)) == sorted(re.findall(r"%\(\w+\)s", str(indonesian[msgid])))
+        assert sorted(re.findall(r"%\(\w+\)s", msgid)) == sorted(re.findall(r"%\(\w+\)s", indonesian[msgid]))
 
 
 def test_a_csrf_token_is_good_only_with_its_own_cookie() -> None:
@@ -101,7 +102,7 @@ def test_the_visitor_is_passed_on_as_a_proxy_names_its_client() -> None:
 
 
 async def test_an_api_that_does_not_answer_keeps_the_form_and_says_so() -> None:
-    settings = WebSettings(secret=SECRET, api_base_url=f"http://127.0.0.1:{free_port()}", api_timeout_s=5)
+    settings = WebSettings(secret=SecretStr(SECRET), api_base_url=f"http://127.0.0.1:{free_port()}", api_timeout_s=5)
     app = create_app(settings)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portal") as client:
         form = Page(await client.get("/report"))
@@ -124,4 +125,4 @@ async def test_an_api_that_does_not_answer_keeps_the_form_and_says_so() -> None:
 
 def test_the_portal_will_not_start_without_a_real_secret() -> None:
     with pytest.raises(ValueError, match="SIMPUL_WEB_SECRET"):
-        WebSettings(secret="short")
+        WebSettings(secret=SecretStr("short"))

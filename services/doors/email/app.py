@@ -31,7 +31,6 @@ def create_app(settings: EmailDoorSettings) -> Starlette:
         stopping = asyncio.Event()
         server = await start_smtp(settings, door) if settings.smtp_mode != "off" else None
         poller = asyncio.create_task(ImapPoller(settings, door).run(stopping)) if settings.imap_host else None
-        app.state.listening = server is not None or poller is not None
         log.info(
             "email_door_started",
             smtp=f"{settings.smtp_mode}://{settings.smtp_host}:{settings.smtp_port}" if server else None,
@@ -55,4 +54,5 @@ def create_app(settings: EmailDoorSettings) -> Starlette:
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    return Starlette(routes=[Route("/healthz", healthz), Route("/metrics", metrics)], lifespan=lifespan)
+    routes = [Route("/healthz", healthz), Route("/readyz", healthz), Route("/metrics", metrics)]
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -151,7 +151,7 @@ def test_machine_mail_and_loops_make_nothing(
     assert cases_titled(api, subject) == []
 
 
-def test_html_mail_with_a_picture(api: Api, smtp_port: int) -> None:
+def test_html_mail_with_a_picture_and_a_refused_file(api: Api, smtp_port: int) -> None:
     subject = "Sampah menumpuk (foto terlampir)"
     msg = citizen_mail(
         "Dewi <dewi@citizen.example>",
@@ -162,6 +162,8 @@ def test_html_mail_with_a_picture(api: Api, smtp_port: int) -> None:
     )
     picture = png()
     msg.add_attachment(picture, maintype="image", subtype="png", filename="sampah.png")
+    # A program is no evidence: the API refuses its type (415), the door skips it, and the complaint stands.
+    msg.add_attachment(b"MZ\x90\x00" + bytes(200), maintype="application", subtype="octet-stream", filename="a.exe")
     tid = accepted_tid(deliver(smtp_port, msg, "dewi@citizen.example", REPLY_ADDRESS))
     case = api.ok(api.client.get(f"/api/v1/hub/complaints/{tid}", headers=api.admin), 200)
     assert case["content"] == "Sampah menumpuk di pasar & berbau.\n\nLihat foto."

@@ -14,14 +14,15 @@ from intake_svc.complaints.handlers import handlers as reporter_view
 from intake_svc.complaints.limits import PublicLimits
 from intake_svc.complaints.writer import write_batch
 from intake_svc.context import IntakeContext
-from intake_svc.models import ATTACHMENTS, KIT, Base, IdempotencyKey
+from intake_svc.models import ATTACHMENTS, IDEMPOTENCY, KIT, Base, IdempotencyKey
 from intake_svc.privacy import intake_sealers
 from intake_svc.settings import IntakeSettings
+from shared.auth.replica import key_replica_handlers
 from shared.bus.consumer import Subscription
 from shared.bus.handlers import Handlers
 from shared.clock import Clock
 from shared.db.batch_writer import BatchWriter
-from shared.events.topology import INTAKE_REFERENCE, INTAKE_REPORTER_VIEW, Service
+from shared.events.topology import INTAKE_KEYS, INTAKE_REFERENCE, INTAKE_REPORTER_VIEW, Service
 from shared.files.sweep import orphan_sweep_worker
 from shared.files.uploads import Uploads
 from shared.http.app import build_app
@@ -51,6 +52,7 @@ async def submission_writer(runtime: Runtime[IntakeContext]) -> None:
 
 IDEMPOTENCY_KEYS = Base.metadata.tables[IdempotencyKey.__tablename__]
 purge_idempotency_keys = purge_idempotency_worker(IDEMPOTENCY_KEYS)
+purge_idempotent_requests = purge_idempotency_worker(IDEMPOTENCY)
 sweep_orphan_files = orphan_sweep_worker(ATTACHMENTS)
 
 
@@ -78,8 +80,10 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = 
         subscriptions=[
             Subscription(INTAKE_REPORTER_VIEW, Handlers.joined(reporter_view, attachment_view)),
             Subscription(INTAKE_REFERENCE, category_replica),
+            # Channel clients (SMS and email gateways) call intake with their keys.
+            Subscription(INTAKE_KEYS, key_replica_handlers(KIT.api_keys)),
         ],
-        workers=[submission_writer, purge_idempotency_keys, sweep_orphan_files],
+        workers=[submission_writer, purge_idempotency_keys, purge_idempotent_requests, sweep_orphan_files],
         clock=clock,
     )
     return build_app(

@@ -8,7 +8,7 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, U
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db.columns import CASE_STATUS, NODE_CODE, TRACKING_ID, UtcDateTime
-from shared.db.kit_tables import add_kit_tables, new_metadata
+from shared.db.kit_tables import add_idempotency_table, add_kit_tables, new_metadata
 from shared.files.records import attachments_table
 
 
@@ -18,6 +18,8 @@ class Base(DeclarativeBase):
 
 KIT = add_kit_tables(Base.metadata)
 ATTACHMENTS = attachments_table(Base.metadata)
+IDEMPOTENCY = add_idempotency_table(Base.metadata)
+"""The Idempotency-Keys of the reporter's and channels' other POSTs (a submission's are in `idempotency_keys`)."""
 
 
 class Complaint(Base):

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from notify_svc.quiet_hours import QuietHours
 from shared.calendar import zone
+from shared.http.inputs import is_email_address
+from shared.reply_address import reply_address
 from shared.settings import (
     ContactChannelSettings,
     EncryptionSettings,
@@ -111,6 +113,36 @@ class NotifySettings(
         default=3600.0, description="How long a notification waits for its contact before it is skipped."
     )
     public_base_url: str = "http://127.0.0.1:8000"
+    reply_address: str | None = Field(
+        default=None,
+        description="The hub's address for replies by email (e.g. lapor@hub.example): a reporter's mail then carries"
+        " Reply-To lapor+<tracking_id>.<token>@hub.example, which the email door takes as a message on that case."
+        " Unset: reporters are asked not to reply.",
+    )
+    reply_secret: SecretStr | None = Field(
+        default=None, description="The secret the reply addresses' tokens are made with; the email door has it too."
+    )
+
+    @field_validator("reply_address")
+    @classmethod
+    def _reply_address(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not is_email_address(value.strip()) or "+" in value:
+            raise ValueError("reply_address must be a plain email address (no +tag), e.g. lapor@hub.example")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _reply_needs_secret(self) -> NotifySettings:
+        if self.reply_address and not (self.reply_secret and self.reply_secret.get_secret_value()):
+            raise ValueError("reply_address needs reply_secret (SIMPUL_NOTIFY_REPLY_SECRET)")
+        return self
+
+    def reply_to(self, tracking_id: str) -> str | None:
+        """The case's reply address, when the hub takes replies by email."""
+        if not self.reply_address or self.reply_secret is None:
+            return None
+        return reply_address(self.reply_address, tracking_id, self.reply_secret.get_secret_value())
 
     @field_validator("quiet_hours")
     @classmethod

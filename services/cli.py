@@ -110,7 +110,7 @@ async def _status(data_dir: Path) -> int:
     async with httpx.AsyncClient(timeout=2.0) as client:
         nats = state["nats"]
         rows.append(("nats-server", nats["pid"], nats["port"], "alive" if pid_alive(nats["pid"]) else "dead"))
-        for name, info in state["services"].items():
+        for name, info in [*state["services"].items(), *state.get("doors", {}).items()]:
             rows.append((name, info["pid"], info["port"], await _health(client, info["port"], info["pid"])))
         gw = state["gateway"]
         rows.append(("gateway", state["supervisor_pid"], gw["port"], await _health(client, gw["port"], None)))

@@ -31,6 +31,8 @@ class HubSecrets:
     """Set only on the run that generated the admin key: it is printed once and never stored."""
     web_secret: str = ""
     """The pages' secret (services/web): it signs their forms' CSRF tokens and seals their receipt cookie."""
+    reply_secret: str = ""
+    """What the per-case reply addresses' tokens are made with: notify writes them, the email door reads them."""
 
 
 def load_or_create(data_dir: Path, services: list[str], given_admin_key: str | None) -> HubSecrets:
@@ -48,6 +50,9 @@ def load_or_create(data_dir: Path, services: list[str], given_admin_key: str | N
     web_secret = stored.get("web_secret")
     if not isinstance(web_secret, str) or len(web_secret) < 32:
         web_secret = secrets.token_urlsafe(48)
+    reply_secret = stored.get("reply_secret")
+    if not isinstance(reply_secret, str) or not reply_secret:
+        reply_secret = secrets.token_urlsafe(32)
     new_key: str | None = None
     if given_admin_key:
         check_bootstrap_key(given_admin_key)
@@ -65,6 +70,7 @@ def load_or_create(data_dir: Path, services: list[str], given_admin_key: str | N
         "admin_key_hash": admin_hash,
         "nats_passwords": passwords,
         "web_secret": web_secret,
+        "reply_secret": reply_secret,
     }
     _write(path, content)
     return HubSecrets(
@@ -74,6 +80,7 @@ def load_or_create(data_dir: Path, services: list[str], given_admin_key: str | N
         nats_passwords=passwords,
         new_admin_key=new_key,
         web_secret=web_secret,
+        reply_secret=reply_secret,
     )
 
 
@@ -97,6 +104,7 @@ def stored_secrets(data_dir: Path) -> HubSecrets | None:
         admin_key_hash=stored.get("admin_key_hash", ""),
         nats_passwords=stored.get("nats_passwords", {}),
         web_secret=stored.get("web_secret", ""),
+        reply_secret=stored.get("reply_secret", ""),
     )
 
 
@@ -143,6 +151,23 @@ def ops_credentials(data_dir: Path) -> tuple[str | None, str | None]:
         return user, os.environ.get("SIMPUL_NATS_PASSWORD")
     password = stored_nats_password(data_dir, OPS)
     return (OPS, password) if password is not None else (None, None)
+
+
+def stored_door_key(data_dir: Path, door: str) -> str | None:
+    """The channel key `simpul up` issued for a door (`email`); None when it has none yet."""
+    path = data_dir / FILE_NAME
+    if not path.exists():
+        return None
+    key = json.loads(path.read_text()).get("door_keys", {}).get(door)
+    return key if isinstance(key, str) else None
+
+
+def store_door_key(data_dir: Path, door: str, key: str) -> None:
+    """Keep a door's channel key (the door presents it, so the key itself is kept, in this 0600 file)."""
+    path = data_dir / FILE_NAME
+    stored = json.loads(path.read_text())
+    stored.setdefault("door_keys", {})[door] = key
+    _write(path, stored)
 
 
 def add_encryption_key(data_dir: Path, service: str) -> None:

@@ -26,6 +26,7 @@ import uvicorn
 import uvloop
 
 from services.data_dir import prepare_data_dir
+from services.doors.email.in_hub import plan_email_door, start_email_door
 from services.gateway import Upstream, create_gateway, service_body_limit, service_upload_limit
 from services.gateway_http import GatewayHttpProtocol
 from services.nats_users import OPS, hub_users
@@ -41,6 +42,7 @@ from shared.processes import pid_alive
 
 WEB = "web"
 """The pages' process: a client of the public API, behind the gateway like the services."""
+EMAIL_DOOR = "email-door"
 
 
 def say(line: str) -> None:
@@ -75,6 +77,7 @@ def service_env(spec: ServiceSpec, hub: HubSetup, port: int) -> dict[str, str]:
     env |= key_env(spec, secrets)
     if spec.name == "notify":
         env[f"{p}PUBLIC_BASE_URL"] = hub.gateway_url
+        env[f"{p}REPLY_SECRET"] = secrets.reply_secret
     if hub.postgres:
         env[f"{p}DATABASE_URL"] = hub.postgres
         env[f"{p}DATABASE_SCHEMA"] = f"{hub.schema_prefix}{spec.name}"
@@ -167,6 +170,7 @@ async def _up(args: argparse.Namespace) -> int:
         held.enter_context(front)
         # Each service's port stays held for as long as the hub runs, so a service that restarts finds it free.
         reserved = {name: held.enter_context(reserve_port()) for name in [*(s.name for s in SERVICES), WEB]}
+        reserved[EMAIL_DOOR] = held.enter_context(reserve_port())
         return await _run(args, data_dir, front, {name: int(r.getsockname()[1]) for name, r in reserved.items()})
 
 
@@ -189,6 +193,7 @@ async def _run(args: argparse.Namespace, data_dir: Path, front: socket.socket, p
         envs=envs,
         processes=_service_processes(envs, ports, data_dir, args.background_nice),
         server=_gateway_server(ports, envs, args.port),
+        door_port=ports[EMAIL_DOOR],
     )
     stop_nats_watch = threading.Event()
     watcher = asyncio.create_task(asyncio.to_thread(_watch_nats, nats, stop_nats_watch, hub.save_state))
@@ -300,10 +305,15 @@ class _Hub:
     envs: dict[str, dict[str, str]]
     processes: list[ManagedProcess]
     server: _GatewayServer
+    door_port: int
     supervisor: Supervisor = field(init=False)
+    doors: Supervisor = field(init=False)
+    email_door: str = "off"
+    """The banner's line about the email door."""
 
     def __post_init__(self) -> None:
         self.supervisor = Supervisor(self.processes, say, on_change=self.save_state)
+        self.doors = Supervisor([], say, on_change=self.save_state)
 
     @property
     def url(self) -> str:
@@ -324,6 +334,7 @@ class _Hub:
                     "monitor_port": nats.monitor_port,
                 },
                 "services": {p.name: {"pid": p.pid, "port": p.port, "restarts": p.restarts} for p in self.processes},
+                "doors": {p.name: {"pid": p.pid, "port": p.port, "restarts": p.restarts} for p in self.doors.processes},
             },
         )
 
@@ -338,7 +349,16 @@ class _Hub:
             await asyncio.sleep(0.05)
         if serve.done():
             raise RuntimeError(f"the gateway could not listen on port {self.port}")
+        await self.start_doors()
         return serve
+
+    async def start_doors(self) -> None:
+        """The protocol doors, once the API answers (they are its clients): the email door."""
+        admin_key = self.secrets.new_admin_key or os.environ.get("SIMPUL_BOOTSTRAP_ADMIN_KEY") or None
+        plan = await plan_email_door(self.data_dir, self.url, self.secrets, admin_key, self.door_port)
+        if plan.process is not None:
+            self.doors.processes.append(plan.process)
+        self.email_door = await start_email_door(plan, self.doors)
 
     async def serve(self, startup: asyncio.Task[asyncio.Task[None]], stopping: asyncio.Task[Literal[True]]) -> int:
         """Serve from the end of `startup` until `stopping` ends; 130 if it ends first."""
@@ -349,7 +369,7 @@ class _Hub:
             return 130
         serve = startup.result()
         self.save_state()
-        _banner(self.url, self.secrets, self.data_dir)
+        _banner(self.url, self.secrets, self.data_dir, self.email_door)
         await asyncio.wait({serve, stopping}, return_when=asyncio.FIRST_COMPLETED)
         say("Stopping ...")
         self.server.should_exit = True
@@ -357,6 +377,7 @@ class _Hub:
         return 0
 
     async def stop(self) -> None:
+        await self.doors.stop_all()
         await self.supervisor.stop_all()
         await asyncio.to_thread(self.nats.stop)
         clear_state(self.data_dir)
@@ -431,11 +452,12 @@ def _watch_nats(nats: NatsServer, stop: threading.Event, on_change: object) -> N
                 say(f"  nats-server restart failed: {exc}")
 
 
-def _banner(url: str, secrets: HubSecrets, data_dir: Path) -> None:
+def _banner(url: str, secrets: HubSecrets, data_dir: Path, email_door: str) -> None:
     say("")
     say(f"Simpul is up at {url}")
     say(f"  portal:     {url}/ (report a problem, track a case)")
     say(f"  API docs:   {url}/docs")
+    say(f"  Email door: {email_door}")
     say(f"  logs:       {data_dir / 'logs'}")
     if secrets.new_admin_key:
         say(f"  admin key:  {secrets.new_admin_key}")

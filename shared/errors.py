@@ -37,6 +37,13 @@ def not_found(what: str = "resource") -> ApiError:
     return ApiError(404, "not_found", f"{what} not found")
 
 
+def invalid_field(loc: tuple[str | int, ...], message: str, kind: str) -> ApiError:
+    """A 422 `validation_error` about one field, in the shape request validation answers with."""
+    return ApiError(
+        422, "validation_error", "the request is not valid", [{"loc": list(loc), "msg": message, "type": kind}]
+    )
+
+
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries documenting the ErrorBody for the given statuses.
 

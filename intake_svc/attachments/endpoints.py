@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import StreamingResponse
 
 from intake_svc.attachments import service
-from intake_svc.complaints.endpoints import Receipt, ReceiptGateDep, rate_limit
+from intake_svc.complaints.endpoints import Receipt, ReceiptGateDep, StreamedReceiptIdempotency, rate_limit
 from intake_svc.context import ContextDep
 from shared.errors import error_responses
 from shared.files.schemas import DOWNLOAD_ANSWER, UPLOAD_BODY, AttachmentView
@@ -32,11 +32,14 @@ async def upload_attachment(
     session: SessionDep,
     ctx: ContextDep,
     gate: ReceiptGateDep,
+    idempotency: StreamedReceiptIdempotency,
     x_receipt: Receipt = None,
 ) -> AttachmentView:
     """Attach a photo or a document to the case (needs X-Receipt; multipart field `file`)."""
-    complaint = await service.open_for_upload(session, ctx, tracking_id, x_receipt, gate)
-    view = await service.accept(session, ctx, request, complaint)
+    # A retry with its Idempotency-Key gets its first answer, even once the limits are reached.
+    room = idempotency.key_hash is None
+    complaint = await service.open_for_upload(session, ctx, tracking_id, x_receipt, gate, room=room)
+    view = await service.accept(session, ctx, request, complaint, idempotency)
     log.info("attachment_added", attachment_id=view.id, media_type=view.media_type, size=view.size)
     return view
 

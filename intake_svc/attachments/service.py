@@ -18,6 +18,7 @@ from shared.files import records
 from shared.files.schemas import AttachmentView
 from shared.files.serve import not_found
 from shared.files.uploads import Uploader
+from shared.http.idempotency import Idempotency
 
 REPORTER = Uploader(UploaderKind.reporter, "reporter")
 _NO_UPLOADS = frozenset({Status.rejected, Status.completed, Status.archived})
@@ -30,16 +31,29 @@ def _require_open(complaint: Complaint) -> None:
 
 
 async def open_for_upload(
-    session: AsyncSession, ctx: IntakeContext, tracking_id: str, receipt: str | None, gate: ReceiptGate
+    session: AsyncSession,
+    ctx: IntakeContext,
+    tracking_id: str,
+    receipt: str | None,
+    gate: ReceiptGate,
+    *,
+    room: bool = True,
 ) -> Complaint:
-    """The case, if the receipt opens it and it still takes files, and the reporter has room left on it."""
+    """The case, if the receipt opens it and it still takes files, and (`room`) the reporter has room left on it."""
     complaint = await authorize(session, tracking_id, receipt, gate)
     _require_open(complaint)
-    await ctx.uploads.check_room(session, complaint.tracking_id, REPORTER)
+    if room:
+        await ctx.uploads.check_room(session, complaint.tracking_id, REPORTER)
     return complaint
 
 
-async def accept(session: AsyncSession, ctx: IntakeContext, request: Request, complaint: Complaint) -> AttachmentView:
+async def accept(
+    session: AsyncSession,
+    ctx: IntakeContext,
+    request: Request,
+    complaint: Complaint,
+    idempotency: Idempotency | None = None,
+) -> AttachmentView:
     now = ctx.clock.now()
 
     async def lock_case() -> None:
@@ -55,6 +69,7 @@ async def accept(session: AsyncSession, ctx: IntakeContext, request: Request, co
         uploader=REPORTER,
         now=now,
         lock_case=lock_case,
+        idempotency=idempotency,
         anonymous=complaint.is_anonymous,
     )
 

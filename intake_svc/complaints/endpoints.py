@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
@@ -23,8 +25,14 @@ from intake_svc.complaints.schemas import (
 from intake_svc.complaints.warnings import submission_warnings
 from intake_svc.complaints.writer import Mismatch, Replayed
 from intake_svc.context import ContextDep
-from shared.errors import ApiError, error_responses
+from intake_svc.models import IDEMPOTENCY
+from shared.auth import Principal
+from shared.auth.dependencies import optional_principal
+from shared.crypto import hash_receipt
+from shared.domain import Role
+from shared.errors import ApiError, error_responses, invalid_field
 from shared.http.app import SessionDep
+from shared.http.idempotency import Idempotency, idempotency_dependency
 from shared.http.openapi import link_to
 from shared.http.paging import PageDep
 from shared.logging import bind_tracking_id, get_logger
@@ -64,6 +72,31 @@ IdempotencyKey = Annotated[
     ),
 ]
 Receipt = Annotated[str | None, Header(alias="X-Receipt", description="The receipt the submission returned.")]
+OptionalKey = Annotated[Principal | None, Depends(optional_principal)]
+_MAX_RECEIPT_LENGTH = 200
+
+
+async def receipt_scope(x_receipt: Receipt = None) -> str:
+    """A reporter's Idempotency-Keys are the receipt's (by its hash): no one else can replay their answers."""
+    if x_receipt and len(x_receipt) <= _MAX_RECEIPT_LENGTH:
+        return "receipt:" + hash_receipt(x_receipt)
+    return "no-receipt"  # nothing is authorised without one, so nothing is stored under it
+
+
+async def reporter_or_channel_scope(principal: OptionalKey, x_receipt: Receipt = None) -> str:
+    """The channel key's, when one is presented; else the receipt's."""
+    if principal is not None:
+        return "key:" + principal.key_id
+    return await receipt_scope(x_receipt)
+
+
+ReporterIdempotency = Annotated[
+    Idempotency, Depends(idempotency_dependency(IDEMPOTENCY, scope=reporter_or_channel_scope))
+]
+StreamedReceiptIdempotency = Annotated[
+    Idempotency, Depends(idempotency_dependency(IDEMPOTENCY, streamed=True, scope=receipt_scope))
+]
+"""For an upload: the key is bound to the file's digest once it has been read."""
 
 _TRACKING_ID_COLLISION_RETRIES = 3
 
@@ -156,7 +189,7 @@ async def list_messages(
     response_model=MessageCreated,
     status_code=201,
     tags=["reporter"],
-    responses=error_responses(404, 409, 413, 422, 429),
+    responses=error_responses(401, 403, 404, 409, 413, 422, 429),
 )
 async def post_message(
     tracking_id: str,
@@ -164,12 +197,38 @@ async def post_message(
     session: SessionDep,
     ctx: ContextDep,
     gate: ReceiptGateDep,
+    principal: OptionalKey,
+    idempotency: ReporterIdempotency,
     x_receipt: Receipt = None,
 ) -> MessageCreated:
-    """Add information to a case, or reply to (and perhaps dispute) the agency's answer (needs X-Receipt)."""
-    created = await service.add_message(session, ctx, tracking_id, x_receipt, gate, body)
-    await session.commit()
-    return created
+    """Add information to a case, or reply to (and perhaps dispute) the agency's answer (needs X-Receipt, or a
+    channel key and the `sender`, who must be the case's reporter)."""
+    act: Callable[[], Awaitable[MessageCreated]]
+    if principal is None:
+        if body.sender is not None:
+            raise invalid_field(
+                ("body", "sender"),
+                "pengirim hanya untuk kunci kanal; only a channel key names a sender",
+                "sender_not_allowed",
+            )
+        act = partial(service.add_message, session, ctx, tracking_id, x_receipt, gate, body)
+    else:
+        if principal.role is not Role.channel:
+            raise ApiError(403, "forbidden", "this needs one of the roles: channel")
+        if x_receipt is not None:
+            raise invalid_field(
+                ("header", "X-Receipt"),
+                "kirim tanda terima atau kunci kanal, bukan keduanya; send a receipt or a channel key, not both",
+                "receipt_with_key",
+            )
+        if body.sender is None:
+            raise invalid_field(
+                ("body", "sender"),
+                "kunci kanal harus menyebut pengirim; a channel key must name the sender",
+                "sender_required",
+            )
+        act = partial(service.add_sender_message, session, ctx, tracking_id, body.sender, body)
+    return await idempotency.commit_once(session, MessageCreated, act)
 
 
 @router.post(

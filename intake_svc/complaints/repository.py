@@ -8,11 +8,16 @@ from datetime import datetime
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake_svc.models import Complaint, FollowUp, Rating, ReporterMessage, TimelineEntry
+from intake_svc.models import Complaint, Contact, FollowUp, Rating, ReporterMessage, TimelineEntry
 
 
 async def get_complaint(session: AsyncSession, tracking_id: str) -> Complaint | None:
     return await session.get(Complaint, tracking_id)
+
+
+async def contact(session: AsyncSession, tracking_id: str) -> Contact | None:
+    """The reporter's contact details, sealed."""
+    return await session.get(Contact, tracking_id)
 
 
 async def timeline(session: AsyncSession, tracking_id: str) -> Sequence[TimelineEntry]:

@@ -190,10 +190,30 @@ class CaseView(BaseModel):
     )
 
 
+class SenderIn(BaseModel):
+    """Whom a channel client writes for: the reporter's email address or phone number, as the case has it on file."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    email: EmailAddress | None = None
+    phone: Phone | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> SenderIn:
+        if (self.email is None) == (self.phone is None):
+            raise ValueError("give the sender's email or phone, one of them")
+        return self
+
+
 class MessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     content: str = Field(min_length=1, max_length=5000)
+    sender: SenderIn | None = Field(
+        default=None,
+        description="With a channel key, and only then: the reporter the channel writes for, who must be the case's"
+        " reporter (the email or phone on file).",
+    )
     disputes_answer: JsonBool = Field(default=False, description="Disputes the agency's answer (only while answered).")
     accepts_answer: JsonBool = Field(
         default=False, description="Accepts the agency's answer, which completes the case (only while answered)."

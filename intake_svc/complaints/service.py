@@ -24,6 +24,7 @@ from intake_svc.complaints.schemas import (
     MessageView,
     RatingIn,
     RatingView,
+    SenderIn,
     SubmissionWarning,
     SubmitRequest,
     SubmitResponse,
@@ -31,12 +32,12 @@ from intake_svc.complaints.schemas import (
 )
 from intake_svc.complaints.writer import PreparedSubmission
 from intake_svc.context import IntakeContext
-from intake_svc.models import Complaint, Rating, ReporterMessage
+from intake_svc.models import Complaint, Contact, Rating, ReporterMessage
 from intake_svc.privacy import IntakeSealers
 from shared.calendar import zone
 from shared.crypto import Sealer, hash_receipt, hash_secret, new_receipt, secrets_equal
 from shared.domain import STATUS_LABELS, Classification, Status, Timezone
-from shared.errors import ApiError
+from shared.errors import ApiError, invalid_field
 from shared.events.contracts import (
     CaseSnapshot,
     ComplaintSubmitted,
@@ -50,7 +51,7 @@ from shared.http.paging import THREAD_TAIL, Page
 from shared.http.ratelimit import too_many_requests
 from shared.logging import bind_tracking_id, get_logger
 from shared.outbox import Outbox
-from shared.phones import may_text
+from shared.phones import e164, may_text
 
 log = get_logger(__name__)
 
@@ -82,17 +83,10 @@ def check_phone(request: SubmitRequest, other_countries: tuple[str, ...]) -> Non
     if phone is None or may_text(phone, other_countries):
         return
     accepted = "+62 8..." + "".join(f", +{c}" for c in other_countries)
-    raise ApiError(
-        422,
-        "validation_error",
-        "the request is not valid",
-        [
-            {
-                "loc": ["body", "reporter", "phone"],
-                "msg": f"hanya nomor ponsel {accepted} yang diterima; only mobile numbers {accepted} are accepted",
-                "type": "phone_not_accepted",
-            }
-        ],
+    raise invalid_field(
+        ("body", "reporter", "phone"),
+        f"hanya nomor ponsel {accepted} yang diterima; only mobile numbers {accepted} are accepted",
+        "phone_not_accepted",
     )
 
 
@@ -354,11 +348,47 @@ async def _check_message_limits(
         )
 
 
+async def authorize_sender(session: AsyncSession, sealer: Sealer, tracking_id: str, sender: SenderIn) -> Complaint:
+    """The case, if `sender` is its reporter's email address or phone number on file (for a channel client). Unknown
+    case, a case without that contact, or another sender: the same 404, so that a case's existence does not leak."""
+    complaint = await repository.get_complaint(session, tracking_id) if len(tracking_id) <= 40 else None
+    contact = await repository.contact(session, complaint.tracking_id) if complaint is not None else None
+    if complaint is None or contact is None or not _is_sender(contact, sender, sealer):
+        raise _not_found()
+    bind_tracking_id(complaint.tracking_id)
+    return complaint
+
+
+def _is_sender(contact: Contact, sender: SenderIn, sealer: Sealer) -> bool:
+    """Emails compare without regard to case; phone numbers as E.164."""
+    if sender.email is not None:
+        email = sealer.open_optional(contact.email_sealed)
+        return email is not None and secrets_equal(email.casefold(), sender.email.casefold())
+    phone = sealer.open_optional(contact.phone_sealed)
+    on_file = e164(phone) if phone is not None else None
+    return on_file is not None and sender.phone is not None and secrets_equal(on_file, sender.phone)
+
+
 async def add_message(
     session: AsyncSession, ctx: IntakeContext, tracking_id: str, receipt: str | None, gate: ReceiptGate, body: MessageIn
 ) -> MessageCreated:
-    now = ctx.clock.now()
+    """The reporter's message, with the receipt."""
     complaint = await authorize(session, tracking_id, receipt, gate)
+    return await _add_message(session, ctx, complaint, body)
+
+
+async def add_sender_message(
+    session: AsyncSession, ctx: IntakeContext, tracking_id: str, sender: SenderIn, body: MessageIn
+) -> MessageCreated:
+    """A channel client's message for the case's reporter (`sender`, who must be the contact on file)."""
+    complaint = await authorize_sender(session, ctx.sealers.at_rest, tracking_id, sender)
+    return await _add_message(session, ctx, complaint, body)
+
+
+async def _add_message(
+    session: AsyncSession, ctx: IntakeContext, complaint: Complaint, body: MessageIn
+) -> MessageCreated:
+    now = ctx.clock.now()
     status = Status(complaint.status)
     if status in _CLOSED:
         raise ApiError(409, "illegal_transition", f"a {status.value} case takes no more messages")

@@ -34,6 +34,10 @@ class Mail:
     body: str
     language: str
     now: datetime
+    reply_to: str | None = None
+    """The case's reply address (a reporter's mail, when the hub takes replies by email)."""
+    auto_submitted: str = "auto-generated"
+    """RFC 3834: `auto-replied` for a message that answers one (the confirmation), else `auto-generated`."""
 
     def __repr__(self) -> str:
         return f"Mail(notification_id={self.notification_id!r}, <recipient and content hidden>)"
@@ -45,7 +49,11 @@ class Mail:
         msg["From"] = self.mail_from
         msg["To"] = self.to
         msg["Subject"] = self.subject
-        msg["Auto-Submitted"] = "auto-generated"
+        if self.reply_to:
+            msg["Reply-To"] = self.reply_to
+        # Other responders must not answer (RFC 3834), and the hub's own email door knows its mail by X-Loop.
+        msg["Auto-Submitted"] = self.auto_submitted
+        msg["X-Loop"] = parseaddr(self.mail_from)[1] or "simpul.localhost"
         msg.set_content(self.body)
         msg["Content-Language"] = self.language  # after set_content, which replaces every Content-* header
         return msg

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notify_svc.models import Notification, NotificationStatus, NotifyChannel, RecipientKind
 from notify_svc.notifications import repository, service
+from notify_svc.notifications.triggers import CONFIRMATION
 from notify_svc.sending.addresses import Address, Lookup, Unreachable, lookup, resolve
 from notify_svc.sending.daily_limit import DAILY_LIMIT, DailyLimit
 from notify_svc.sending.errors import PermanentFailure, redact
@@ -256,6 +257,8 @@ class Sender:
             return await self.sms.send(SmsMessage(notification_id=n.id, to=to.to, text=text)) or n.id
         rendered = self.renderer.render(n.template, to.language, ctx)
         mail = Mail(
+            reply_to=ctx.get("reply_to"),
+            auto_submitted="auto-replied" if n.template == CONFIRMATION else "auto-generated",
             notification_id=n.id,
             mail_from=self.settings.mail_from,
             to=to.to,
@@ -288,12 +291,15 @@ class Sender:
         return Outcome(n, write, report)
 
     def link(self, n: Notification) -> str:
-        """Where the recipient follows it: the reporter's view, the agency's case, the hub's case, or the inbox."""
+        """Where the recipient follows it: the citizens' portal's tracking page for a reporter; the agency's case, the
+        hub's case, or the inbox for staff."""
         base = self.settings.public_base_url.rstrip("/")
         if not n.tracking_id:
             return f"{base}/api/v1/agency/complaints"
-        area = {RecipientKind.reporter.value: "complaints", RecipientKind.liaison.value: "agency/complaints"}
-        return f"{base}/api/v1/{area.get(n.recipient_kind, 'hub/complaints')}/{n.tracking_id}"
+        if n.recipient_kind == RecipientKind.reporter.value:
+            return f"{base}/track/{n.tracking_id}"
+        area = "agency/complaints" if n.recipient_kind == RecipientKind.liaison.value else "hub/complaints"
+        return f"{base}/api/v1/{area}/{n.tracking_id}"
 
     def context(self, n: Notification, to: Address, secret: dict[str, Any]) -> dict[str, Any]:
         """The template's values: the stored context, the sealed part opened, and what is derived at send time."""
@@ -301,6 +307,8 @@ class Sender:
         if n.tracking_id:
             ctx.setdefault("tracking_id", n.tracking_id)
         ctx["link"] = self.link(n)
+        if n.tracking_id and n.recipient_kind == RecipientKind.reporter.value and to.channel is NotifyChannel.email:
+            ctx["reply_to"] = self.settings.reply_to(n.tracking_id)
         status = ctx.get("status")
         if status is not None:
             ctx["status_label"] = STATUS_LABELS[Status(status)]

@@ -51,6 +51,16 @@ async def current_principal(
     return principal
 
 
+async def optional_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Principal | None:
+    """The caller's key holder when the request presents a key (a wrong key is refused as by `current_principal`);
+    None when it presents none, for endpoints that a reporter's receipt opens too."""
+    if credentials is None:
+        return None
+    return await current_principal(request, credentials)
+
+
 def logged_prefix(key: str) -> str:
     """What the log may show of a presented key: its listing prefix, and never more than half of it."""
     return key_prefix(key)[: len(key) // 2]

@@ -72,6 +72,7 @@ class Durable:
 
 INTAKE_REPORTER_VIEW = Durable("intake-reporter-view", Service.intake)
 INTAKE_REFERENCE = Durable("intake-reference", Service.intake)
+INTAKE_KEYS = Durable("intake-keys", Service.intake)
 ROUTING_CASES = Durable("routing-cases", Service.routing)
 AGENCY_INBOX = Durable("agency-inbox", Service.agency)
 AGENCY_DIRECTORY = Durable("agency-directory", Service.agency)
@@ -82,6 +83,7 @@ NOTIFY_KEYS = Durable("notify-keys", Service.notify)
 DURABLES: tuple[Durable, ...] = (
     INTAKE_REPORTER_VIEW,
     INTAKE_REFERENCE,
+    INTAKE_KEYS,
     ROUTING_CASES,
     AGENCY_INBOX,
     AGENCY_DIRECTORY,
@@ -157,8 +159,8 @@ ROUTES: tuple[Route, ...] = (
     Route(ComplaintEscalated, Service.routing, (NOTIFY_MESSAGES,)),
     Route(NodeUpserted, Service.routing, (AGENCY_DIRECTORY, NOTIFY_MESSAGES)),
     Route(CategoryChanged, Service.routing, (INTAKE_REFERENCE,)),
-    Route(KeyIssued, Service.routing, (AGENCY_DIRECTORY, NOTIFY_KEYS)),
-    Route(KeyRevoked, Service.routing, (AGENCY_DIRECTORY, NOTIFY_KEYS)),
+    Route(KeyIssued, Service.routing, (AGENCY_DIRECTORY, NOTIFY_KEYS, INTAKE_KEYS)),
+    Route(KeyRevoked, Service.routing, (AGENCY_DIRECTORY, NOTIFY_KEYS, INTAKE_KEYS)),
     Route(AgencyAcknowledged, Service.agency, (ROUTING_CASES,)),
     Route(AgencyForwardRequested, Service.agency, (ROUTING_CASES,)),
     Route(AgencyDelegated, Service.agency, (ROUTING_CASES,)),

@@ -13,7 +13,8 @@ hands its work to `idempotency.commit_once(session, Model, act)` instead of comm
 
 A concurrent duplicate waits: its insert of the same key blocks (PostgreSQL's unique index; SQLite's single writer)
 until the first commits, and then it replays the first answer. A refusal (an `ApiError`) rolls back the claim with
-the rest, so a retry after a refusal is judged again. Keys are scoped to the principal's key id and the route, and
+the rest, so a retry after a refusal is judged again. Keys are scoped to the principal's key id (or what the
+endpoint's `scope` names) and the route, and
 kept for the service's `idempotency_ttl_hours`; `purge_idempotency_worker` deletes the expired ones.
 """
 
@@ -220,15 +221,24 @@ class _Contended(Exception):
     """Another request claimed the key between our look and our insert."""
 
 
-def idempotency_dependency(table: Table, *, streamed: bool = False) -> Callable[..., Awaitable[Idempotency]]:
+async def principal_scope(principal: Annotated[Principal, Depends(current_principal)]) -> str:
+    """Keys are scoped to the API key that presents them (and a request without one is refused)."""
+    return principal.key_id
+
+
+def idempotency_dependency(
+    table: Table, *, streamed: bool = False, scope: Callable[..., Awaitable[str]] = principal_scope
+) -> Callable[..., Awaitable[Idempotency]]:
     """The dependency an endpoint takes to be safe to retry, for the service whose table is `table`. `streamed`:
-    the body is not read here (an upload); the endpoint binds the key to its content with `bind_content`."""
+    the body is not read here (an upload); the endpoint binds the key to its content with `bind_content`. `scope`:
+    a dependency naming whose keys these are (by default the API key's id; a reporter's endpoint names the
+    receipt's hash), so that no one can replay another's answer."""
 
     async def dependency(
         request: Request,
         response: Response,
-        principal: Annotated[Principal, Depends(current_principal)],
         idempotency_key: IdempotencyKeyHeader = None,
+        owner: str = Depends(scope),  # a default: an annotation could not name the local `scope`
     ) -> Idempotency:
         runtime = runtime_of(request)
         settings = runtime.settings
@@ -240,7 +250,7 @@ def idempotency_dependency(table: Table, *, streamed: bool = False) -> Callable[
         key_hash = request_hash = None
         request_line = (request.method, request.url.path, request.url.query)
         if idempotency_key is not None:
-            key_hash = _digest(principal.key_id, request.method, template, idempotency_key)
+            key_hash = _digest(owner, request.method, template, idempotency_key)
             if not streamed:
                 request_hash = _digest(*request_line, canonical_body(await request.body()))
         return Idempotency(

@@ -80,6 +80,8 @@ def running_hub(
     env = _clean_env()
     if admin_key:
         env["SIMPUL_BOOTSTRAP_ADMIN_KEY"] = admin_key
+    # Each hub's email door on a port of its own: hubs run side by side in tests.
+    env["SIMPUL_EMAIL_SMTP_PORT"] = str(free_port())
     env.update(extra_env or {})
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "simpul-up.out"

@@ -39,7 +39,7 @@ def test_up_prints_a_generated_admin_key_once_and_ctrl_c_stops_everything(tmp_pa
 
         status = _simpul("status", "--data-dir", str(data_dir))
         assert status.returncode == 0, status.stdout + status.stderr
-        for name in ("nats-server", "intake", "routing", "agency", "notify", "web", "gateway"):
+        for name in ("nats-server", "intake", "routing", "agency", "notify", "web", "email-door", "gateway"):
             assert re.search(rf"^{name}\s+\d+\s+\d+\s+(ok|alive)$", status.stdout, re.M), status.stdout
 
         state = hub.state()
@@ -49,7 +49,8 @@ def test_up_prints_a_generated_admin_key_once_and_ctrl_c_stops_everything(tmp_pa
         assert niceness == dict.fromkeys(("intake", "web"), front) | dict.fromkeys(
             ("routing", "agency", "notify"), min(front + 10, 19)
         )
-        pids = [state["nats"]["pid"], *(s["pid"] for s in state["services"].values())]
+        assert re.search(r"Email door: smtp://127\.0\.0\.1:\d+$", hub.output(), re.M), "its key issued on first start"
+        pids = [state["nats"]["pid"], *(s["pid"] for s in [*state["services"].values(), *state["doors"].values()])]
         hub.process.send_signal(signal.SIGINT)
         assert hub.process.wait(30) == 0
         assert not any(pid_alive(p) for p in pids), "Ctrl-C stops every process it started"
@@ -58,6 +59,7 @@ def test_up_prints_a_generated_admin_key_once_and_ctrl_c_stops_everything(tmp_pa
 
     with running_hub(data_dir, admin_key=None) as again:
         assert len(re.findall(r"admin key:\s+sk_admin_", again.output())) == 1, "not printed a second time"
+        assert re.search(r"Email door: smtp://", again.output()), "the door's key kept, without the admin key"
         r = httpx.get(f"{again.base_url}/api/v1/hub/agencies", headers={"Authorization": f"Bearer {key}"})
         assert r.status_code == 200
 

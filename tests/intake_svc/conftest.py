@@ -19,7 +19,7 @@ from intake_svc.models import KIT
 from intake_svc.settings import IntakeSettings
 from shared.bus import STREAM, Bus
 from shared.clock import Clock
-from shared.domain import Status
+from shared.domain import Role, Status
 from shared.events import EventData, encode_event, new_event
 from shared.events.contracts import ComplaintStatusChanged
 from shared.runtime import Runtime
@@ -100,6 +100,13 @@ async def publish_and_wait(intake: Intake, data: EventData) -> None:
     env = new_event(data, source=publisher_of(data))
     await intake.bus.publish(data.subject(), encode_event(env), headers={"Nats-Msg-Id": str(env.id)})
     await eventually(lambda: intake.processed(str(env.id)))
+
+
+async def issue_key(intake: Intake, role: Role, agency_code: str | None = None) -> str:
+    """A key as routing issues it, once intake's replica holds it."""
+    issued = intake.runtime.keystore.new_key(role, agency_code)
+    await publish_and_wait(intake, issued.event)
+    return issued.key
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ async def test_eml_files_in_the_mail_dir(notify: Notify) -> None:
     body = body_of(msg)
     assert f"nomor pelacakan {tid} kini: Ditindaklanjuti" in body
     assert "Instansi telah memberikan tindak lanjut" in body
-    assert f"/api/v1/complaints/{tid}" in body
+    assert f"/track/{tid}" in body and "/api/v1/" not in body
     names = sorted(p.name for p in notify.mail_dir.iterdir())
     assert names == sorted([path.name, f"{confirmation['id']}.eml"]), "no temporary file is left behind"
 

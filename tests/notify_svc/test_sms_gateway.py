@@ -47,7 +47,7 @@ async def test_a_reporter_with_only_a_phone_gets_sms(
         assert confirmation.startswith(f"Simpul: your report was received, number {tid}. Receipt: {RECEIPT}")
         assert postponed == (
             f"Simpul: report {tid} is now On hold (Tunda). Please complete it within 10 working days. We need: "
-            f"Where did it happen? http://127.0.0.1:8000/api/v1/complaints/{tid}"
+            f"Where did it happen? http://127.0.0.1:8000/track/{tid}"
         )
         assert RECEIPT not in postponed, "the receipt goes in the confirmation only"
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.domain import STATUS_LABELS, Status
+from shared.reply_address import case_of, reply_address
 from tests.notify_svc.conftest import (
     Notify,
     SmtpServer,
@@ -32,13 +33,22 @@ async def test_status_and_followup_mails_in_indonesian(notify_smtp: Notify, smtp
         assert m["From"] == "Simpul <no-reply@simpul.localhost>"
         assert m["Date"] is not None
         assert m["Content-Language"] == "id"
+        assert m["X-Loop"] == "no-reply@simpul.localhost", "the email door knows the hub's own mail by it"
+        assert m["Reply-To"] is None, "no reply address is configured"
+        assert "mohon tidak membalas" in body_of(m)
+    # RFC 3834: the confirmation answers the submission; the rest are generated. Responders answer neither.
+    assert {m["Subject"]: m["Auto-Submitted"] for m in msgs} == {
+        f"[Simpul] Laporan {tid} telah diterima": "auto-replied",
+        status_msg["Subject"]: "auto-generated",
+        follow_msg["Subject"]: "auto-generated",
+    }
     assert all(rcpts == ["siti.aminah@example.test"] for rcpts, _ in smtp_server.inbox.received)
 
     assert status_msg["Subject"] == f"[Simpul] Laporan {tid}: {STATUS_LABELS[Status.in_progress]}"
     body = body_of(status_msg)
     assert "Yth. Siti Aminah" in body
     assert f"Status laporan Anda dengan nomor pelacakan {tid} kini: Proses." in body
-    assert f"http://127.0.0.1:8000/api/v1/complaints/{tid}" in body
+    assert f"http://127.0.0.1:8000/track/{tid}" in body
     assert "+62 812" not in body, "the phone number has no business in the mail"
 
     follow_body = body_of(follow_msg)
@@ -121,3 +131,32 @@ async def test_always_refused_fails_after_max_attempts(
 async def _n(smtp_server: SmtpServer, tid: str, n: int) -> list[Any] | None:
     found = smtp_server.inbox.for_tid(tid)
     return found if len(found) == n else None
+
+
+async def test_reporter_mail_carries_the_case_reply_address(
+    database: Any, natsd: Any, tmp_path: Path, smtp_server: SmtpServer
+) -> None:
+    secret = "a-reply-secret-for-tests"
+    async with start_notify(
+        database,
+        natsd,
+        tmp_path,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_server.port,
+        reply_address="lapor@hub.example",
+        reply_secret=secret,
+    ) as notify:
+        tid = new_tid()
+        await notify.contact(tid, receipt="RCPT-1234")
+        await notify.status(tid, Status.in_progress, 3, previous=Status.dispositioned)
+        msgs = await eventually(lambda: _n(smtp_server, tid, 2))
+    for m in msgs:
+        reply_to = m["Reply-To"]
+        assert reply_to == reply_address("lapor@hub.example", tid, secret)
+        assert reply_to.startswith(f"lapor+{tid}.") and reply_to.endswith("@hub.example")
+        assert case_of(reply_to, secret) == tid
+        assert case_of(reply_to, "another secret") is None
+        assert "balas email ini" in body_of(m) and "mohon tidak membalas" not in body_of(m)
+    confirmation = next(m for m in msgs if "telah diterima" in m["Subject"])
+    body = body_of(confirmation)
+    assert tid in body and "RCPT-1234" in body and f"http://127.0.0.1:8000/track/{tid}" in body

@@ -13,7 +13,7 @@ from notify_svc.sending.templates import Renderer
 from shared.domain import STATUS_LABELS, RejectReason, Status
 
 TID = "SPL-7QK2M9XA4B"
-LINK = f"http://hub.example/api/v1/complaints/{TID}"
+LINK = f"http://hub.example/track/{TID}"
 RECEIPT = "K7QD-2M9X-A4BH-PL3T-WV8N-C6RE-5JYU-ZG2F"
 DUE = "2026-03-11T16:59:59.999999+00:00"  # the end of Wednesday 11 March 2026, WIB
 

@@ -43,6 +43,26 @@ def api(hub: Hub) -> Iterator[Api]:
     a.client.close()
 
 
+@dataclass(frozen=True)
+class Agency:
+    """An agency node whose inbox a portal report in `category` and `region_code` reaches, by a routing rule."""
+
+    code: str
+    key: dict[str, str]
+    category: str
+    region_code: str
+
+
+@pytest.fixture(scope="module")
+def agency(api: Api) -> Agency:
+    api.node("KEMEN-WEB", "instansi")
+    api.node("UPT-WEB", "upt", "KEMEN-WEB", region_codes=["3578"])
+    key = api.key("UPT-WEB")
+    rule = {"agency_code": "UPT-WEB", "category": "pemasyarakatan", "region_code": "35", "priority": 0}
+    api.ok(api.client.post("/api/v1/hub/routing-rules", json=rule, headers=api.admin), 201)
+    return Agency("UPT-WEB", key, category="pemasyarakatan", region_code="3578")
+
+
 @pytest.fixture
 def browser(request: pytest.FixtureRequest) -> Iterator[WebDriver]:
     """Chromium, headless; JavaScript on at a phone's width unless the test passes a BrowserSpec (indirect)."""

@@ -1,0 +1,34 @@
+"""`python -m services.web`: the portal alone, with its settings from the environment (SIMPUL_WEB_*)."""
+
+from __future__ import annotations
+
+import uvicorn
+from pydantic import ValidationError
+
+from services.web.app import create_app
+from services.web.settings import WebSettings
+from shared.logging import configure_logging
+from shared.service_main import serve
+
+
+def main() -> None:
+    try:
+        settings = WebSettings()
+    except ValidationError as exc:
+        raise SystemExit(f"services.web: the settings are not valid:\n{exc}") from None
+    configure_logging("web", settings.log_level, settings.log_json)
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+    serve(config)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""Files the citizen sends: each one passed on to the API as it is read, and the API's verdict in plain words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.datastructures import UploadFile
+
+from services.web.api import ApiDown, ApiProblem, Visitor
+from services.web.portal import Portal
+from services.web.words import FILE_REFUSALS, FILE_REFUSED
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    filename: str
+    refusal: str | None = None
+    """Why the API refused it, in plain words; None when it was added."""
+
+
+async def upload_one(
+    portal: Portal, tracking_id: str, receipt: str, upload: UploadFile, visitor: Visitor
+) -> FileOutcome:
+    name = upload.filename or "lampiran"
+    try:
+        await upload.seek(0)
+        await portal.api.upload(
+            tracking_id, receipt, name, upload.file, upload.content_type or "application/octet-stream", visitor
+        )
+    except ApiDown:
+        return FileOutcome(name, FILE_REFUSED)
+    except ApiProblem as problem:
+        return FileOutcome(name, FILE_REFUSALS.get(problem.code, FILE_REFUSED))
+    return FileOutcome(name)
+
+
+async def upload_all(
+    portal: Portal, tracking_id: str, receipt: str, files: list[UploadFile], visitor: Visitor
+) -> list[FileOutcome]:
+    """One at a time: a case takes its files in the order they were chosen."""
+    return [await upload_one(portal, tracking_id, receipt, f, visitor) for f in files]

@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
+import signal
+import subprocess
+import sys
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.webdriver import WebDriver
 
+from services.ports import free_port
 from tests.browser.chrome import PHONE, BrowserSpec, full_page_png, open_chrome, save_small_png
-from tests.e2e.hub import Api, Hub, running_hub
+from tests.e2e.hub import Api, Hub, running_hub, stop_process, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 FAILURES = ROOT / "var" / "browser-failures"
@@ -37,6 +43,40 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
 
 
 @pytest.fixture(scope="module")
+def portal_url(hub: Hub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Where the portal answers: the hub's base URL once `simpul up` serves the pages at `/`; until then the portal
+    run beside the hub (`python -m services.web`), as a client of the hub's API."""
+    if httpx.get(f"{hub.base_url}/", timeout=10).headers.get("content-type", "").startswith("text/html"):
+        yield hub.base_url
+        return
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL_")}
+    env |= {
+        "SIMPUL_WEB_PORT": str(port),
+        "SIMPUL_WEB_API_BASE_URL": hub.base_url,
+        "SIMPUL_WEB_SECRET": secrets.token_urlsafe(32),
+        "SIMPUL_WEB_LOG_JSON": "false",
+    }
+    log_path = tmp_path_factory.mktemp("web") / "web.out"
+    with log_path.open("ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "services.web"], stdout=out, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+
+        def ready() -> bool:
+            assert proc.poll() is None, f"the portal exited:\n{log_path.read_text(errors='replace')}"
+            try:
+                return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(ready, timeout=30)
+        yield url
+    finally:
+        stop_process(proc, signal.SIGINT)
+
+
+@pytest.fixture(scope="module")
 def api(hub: Hub) -> Iterator[Api]:
     a = Api(hub)
     yield a
@@ -45,12 +85,12 @@ def api(hub: Hub) -> Iterator[Api]:
 
 @dataclass(frozen=True)
 class Agency:
-    """An agency node whose inbox a portal report in `category` and `region_code` reaches, by a routing rule."""
+    """An agency node whose inbox a report naming `keyword` reaches, by a routing rule (whether or not the form
+    offers categories and regions, which come from the reference lists)."""
 
     code: str
     key: dict[str, str]
-    category: str
-    region_code: str
+    keyword: str
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +98,9 @@ def agency(api: Api) -> Agency:
     api.node("KEMEN-WEB", "instansi")
     api.node("UPT-WEB", "upt", "KEMEN-WEB", region_codes=["3578"])
     key = api.key("UPT-WEB")
-    rule = {"agency_code": "UPT-WEB", "category": "pemasyarakatan", "region_code": "35", "priority": 0}
+    rule = {"agency_code": "UPT-WEB", "keywords": ["loket kunjungan"], "priority": 10}
     api.ok(api.client.post("/api/v1/hub/routing-rules", json=rule, headers=api.admin), 201)
-    return Agency("UPT-WEB", key, category="pemasyarakatan", region_code="3578")
+    return Agency("UPT-WEB", key, keyword="loket kunjungan")
 
 
 @pytest.fixture

@@ -75,17 +75,20 @@ class Portal:
         self.until(ec.staleness_of(page), message=f"{button_css} did not lead to another page")
         self.until(lambda d: d.execute_script("return document.readyState") == "complete")
 
-    def reload_until(self, *texts: str, timeout: float = ANSWER_TIMEOUT) -> None:
-        """Reload, as a citizen checking again would, until the page shows every text."""
+    def reload_until(self, *texts: str, status: str | None = None, timeout: float = ANSWER_TIMEOUT) -> None:
+        """Reload, as a citizen checking again would, until the page shows every text (and the case `status`)."""
 
         def reloaded_and_shown(driver: WebDriver) -> bool:
             driver.refresh()
             try:
-                return all(t in self.text() for t in texts)
+                shown = driver.find_elements(By.CSS_SELECTOR, f'#status[data-status="{status}"]') if status else True
+                return bool(shown) and all(t in self.text() for t in texts)
             except StaleElementReferenceException:
                 return False
 
-        WebDriverWait(self.driver, timeout, poll_frequency=0.5).until(reloaded_and_shown, f"never showed {texts}")
+        WebDriverWait(self.driver, timeout, poll_frequency=0.5).until(
+            reloaded_and_shown, f"never showed {texts} with status {status}"
+        )
 
 
 def type_date(element: WebElement, day: date) -> None:

@@ -154,8 +154,7 @@ def test_a_citizen_reports_tracks_reads_the_answer_replies_and_rates(
     assert PHOTO in portal.find("#own-files").text
 
     agency_answers(api, agency, tracking_id)
-    portal.reload_until(ANSWER, LETTER)
-    assert portal.find("#status").get_attribute("data-status") == "answered"
+    portal.reload_until(ANSWER, LETTER, status="answered")
     assert {"submitted", "in_progress", "answered"} <= set(statuses_shown(portal))
     link = portal.find("#answers a.download")
     assert link.text == LETTER

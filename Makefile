@@ -60,7 +60,7 @@ SCREENSHOTS ?= docs/img/portal
 # The browser journey (tests/browser, Debian's chromium and chromium-driver) on a hub of its own, saving the pages it
 # passes as small PNGs for the docs.
 screenshots: $(STAMP)
-	SIMPUL_SCREENSHOTS=$(SCREENSHOTS) $(BIN)/python -m pytest tests/browser -rs $(PYTEST_ARGS)
+	SIMPUL_SCREENSHOTS=$(SCREENSHOTS) $(BIN)/python -m pytest tests/browser/test_portal.py -rs $(PYTEST_ARGS)
 	@ls -l $(SCREENSHOTS)
 
 CHAOS_BURST ?= 400

@@ -53,6 +53,7 @@ def open_chrome(spec: BrowserSpec) -> WebDriver:
         "--disable-extensions",
         "--lang=id-ID",
         "--force-device-scale-factor=1",
+        "--hide-scrollbars",
     ):
         options.add_argument(argument)
     prefs: dict[str, object] = {"intl.accept_languages": "id-ID,id"}

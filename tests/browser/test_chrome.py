@@ -1,4 +1,4 @@
-"""The browser the portal's tests drive: JavaScript really on or off, a phone's width, and the hub within reach."""
+"""The browser the portal's tests drive: JavaScript really on or off, at the width asked for."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 
 from tests.browser.chrome import DESKTOP, BrowserSpec, missing_chrome
-from tests.e2e.hub import Hub
 
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(missing_chrome() is not None, reason=str(missing_chrome()))]
+pytestmark = pytest.mark.skipif(missing_chrome() is not None, reason=str(missing_chrome()))
 
 SCRIPTED = (
     "data:text/html,<meta name=viewport content='width=device-width'>"
@@ -26,8 +25,3 @@ def test_scripts_run_only_when_asked_at_the_width_asked(browser: WebDriver, requ
     assert browser.find_element(By.ID, "said").text == ("skrip" if spec.javascript else "tanpa skrip")
     # WebDriver's own scripts run either way (they measure; the page's are what the setting turns off).
     assert browser.execute_script("return window.innerWidth") == spec.window[0]
-
-
-def test_the_browser_reaches_the_hub(browser: WebDriver, hub: Hub) -> None:
-    browser.get(f"{hub.base_url}/healthz")
-    assert '"service":"gateway"' in browser.find_element(By.TAG_NAME, "body").text.replace(" ", "")

@@ -94,6 +94,12 @@ def agency_answers(api: Api, agency: Agency, tracking_id: str) -> None:
     api.ok(api.client.post(f"{case}/follow-ups", json=final, headers=agency.key), 201)
 
 
+def fits_the_screen(portal: Portal) -> None:
+    """Nothing wider than the window: a phone never scrolls sideways."""
+    width, wide = portal.driver.execute_script("return [window.innerWidth, document.documentElement.scrollWidth]")
+    assert wide <= width, f"{portal.driver.current_url} is {wide}px wide in a {width}px window"
+
+
 def statuses_shown(portal: Portal) -> list[str]:
     return [str(li.get_attribute("data-status")) for li in portal.driver.find_elements(By.CSS_SELECTOR, "#timeline li")]
 
@@ -111,10 +117,11 @@ def test_a_citizen_reports_tracks_reads_the_answer_replies_and_rates(
     spec = spec_of(request)
     shots = shots_for(spec, screenshots)
     portal = Portal(browser, portal_url)
-    title = f"Pungutan liar di {agency.keyword} ({spec.id})"
+    title = f"Pungutan liar di {agency.keyword}"
 
     portal.open("/")
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "id", "Indonesian by default"
+    fits_the_screen(portal)
     shots.take(browser, "start")
     portal.find("#start-report").click()
     portal.fill(
@@ -130,6 +137,7 @@ def test_a_citizen_reports_tracks_reads_the_answer_replies_and_rates(
         }
     )
     choose_place_and_topic(portal)
+    fits_the_screen(portal)
     shots.take(browser, "report-phone")
     if shots.folder:
         set_viewport(browser, DESKTOP)
@@ -141,6 +149,9 @@ def test_a_citizen_reports_tracks_reads_the_answer_replies_and_rates(
     receipt = portal.find("#receipt").text.strip()
     assert tracking_id.startswith("SPL-") and len(receipt) >= 16
     assert PHOTO in portal.find("#files li.file-added").text
+    fits_the_screen(portal)
+    printable = browser.find_element(By.ID, "print").is_displayed()
+    assert printable == spec.javascript, "the print button is the script's; without it the page says how to print"
     shots.take(browser, "confirmation")
 
     portal.open("/")
@@ -160,6 +171,7 @@ def test_a_citizen_reports_tracks_reads_the_answer_replies_and_rates(
     assert link.text == LETTER
     letter = download(browser, str(link.get_attribute("href")))
     assert letter.status_code == 200 and letter.content == pdf("Surat jawaban")
+    fits_the_screen(portal)
     shots.take(browser, "case")
 
     reply = "Terima kasih, uang saya sudah dikembalikan."

@@ -1,4 +1,5 @@
-"""intake_svc's app: the reporter's API, the submission writer (group commit) and the reporter-view consumer."""
+"""intake_svc's app: the reporter's API, the submission writer (group commit), the reporter-view consumer and the
+category replica."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from fastapi import FastAPI
 
 from intake_svc.attachments.endpoints import router as attachments_router
 from intake_svc.attachments.handlers import handlers as attachment_view
+from intake_svc.categories.handlers import handlers as category_replica
+from intake_svc.categories.known import KnownCategories
 from intake_svc.complaints.endpoints import router as complaints_router
 from intake_svc.complaints.handlers import handlers as reporter_view
 from intake_svc.complaints.limits import PublicLimits
@@ -18,7 +21,7 @@ from shared.bus.consumer import Subscription
 from shared.bus.handlers import Handlers
 from shared.clock import Clock
 from shared.db.batch_writer import BatchWriter
-from shared.events.topology import INTAKE_REPORTER_VIEW, Service
+from shared.events.topology import INTAKE_REFERENCE, INTAKE_REPORTER_VIEW, Service
 from shared.files.sweep import orphan_sweep_worker
 from shared.files.uploads import Uploads
 from shared.http.app import build_app
@@ -65,13 +68,17 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = 
             writer=writer,
             limits=limits,
             uploads=Uploads(settings, runtime.bus, Service.intake, ATTACHMENTS, runtime.outbox),
+            categories=KnownCategories(runtime.db, settings.known_categories_ttl_s),
         )
 
     runtime = Runtime(
         settings,
         KIT,
         context=context,
-        subscriptions=[Subscription(INTAKE_REPORTER_VIEW, Handlers.joined(reporter_view, attachment_view))],
+        subscriptions=[
+            Subscription(INTAKE_REPORTER_VIEW, Handlers.joined(reporter_view, attachment_view)),
+            Subscription(INTAKE_REFERENCE, category_replica),
+        ],
         workers=[submission_writer, purge_idempotency_keys, sweep_orphan_files],
         clock=clock,
     )

@@ -1,4 +1,5 @@
-"""What intake adds to the kit's Runtime: its settings, its sealers, the submission writer and the public limits."""
+"""What intake adds to the kit's Runtime: its settings, its sealers, the submission writer, the public limits and the
+categories the hub knows."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from intake_svc.categories.known import KnownCategories
 from intake_svc.complaints.limits import PublicLimits
 from intake_svc.complaints.writer import Outcome, PreparedSubmission
 from intake_svc.privacy import IntakeSealers
@@ -27,6 +29,7 @@ class IntakeContext:
     writer: BatchWriter[PreparedSubmission, Outcome]
     limits: PublicLimits
     uploads: Uploads
+    categories: KnownCategories
 
 
 ContextDep = Annotated[IntakeContext, Depends(context_of(IntakeContext))]

@@ -49,6 +49,24 @@ class Complaint(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
 
+class CategoryReplica(Base):
+    """The hub's category tree as category.changed tells it (routing_svc owns it): a submission naming a category
+    not here, or not active, is taken with a warning."""
+
+    __tablename__ = "categories"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    name_en: Mapped[str] = mapped_column(String(200), nullable=False)
+    parent_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    classifications: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    description_en: Mapped[str | None] = mapped_column(Text, nullable=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    """The version of the category.changed it holds; only a newer one applies."""
+
+
 class Contact(Base):
     """How to reach the reporter: every field sealed with the service's Fernet keys."""
 

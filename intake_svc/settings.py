@@ -38,6 +38,13 @@ class IntakeSettings(
     batch_max: int = 256
     """The most submissions committed in one transaction (group commit)."""
 
+    known_categories_ttl_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=3600,
+        description="Seconds a process reuses the hub's category codes it read before it reads them again.",
+    )
+
     # Public limits. Each process counts on its own (N replicas admit N times as much): limit at the proxy too.
     rate_limit_enabled: bool = True
     rate_limit_per_minute: int = Field(default=60, ge=0, description="Requests a minute per client; 0 switches off.")

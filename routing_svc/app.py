@@ -1,4 +1,5 @@
-"""routing_svc's app: the hub core (directory, keys, routing rules, cases, decisions, SLA clocks, statistics)."""
+"""routing_svc's app: the hub core (directory, categories, keys, routing rules, cases, decisions, SLA clocks,
+statistics) and the public reference lists."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ from routing_svc.calendar.endpoints import router as calendar_router
 from routing_svc.cases.context import CaseContext
 from routing_svc.cases.endpoints import router as cases_router
 from routing_svc.cases.handlers import handlers as case_handlers
+from routing_svc.categories.endpoints import router as categories_router
+from routing_svc.categories.seed import seed_default_categories
 from routing_svc.directory.endpoints import router as directory_router
 from routing_svc.keys.endpoints import router as keys_router
 from routing_svc.models import IDEMPOTENCY, KIT
 from routing_svc.policies.endpoints import router as policies_router
+from routing_svc.reference.endpoints import router as reference_router
 from routing_svc.rules.endpoints import router as rules_router
 from routing_svc.settings import RoutingSettings
 from routing_svc.sla.engine import SlaEngine
@@ -82,6 +86,7 @@ def create_app(settings: RoutingSettings | None = None, *, clock: Clock | None =
         ),
         subscriptions=[Subscription(ROUTING_CASES, Handlers.joined(case_handlers, attachment_handlers))],
         workers=[sla_worker, preload_calendar, purge_idempotency_worker(IDEMPOTENCY)],
+        startup=[seed_default_categories],
         clock=clock,
     )
     return build_app(
@@ -90,6 +95,8 @@ def create_app(settings: RoutingSettings | None = None, *, clock: Clock | None =
         description=DESCRIPTION,
         routers=[
             directory_router,
+            categories_router,
+            reference_router,
             keys_router,
             rules_router,
             policies_router,

@@ -64,6 +64,28 @@ class Node(Base):
         return [p for p in self.path.split("/") if p]
 
 
+class Category(Base):
+    """A node of the category tree (routing_svc/categories). `version` grows with every change; category.changed
+    carries it, so a replica applies only a newer one."""
+
+    __tablename__ = "categories"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    name_en: Mapped[str] = mapped_column(String(200), nullable=False)
+    parent_code: Mapped[str | None] = mapped_column(
+        String(64), ForeignKey("categories.code"), nullable=True, index=True
+    )
+    classifications: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    """The classifications it serves; empty: all."""
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    description_en: Mapped[str | None] = mapped_column(Text, nullable=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+
+
 class RoutingRule(Base):
     """A routing rule. Matchers left out are '' (see ANY); `specificity` is stored x10 as an integer."""
 
@@ -95,6 +117,12 @@ class Case(Base):
             postgresql_where=text("accused_agency_code IS NOT NULL"),
             sqlite_where=text("accused_agency_code IS NOT NULL"),
         ),
+        Index(
+            "ix_cases_flagged_submitted_at",
+            "submitted_at",
+            postgresql_where=text("flagged"),
+            sqlite_where=text("flagged"),
+        ),
     )
 
     tracking_id: Mapped[str] = mapped_column(TRACKING_ID, primary_key=True)
@@ -124,6 +152,10 @@ class Case(Base):
     """The highest rung of the escalation ladder any of the case's clocks reached (4: oversight)."""
     clocks_version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     """Bumped on every change of the case's clocks; orders sla.clocks_changed."""
+    flags: Mapped[list[str]] = mapped_column(JSON, nullable=False, server_default=text("'[]'"))
+    """What the hub did not know of the submission: `unknown_category`, `unknown_region` (cases/flags.py)."""
+    flagged: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    """True when `flags` is not empty: the coordinators' `flagged=true` list (a partial index)."""
     submitted_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
 from pydantic import BeforeValidator, Field
@@ -26,6 +27,7 @@ def _date_list(value: Any) -> Any:
 
 
 DateList = Annotated[list[date], NoDecode, BeforeValidator(_date_list)]
+OptionalPath = Annotated[Path | None, BeforeValidator(lambda v: None if isinstance(v, str) and not v.strip() else v)]
 
 
 class RoutingSettings(
@@ -56,4 +58,9 @@ class RoutingSettings(
         default=365, ge=0, le=36500, description="Calendar days a completed case is kept before it is archived."
     )
     sla_sweep_interval: float = Field(default=1.0, gt=0, description="Seconds between two looks for due clocks.")
+    default_categories: OptionalPath = Field(
+        default=Path(__file__).with_name("categories") / "default_tree.json",
+        description="The category tree loaded at start into an empty category table (a JSON list, each category after"
+        " its parent, as POST /api/v1/hub/categories takes them); empty: none.",
+    )
     sla_sweep_batch: int = Field(default=200, ge=1, le=10000, description="Cases handled per sweep transaction.")

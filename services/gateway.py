@@ -1,10 +1,12 @@
-"""The one base URL: routes each request by path prefix to its service, and serves the merged docs."""
+"""The one base URL: routes each request by path prefix to its service, serves the merged docs, and sends every
+other path to the pages (services/web) when they run."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +15,7 @@ import httpx
 from fastapi import FastAPI, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.responses import Response as StarletteResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.openapi_merge import merge_openapi
@@ -46,6 +49,9 @@ FORWARDING = HOP_BY_HOP | {b"x-forwarded-for", b"expect"}
 """Expect is answered here (uvicorn sends 100 Continue when the gateway reads the body), not passed on: the body
 goes to the service whole, with nothing left to wait for."""
 RESPONSE_DROPPED = HOP_BY_HOP
+GATEWAY_PATHS = frozenset({"/docs", "/openapi.json", "/healthz", "/readyz"})
+"""The gateway's own paths; these, and every path under /api, never go to the pages."""
+API_ROOT = "/api"
 SITE_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE"]
 """What a path that is neither the gateway's own nor a service's is answered 404 to (whatever the method)."""
 CONNECT_RETRY_SECONDS = 10.0
@@ -81,17 +87,48 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse(ApiError(status, code, message).body(), status_code=status)
 
 
-def create_gateway(upstreams: Sequence[Upstream], version: str = "1.0.0") -> ASGIApp:
-    """The API paths go straight to their service through a lean ASGI proxy; the rest (docs, health) to FastAPI."""
+PAGE_FAILURES = {
+    502: ("Halaman tidak dapat dimuat. Coba lagi.", "The page could not be loaded. Try again."),
+    503: (
+        "Layanan sedang tidak tersedia. Coba lagi beberapa menit lagi.",
+        "The service is not available right now. Try again in a few minutes.",
+    ),
+    504: ("Halaman terlalu lama dimuat. Coba lagi.", "The page took too long. Try again."),
+    408: ("Kiriman Anda tidak sampai tepat waktu. Coba lagi.", "What you sent did not arrive in time. Try again."),
+}
+
+
+def _page_error(status: int, code: str, message: str) -> HTMLResponse:
+    """A failure on the way to the pages, as a plain page in both languages (a citizen, not a program, reads it)."""
+    indonesian, english = PAGE_FAILURES.get(status, PAGE_FAILURES[502])
+    page = (
+        "<!doctype html><html lang='id'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'><title>Simpul</title></head>"
+        f"<body><main><h1>Maaf</h1><p>{indonesian}</p><h1 lang='en'>Sorry</h1><p lang='en'>{english}</p></main>"
+        "</body></html>"
+    )
+    headers = {"Cache-Control": "no-store", "Retry-After": "5"} if status == 503 else {"Cache-Control": "no-store"}
+    return HTMLResponse(page, status_code=status, headers=headers)
+
+
+def for_the_pages(path: str) -> bool:
+    """Whether a path that no service's prefix takes belongs to the pages: neither the gateway's nor the API's."""
+    return path not in GATEWAY_PATHS and not _under(path, API_ROOT)
+
+
+def create_gateway(upstreams: Sequence[Upstream], version: str = "1.0.0", web: str | None = None) -> ASGIApp:
+    """The API paths go straight to their service through a lean ASGI proxy; docs and health to FastAPI; every
+    other path to the pages at `web`, when given (else a JSON 404, as for an unknown API path)."""
     ordered = sorted(((p, u) for u in upstreams for p in u.prefixes), key=lambda pu: len(pu[0]), reverse=True)
     pools = {u.name: _pool(u.base_url) for u in upstreams}
+    pages_pool = _pool(web) if web else None
     proxies = {
         u.name: BodyLimitMiddleware(
             _proxy(pools[u.name], u.name), u.max_body_bytes, larger=[(is_upload_path, u.max_upload_body_bytes)]
         )
         for u in upstreams
     }
-    site = BodyLimitMiddleware(_site(upstreams, pools, version))
+    site = BodyLimitMiddleware(_site(upstreams, pools, version, pages_pool))
 
     async def gateway(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -99,6 +136,11 @@ def create_gateway(upstreams: Sequence[Upstream], version: str = "1.0.0") -> ASG
             # Every method: the service answers one its path does not take with 405 and the path's own Allow.
             if target is not None:
                 await proxies[target.name](scope, receive, send)
+                return
+            if pages_pool is not None and for_the_pages(scope["path"]):
+                # Streamed both ways, with no limit here: the pages read a form (and its files) as it comes, and
+                # refuse one too large themselves, with a page a citizen can read.
+                await _forward_streamed(pages_pool, "web", scope, receive, send, pages=True)
                 return
         await site(scope, receive, send)
 
@@ -126,7 +168,9 @@ def _pool(base_url: str) -> UpstreamPool:
     return UpstreamPool(url.host, url.port or 80, connect_timeout=2.0, timeout=30.0)
 
 
-def _site(upstreams: Sequence[Upstream], pools: dict[str, UpstreamPool], version: str) -> FastAPI:
+def _site(
+    upstreams: Sequence[Upstream], pools: dict[str, UpstreamPool], version: str, pages: UpstreamPool | None
+) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
@@ -134,6 +178,8 @@ def _site(upstreams: Sequence[Upstream], pools: dict[str, UpstreamPool], version
         finally:
             for pool in pools.values():
                 await pool.close()
+            if pages is not None:
+                await pages.close()
 
     app = FastAPI(title="Simpul gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     install_error_handlers(app)
@@ -141,6 +187,11 @@ def _site(upstreams: Sequence[Upstream], pools: dict[str, UpstreamPool], version
     async def get(u: Upstream, path: bytes, timeout: float) -> Answer:
         async with asyncio.timeout(timeout):
             return await pools[u.name].request("GET", path, [], b"")
+
+    async def get_pages(path: bytes, timeout: float) -> Answer:
+        assert pages is not None
+        async with asyncio.timeout(timeout):
+            return await pages.request("GET", path, [], b"")
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi() -> JSONResponse:
@@ -162,14 +213,17 @@ def _site(upstreams: Sequence[Upstream], pools: dict[str, UpstreamPool], version
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
-        async def check(u: Upstream) -> tuple[str, str]:
+        async def check(name: str, ask: Callable[[bytes, float], Awaitable[Answer]]) -> tuple[str, str]:
             try:
-                answer = await get(u, b"/readyz", 3.0)
+                answer = await ask(b"/readyz", 3.0)
             except (ConnectionError, OSError, TimeoutError) as exc:
-                return u.name, f"down: {type(exc).__name__}"
-            return u.name, "ok" if answer.status == 200 else f"unavailable ({answer.status})"
+                return name, f"down: {type(exc).__name__}"
+            return name, "ok" if answer.status == 200 else f"unavailable ({answer.status})"
 
-        checks = dict(await asyncio.gather(*(check(u) for u in upstreams)))
+        asked = [check(u.name, functools.partial(get, u)) for u in upstreams]
+        if pages is not None:
+            asked.append(check("web", get_pages))
+        checks = dict(await asyncio.gather(*asked))
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse(
             {"status": "ready" if ready else "unavailable", "service": "gateway", "checks": checks},
@@ -282,14 +336,19 @@ class _StreamedBody:
                 return
 
 
-async def _forward_streamed(pool: UpstreamPool, name: str, scope: Scope, receive: Receive, send: Send) -> None:
-    """As _forward, but the body goes on as it arrives and the answer comes back as it comes: a file, up or down."""
+async def _forward_streamed(
+    pool: UpstreamPool, name: str, scope: Scope, receive: Receive, send: Send, *, pages: bool = False
+) -> None:
+    """As _forward, but the body goes on as it arrives and the answer comes back as it comes: a file, up or down.
+    For the `pages`, any body may carry files, and a failure is a page rather than JSON."""
     target = _target(scope)
     headers = _forwarded_headers(scope)
     chunked = any(k == b"transfer-encoding" for k, _ in scope["headers"])
     # Neither a length nor chunked framing: the request has no body (RFC 9112, 6.3).
     length = None if chunked else (content_length(scope) or 0)
-    body = _StreamedBody(receive, UPLOAD_TIMEOUT_SECONDS if is_upload_path(scope["path"]) else BODY_TIMEOUT_SECONDS)
+    uploading = pages or is_upload_path(scope["path"])
+    body = _StreamedBody(receive, UPLOAD_TIMEOUT_SECONDS if uploading else BODY_TIMEOUT_SECONDS)
+    error: Callable[[int, str, str], StarletteResponse] = _page_error if pages else _error
     loop = asyncio.get_running_loop()
     deadline = loop.time() + CONNECT_RETRY_SECONDS
     answering = False
@@ -305,20 +364,20 @@ async def _forward_streamed(pool: UpstreamPool, name: str, scope: Scope, receive
                     raise
                 # Nothing was sent, so a retry is safe: the service is (re)starting.
                 if loop.time() > deadline:
-                    await _send(send, _error(503, "service_unavailable", f"{name} is unavailable; retry shortly"))
+                    await _send(send, error(503, "service_unavailable", f"{name} is unavailable; retry shortly"))
                     return
                 await asyncio.sleep(0.2)
     except _ClientGone:
         return  # the service's connection was closed mid-body: the service saw the body break off
     except _BodyTimedOut:
-        await _send(send, _error(408, "request_timeout", "the request body did not arrive in time"), close=True)
+        await _send(send, error(408, "request_timeout", "the request body did not arrive in time"), close=True)
     except TimeoutError:
         if not answering:
-            await _send(send, _error(504, "gateway_timeout", f"{name} did not answer in time"))
+            await _send(send, error(504, "gateway_timeout", f"{name} did not answer in time"))
     except (UpstreamBroken, OSError):
         # Once the answer has begun, returning with it unfinished makes the server cut the client off.
         if not answering:
-            await _send(send, _error(502, "bad_gateway", f"{name} could not be asked this request"))
+            await _send(send, error(502, "bad_gateway", f"{name} could not be asked this request"))
 
 
 async def _relay(answer: StreamedAnswer, send: Send) -> None:
@@ -351,7 +410,7 @@ async def _read_body(receive: Receive) -> bytes | None:
                 return b"".join(chunks)
 
 
-async def _send(send: Send, response: JSONResponse, *, close: bool = False) -> None:
+async def _send(send: Send, response: StarletteResponse, *, close: bool = False) -> None:
     headers = [*response.raw_headers, (b"connection", b"close")] if close else response.raw_headers
     await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})

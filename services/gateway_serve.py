@@ -5,7 +5,9 @@ here: the merged docs of the four services, and the readiness of all four. Confi
 SIMPUL_GATEWAY_HOST [127.0.0.1], SIMPUL_GATEWAY_PORT [8000], and SIMPUL_GATEWAY_<SERVICE>_URL for each service
 [http://<service>:8000, its name on the compose network], and each service's body limits as the service reads them
 (<service prefix>MAX_BODY_BYTES, 256 KiB by default; <service prefix>MAX_UPLOAD_BODY_BYTES for a file upload, by
-default <service prefix>ATTACHMENT_MAX_BYTES or 10 MiB, plus 64 KiB).
+default <service prefix>ATTACHMENT_MAX_BYTES or 10 MiB, plus 64 KiB). With SIMPUL_GATEWAY_WEB_URL (the pages,
+`python -m services.web`), every path that is neither the API's nor the gateway's own goes to the pages; without
+it, such a path answers 404.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def upstreams_from_env(environ: Mapping[str, str]) -> list[Upstream]:
 def main() -> None:
     configure_logging("gateway", os.environ.get(f"{PREFIX}LOG_LEVEL", "INFO"), True)
     config = uvicorn.Config(
-        create_gateway(upstreams_from_env(os.environ)),
+        create_gateway(upstreams_from_env(os.environ), web=os.environ.get(f"{PREFIX}WEB_URL") or None),
         host=os.environ.get(f"{PREFIX}HOST", "127.0.0.1"),
         port=int(os.environ.get(f"{PREFIX}PORT", "8000")),
         loop="uvloop",

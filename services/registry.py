@@ -31,7 +31,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(
         "intake", "intake_svc", ("/api/v1/complaints",), channels=("identity", "contact", "files"), front_door=True
     ),
-    ServiceSpec("routing", "routing_svc", ("/api/v1/hub",), channels=("identity", "files")),
+    ServiceSpec("routing", "routing_svc", ("/api/v1/hub", "/api/v1/reference"), channels=("identity", "files")),
     ServiceSpec("agency", "agency_svc", ("/api/v1/agency",), channels=("identity", "files")),
     ServiceSpec("notify", "notify_svc", ("/api/v1/notify",), channels=("contact",)),
 )

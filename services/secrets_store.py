@@ -1,6 +1,7 @@
 """Secrets the embedded hub keeps in its data folder (0600): each service's encryption keys, the broker key rings
-(`identity`, `contact`; see shared.identity), the first admin key's hash only, and the broker's passwords (one per
-service, and `ops`; see services.nats_users). Key lists are newest first: the newest encrypts, any decrypts."""
+(`identity`, `contact`; see shared.identity), the first admin key's hash only, the broker's passwords (one per
+service, and `ops`; see services.nats_users), and the pages' secret. Key lists are newest first: the newest
+encrypts, any decrypts."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ class HubSecrets:
     """Plaintext: the services need them to connect. The broker's config holds their bcrypt hashes where it can."""
     new_admin_key: str | None = None
     """Set only on the run that generated the admin key: it is printed once and never stored."""
+    web_secret: str = ""
+    """The pages' secret (services/web): it signs their forms' CSRF tokens and seals their receipt cookie."""
 
 
 def load_or_create(data_dir: Path, services: list[str], given_admin_key: str | None) -> HubSecrets:
@@ -42,6 +45,9 @@ def load_or_create(data_dir: Path, services: list[str], given_admin_key: str | N
     passwords: dict[str, str] = dict(stored.get("nats_passwords", {}))  # type: ignore[call-overload]
     for user in USERS:
         passwords.setdefault(user, secrets.token_urlsafe(32))
+    web_secret = stored.get("web_secret")
+    if not isinstance(web_secret, str) or len(web_secret) < 32:
+        web_secret = secrets.token_urlsafe(48)
     new_key: str | None = None
     if given_admin_key:
         check_bootstrap_key(given_admin_key)
@@ -58,6 +64,7 @@ def load_or_create(data_dir: Path, services: list[str], given_admin_key: str | N
         "channel_keys": channels,
         "admin_key_hash": admin_hash,
         "nats_passwords": passwords,
+        "web_secret": web_secret,
     }
     _write(path, content)
     return HubSecrets(
@@ -66,6 +73,7 @@ def load_or_create(data_dir: Path, services: list[str], given_admin_key: str | N
         admin_key_hash=admin_hash,
         nats_passwords=passwords,
         new_admin_key=new_key,
+        web_secret=web_secret,
     )
 
 
@@ -88,6 +96,7 @@ def stored_secrets(data_dir: Path) -> HubSecrets | None:
         channel_keys=stored.get("channel_keys", {}),
         admin_key_hash=stored.get("admin_key_hash", ""),
         nats_passwords=stored.get("nats_passwords", {}),
+        web_secret=stored.get("web_secret", ""),
     )
 
 

@@ -1,4 +1,5 @@
-"""`simpul up`: nats-server from the wheel, migrations, four service processes, and the gateway on one port.
+"""`simpul up`: nats-server from the wheel, migrations, four service processes, the pages (services/web), and the
+gateway on one port.
 
 The broker admits only its users: each service connects as its own, within its own subjects, and `ops` (this
 process, and the command line) creates the streams and the files' buckets before any service starts (see
@@ -38,6 +39,9 @@ from shared.auth.keys import check_bootstrap_key
 from shared.bus.nats_bus import ensure_buckets, ensure_streams, inbox_prefix
 from shared.processes import pid_alive
 
+WEB = "web"
+"""The pages' process: a client of the public API, behind the gateway like the services."""
+
 
 def say(line: str) -> None:
     print(line, flush=True)
@@ -75,6 +79,17 @@ def service_env(spec: ServiceSpec, hub: HubSetup, port: int) -> dict[str, str]:
         env[f"{p}DATABASE_URL"] = hub.postgres
         env[f"{p}DATABASE_SCHEMA"] = f"{hub.schema_prefix}{spec.name}"
     return env
+
+
+def web_env(hub: HubSetup, port: int) -> dict[str, str]:
+    """The environment of the pages' process: it asks the API at the gateway, as any client does."""
+    return {
+        "SIMPUL_WEB_HOST": "127.0.0.1",
+        "SIMPUL_WEB_PORT": str(port),
+        "SIMPUL_WEB_API_BASE_URL": hub.gateway_url,
+        "SIMPUL_WEB_PUBLIC_BASE_URL": hub.gateway_url,
+        "SIMPUL_WEB_SECRET": hub.secrets.web_secret,
+    }
 
 
 async def _migrate(specs: list[ServiceSpec], envs: dict[str, dict[str, str]], logs: Path) -> None:
@@ -151,7 +166,7 @@ async def _up(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as held:
         held.enter_context(front)
         # Each service's port stays held for as long as the hub runs, so a service that restarts finds it free.
-        reserved = {s.name: held.enter_context(reserve_port()) for s in SERVICES}
+        reserved = {name: held.enter_context(reserve_port()) for name in [*(s.name for s in SERVICES), WEB]}
         return await _run(args, data_dir, front, {name: int(r.getsockname()[1]) for name, r in reserved.items()})
 
 
@@ -212,7 +227,7 @@ def _service_envs(
         postgres=args.postgres,
         schema_prefix=args.schema_prefix,
     )
-    return {s.name: service_env(s, hub, ports[s.name]) for s in SERVICES}
+    return {s.name: service_env(s, hub, ports[s.name]) for s in SERVICES} | {WEB: web_env(hub, ports[WEB])}
 
 
 def _service_processes(
@@ -228,6 +243,14 @@ def _service_processes(
             nice=0 if s.front_door else background_nice,
         )
         for s in SERVICES
+    ] + [
+        ManagedProcess(
+            name=WEB,
+            argv=python_module_argv("services.web"),
+            env=child_env(envs[WEB]),
+            port=ports[WEB],
+            log_path=data_dir / "logs" / f"{WEB}.log",
+        )
     ]
 
 
@@ -253,7 +276,7 @@ def _gateway_server(ports: dict[str, int], envs: dict[str, dict[str, str]], port
     ]
     return _GatewayServer(
         uvicorn.Config(
-            create_gateway(upstreams),
+            create_gateway(upstreams, web=f"http://127.0.0.1:{ports[WEB]}"),
             host="127.0.0.1",
             port=port,
             loop="none",
@@ -411,6 +434,7 @@ def _watch_nats(nats: NatsServer, stop: threading.Event, on_change: object) -> N
 def _banner(url: str, secrets: HubSecrets, data_dir: Path) -> None:
     say("")
     say(f"Simpul is up at {url}")
+    say(f"  portal:     {url}/ (report a problem, track a case)")
     say(f"  API docs:   {url}/docs")
     say(f"  logs:       {data_dir / 'logs'}")
     if secrets.new_admin_key:

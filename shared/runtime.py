@@ -44,6 +44,7 @@ class Runtime(Generic[C]):
         context: Callable[[Runtime[C]], C],
         subscriptions: Sequence[Subscription[C]] = (),
         workers: Sequence[Worker[C]] = (),
+        startup: Sequence[Worker[C]] = (),
         clock: Clock | None = None,
     ):
         name = settings.service_name
@@ -103,6 +104,8 @@ class Runtime(Generic[C]):
             for s in subscriptions
         ]
         self.workers = list(workers)
+        self.startup = list(startup)
+        """Run to their end, in order, when the service starts, before it takes requests or events."""
         self._tasks: list[asyncio.Task[None]] = []
         self._worker_tasks: list[asyncio.Task[None]] = []
         self.stopping = asyncio.Event()
@@ -114,6 +117,8 @@ class Runtime(Generic[C]):
         self.relay.wake()
 
     async def start(self) -> None:
+        for step in self.startup:
+            await step(self)
         self.bus.start()
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
         for c in self.consumers:

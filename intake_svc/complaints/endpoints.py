@@ -20,6 +20,7 @@ from intake_svc.complaints.schemas import (
     SubmitRequest,
     SubmitResponse,
 )
+from intake_svc.complaints.warnings import submission_warnings
 from intake_svc.complaints.writer import Mismatch, Replayed
 from intake_svc.context import ContextDep
 from shared.errors import ApiError, error_responses
@@ -89,8 +90,10 @@ async def submit_complaint(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> SubmitResponse:
-    """Submit a complaint from any channel; returns the tracking id and, once only, the receipt."""
+    """Submit a complaint from any channel; returns the tracking id, once only the receipt, and `warnings` about a
+    category or region the hub does not know (the complaint is taken all the same)."""
     service.check_phone(body, ctx.settings.phone_country_codes())
+    warnings = await submission_warnings(body, ctx.categories)
     for attempt in range(_TRACKING_ID_COLLISION_RETRIES):
         prepared, created = service.prepare_submission(
             body,
@@ -99,6 +102,7 @@ async def submit_complaint(
             outbox=ctx.outbox,
             now=ctx.clock.now(),
             idempotency_ttl=timedelta(hours=ctx.settings.idempotency_ttl_hours),
+            warnings=warnings,
         )
         try:
             outcome = await ctx.writer.submit(prepared)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -76,11 +77,32 @@ class SubmitRequest(BaseModel):
         return self
 
 
+class WarningCode(StrEnum):
+    unknown_category = "unknown_category"
+    unknown_region = "unknown_region"
+
+
+class SubmissionWarning(BaseModel):
+    """Something the submission names that the hub does not know; the submission is taken all the same."""
+
+    code: WarningCode = Field(
+        description="`unknown_category`: not an active category (GET /api/v1/reference/categories); `unknown_region`:"
+        " not a Kemendagri code (GET /api/v1/reference/regions)."
+    )
+    field: Literal["category", "region_code"]
+    message: str = Field(description="In Indonesian, then in English, separated by '; '.")
+
+
 class SubmitResponse(BaseModel):
     tracking_id: str
     receipt: str = Field(description="The reporter's secret, shown once. Keep it to read and answer the case.")
     status: Status
     submitted_at: datetime
+    warnings: list[SubmissionWarning] = Field(
+        default_factory=list,
+        description="What the hub does not know of the submission (the case waits for a coordinator); empty when it"
+        " knows all. A replay with the Idempotency-Key answers the first warnings again.",
+    )
 
 
 class TimelineItem(BaseModel):
@@ -127,6 +149,7 @@ class CaseView(BaseModel):
     title: str
     classification: Classification
     category: str | None = None
+    region_code: str | None = Field(default=None, description="Where it happened, as the reporter said.")
     status: Status
     status_label: str
     is_anonymous: bool

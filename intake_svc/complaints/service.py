@@ -24,6 +24,7 @@ from intake_svc.complaints.schemas import (
     MessageView,
     RatingIn,
     RatingView,
+    SubmissionWarning,
     SubmitRequest,
     SubmitResponse,
     TimelineItem,
@@ -103,11 +104,18 @@ def prepare_submission(
     outbox: Outbox,
     now: datetime,
     idempotency_ttl: timedelta,
+    warnings: list[SubmissionWarning] | None = None,
 ) -> tuple[PreparedSubmission, SubmitResponse]:
     """Everything one submission writes, computed up front: the writer only inserts it."""
     tracking_id = new_tracking_id()
     receipt = new_receipt()
-    response = SubmitResponse(tracking_id=tracking_id, receipt=receipt, status=Status.submitted, submitted_at=now)
+    response = SubmitResponse(
+        tracking_id=tracking_id,
+        receipt=receipt,
+        status=Status.submitted,
+        submitted_at=now,
+        warnings=warnings or [],
+    )
     events = _submission_events(request, tracking_id, receipt, sealers, now)
     prepared = PreparedSubmission(
         tracking_id=tracking_id,
@@ -265,6 +273,7 @@ async def case_view(session: AsyncSession, tracking_id: str, receipt: str | None
         title=complaint.title,
         classification=Classification(complaint.classification),
         category=complaint.category,
+        region_code=complaint.region_code,
         status=status,
         status_label=STATUS_LABELS[status],
         is_anonymous=complaint.is_anonymous,

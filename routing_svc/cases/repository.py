@@ -47,6 +47,8 @@ async def list_cases(session: AsyncSession, query: CaseQuery, page: Page, *, now
             .exists()
         )
         stmt = stmt.where(late)
+    if query.flagged is not None:
+        stmt = stmt.where(Case.flagged if query.flagged else ~Case.flagged)
     if query.escalation_level is not None:
         stmt = stmt.where(Case.escalation_level >= query.escalation_level)
     stmt = stmt.order_by(Case.submitted_at, Case.tracking_id).limit(page.limit + 1).offset(page.offset)

@@ -29,6 +29,10 @@ class CaseQuery:
     escalation_level: Annotated[
         int | None, Query(ge=0, le=4, description="Only cases escalated to at least this level.")
     ] = None
+    flagged: Annotated[
+        bool | None,
+        Query(description="Only the cases whose category or region the hub did not know (true), or the others."),
+    ] = None
 
 
 class HistoryEntry(BaseModel):
@@ -68,6 +72,12 @@ class CaseSummary(BaseModel):
     escalation_level: int = Field(
         description="The highest rung of the escalation ladder reached: 0 none, 1 the node's liaison, "
         "2 the parent node, 3 the hub's coordinators, 4 the oversight flag (Ombudsman)."
+    )
+    flags: list[str] = Field(
+        default_factory=list,
+        description="What the hub did not know of the submission: `unknown_category` (not an active category of the"
+        " tree), `unknown_region` (not a Kemendagri code); empty when it knew all. Such a case usually waits in"
+        " triage.",
     )
 
 

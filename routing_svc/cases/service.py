@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing_svc.cases import views, wbs
 from routing_svc.cases.context import CaseContext
+from routing_svc.cases.flags import submission_flags
 from routing_svc.cases.lifecycle import (
     Action,
     IllegalTransition,
@@ -25,6 +26,7 @@ from routing_svc.cases.lifecycle import (
 )
 from routing_svc.cases.repository import get_case, history
 from routing_svc.cases.schemas import CaseView, Decision, DecisionAction
+from routing_svc.categories.repository import lineage
 from routing_svc.directory.repository import get_active_node
 from routing_svc.models import ATTACHMENTS, Case, CaseHistory, Node
 from routing_svc.rules.matcher import Complaint
@@ -54,6 +56,7 @@ async def create_case(session: AsyncSession, data: ComplaintSubmitted, now: date
         log.info("duplicate_submission_ignored")
         return None
     snap = data.case
+    flags = await submission_flags(session, snap.category, snap.region_code)
     case = Case(
         tracking_id=data.tracking_id,
         status=Status.submitted.value,
@@ -71,6 +74,8 @@ async def create_case(session: AsyncSession, data: ComplaintSubmitted, now: date
         agency_code=None,
         case_version=0,
         forward_count=0,
+        flags=flags,
+        flagged=bool(flags),
         submitted_at=snap.submitted_at,
         updated_at=now,
     )
@@ -146,6 +151,7 @@ async def _choice_or_rule(session: AsyncSession, case: Case) -> _Route:
         else:
             why = "reporter's choice"
     if target is None:
+        ancestors = (await lineage(session, case.category))[1:] if case.category else []
         rule = await best_rule(
             session,
             Complaint(
@@ -154,6 +160,7 @@ async def _choice_or_rule(session: AsyncSession, case: Case) -> _Route:
                 region_code=case.region_code,
                 title=case.title,
                 content=case.content,
+                category_ancestors=tuple(ancestors),
             ),
         )
         if rule is not None:

@@ -28,6 +28,7 @@ def summary(case: Case) -> CaseSummary:
         case_version=case.case_version,
         forward_count=case.forward_count,
         escalation_level=case.escalation_level,
+        flags=list(case.flags or []),
     )
 
 

@@ -18,12 +18,14 @@ from shared.http.paging import PageDep
 router = APIRouter(prefix="/api/v1/hub", tags=["routing rules"])
 
 ORDER = """
-A rule matches when every matcher it has matches: classification and category equal (category case-insensitively);
+A rule matches when every matcher it has matches: classification equal; category the complaint's category or one
+of its ancestors in the category tree (a rule for `kesehatan` covers `rumah-sakit` under it), case-insensitively;
 region_code is the complaint's region or contains it (rule `12` covers `1271`); keywords: ANY of them occurs as a
 whole word or phrase in title + content, case-insensitively. The reporter's own (active) choice of agency always
 comes first. Among matching rules whose node is active, the winner is decided in this order:
 **priority** (highest first), then **specificity** (highest first; 4 if keywords + 2 if category + 1 if
-classification + len(region_code)/10), then **created_at** (oldest first), then **id** (lowest first).
+classification + len(region_code)/10), then the **nearer category** (the complaint's own, or none, before its
+parent's), then **created_at** (oldest first), then **id** (lowest first).
 With no match the complaint waits in the coordinators' triage queue.
 """
 
@@ -33,7 +35,8 @@ With no match the complaint waits in the coordinators' triage queue.
     response_model=RuleOut,
     status_code=201,
     responses=error_responses(401, 403, 422),
-    description="Add a routing rule (admin). `unknown_agency` if the node does not exist.\n" + ORDER,
+    description="Add a routing rule (admin). `unknown_agency` if the node does not exist, `unknown_category` if the"
+    " category is not an active one of the tree (GET /api/v1/hub/categories).\n" + ORDER,
 )
 async def create_routing_rule(
     body: RuleCreate, session: SessionDep, runtime: RuntimeDep, principal: AdminDep, idempotency: IdempotencyDep

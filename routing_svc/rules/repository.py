@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from routing_svc.models import ANY, Node, RoutingRule
@@ -27,13 +29,17 @@ def candidate(rule: RoutingRule) -> Candidate:
 async def best_rule(session: AsyncSession, complaint: Complaint) -> RoutingRule | None:
     """The winning rule whose target node is active, or None (see rules/matcher.py for the order).
 
-    Matchers left out are stored as '', so the structural filter is `category IN ('', :cat) AND classification
-    IN ('', :cls) AND region_code IN ('', <the complaint region's prefixes>)`: a lookup on the composite index
-    (category, classification, region_code). The candidates come back in winning order; the first whose keywords
-    (if any) occur in the text wins.
+    Matchers left out are stored as '', so the structural filter is `category IN ('', <the category and its
+    ancestors>) AND classification IN ('', :cls) AND region_code IN ('', <the complaint region's prefixes>)`: a lookup
+    on the composite index (category, classification, region_code). The candidates come back in winning order; the
+    first whose keywords (if any) occur in the text wins.
     """
-    categories = [ANY] + ([complaint.category.lower()] if complaint.category else [])
+    lineage = complaint.categories
+    categories = [ANY, *lineage]
     regions = [ANY, *region_prefixes(complaint.region_code)]
+    order: list[ColumnElement[Any]] = [RoutingRule.priority.desc(), RoutingRule.specificity.desc()]
+    if lineage:  # the nearer category first; a rule on none ranks with the complaint's own
+        order.append(case({code: n for n, code in enumerate(lineage)}, value=RoutingRule.category, else_=0))
     stmt = (
         select(RoutingRule)
         .join(Node, Node.code == RoutingRule.agency_code)
@@ -43,12 +49,7 @@ async def best_rule(session: AsyncSession, complaint: Complaint) -> RoutingRule 
             RoutingRule.region_code.in_(regions),
             Node.is_active.is_(True),
         )
-        .order_by(
-            RoutingRule.priority.desc(),
-            RoutingRule.specificity.desc(),
-            RoutingRule.created_at.asc(),
-            RoutingRule.id.asc(),
-        )
+        .order_by(*order, RoutingRule.created_at.asc(), RoutingRule.id.asc())
     )
     haystack: str | None = None
     offset = 0

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from routing_svc.categories.repository import is_known
 from routing_svc.directory.repository import get_node
 from routing_svc.models import ANY, KIT, RoutingRule
 from routing_svc.rules.matcher import specificity_x10
@@ -37,6 +38,8 @@ def rule_out(rule: RoutingRule) -> RuleOut:
 async def create_rule(session: AsyncSession, body: RuleCreate, now: datetime, *, actor: str) -> RoutingRule:
     if await get_node(session, body.agency_code) is None:
         raise ApiError(422, "unknown_agency", f"node {body.agency_code!r} does not exist")
+    if body.category and not await is_known(session, body.category):
+        raise ApiError(422, "unknown_category", f"category {body.category!r} is not an active category of the tree")
     classification = body.classification.value if body.classification else ANY
     category = body.category.lower() if body.category else ANY
     region = body.region_code or ANY

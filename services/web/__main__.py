@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import uvicorn
 from pydantic import ValidationError
 
@@ -17,6 +19,8 @@ def main() -> None:
     except ValidationError as exc:
         raise SystemExit(f"services.web: the settings are not valid:\n{exc}") from None
     configure_logging("web", settings.log_level, settings.log_json)
+    # Each API call it makes would be a line: the API's own logs hold them.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,

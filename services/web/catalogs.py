@@ -38,16 +38,18 @@ def read(language: str) -> Catalog:
         return read_po(po, locale=language)
 
 
+HEADER = "# The Simpul portal's messages ({language}). Apache-2.0, as the rest of Simpul."
+
+
 def update() -> None:
     template = extract()
     for language in LANGUAGES:
         path = catalog_path(language)
-        if path.exists():
-            catalog = read(language)
-            catalog.update(template, no_fuzzy_matching=True)
-        else:
-            catalog = Catalog(locale=language, project="Simpul portal", fuzzy=False)
-            catalog.update(template, no_fuzzy_matching=True)
+        catalog = read(language) if path.exists() else Catalog(locale=language, project="Simpul portal", fuzzy=False)
+        # The file's dates stay as they were, so that only a changed message changes the file.
+        template.creation_date = catalog.creation_date
+        catalog.update(template, no_fuzzy_matching=True)
+        catalog.header_comment = HEADER.format(language=language)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as po:
             write_po(po, catalog, width=120, no_location=True, sort_output=True, ignore_obsolete=True)

@@ -29,7 +29,7 @@ STATUSES: dict[str, tuple[str, str]] = {
     "rejected": (N_("Closed"), N_("Your report was not taken further.")),
     "dispositioned": (N_("Sent to an agency"), N_("Your report was sent to the agency responsible for it.")),
     "in_progress": (N_("Being handled"), N_("The agency is working on your report.")),
-    "answered": (N_("Answered"), N_("The agency has answered. Read the answer, then accept it or dispute it.")),
+    "answered": (N_("Answered"), N_("The agency has answered. Read the answer, then rate it or dispute it.")),
     "completed": (N_("Finished"), N_("Your case is finished.")),
     "archived": (N_("Archived"), N_("Your case is finished and archived.")),
 }

@@ -29,11 +29,13 @@ _TABLES_KEY = "audit_tables"
 
 
 class Target(StrEnum):
-    """What an entry is about; `target_id` names it (tracking id, node code, key, rule, policy, recipient or webhook
-    id). Stored as text (`audit_log.target_type`, VARCHAR(32), no constraint): a new type needs no migration."""
+    """What an entry is about; `target_id` names it (tracking id, node or category code, key, rule, policy,
+    recipient or webhook id). Stored as text (`audit_log.target_type`, VARCHAR(32), no constraint): a new type needs
+    no migration."""
 
     case = "case"
     node = "node"
+    category = "category"
     key = "key"
     rule = "rule"
     policy = "policy"

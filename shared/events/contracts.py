@@ -259,6 +259,22 @@ class NodeUpserted(EventData):
     liaison_officers: list[LiaisonContact] = Field(default_factory=list)
 
 
+class CategoryChanged(EventData):
+    """A category of the tree (routing_svc/categories), whole, as created or changed: intake_svc keeps a replica to
+    tell a reporter that a category is unknown. `version` grows with each change; an older one never overwrites."""
+
+    event_type: ClassVar[str] = "category.changed"
+    code: str
+    name: str
+    name_en: str
+    parent_code: str | None = None
+    classifications: list[Classification] = Field(default_factory=list)
+    description: str | None = None
+    description_en: str | None = None
+    is_active: bool = True
+    version: int
+
+
 class KeyIssued(EventData):
     event_type: ClassVar[str] = "auth.key_issued"
     key_id: str
@@ -371,6 +387,7 @@ EVENT_MODELS: dict[str, type[EventData]] = {
         SlaWarning,
         ComplaintEscalated,
         NodeUpserted,
+        CategoryChanged,
         KeyIssued,
         KeyRevoked,
         AgencyAcknowledged,

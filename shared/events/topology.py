@@ -22,6 +22,7 @@ from shared.events.contracts import (
     AgencyDelegated,
     AgencyForwardRequested,
     AttachmentAdded,
+    CategoryChanged,
     ComplaintDispositioned,
     ComplaintEscalated,
     ComplaintStatusChanged,
@@ -70,6 +71,7 @@ class Durable:
 
 
 INTAKE_REPORTER_VIEW = Durable("intake-reporter-view", Service.intake)
+INTAKE_REFERENCE = Durable("intake-reference", Service.intake)
 ROUTING_CASES = Durable("routing-cases", Service.routing)
 AGENCY_INBOX = Durable("agency-inbox", Service.agency)
 AGENCY_DIRECTORY = Durable("agency-directory", Service.agency)
@@ -79,6 +81,7 @@ NOTIFY_KEYS = Durable("notify-keys", Service.notify)
 
 DURABLES: tuple[Durable, ...] = (
     INTAKE_REPORTER_VIEW,
+    INTAKE_REFERENCE,
     ROUTING_CASES,
     AGENCY_INBOX,
     AGENCY_DIRECTORY,
@@ -153,6 +156,7 @@ ROUTES: tuple[Route, ...] = (
     Route(SlaWarning, Service.routing, (NOTIFY_MESSAGES,)),
     Route(ComplaintEscalated, Service.routing, (NOTIFY_MESSAGES,)),
     Route(NodeUpserted, Service.routing, (AGENCY_DIRECTORY, NOTIFY_MESSAGES)),
+    Route(CategoryChanged, Service.routing, (INTAKE_REFERENCE,)),
     Route(KeyIssued, Service.routing, (AGENCY_DIRECTORY, NOTIFY_KEYS)),
     Route(KeyRevoked, Service.routing, (AGENCY_DIRECTORY, NOTIFY_KEYS)),
     Route(AgencyAcknowledged, Service.agency, (ROUTING_CASES,)),

@@ -39,13 +39,16 @@ def test_up_prints_a_generated_admin_key_once_and_ctrl_c_stops_everything(tmp_pa
 
         status = _simpul("status", "--data-dir", str(data_dir))
         assert status.returncode == 0, status.stdout + status.stderr
-        for name in ("nats-server", "intake", "routing", "agency", "notify", "gateway"):
+        for name in ("nats-server", "intake", "routing", "agency", "notify", "web", "gateway"):
             assert re.search(rf"^{name}\s+\d+\s+\d+\s+(ok|alive)$", status.stdout, re.M), status.stdout
 
         state = hub.state()
         niceness = {name: os.getpriority(os.PRIO_PROCESS, s["pid"]) for name, s in state["services"].items()}
         front = os.getpriority(os.PRIO_PROCESS, state["supervisor_pid"])
-        assert niceness == {"intake": front} | dict.fromkeys(("routing", "agency", "notify"), min(front + 10, 19))
+        # The front doors (intake, and the pages in front of it) keep their priority; the work behind them is niced.
+        assert niceness == dict.fromkeys(("intake", "web"), front) | dict.fromkeys(
+            ("routing", "agency", "notify"), min(front + 10, 19)
+        )
         pids = [state["nats"]["pid"], *(s["pid"] for s in state["services"].values())]
         hub.process.send_signal(signal.SIGINT)
         assert hub.process.wait(30) == 0

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from routing_svc.categories.service import SEED_ACTOR
 from routing_svc.models import KIT
 from shared.audit import Verdict, verify_database
 from shared.events.contracts import AgencyAcknowledged, FollowupPosted, ReporterWithdrew
@@ -42,8 +43,15 @@ async def test_privileged_actions_are_in_the_trail(hub: Hub) -> None:
     await hub.ok("PATCH", f"/api/v1/hub/sla-policies/{policy['id']}", 200, json={"working_days": 25})
     await hub.ok("DELETE", f"/api/v1/hub/sla-policies/{policy['id']}", 204)
     await hub.ok("POST", "/api/v1/hub/api-keys", 403, key=coordinator["key"], json={"role": "admin"})  # refused
+    category = {"code": "rsud", "name": "RSUD", "name_en": "Regional hospitals", "parent_code": "rumah-sakit"}
+    await hub.ok("POST", "/api/v1/hub/categories", 201, json=category)
+    await hub.ok("PATCH", "/api/v1/hub/categories/rsud", 200, json={"is_active": False})
 
-    rows = await trail(hub)
+    everything = await trail(hub)
+    seeded = [r for r in everything if r.actor == SEED_ACTOR]
+    assert seeded == everything[: len(seeded)] and len(seeded) > 12, "the default tree, seeded at start"
+    assert {(r.action, r.target_type) for r in seeded} == {("category.create", "category")}
+    rows = everything[len(seeded) :]
     coordinator_actor = f"coordinator:{coordinator['key_id'][:8]}"
     assert [(r.action, r.target_type, r.target_id) for r in rows] == [
         ("node.create", "node", "KEMEN"),
@@ -58,9 +66,11 @@ async def test_privileged_actions_are_in_the_trail(hub: Hub) -> None:
         ("policy.create", "policy", str(policy["id"])),
         ("policy.update", "policy", str(policy["id"])),
         ("policy.delete", "policy", str(policy["id"])),
+        ("category.create", "category", "rsud"),
+        ("category.update", "category", "rsud"),
     ]
     assert {r.actor for r in rows} == {BOOTSTRAP_ADMIN} and coordinator_actor not in {r.actor for r in rows}
-    assert [r.seq for r in rows] == list(range(1, len(rows) + 1))
+    assert [r.seq for r in everything] == list(range(1, len(everything) + 1))
     details = [json.loads(r.details) for r in rows]
     assert details[2]["fields"] == ["is_active", "name"] and details[2]["is_active"] is False
     assert details[3] == {
@@ -73,7 +83,9 @@ async def test_privileged_actions_are_in_the_trail(hub: Hub) -> None:
     assert details[10]["working_days"] == 25 and details[10]["previous_working_days"] == 20
     assert all(agency_key["key"] not in r.details and coordinator["key"] not in r.details for r in rows)
     assert all(r.at is not None for r in rows)
-    assert await verify_database(hub.settings.resolved_database_url(), hub.settings.database_schema) == Verdict(12)
+    assert json.loads(rows[13].details) == {"fields": ["is_active"], "is_active": False, "parent_code": "rumah-sakit"}
+    verdict = await verify_database(hub.settings.resolved_database_url(), hub.settings.database_schema)
+    assert verdict == Verdict(len(everything))
 
 
 async def test_case_transitions_and_decisions_are_in_the_trail(hub: Hub) -> None:

@@ -136,7 +136,7 @@ async def test_two_concurrent_decisions_with_one_key_act_once(hub: Hub) -> None:
 async def test_every_hub_post_declares_the_header(hub: Hub) -> None:
     paths = hub.app.openapi()["paths"]
     posts = {path: item["post"] for path, item in paths.items() if "post" in item}
-    assert len(posts) == 7, sorted(posts)
+    assert len(posts) == 8, sorted(posts)
     for path, operation in posts.items():
         names = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
         assert "Idempotency-Key" in names, path

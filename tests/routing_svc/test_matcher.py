@@ -207,3 +207,29 @@ async def test_sql_lookup_agrees_and_stays_fast_with_20k_rules(hub: Hub) -> None
             elapsed = time.perf_counter() - started
             assert (got.id if got else None) == (expected.id if expected else None), complaint
             assert elapsed < 0.5, f"routing took {elapsed:.3f}s"
+
+
+def test_a_parent_category_covers_its_children_and_the_nearer_one_wins() -> None:
+    child = Complaint(
+        classification="pengaduan",
+        category="RSUD",
+        region_code="3578010001",
+        title="Antrean panjang",
+        content="Menunggu lama.",
+        category_ancestors=("rumah-sakit", "kesehatan"),
+    )
+    assert child.categories == ("rsud", "rumah-sakit", "kesehatan")
+    assert winner(rule("KESEHATAN", category="kesehatan"), complaint=child) == "KESEHATAN"
+    assert winner(rule("PENDIDIKAN", category="pendidikan"), complaint=child) is None
+    assert (
+        winner(rule("KESEHATAN", category="kesehatan"), rule("RS", category="rumah-sakit", at=1), complaint=child)
+        == "RS"
+    )
+    assert winner(rule("RS", category="rumah-sakit"), rule("RSUD", category="rsud", at=1), complaint=child) == "RSUD"
+    # A rule on no category ranks with the complaint's own: at equal specificity the older wins, as before the tree.
+    tied = rule("RSUD-CLS-REG", category="rsud", classification="pengaduan", region="3578010001", at=1)
+    assert winner(rule("ANY-KW", keywords=("antrean",)), tied, complaint=child) == "ANY-KW"
+    assert winner(rule("ANY-KW", keywords=("antrean",), at=2), tied, complaint=child) == "RSUD-CLS-REG"
+    assert winner(rule("KES-P1", category="kesehatan", priority=1), rule("RSUD", category="rsud"), complaint=child) == (
+        "KES-P1"
+    )

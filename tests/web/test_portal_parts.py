@@ -1,0 +1,128 @@
+"""The portal's parts in-process: dates and zones, languages, catalogs, CSRF and the receipt cookie, and a page
+when the API does not answer."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from starlette.requests import Request
+
+from services.ports import free_port
+from services.web.api import Visitor
+from services.web.app import create_app
+from services.web.catalogs import extract, read
+from services.web.dates import local_date, local_datetime, zone_of_region
+from services.web.i18n import chosen_language, from_accept_language
+from services.web.security import Keys, csrf_token, csrf_valid, open_cases, seal_cases
+from services.web.settings import WebSettings
+from shared.domain import Timezone
+from tests.web.browser import Page
+
+SECRET = "portal-test-secret-0123456789abcdefghij"
+
+
+@pytest.mark.parametrize(
+    ("region", "zone"),
+    [("3578", Timezone.WIB), ("12", Timezone.WIB), ("6171", Timezone.WIB), ("5171", Timezone.WITA),
+     ("7371", Timezone.WITA), ("6472", Timezone.WITA), ("8171", Timezone.WIT), ("9471", Timezone.WIT),
+     (None, Timezone.WIB), ("", Timezone.WIB)],
+)  # fmt: skip
+def test_a_regions_zone_comes_from_its_province(region: str | None, zone: Timezone) -> None:
+    assert zone_of_region(region) is zone
+
+
+def test_the_reference_datas_zone_wins_over_the_table() -> None:
+    assert zone_of_region("6171", {"61": "WITA"}) is Timezone.WITA
+    assert zone_of_region("6171", {"61": "Asia/Jayapura"}) is Timezone.WIT
+
+
+def test_dates_read_the_indonesian_way() -> None:
+    moment = datetime(2026, 12, 7, 7, 30, tzinfo=UTC)
+    assert local_datetime(moment, Timezone.WIB, "id") == "7 Desember 2026 14.30 WIB"
+    assert local_datetime(moment, Timezone.WIT, "id") == "7 Desember 2026 16.30 WIT"
+    assert local_datetime(moment, Timezone.WITA, "en") == "7 December 2026, 15:30 WITA"
+    assert local_date(moment.date(), "id") == "7 Desember 2026"
+
+
+def test_the_language_is_asked_for_then_remembered_then_negotiated() -> None:
+    assert from_accept_language("en-US,en;q=0.9") == "en"
+    assert from_accept_language("fr, en;q=0.2, id;q=0.8") == "id"
+    assert from_accept_language("fr, de") is None
+    assert from_accept_language("en;q=0") is None
+    assert chosen_language({}, {}, "") == "id"
+    assert chosen_language({}, {}, "en") == "en"
+    assert chosen_language({}, {"simpul_lang": "id"}, "en") == "id"
+    assert chosen_language({"lang": "en"}, {"simpul_lang": "id"}, "id") == "en"
+    assert chosen_language({"lang": "fr"}, {}, "") == "id"
+
+
+def test_every_message_has_its_indonesian_words_and_the_same_placeholders() -> None:
+    used = {str(m.id) for m in extract() if m.id}
+    indonesian = {str(m.id): str(m.string) for m in read("id") if m.id}
+    english = {str(m.id) for m in read("en") if m.id}
+    assert used <= set(indonesian), f"not in the catalog: {sorted(used - set(indonesian))}"
+    assert used <= english
+    untranslated = sorted(m for m in used if not indonesian[m])
+    assert not untranslated, f"run python -m services.web.catalogs and translate: {untranslated}"
+    for msgid in used:
+        assert sorted(re.findall(r"%\(\w+\)s", msgid)) == sorted(re.findall(r"%\(\w+\)s", indonesian[msgid]))
+
+
+def test_a_csrf_token_is_good_only_with_its_own_cookie() -> None:
+    keys = Keys.from_secret(SECRET)
+    token = csrf_token(keys, "cookie-a")
+    assert csrf_valid(keys, "cookie-a", token)
+    assert not csrf_valid(keys, "cookie-b", token)
+    assert not csrf_valid(keys, None, token) and not csrf_valid(keys, "cookie-a", None)
+    assert not csrf_valid(Keys.from_secret(SECRET[::-1]), "cookie-a", token), "another portal's token"
+
+
+def test_the_receipt_cookie_is_sealed_and_keeps_the_newest_cases() -> None:
+    keys = Keys.from_secret(SECRET)
+    sealed = seal_cases(keys, {f"SPL-{n}": f"RECEIPT-{n}" for n in range(8)})
+    assert "RECEIPT" not in sealed
+    opened = open_cases(keys, sealed, 3600)
+    assert list(opened) == [f"SPL-{n}" for n in range(3, 8)]
+    assert open_cases(keys, sealed[:-2] + "xx", 3600) == {}
+    assert open_cases(Keys.from_secret(SECRET[::-1]), sealed, 3600) == {}
+
+
+def test_the_visitor_is_passed_on_as_a_proxy_names_its_client() -> None:
+    scope = {
+        "type": "http",
+        "headers": [(b"x-forwarded-for", b"198.51.100.7"), (b"x-forwarded-for", b"10.0.0.1")],
+        "client": ("127.0.0.1", 5000),
+    }
+    assert Visitor.of(Request(scope)).forwarded_for == "198.51.100.7, 10.0.0.1, 127.0.0.1"
+    assert Visitor.of(Request({"type": "http", "headers": [], "client": None})).forwarded_for == "unknown"
+
+
+async def test_an_api_that_does_not_answer_keeps_the_form_and_says_so() -> None:
+    settings = WebSettings(secret=SecretStr(SECRET), api_base_url=f"http://127.0.0.1:{free_port()}", api_timeout_s=5)
+    app = create_app(settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portal") as client:
+        form = Page(await client.get("/report"))
+        assert form.status == 200 and not form.has("select#category"), "no category list without the API"
+        data = {
+            **form.hidden("report-form"),
+            "classification": "aspirasi",
+            "title": "Taman kota",
+            "content": "Tambahkan bangku di taman kota.",
+        }
+        page = Page(await client.post("/report", data=data, files={"attachments": ("", b"")}))
+        assert page.status == 503
+        assert "Layanan sedang tidak tersedia" in page.text("#error-summary-message")
+        assert page.one("input#title")["value"] == "Taman kota"
+        assert page.one("textarea#content").get_text() == "Tambahkan bangku di taman kota."
+        case = Page(await client.post("/track", data={**Page(await client.get("/track")).hidden("track-form"),
+                                                       "tracking_id": "SPL-0000000000", "receipt": "X"}))  # fmt: skip
+        assert case.status == 503 and case.has("#error-title")
+
+
+def test_the_portal_will_not_start_without_a_real_secret() -> None:
+    with pytest.raises(ValueError, match="SIMPUL_WEB_SECRET"):
+        WebSettings(secret=SecretStr("short"))

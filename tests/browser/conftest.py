@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
-import signal
-import subprocess
-import sys
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +14,8 @@ import pytest
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.webdriver import WebDriver
 
-from services.ports import free_port
 from tests.browser.chrome import PHONE, BrowserSpec, full_page_png, open_chrome, save_small_png
-from tests.e2e.hub import Api, Hub, running_hub, stop_process, wait_for
+from tests.e2e.hub import Api, Hub, running_hub
 
 ROOT = Path(__file__).resolve().parents[2]
 FAILURES = ROOT / "var" / "browser-failures"
@@ -43,37 +38,11 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
 
 
 @pytest.fixture(scope="module")
-def portal_url(hub: Hub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Where the portal answers: the hub's base URL once `simpul up` serves the pages at `/`; until then the portal
-    run beside the hub (`python -m services.web`), as a client of the hub's API."""
-    if httpx.get(f"{hub.base_url}/", timeout=10).headers.get("content-type", "").startswith("text/html"):
-        yield hub.base_url
-        return
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL_")}
-    env |= {
-        "SIMPUL_WEB_PORT": str(port),
-        "SIMPUL_WEB_API_BASE_URL": hub.base_url,
-        "SIMPUL_WEB_SECRET": secrets.token_urlsafe(32),
-        "SIMPUL_WEB_LOG_JSON": "false",
-    }
-    log_path = tmp_path_factory.mktemp("web") / "web.out"
-    with log_path.open("ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "services.web"], stdout=out, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-
-        def ready() -> bool:
-            assert proc.poll() is None, f"the portal exited:\n{log_path.read_text(errors='replace')}"
-            try:
-                return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for(ready, timeout=30)
-        yield url
-    finally:
-        stop_process(proc, signal.SIGINT)
+def portal_url(hub: Hub) -> str:
+    """The portal: the pages at `/` of the hub's one base URL."""
+    start = httpx.get(f"{hub.base_url}/", timeout=30)
+    assert start.status_code == 200 and start.headers["content-type"].startswith("text/html"), start.text[:200]
+    return hub.base_url
 
 
 @pytest.fixture(scope="module")

@@ -163,6 +163,7 @@ def test_a_citizen_reports_tracks_reads_the_answer_replies_and_rates(
     assert portal.find("#case-title").text == title
     assert statuses_shown(portal)[0] == "submitted"
     assert PHOTO in portal.find("#own-files").text
+    assert receipt not in browser.page_source, "the receipt is shown once, on the confirmation, and never again"
 
     agency_answers(api, agency, tracking_id)
     portal.reload_until(ANSWER, LETTER, status="answered")
@@ -223,3 +224,14 @@ def test_a_wrong_receipt_opens_nothing(browser: WebDriver, portal_url: str, api:
     assert portal.find("#tracking_id").get_attribute("value") == issued["tracking_id"]
     assert not browser.find_elements(By.ID, "case-title")
     assert "Antrean KTP" not in portal.text()
+
+
+def test_english_on_request_and_remembered(browser: WebDriver, portal_url: str) -> None:
+    portal = Portal(browser, portal_url)
+    portal.open("/?lang=en")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+    assert portal.find("#lang-switch").get_attribute("lang") == "id", "the switch offers Indonesian back"
+    portal.find("#start-report").click()
+    portal.find("#report-form")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+    assert portal.find("#send-report").text == "Send report"

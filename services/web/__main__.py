@@ -27,6 +27,8 @@ def main() -> None:
         port=settings.port,
         loop="uvloop",
         http="httptools",
+        # The peer stays the peer: the portal passes X-Forwarded-For on itself, with the peer appended.
+        proxy_headers=False,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,

@@ -74,6 +74,9 @@ def _track_form(
 
 
 def _see_case(tracking_id: str, sent: str | None = None) -> RedirectResponse:
+    """To the case page (the form that opens it, when this browser holds no receipt for it)."""
+    if not tracking_id:
+        return RedirectResponse("/track", status_code=303)
     return RedirectResponse(f"/track/{tracking_id}" + (f"?sent={sent}" if sent else ""), status_code=303)
 
 

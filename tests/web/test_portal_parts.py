@@ -4,6 +4,7 @@ when the API does not answer."""
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
@@ -126,3 +127,23 @@ async def test_an_api_that_does_not_answer_keeps_the_form_and_says_so() -> None:
 def test_the_portal_will_not_start_without_a_real_secret() -> None:
     with pytest.raises(ValueError, match="SIMPUL_WEB_SECRET"):
         WebSettings(secret=SecretStr("short"))
+
+
+async def test_a_form_too_large_is_refused_with_a_page_before_it_is_read() -> None:
+    settings = WebSettings(secret=SecretStr(SECRET), max_report_bytes=64 * 1024)
+    app = create_app(settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portal") as client:
+        form = Page(await client.get("/report"))
+        big = {"attachments": ("foto.jpg", b"x" * (128 * 1024), "image/jpeg")}
+        page = Page(await client.post("/report", data=form.hidden("report-form"), files=big))
+        assert page.status == 413 and page.response.headers["content-type"].startswith("text/html")
+
+        async def trickle() -> AsyncIterator[bytes]:
+            yield b'--x\r\nContent-Disposition: form-data; name="attachments"; filename="a.jpg"\r\n\r\n'
+            for _ in range(4):
+                yield b"x" * (32 * 1024)
+
+        streamed = await client.post(
+            "/report", content=trickle(), headers={"Content-Type": "multipart/form-data; boundary=x"}
+        )
+        assert streamed.status_code == 413 and "text/html" in streamed.headers["content-type"]

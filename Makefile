@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 DATA_DIR ?= ./var
 
-.PHONY: run test test-fast chaos fuzz lint fmt lock bench clean help images stack stack-test stack-down
+.PHONY: run test test-fast chaos fuzz lint fmt lock bench clean help images stack stack-test stack-down screenshots
 
 help:
 	@echo "make run    start the whole hub (nats-server, four services, one base URL on :$(PORT))"
@@ -22,6 +22,7 @@ help:
 	@echo "                 127.0.0.1:\$$SIMPUL_STACK_PORT (8080); prints the base URL and the admin key"
 	@echo "make stack-test  the integration tests against it, through nginx: a journey, kills, a PostgreSQL restart"
 	@echo "make stack-down  remove the stack's containers, networks and volumes"
+	@echo "make screenshots  the citizens' portal in a real Chromium, saving each page to $(SCREENSHOTS) (docs/channels.md)"
 	@echo "make lock   re-resolve requirements*.lock from pyproject.toml (needs network)"
 
 $(STAMP): requirements-dev.lock pyproject.toml
@@ -53,6 +54,14 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
+
+SCREENSHOTS ?= docs/img/portal
+
+# The browser journey (tests/browser, Debian's chromium and chromium-driver) on a hub of its own, saving the pages it
+# passes as small PNGs for the docs.
+screenshots: $(STAMP)
+	SIMPUL_SCREENSHOTS=$(SCREENSHOTS) $(BIN)/python -m pytest tests/browser/test_portal.py -rs $(PYTEST_ARGS)
+	@ls -l $(SCREENSHOTS)
 
 CHAOS_BURST ?= 400
 CHAOS_RESULTS := var/chaos-results.jsonl

@@ -192,6 +192,11 @@ class Api:
         body = {"code": code, "name": f"Node {code}", "kind": kind, "parent_code": parent, "timezone": "WIB", **extra}
         return self.ok(self.client.post("/api/v1/hub/agencies", json=body, headers=self.admin), 201)
 
+    def category(self, code: str, parent: str | None = None) -> dict:
+        """Add a category to the hub's tree (a routing rule must name one it knows)."""
+        body = {"code": code, "name": f"Kategori {code}", "name_en": f"Category {code}", "parent_code": parent}
+        return self.ok(self.client.post("/api/v1/hub/categories", json=body, headers=self.admin), 201)
+
     def key(self, code: str) -> dict[str, str]:
         """Issue a node's key and wait until agency_svc's replica knows it (keys travel as events)."""
         issued = self.ok(self.client.post(f"/api/v1/hub/agencies/{code}/api-keys", json={}, headers=self.admin), 201)

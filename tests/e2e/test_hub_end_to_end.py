@@ -30,6 +30,22 @@ def api(hub: Hub) -> Iterator[Api]:
     a.client.close()
 
 
+def test_reference_lists_through_the_base_url_and_the_default_tree_reaches_intake(api: Api) -> None:
+    provinces = api.ok(api.client.get("/api/v1/reference/regions"), 200)["items"]
+    assert len(provinces) == 38
+    categories = api.ok(api.client.get("/api/v1/reference/categories"), 200)
+    assert "kesehatan" in {c["code"] for c in categories["items"]}
+    etag = api.client.get("/api/v1/reference/agencies").headers["ETag"]
+    assert api.client.get("/api/v1/reference/agencies", headers={"If-None-Match": etag}).status_code == 304
+
+    def known_to_intake() -> bool:
+        return api.submit(category="rumah-sakit", title="Antrean rumah sakit")["warnings"] == []
+
+    wait_for(known_to_intake)  # the default tree, seeded by routing at start, reached intake as events
+    unknown = api.submit(category="bukan-kategori", region_code="9999")["warnings"]
+    assert [w["code"] for w in unknown] == ["unknown_category", "unknown_region"]
+
+
 def test_docs_list_every_service(api: Api) -> None:
     spec = api.ok(api.client.get("/openapi.json"), 200)
     paths = set(spec["paths"])
@@ -43,6 +59,11 @@ def test_docs_list_every_service(api: Api) -> None:
         "/api/v1/hub/agencies/{code}/api-keys",
         "/api/v1/hub/routing-rules",
         "/api/v1/hub/routing-rules/{id}",
+        "/api/v1/hub/categories",
+        "/api/v1/hub/categories/{code}",
+        "/api/v1/reference/categories",
+        "/api/v1/reference/regions",
+        "/api/v1/reference/agencies",
         "/api/v1/hub/complaints",
         "/api/v1/hub/complaints/{tracking_id}",
         "/api/v1/hub/complaints/{tracking_id}/decisions",

@@ -68,6 +68,7 @@ def test_a_complaint_from_submission_to_completion(api: Api) -> None:
     api.node(instansi, "instansi")
     api.node(upt, "upt", instansi, region_codes=["3578"])
     key = api.key(upt)
+    api.category(category)
     rule = {"agency_code": upt, "category": category, "priority": 0}
     api.ok(api.client.post("/api/v1/hub/routing-rules", json=rule, headers=api.admin), 201)
 

@@ -50,6 +50,8 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     "POST /api/v1/hub/agencies/{code}/api-keys": {"label": "sistem"},
     "POST /api/v1/hub/api-keys": {"role": "coordinator", "label": "koordinator"},
     "POST /api/v1/hub/api-keys/{key_id}/rotate": {"grace_seconds": 0},
+    "POST /api/v1/hub/categories": {"code": "fz-baru", "name": "Kategori baru", "name_en": "New category"},
+    "PATCH /api/v1/hub/categories/{code}": {"name": "Kategori lama"},
     "POST /api/v1/hub/routing-rules": {"agency_code": "FZ-OTHER", "category": "jalan", "keywords": ["jalan rusak"]},
     "POST /api/v1/hub/sla-policies": {"kind": "verification", "working_days": 4, "category": "jalan"},
     "PATCH /api/v1/hub/sla-policies/{id}": {"working_days": 8},

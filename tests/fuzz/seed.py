@@ -32,6 +32,10 @@ CASES = 3
 WAIT_S = 30.0
 
 
+CATEGORY_CODES = ("pupuk", "kesehatan")
+"""Categories of the default tree, which routing_svc loads at its first start."""
+
+
 @dataclass
 class Seed:
     keys: dict[str, str]
@@ -51,6 +55,8 @@ class Seed:
         """Existing values for the parameter `name` of the operation at `path` (empty if none are known)."""
         if name == "tracking_id":
             return self.tracking_ids
+        if name == "code" and path.startswith("/api/v1/hub/categories/"):
+            return list(CATEGORY_CODES)
         if name in ("code", "agency_code", "parent_code", "under"):
             return self.node_codes
         if name == "id":

@@ -26,7 +26,7 @@ async def test_submit_returns_receipt_once_seals_contact_and_relays_events(intak
     )
     assert r.status_code == 201, r.text
     receipt = r.json()
-    assert set(receipt) == {"tracking_id", "receipt", "status", "submitted_at"}
+    assert set(receipt) == {"tracking_id", "receipt", "status", "submitted_at", "warnings"}
     assert TRACKING_ID.match(receipt["tracking_id"])
     assert receipt["status"] == "submitted"
     assert len(normalize_receipt(receipt["receipt"])) == 32

@@ -126,6 +126,7 @@ async def test_each_service_works_within_its_own_permissions(hub: Hub) -> None:
         "intake": ["simpul.complaint.submitted", f"{PRIVATE_ROOT}.contact.registered"],
         "routing": [
             "simpul.directory.node_upserted",
+            "simpul.category.changed",
             "simpul.auth.key_issued",
             f"simpul.complaint.dispositioned.{NODE}",
             "simpul.complaint.status_changed",
@@ -141,6 +142,7 @@ async def test_each_service_works_within_its_own_permissions(hub: Hub) -> None:
         "simpul.complaint.submitted",
         "simpul.complaint.status_changed",
         "simpul.auth.key_issued",
+        "simpul.category.changed",
         f"{PRIVATE_ROOT}.contact.registered",
     ):
         await hub.ops.publish(subject, b"not an event", headers={"Nats-Msg-Id": f"bad-{uuid.uuid4()}"})

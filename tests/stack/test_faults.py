@@ -97,6 +97,7 @@ class Burst:
         instansi, upt, category = f"ST-{run}", f"ST-{run}-UPT", f"stack-{run.lower()}"
         api.node(instansi, "instansi")
         api.node(upt, "upt", instansi, region_codes=["3578"])
+        api.category(category)
         rule = {"agency_code": upt, "category": category, "priority": 0}
         api.ok(api.client.post("/api/v1/hub/routing-rules", json=rule, headers=api.admin), 201)
         return cls(api, category, api.key(upt))

@@ -1,6 +1,7 @@
 """Secrets the embedded hub keeps in its data folder (0600): each service's encryption keys, the broker key rings
-(`identity`, `contact`; see shared.identity), the first admin key's hash only, and the broker's passwords (one per
-service, and `ops`; see services.nats_users). Key lists are newest first: the newest encrypts, any decrypts."""
+(`identity`, `contact`; see shared.identity), the first admin key's hash only, the broker's passwords (one per
+service, and `ops`; see services.nats_users) and the secret an SMS gateway signs its calls with
+(`sms_signing_secret`). Key lists are newest first: the newest encrypts, any decrypts."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ class HubSecrets:
     """Plaintext: the services need them to connect. The broker's config holds their bcrypt hashes where it can."""
     new_admin_key: str | None = None
     """Set only on the run that generated the admin key: it is printed once and never stored."""
+    sms_signing_secret: str = ""
+    """What the SMS gateway signs its calls to intake with (docs/channels.md); the operator copies it to the gateway."""
 
 
 def load_or_create(data_dir: Path, services: list[str], given_admin_key: str | None) -> HubSecrets:
@@ -42,6 +45,9 @@ def load_or_create(data_dir: Path, services: list[str], given_admin_key: str | N
     passwords: dict[str, str] = dict(stored.get("nats_passwords", {}))  # type: ignore[call-overload]
     for user in USERS:
         passwords.setdefault(user, secrets.token_urlsafe(32))
+    sms_secret = stored.get("sms_signing_secret")
+    if not isinstance(sms_secret, str) or not sms_secret:
+        sms_secret = secrets.token_urlsafe(32)
     new_key: str | None = None
     if given_admin_key:
         check_bootstrap_key(given_admin_key)
@@ -58,6 +64,7 @@ def load_or_create(data_dir: Path, services: list[str], given_admin_key: str | N
         "channel_keys": channels,
         "admin_key_hash": admin_hash,
         "nats_passwords": passwords,
+        "sms_signing_secret": sms_secret,
     }
     _write(path, content)
     return HubSecrets(
@@ -66,6 +73,7 @@ def load_or_create(data_dir: Path, services: list[str], given_admin_key: str | N
         admin_key_hash=admin_hash,
         nats_passwords=passwords,
         new_admin_key=new_key,
+        sms_signing_secret=sms_secret,
     )
 
 
@@ -74,6 +82,8 @@ def key_env(spec: ServiceSpec, secrets: HubSecrets) -> dict[str, str]:
     env = {f"{spec.env_prefix}ENCRYPTION_KEYS": ",".join(secrets.encryption_keys[spec.name])}
     for channel in spec.channels:
         env[f"{spec.env_prefix}{channel.upper()}_KEYS"] = ",".join(secrets.channel_keys[channel])
+    if spec.name == "intake" and secrets.sms_signing_secret:
+        env[f"{spec.env_prefix}SMS_SIGNING_SECRET"] = secrets.sms_signing_secret
     return env
 
 
@@ -88,6 +98,7 @@ def stored_secrets(data_dir: Path) -> HubSecrets | None:
         channel_keys=stored.get("channel_keys", {}),
         admin_key_hash=stored.get("admin_key_hash", ""),
         nats_passwords=stored.get("nats_passwords", {}),
+        sms_signing_secret=stored.get("sms_signing_secret", ""),
     )
 
 

@@ -99,14 +99,14 @@ async def test_bad_parameters_and_callers_are_refused(stats_hub: tuple[Hub, Manu
     hub, _ = stats_hub
     await hub.node("KEMENKUMHAM")
 
-    async def refused(status: int, code: str, headers: dict[str, str] = ADMIN, **params: Any) -> None:
+    async def refused(status: int, code: str, params: dict[str, str], headers: dict[str, str] = ADMIN) -> None:
         r = await hub.client.get(CHANNELS, params=params, headers=headers)
         assert r.status_code == status and r.json()["error"]["code"] == code, (params, r.text)
 
-    await refused(422, "invalid_period", **{"from": "2026-03-02", "to": "2026-03-01"})
-    await refused(422, "invalid_period", **{"from": "1969-12-31"})
-    await refused(422, "unknown_agency", agency_code="TIDAK-ADA")
-    await refused(422, "validation_error", agency_code="bukan kode")
-    await refused(422, "validation_error", **{"from": "kemarin"})
-    await refused(401, "unauthenticated", headers={})
+    await refused(422, "invalid_period", {"from": "2026-03-02", "to": "2026-03-01"})
+    await refused(422, "invalid_period", {"from": "1969-12-31"})
+    await refused(422, "unknown_agency", {"agency_code": "TIDAK-ADA"})
+    await refused(422, "validation_error", {"agency_code": "bukan kode"})
+    await refused(422, "validation_error", {"from": "kemarin"})
+    await refused(401, "unauthenticated", {}, headers={})
     assert {f for f in (await by_channel(hub)).values()} == {ZERO}

@@ -9,12 +9,13 @@ from intake_svc.attachments.endpoints import router as attachments_router
 from intake_svc.attachments.handlers import handlers as attachment_view
 from intake_svc.categories.handlers import handlers as category_replica
 from intake_svc.categories.known import KnownCategories
+from intake_svc.channels.sms.endpoints import router as sms_router
 from intake_svc.complaints.endpoints import router as complaints_router
 from intake_svc.complaints.handlers import handlers as reporter_view
 from intake_svc.complaints.limits import PublicLimits
 from intake_svc.complaints.writer import write_batch
 from intake_svc.context import IntakeContext
-from intake_svc.models import ATTACHMENTS, IDEMPOTENCY, KIT, Base, IdempotencyKey
+from intake_svc.models import ATTACHMENTS, IDEMPOTENCY, KIT, Base, IdempotencyKey, SmsCount
 from intake_svc.privacy import intake_sealers
 from intake_svc.settings import IntakeSettings
 from shared.auth.replica import key_replica_handlers
@@ -53,6 +54,7 @@ async def submission_writer(runtime: Runtime[IntakeContext]) -> None:
 IDEMPOTENCY_KEYS = Base.metadata.tables[IdempotencyKey.__tablename__]
 purge_idempotency_keys = purge_idempotency_worker(IDEMPOTENCY_KEYS)
 purge_idempotent_requests = purge_idempotency_worker(IDEMPOTENCY)
+purge_sms_counts = purge_idempotency_worker(Base.metadata.tables[SmsCount.__tablename__], what="sms_counts")
 sweep_orphan_files = orphan_sweep_worker(ATTACHMENTS)
 
 
@@ -83,12 +85,18 @@ def create_app(settings: IntakeSettings | None = None, *, clock: Clock | None = 
             # Channel clients (SMS and email gateways) call intake with their keys.
             Subscription(INTAKE_KEYS, key_replica_handlers(KIT.api_keys)),
         ],
-        workers=[submission_writer, purge_idempotency_keys, purge_idempotent_requests, sweep_orphan_files],
+        workers=[
+            submission_writer,
+            purge_idempotency_keys,
+            purge_idempotent_requests,
+            purge_sms_counts,
+            sweep_orphan_files,
+        ],
         clock=clock,
     )
     return build_app(
         runtime,
         title="Simpul intake",
         description=DESCRIPTION,
-        routers=[complaints_router, attachments_router],
+        routers=[complaints_router, attachments_router, sms_router],
     )

@@ -149,3 +149,16 @@ class Rating(Base):
     score: Mapped[int] = mapped_column(Integer, nullable=False)
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     rated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+
+
+class SmsCount(Base):
+    """How many SMS of a kind (`complaint`, `message`) a phone number sent on a day (WIB). The number is kept only as
+    a keyed hash; the rows go once `expires_at` has passed."""
+
+    __tablename__ = "sms_counts"
+
+    number_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, index=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.files.settings import AttachmentSettings
@@ -20,6 +21,24 @@ from shared.settings import (
 )
 
 LOOPBACK = "127.0.0.1,::1"
+_KEYWORD = re.compile(r"^[^\s=,]{1,40}$")
+_CATEGORY = re.compile(r"^[^\s=,]{1,100}$")
+
+
+def parse_keywords(value: str) -> dict[str, str]:
+    """`JALAN=infrastruktur.jalan, SEKOLAH=pendidikan` as {"JALAN": "infrastruktur.jalan", ...} (keywords in upper
+    case); ValueError for anything else."""
+    found: dict[str, str] = {}
+    for item in (i.strip() for i in value.split(",")):
+        if not item:
+            continue
+        keyword, sep, category = (part.strip() for part in item.partition("="))
+        if not sep or not _KEYWORD.match(keyword) or not _CATEGORY.match(category):
+            raise ValueError(f"not KEYWORD=category.code: {item!r}")
+        if keyword.upper() in found:
+            raise ValueError(f"the keyword {keyword!r} is named twice")
+        found[keyword.upper()] = category
+    return found
 
 
 class IntakeSettings(
@@ -74,6 +93,39 @@ class IntakeSettings(
     reporter_messages_per_hour: int = Field(
         default=10, ge=0, description="Messages a case takes from its reporter in any hour, then 429; 0 switches off."
     )
+
+    # SMS gateways: POST /api/v1/channels/sms/inbound (docs/channels.md, "SMS").
+    sms_signing_secret: SecretStr | None = Field(
+        default=None,
+        description="The secret the SMS gateway signs each call with (Simpul-Signature); unset, the endpoint answers"
+        " 503 channel_not_configured. `simpul up` makes one in the data folder's secrets.json.",
+    )
+    sms_signature_tolerance_s: int = Field(
+        default=300, ge=1, le=3600, description="How far a signature's timestamp may be from now, in seconds."
+    )
+    sms_keywords: str = Field(
+        default="",
+        description="Comma-separated KEYWORD=category.code: an SMS whose first word is a keyword (any case) is filed"
+        " under that category, the keyword taken off its text. Without one it goes to triage.",
+    )
+    sms_complaints_per_number_per_day: int = Field(
+        default=5, ge=0, description="New complaints a phone number may send by SMS a day (WIB), then 429; 0: no limit."
+    )
+    sms_messages_per_number_per_day: int = Field(
+        default=20,
+        ge=0,
+        description="Replies to cases a phone number may send by SMS a day (WIB), refused ones too, then 429; 0: no"
+        " limit.",
+    )
+
+    @field_validator("sms_keywords")
+    @classmethod
+    def _keywords(cls, value: str) -> str:
+        parse_keywords(value)
+        return value
+
+    def sms_keyword_map(self) -> dict[str, str]:
+        return parse_keywords(self.sms_keywords)
 
     @field_validator("rate_limit_exempt")
     @classmethod

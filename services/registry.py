@@ -29,7 +29,11 @@ class ServiceSpec:
 
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(
-        "intake", "intake_svc", ("/api/v1/complaints",), channels=("identity", "contact", "files"), front_door=True
+        "intake",
+        "intake_svc",
+        ("/api/v1/complaints", "/api/v1/channels"),
+        channels=("identity", "contact", "files"),
+        front_door=True,
     ),
     ServiceSpec("routing", "routing_svc", ("/api/v1/hub", "/api/v1/reference"), channels=("identity", "files")),
     ServiceSpec("agency", "agency_svc", ("/api/v1/agency",), channels=("identity", "files")),

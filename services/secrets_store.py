@@ -1,7 +1,8 @@
 """Secrets the embedded hub keeps in its data folder (0600): each service's encryption keys, the broker key rings
 (`identity`, `contact`; see shared.identity), the first admin key's hash only, the broker's passwords (one per
-service, and `ops`; see services.nats_users), and the pages' secret. Key lists are newest first: the newest
-encrypts, any decrypts."""
+service, and `ops`; see services.nats_users), the pages' secret, the reply addresses' secret and the secret an
+SMS gateway signs its calls with (`sms_signing_secret`). Key lists are newest first: the newest encrypts, any
+decrypts."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ class HubSecrets:
     """The pages' secret (services/web): it signs their forms' CSRF tokens and seals their receipt cookie."""
     reply_secret: str = ""
     """What the per-case reply addresses' tokens are made with: notify writes them, the email door reads them."""
+    sms_signing_secret: str = ""
+    """What the SMS gateway signs its calls to intake with (docs/channels.md); the operator copies it to the gateway."""
 
 
 def load_or_create(data_dir: Path, services: list[str], given_admin_key: str | None) -> HubSecrets:
@@ -53,6 +56,9 @@ def load_or_create(data_dir: Path, services: list[str], given_admin_key: str | N
     reply_secret = stored.get("reply_secret")
     if not isinstance(reply_secret, str) or not reply_secret:
         reply_secret = secrets.token_urlsafe(32)
+    sms_secret = stored.get("sms_signing_secret")
+    if not isinstance(sms_secret, str) or not sms_secret:
+        sms_secret = secrets.token_urlsafe(32)
     new_key: str | None = None
     if given_admin_key:
         check_bootstrap_key(given_admin_key)
@@ -71,6 +77,7 @@ def load_or_create(data_dir: Path, services: list[str], given_admin_key: str | N
         "nats_passwords": passwords,
         "web_secret": web_secret,
         "reply_secret": reply_secret,
+        "sms_signing_secret": sms_secret,
     }
     _write(path, content)
     return HubSecrets(
@@ -81,6 +88,7 @@ def load_or_create(data_dir: Path, services: list[str], given_admin_key: str | N
         new_admin_key=new_key,
         web_secret=web_secret,
         reply_secret=reply_secret,
+        sms_signing_secret=sms_secret,
     )
 
 
@@ -89,6 +97,8 @@ def key_env(spec: ServiceSpec, secrets: HubSecrets) -> dict[str, str]:
     env = {f"{spec.env_prefix}ENCRYPTION_KEYS": ",".join(secrets.encryption_keys[spec.name])}
     for channel in spec.channels:
         env[f"{spec.env_prefix}{channel.upper()}_KEYS"] = ",".join(secrets.channel_keys[channel])
+    if spec.name == "intake" and secrets.sms_signing_secret:
+        env[f"{spec.env_prefix}SMS_SIGNING_SECRET"] = secrets.sms_signing_secret
     return env
 
 
@@ -105,6 +115,7 @@ def stored_secrets(data_dir: Path) -> HubSecrets | None:
         nats_passwords=stored.get("nats_passwords", {}),
         web_secret=stored.get("web_secret", ""),
         reply_secret=stored.get("reply_secret", ""),
+        sms_signing_secret=stored.get("sms_signing_secret", ""),
     )
 
 

@@ -466,5 +466,7 @@ def _banner(url: str, secrets: HubSecrets, data_dir: Path, email_door: str) -> N
         say("  admin key:  from SIMPUL_BOOTSTRAP_ADMIN_KEY")
     else:
         say("  admin key:  the one printed on first start (its hash is in secrets.json)")
+    if secrets.sms_signing_secret:
+        say(f"  SMS gateway: signing secret `sms_signing_secret` in {data_dir / 'secrets.json'} (docs/channels.md)")
     say("Press Ctrl-C to stop.")
     sys.stdout.flush()

@@ -124,7 +124,8 @@ ESCALATION_LADDER: tuple[EscalationTarget, ...] = tuple(EscalationTarget)
 NodeCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", strip_whitespace=True)]
 """A node code is also a NATS subject token, so it holds no dots, spaces or wildcards."""
 
-TrackingId = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9-]{6,40}$")]
+TRACKING_ID_PATTERN = r"^[A-Z0-9-]{6,40}$"
+TrackingId = Annotated[str, StringConstraints(pattern=TRACKING_ID_PATTERN)]
 RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}([0-9]{2}){0,4}$")]
 """Kemendagri codes without dots: 2 digits a province, 4 a regency or city, 6 a district, 10 a village."""
 

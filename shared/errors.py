@@ -20,12 +20,22 @@ class ErrorBody(BaseModel):
 class ApiError(Exception):
     """An expected refusal. Raised anywhere below an endpoint; rendered as ErrorBody."""
 
-    def __init__(self, status_code: int, code: str, message: str, details: list[dict[str, Any]] | None = None):
+    def __init__(
+        self,
+        status_code: int,
+        code: str,
+        message: str,
+        details: list[dict[str, Any]] | None = None,
+        *,
+        retry_after: int | None = None,
+    ):
         super().__init__(message)
         self.status_code = status_code
         self.code = code
         self.message = message
         self.details = details
+        self.retry_after = retry_after
+        """Seconds for a 429's or 503's Retry-After (1 when not given)."""
 
     def body(self) -> dict[str, Any]:
         return ErrorBody(error=ErrorDetail(code=self.code, message=self.message, details=self.details)).model_dump(

@@ -1,4 +1,4 @@
-"""How a delivery is signed, and the headers that go with it.
+"""How a delivery is signed (shared.signing's scheme), and the headers that go with it.
 
 `Simpul-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>`; the secret is used as its UTF-8
 bytes. Each attempt is signed afresh, so a receiver may refuse a timestamp more than five minutes from its own clock.
@@ -6,11 +6,11 @@ bytes. Each attempt is signed afresh, so a receiver may refuse a timestamp more 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 
-SIGNATURE_HEADER = "Simpul-Signature"
+from shared.signing import SIGNATURE_HEADER, signature
+
+__all__ = ["SIGNATURE_HEADER", "headers", "new_secret", "signature"]
 EVENT_ID_HEADER = "Simpul-Event-Id"
 EVENT_TYPE_HEADER = "Simpul-Event-Type"
 DELIVERY_ID_HEADER = "Simpul-Delivery-Id"
@@ -22,12 +22,6 @@ SECRET_PREFIX = "whsec_"  # noqa: S105  (a prefix, not a secret)
 def new_secret() -> str:
     """256 random bits behind a readable prefix."""
     return SECRET_PREFIX + secrets.token_urlsafe(32)
-
-
-def signature(secret: str, timestamp: int, body: bytes) -> str:
-    """The Simpul-Signature header's value for `body` sent at `timestamp`."""
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={mac}"
 
 
 def headers(

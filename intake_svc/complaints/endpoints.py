@@ -190,6 +190,7 @@ async def list_messages(
     status_code=201,
     tags=["reporter"],
     responses=error_responses(401, 403, 404, 409, 413, 422, 429),
+    openapi_extra={"security": [{}]},  # with the bearer key FastAPI lists: a key, or none (the receipt)
 )
 async def post_message(
     tracking_id: str,

@@ -17,6 +17,9 @@ from routing_svc.stats.schemas import (
     AgencyStats,
     AgencyStatsList,
     AgencyStatsQuery,
+    ChannelStats,
+    ChannelStatsList,
+    ChannelStatsQuery,
     PeriodStats,
     PeriodStatsList,
     PeriodStatsQuery,
@@ -86,4 +89,31 @@ async def stats_per_period(
     stats = await service.period_stats(session, query, tz=ZoneInfo(ctx.sla.hub_timezone), now=ctx.clock.now())
     if as_csv:
         return csv_response(PeriodStats, stats.items, f"simpul-stats-{query.granularity.value}.csv")
+    return stats
+
+
+@router.get(
+    "/channels",
+    response_model=ChannelStatsList,
+    status_code=200,
+    summary="Statistics per channel",
+    description=f"""One row per channel (the door a case came in by: web, sms, email, ...; every channel listed) for
+the cases that entered the whole hub, or the subtree of `agency_code`, in the period `from`..`to` (both optional):
+the same figures as per node, the cohort split by channel, so the rows add up to the hub's (or the node's) row. A case
+still in triage has entered no node yet and is not counted. CSV: `format=csv` or `Accept: text/csv`.
+{ERRORS}
+{DEFINITIONS}""",
+    responses={**csv_responses(",".join(ChannelStats.model_fields) + "\r\n"), **error_responses(401, 403, 422)},
+)
+async def stats_per_channel(
+    session: SessionDep,
+    ctx: CaseCtxDep,
+    _: StaffDep,
+    query: Annotated[ChannelStatsQuery, Depends()],
+    as_csv: WantsCsv,
+) -> ChannelStatsList | Response:
+    """Per channel (web, SMS, email, ...): received, followed up, completed, overdue, first response, SLA, rating."""
+    stats = await service.channel_stats(session, query, tz=ZoneInfo(ctx.sla.hub_timezone), now=ctx.clock.now())
+    if as_csv:
+        return csv_response(ChannelStats, stats.items, "simpul-stats-channels.csv")
     return stats

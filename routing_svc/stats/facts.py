@@ -173,6 +173,7 @@ def stay_facts_select(every: bool) -> Select[Any]:
 
 CASE_FACTS = cast(Table, CaseFacts.__table__)
 STAY_FACTS = cast(Table, StayFacts.__table__)
+CASE_CHANNEL: ColumnElement[str] = cast(Table, Case.__table__).c.channel
 """The tables, not the ORM classes: their statements take the tracking ids as a parameter, not as rows."""
 CASE_COLUMNS = [
     "tracking_id",
@@ -288,14 +289,59 @@ def _hours(dispositioned_at: datetime, answered_at: datetime) -> float:
     return max((answered_at - dispositioned_at).total_seconds(), 0.0) / 3600
 
 
+class _PerBucket:
+    """The whole hub's figures per period bucket (key = the bucket's index)."""
+
+    def __init__(self, buckets: Sequence[Window]):
+        self.buckets = buckets
+
+    def aggregated(self, aggregates: Sequence[Any], entered: Any, tracking_id: Any) -> Any:
+        return per_bucket(aggregates, entered, self.buckets)
+
+    def key(self, entered: Any) -> ColumnElement[Any]:
+        return _bucket_key(entered, self.buckets)
+
+    def keyed(self, stmt: Select[*Ts], entered: Any, tracking_id: Any) -> Select[*Ts]:
+        return stmt.where(*_in_period(entered, self.buckets))
+
+
+class _PerChannel:
+    """The whole hub's figures per channel (key = the case's channel) for one period: the facts with their cases."""
+
+    def __init__(self, window: Window):
+        self.window = [window]
+
+    def aggregated(self, aggregates: Sequence[Any], entered: Any, tracking_id: Any) -> Any:
+        stmt = select(Case.channel.label("key"), *aggregates).join(Case, Case.tracking_id == tracking_id)
+        return stmt.where(*_in_period(entered, self.window)).group_by(Case.channel)
+
+    def key(self, entered: Any) -> ColumnElement[Any]:
+        return CASE_CHANNEL
+
+    def keyed(self, stmt: Select[*Ts], entered: Any, tracking_id: Any) -> Select[*Ts]:
+        return stmt.join(Case, Case.tracking_id == tracking_id).where(*_in_period(entered, self.window))
+
+
+Grouping = _PerBucket | _PerChannel
+
+
 async def hub_tally(session: AsyncSession, buckets: Sequence[Window], now: datetime) -> dict[int, Tally]:
     """Every figure of the whole hub per bucket (key = bucket index), as repository.tally counts them."""
+    return await _facts_tally(session, _PerBucket(buckets), now)
+
+
+async def channel_tally(session: AsyncSession, window: Window, now: datetime) -> dict[str, Tally]:
+    """Every figure of the whole hub per channel (key = the channel) of the cases that entered it in `window`."""
+    return await _facts_tally(session, _PerChannel(window), now)
+
+
+async def _facts_tally(session: AsyncSession, grouping: Grouping, now: datetime) -> dict[Any, Tally]:
     postgres = dialect_of(session) == "postgresql"
     if postgres:  # custom plans (a period's bounds decide the plan), the sorts in memory, no JIT compilation
         for setting in ("plan_cache_mode = force_custom_plan", "work_mem = '64MB'", "jit = off"):
             await session.execute(text(f"SET LOCAL {setting}"))
     f = CaseFacts.__table__.c
-    tallies: dict[int, Tally] = defaultdict(Tally)
+    tallies: dict[Any, Tally] = defaultdict(Tally)
     counts = (
         func.count(),
         func.sum(f.followed_up),
@@ -307,16 +353,16 @@ async def hub_tally(session: AsyncSession, buckets: Sequence[Window], now: datet
         func.avg(f.rating),
     )
     for k, received, followed, completed, overdue, met, breached, rated, mean in await session.execute(
-        per_bucket(counts, f.entered_at, buckets)
+        grouping.aggregated(counts, f.entered_at, f.tracking_id)
     ):
         t = tallies[k]
         t.received, t.followed_up, t.completed = int(received), int(followed or 0), int(completed or 0)
         t.overdue, t.sla_met, t.sla_breached = int(overdue or 0), int(met or 0), int(breached or 0)
         t.rated, t.mean_rating = int(rated), float(mean) if mean is not None else None
 
-    key = _bucket_key(f.entered_at, buckets)
+    key = grouping.key(f.entered_at)
     member = aliased(Node)
-    late = (
+    late = grouping.keyed(
         select(key.label("key"), func.count())
         .select_from(SlaClock)
         .join(CaseFacts, CaseFacts.tracking_id == SlaClock.tracking_id)
@@ -327,22 +373,22 @@ async def hub_tally(session: AsyncSession, buckets: Sequence[Window], now: datet
             SlaClock.state != ClockState.breached.value,
             SlaClock.due_at < now,
             SlaClock.kind.in_(NODE_CLOCKS),
-            *_in_period(f.entered_at, buckets),
-        )
-        .group_by(key)
-    )
+        ),
+        f.entered_at,
+        f.tracking_id,
+    ).group_by(key)
     for k, count in await session.execute(late):
         tallies[k].sla_breached += int(count)
 
     if postgres:
-        await _medians_in_sql(session, buckets, tallies)
+        await _medians_in_sql(session, grouping, tallies)
     else:
-        await _medians_here(session, buckets, tallies)
+        await _medians_here(session, grouping, tallies)
     return tallies
 
 
-async def _medians_in_sql(session: AsyncSession, buckets: Sequence[Window], tallies: dict[int, Tally]) -> None:
-    """The medians' middle values found by the database, each bucket sorting its own values, instead of every value
+async def _medians_in_sql(session: AsyncSession, grouping: Grouping, tallies: dict[Any, Tally]) -> None:
+    """The medians' middle values found by the database, each key sorting its own values, instead of every value
     sent here."""
     s = StayFacts.__table__.c
     days_of = s.response_working_days
@@ -354,7 +400,9 @@ async def _medians_in_sql(session: AsyncSession, buckets: Sequence[Window], tall
         func.count(s.answered_at),
         func.percentile_disc(middle).within_group(waited),
     )
-    for k, n_days, days, n_hours, waits in await session.execute(per_bucket(medians, s.entered_at, buckets)):
+    for k, n_days, days, n_hours, waits in await session.execute(
+        grouping.aggregated(medians, s.entered_at, s.tracking_id)
+    ):
         t = tallies[k]
         # The median itself, as the one value its list holds: the median of one value is that value.
         if n_days:
@@ -363,12 +411,15 @@ async def _medians_in_sql(session: AsyncSession, buckets: Sequence[Window], tall
             t.response_hours = [_median(n_hours, waits[0].total_seconds() / 3600, waits[1].total_seconds() / 3600)]
 
 
-async def _medians_here(session: AsyncSession, buckets: Sequence[Window], tallies: dict[int, Tally]) -> None:
+async def _medians_here(session: AsyncSession, grouping: Grouping, tallies: dict[Any, Tally]) -> None:
     """The medians' values read here (SQLite has no percentile)."""
     s = StayFacts.__table__.c
-    key = _bucket_key(s.entered_at, buckets)
-    stmt = select(key, s.response_working_days, s.dispositioned_at, s.answered_at).where(
-        *_in_period(s.entered_at, buckets)
+    stmt = grouping.keyed(
+        select(grouping.key(s.entered_at), s.response_working_days, s.dispositioned_at, s.answered_at).select_from(
+            StayFacts
+        ),
+        s.entered_at,
+        s.tracking_id,
     )
     for k, days, dispositioned_at, answered_at in await session.execute(stmt):
         t = tallies[k]

@@ -98,14 +98,13 @@ def node_cohort(roots: Sequence[Node], window: Window) -> Subquery:
     return _entered_in(stmt, window).subquery("cohort")
 
 
-def bucket_cohort(root_path: str, buckets: Sequence[Window]) -> Subquery:
-    """The cases that entered the subtree at `root_path` ("/" for the whole hub) in the buckets; key = bucket index.
+def _subtree_entries(root_path: str, period: Window) -> Subquery:
+    """(tracking_id, entered) of the cases that entered the subtree at `root_path` in `period`.
 
     A case enters in the period only if one of its stays in the subtree began in it, so the cases are first looked
     for among those stays (an index range on dispositioned_at), and only theirs are grouped.
     """
     member, began, began_at = aliased(Node), aliased(Assignment), aliased(Node)
-    period = Window(buckets[0].start, buckets[-1].end)
     entered = func.min(Assignment.dispositioned_at)
     stays_begun = select(began.tracking_id).join(began_at, began_at.code == began.agency_code)
     stays_begun = stays_begun.where(in_subtree(began_at.path, root_path))
@@ -113,16 +112,31 @@ def bucket_cohort(root_path: str, buckets: Sequence[Window]) -> Subquery:
         stays_begun = stays_begun.where(began.dispositioned_at >= period.start)
     if period.end is not None:
         stays_begun = stays_begun.where(began.dispositioned_at < period.end)
-    entries = _entered_in(
+    return _entered_in(
         select(Assignment.tracking_id.label("tracking_id"), entered.label("entered"))
         .join(member, member.code == Assignment.agency_code)
         .where(in_subtree(member.path, root_path), Assignment.tracking_id.in_(stays_begun))
         .group_by(Assignment.tracking_id),
         period,
     ).subquery("entries")
+
+
+def bucket_cohort(root_path: str, buckets: Sequence[Window]) -> Subquery:
+    """The cases that entered the subtree at `root_path` ("/" for the whole hub) in the buckets; key = bucket index."""
+    entries = _subtree_entries(root_path, Window(buckets[0].start, buckets[-1].end))
     key = case(*((entries.c.entered < w.end, index) for index, w in enumerate(buckets)))
     return select(key.label("key"), literal(root_path, String).label("root_path"), entries.c.tracking_id).subquery(
         "cohort"
+    )
+
+
+def channel_cohort(root_path: str, window: Window) -> Subquery:
+    """The cases that entered the subtree at `root_path` in `window`; key = the channel they came by."""
+    entries = _subtree_entries(root_path, window)
+    return (
+        select(Case.channel.label("key"), literal(root_path, String).label("root_path"), entries.c.tracking_id)
+        .join(Case, Case.tracking_id == entries.c.tracking_id)
+        .subquery("cohort")
     )
 
 

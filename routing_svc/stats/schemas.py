@@ -10,7 +10,7 @@ from fastapi import Query
 from pydantic import BaseModel, Field
 
 from routing_svc.stats.periods import Granularity
-from shared.domain import NodeCode
+from shared.domain import Channel, NodeCode
 from shared.http.inputs import IsoDate
 
 From = Annotated[IsoDate | None, Query(alias="from", description="First day of the period (hub timezone), included.")]
@@ -34,6 +34,17 @@ class PeriodStatsQuery:
     agency_code: Annotated[NodeCode | None, Query(description="The node whose subtree is counted.")] = None
     first_day: From = None
     last_day: To = None
+
+
+@dataclass(frozen=True)
+class ChannelStatsQuery:
+    """What the statistics per channel count, as query parameters: the period and, optionally, whose subtree."""
+
+    first_day: From = None
+    last_day: To = None
+    agency_code: Annotated[
+        NodeCode | None, Query(description="The node whose subtree is counted; the whole hub without it.")
+    ] = None
 
 
 class Figures(BaseModel):
@@ -95,3 +106,20 @@ class PeriodStatsList(BaseModel):
     timezone: str = Field(description="The hub timezone the buckets are in.")
     as_of: datetime = Field(description="The time `overdue` and running clocks were judged at.")
     items: list[PeriodStats] = Field(description="One row per bucket, oldest first, empty buckets included.")
+
+
+class ChannelColumns(BaseModel):
+    channel: Channel = Field(description="The door the cases came in by (web, sms, email, ...).")
+
+
+class ChannelStats(Figures, ChannelColumns):
+    """One channel's figures: the cases that came by it."""
+
+
+class ChannelStatsList(BaseModel):
+    agency_code: str | None = Field(description="The node whose subtree is counted; null for the whole hub.")
+    items: list[ChannelStats] = Field(description="One row per channel, every channel listed (zeros when none came).")
+    period_from: date | None = Field(description="First day of the period (hub timezone), included.")
+    period_to: date | None = Field(description="Last day of the period (hub timezone), included.")
+    timezone: str = Field(description="The hub timezone the period's days are in.")
+    as_of: datetime = Field(description="The time `overdue` and running clocks were judged at.")

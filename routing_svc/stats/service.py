@@ -12,18 +12,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from routing_svc.directory.repository import get_node
 from routing_svc.models import Node
 from routing_svc.stats import periods
-from routing_svc.stats.facts import hub_tally
-from routing_svc.stats.repository import bucket_cohort, node_cohort, tally
+from routing_svc.stats.facts import channel_tally, hub_tally
+from routing_svc.stats.repository import bucket_cohort, channel_cohort, node_cohort, tally
 from routing_svc.stats.schemas import (
     AgencyStats,
     AgencyStatsList,
     AgencyStatsQuery,
+    ChannelStats,
+    ChannelStatsList,
+    ChannelStatsQuery,
     Figures,
     PeriodStats,
     PeriodStatsList,
     PeriodStatsQuery,
 )
 from routing_svc.stats.tally import Tally
+from shared.domain import Channel
 from shared.errors import ApiError
 from shared.http.paging import Page
 
@@ -137,4 +141,28 @@ async def period_stats(
             )
             for i, b in enumerate(buckets)
         ],
+    )
+
+
+async def channel_stats(
+    session: AsyncSession, query: ChannelStatsQuery, *, tz: ZoneInfo, now: datetime
+) -> ChannelStatsList:
+    """One row per channel, for the cases that entered the whole hub (or one node's subtree) in the period."""
+    check_range(query.first_day, query.last_day)
+    root = await known_node(session, query.agency_code, "agency_code") if query.agency_code is not None else None
+    window = periods.window(query.first_day, query.last_day, tz)
+    if root is None:  # the whole hub: from the facts kept per case
+        tallies: dict[str, Tally] = await channel_tally(session, window, now)
+    else:
+        tallies = await tally(session, channel_cohort(root.path, window), now, root.path)
+    return ChannelStatsList(
+        agency_code=root.code if root else None,
+        items=[
+            ChannelStats(channel=channel, **figures(tallies.get(channel.value, Tally())).model_dump())
+            for channel in Channel
+        ],
+        period_from=query.first_day,
+        period_to=query.last_day,
+        timezone=tz.key,
+        as_of=now,
     )

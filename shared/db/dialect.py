@@ -50,3 +50,13 @@ def upsert(
 def upsert_params(values: dict[str, Any]) -> dict[str, Any]:
     """The values, named as `upsert` binds them."""
     return {f"v_{name}": value for name, value in values.items()}
+
+
+def count_up(dialect_name: str, table: Table, keys: dict[str, Any], counter: str, values: dict[str, Any]) -> Insert:
+    """INSERT the row at `keys` with `counter` 1 (and `values`), or add 1 to the counter of the row there; RETURNING
+    the count. Concurrent callers are counted one at a time (the row's lock on PostgreSQL, the one writer on SQLite)."""
+    stmt: Any = postgresql.insert(table) if dialect_name == "postgresql" else sqlite.insert(table)
+    stmt = stmt.values({**keys, **values, counter: 1})
+    return stmt.on_conflict_do_update(  # type: ignore[no-any-return]
+        index_elements=list(keys), set_={counter: table.c[counter] + 1}
+    ).returning(table.c[counter])

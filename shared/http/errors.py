@@ -83,7 +83,7 @@ def _allowed_methods(request: Request) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        headers = {"Retry-After": "1"} if exc.status_code in (429, 503) else None
+        headers = {"Retry-After": str(max(1, exc.retry_after or 1))} if exc.status_code in (429, 503) else None
         return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -240,32 +240,43 @@ def idempotency_dependency(
         idempotency_key: IdempotencyKeyHeader = None,
         owner: str = Depends(scope),  # a default: an annotation could not name the local `scope`
     ) -> Idempotency:
-        runtime = runtime_of(request)
-        settings = runtime.settings
-        if not isinstance(settings, EncryptionSettings) or not isinstance(settings, IdempotencySettings):
-            raise TypeError(f"{type(settings).__name__} needs EncryptionSettings and IdempotencySettings")
-        route = request.scope.get("route")
-        template = getattr(route, "path", request.url.path)
-        status_code = getattr(route, "status_code", None) or 200
-        key_hash = request_hash = None
         request_line = (request.method, request.url.path, request.url.query)
-        if idempotency_key is not None:
-            key_hash = _digest(owner, request.method, template, idempotency_key)
-            if not streamed:
-                request_hash = _digest(*request_line, canonical_body(await request.body()))
-        return Idempotency(
-            table=table,
-            key_hash=key_hash,
-            request_hash=request_hash or "",
-            status_code=status_code,
-            response=response,
-            sealer=_sealer(tuple(settings.encryption_key_list())),
-            clock=runtime.clock,
-            ttl=timedelta(hours=settings.idempotency_ttl_hours),
-            request_line=request_line,
-        )
+        idempotency = idempotency_for(request, response, table, owner=owner, key=idempotency_key, content=())
+        idempotency.request_line = request_line
+        if idempotency_key is not None and not streamed:
+            idempotency.request_hash = _digest(*request_line, canonical_body(await request.body()))
+        return idempotency
 
     return dependency
+
+
+def idempotency_for(
+    request: Request,
+    response: Response,
+    table: Table,
+    *,
+    owner: str,
+    key: str | None,
+    content: Sequence[str | bytes],
+) -> Idempotency:
+    """The request's Idempotency (none without a `key`) with the key scoped to `owner` and the route, and bound to
+    `content`: for a key the request carries elsewhere than in the header (an SMS gateway's message id in its body)."""
+    runtime = runtime_of(request)
+    settings = runtime.settings
+    if not isinstance(settings, EncryptionSettings) or not isinstance(settings, IdempotencySettings):
+        raise TypeError(f"{type(settings).__name__} needs EncryptionSettings and IdempotencySettings")
+    route = request.scope.get("route")
+    template = getattr(route, "path", request.url.path)
+    return Idempotency(
+        table=table,
+        key_hash=None if key is None else _digest(owner, request.method, template, key),
+        request_hash="" if key is None else _digest(*content),
+        status_code=getattr(route, "status_code", None) or 200,
+        response=response,
+        sealer=_sealer(tuple(settings.encryption_key_list())),
+        clock=runtime.clock,
+        ttl=timedelta(hours=settings.idempotency_ttl_hours),
+    )
 
 
 async def purge_expired(db: Database, table: Table, now: datetime) -> int:
@@ -275,21 +286,24 @@ async def purge_expired(db: Database, table: Table, now: datetime) -> int:
     return rows_affected(result)
 
 
-def purge_idempotency_worker(table: Table) -> Callable[[Runtime[Any]], Coroutine[Any, Any, None]]:
-    """A worker that purges the expired keys now and then, for the service's lifetime."""
+def purge_idempotency_worker(
+    table: Table, *, what: str = "idempotency_keys"
+) -> Callable[[Runtime[Any]], Coroutine[Any, Any, None]]:
+    """A worker that purges the expired keys now and then, for the service's lifetime; or the expired rows of any
+    table with an indexed `expires_at` (`what` names them in the log)."""
 
     async def purge_idempotency_keys(runtime: Runtime[Any]) -> None:
         async def once() -> bool:
             purged = await purge_expired(runtime.db, table, runtime.clock.now())
             if purged:
-                log.info("idempotency_keys_purged", count=purged)
+                log.info(f"{what}_purged", count=purged)
             return False
 
         await poll_until_stopped(
             once,
             stopping=runtime.stopping,
             interval=PURGE_INTERVAL_S,
-            name="idempotency_purge",
+            name=f"{what}_purge",
             backoff=Backoff(PURGE_INTERVAL_S, PURGE_INTERVAL_S),
         )
 

@@ -21,6 +21,7 @@ from schemathesis.specs.openapi.checks import (
 from tests.fuzz.hub import REQUEST_TIMEOUT_S, FuzzHub
 from tests.fuzz.schemas import SCHEMAS
 from tests.fuzz.seed import Seed
+from tests.fuzz.sms import SMS_PATH, SignedForHttpx
 from tests.fuzz.tally import count_request
 from tests.support.apps import auth
 
@@ -45,6 +46,7 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     },
     "POST /api/v1/complaints/{tracking_id}/messages": {"content": "Tambahan keterangan."},
     "POST /api/v1/complaints/{tracking_id}/rating": {"score": 5, "comment": "Cepat."},
+    "POST /api/v1/channels/sms/inbound": {"from": "+6281200001111", "text": "Lampu jalan mati", "message_id": "fz-1"},
     "POST /api/v1/hub/agencies": {"code": "FZ-NEW", "name": "Kantor baru", "kind": "unit"},
     "PATCH /api/v1/hub/agencies/{code}": {"name": "Kantor lama"},
     "POST /api/v1/hub/agencies/{code}/api-keys": {"label": "sistem"},
@@ -123,7 +125,7 @@ class Client:
         self.http.close()
 
     def headers(self, target: Target, path: Mapping[str, str]) -> dict[str, str]:
-        role = CALLER[target.service]
+        role = "channel" if target.operation.path == SMS_PATH else CALLER[target.service]
         headers = auth(self.seed.keys[role]) if role else {}
         receipt = self.seed.receipts.get(path.get("tracking_id", ""))
         if receipt:
@@ -155,6 +157,7 @@ class Client:
             json=json,
             content=content,
             headers={**self.headers(target, path), **(headers or {})},
+            auth=SignedForHttpx() if target.operation.path == SMS_PATH else None,
         )
         # The caller checks the answer itself where schemathesis cannot: to another method than the operation's,
         # or to a streamed body (which it would need to read back).

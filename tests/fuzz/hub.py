@@ -33,6 +33,7 @@ from services.natsd import NatsServer
 from services.ports import free_port
 from shared.db.migrations import upgrade_async
 from shared.settings import ServiceSettings
+from tests.fuzz.sms import SMS_SECRET
 from tests.support.apps import create_buckets, service_settings
 from tests.support.databases import TestDatabase, fresh_database
 
@@ -105,6 +106,7 @@ class _ServerThread(threading.Thread):
                     sqlite_synchronous="NORMAL",
                     auth_failures_per_client=0,
                     trusted_proxies="",
+                    **({"sms_signing_secret": SMS_SECRET} if svc.name == "intake" else {}),
                 )
                 await upgrade_async(svc.package, settings.resolved_database_url(), settings.database_schema)
                 port = free_port()

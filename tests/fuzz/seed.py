@@ -39,7 +39,8 @@ CATEGORY_CODES = ("pupuk", "kesehatan")
 @dataclass
 class Seed:
     keys: dict[str, str]
-    """Role -> a working key: admin (the bootstrap key), coordinator, agency (of AGENCY_NODE); and a wrong one."""
+    """Role -> a working key: admin (the bootstrap key), coordinator, agency (of AGENCY_NODE), channel; and a wrong
+    one."""
     receipts: dict[str, str] = field(default_factory=dict)
     """Tracking id -> its receipt, for cases held in AGENCY_NODE's subtree."""
     node_codes: list[str] = field(default_factory=list)
@@ -108,8 +109,15 @@ def seed_hub(hub: FuzzHub) -> Seed:
         policy_id = _ok(routing.post("/api/v1/hub/sla-policies", json=policy), 201)["id"]
         coordinator = _ok(routing.post("/api/v1/hub/api-keys", json={"role": "coordinator"}), 201)["key"]
         agency_key = _ok(routing.post(f"/api/v1/hub/agencies/{AGENCY_NODE}/api-keys", json={}), 201)["key"]
+        channel = _ok(routing.post("/api/v1/hub/api-keys", json={"role": "channel", "label": "fuzz"}), 201)["key"]
         seed = Seed(
-            keys={"admin": ADMIN_KEY, "coordinator": coordinator, "agency": agency_key, "wrong": WRONG_KEY},
+            keys={
+                "admin": ADMIN_KEY,
+                "coordinator": coordinator,
+                "agency": agency_key,
+                "channel": channel,
+                "wrong": WRONG_KEY,
+            },
             node_codes=list(NODES),
             rule_ids=[rule_id],
             policy_ids=[policy_id],
@@ -119,6 +127,15 @@ def seed_hub(hub: FuzzHub) -> Seed:
             lambda: agency.get("/api/v1/agency/complaints", headers=auth(agency_key)).status_code == 200, "agency key"
         )
         _wait(lambda: notify.get("/api/v1/notify/deliveries", headers=auth(coordinator)).status_code == 200, "key")
+        # And to intake: a channel's message to a case that does not exist is 404 once the key is known there.
+        probe = {"content": "?", "sender": {"phone": "+6281200001111"}}
+        _wait(
+            lambda: (
+                intake.post("/api/v1/complaints/SPL-0000000000/messages", json=probe, headers=auth(channel)).status_code
+                == 404
+            ),
+            "channel key",
+        )
         for n in range(CASES):
             body = {
                 "title": f"Pungutan liar di layanan kunjungan {n}",

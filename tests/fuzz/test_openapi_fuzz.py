@@ -19,6 +19,7 @@ from schemathesis import Case
 from tests.fuzz.hub import REQUEST_TIMEOUT_S, SERVICES, FuzzHub
 from tests.fuzz.schemas import DOCUMENTS, SCHEMAS
 from tests.fuzz.seed import Seed
+from tests.fuzz.sms import SMS_CALLERS, SMS_PATH, SignedForRequests
 from tests.fuzz.tally import count_request
 from tests.support.apps import auth
 
@@ -58,12 +59,14 @@ def fuzz(service: str) -> Callable[..., None]:
     @schema.parametrize()
     @schema.given(data=st.data())
     def test(case: Case, data: st.DataObject, fuzz_hub: FuzzHub, seeded: Seed) -> None:
-        role = data.draw(st.sampled_from(CALLERS[service]), label="caller")
+        sms = case.operation.path == SMS_PATH
+        role = data.draw(st.sampled_from(SMS_CALLERS if sms else CALLERS[service]), label="caller")
         headers = auth(seeded.keys[role]) if role else {}
         if _is_positive(case):
             _aim_at_seeded(case, data, seeded, headers)
         count_request(fuzz_hub, service, "generated")
-        case.call_and_validate(base_url=fuzz_hub.urls[service], headers=headers, timeout=REQUEST_TIMEOUT_S)
+        signed: dict[str, Any] = {"auth": SignedForRequests()} if sms else {}
+        case.call_and_validate(base_url=fuzz_hub.urls[service], headers=headers, timeout=REQUEST_TIMEOUT_S, **signed)
 
     test.__doc__ = f"{service}: every operation answers every generated request as its document says."
     return test

@@ -54,6 +54,7 @@ def submitted(
     region_code: str | None = "3578",
     is_anonymous: bool = False,
     reporter_name: str | None = "Siti Aminah",
+    channel: str = "web",
 ) -> ComplaintSubmitted:
     return ComplaintSubmitted(
         tracking_id=tid,
@@ -64,7 +65,7 @@ def submitted(
             classification=classification,
             category=category,
             region_code=region_code,
-            channel="web",
+            channel=channel,
             is_anonymous=is_anonymous,
             is_confidential=False,
             reporter_name_sealed=None if is_anonymous else IDENTITY.seal_optional(reporter_name),

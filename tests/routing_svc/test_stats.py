@@ -152,9 +152,9 @@ class Driver:
     def __init__(self, hub: Hub, clock: ManualClock) -> None:
         self.hub, self.clock = hub, clock
 
-    async def submit(self, when: datetime, agency_code: str | None = None) -> str:
+    async def submit(self, when: datetime, agency_code: str | None = None, channel: str = "web") -> str:
         self.clock.set(when)
-        return await self.hub.submit(agency_code=agency_code)
+        return await self.hub.submit(agency_code=agency_code, channel=channel)
 
     async def dispose(self, when: datetime, tid: str, agency_code: str) -> None:
         self.clock.set(when)

@@ -1,0 +1,1 @@
+"""Channel doors into intake: gateways that carry reporters' messages (SMS)."""

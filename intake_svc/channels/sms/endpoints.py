@@ -1,0 +1,79 @@
+"""POST /api/v1/channels/sms/inbound: an SMS gateway hands over each SMS it receives, with a channel key and a
+signature of the body (docs/channels.md, "SMS")."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials
+from sqlalchemy.exc import IntegrityError
+
+from intake_svc.channels.sms import service
+from intake_svc.channels.sms.schemas import InboundSms, SmsOutcome
+from intake_svc.context import ContextDep
+from intake_svc.models import IDEMPOTENCY
+from shared.auth.dependencies import bearer, current_principal
+from shared.domain import Role
+from shared.errors import ApiError, error_responses
+from shared.http.app import SessionDep
+from shared.http.idempotency import idempotency_for
+from shared.logging import get_logger
+from shared.signing import SIGNATURE_HEADER, SignatureRefused, verify
+
+log = get_logger(__name__)
+
+# No public rate limit: the gateway is one client for every sender. Each number is limited instead (service.count).
+router = APIRouter(prefix="/api/v1/channels/sms", tags=["channels"])
+
+
+async def gateway_call(
+    request: Request,
+    ctx: ContextDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> None:
+    """The call is the SMS gateway's: the door is configured, the key is a channel key, the body is signed."""
+    secret = ctx.settings.sms_signing_secret
+    if secret is None:
+        raise ApiError(
+            503,
+            "channel_not_configured",
+            "pintu SMS belum disiapkan; the SMS door is not configured (SIMPUL_INTAKE_SMS_SIGNING_SECRET)",
+        )
+    principal = await current_principal(request, credentials)
+    if principal.role is not Role.channel:
+        raise ApiError(403, "forbidden", "this needs one of the roles: channel")
+    try:
+        verify(
+            secret.get_secret_value(),
+            request.headers.get(SIGNATURE_HEADER),
+            await request.body(),
+            now=ctx.clock.now().timestamp(),
+            tolerance_s=ctx.settings.sms_signature_tolerance_s,
+        )
+    except SignatureRefused as exc:
+        log.warning("sms_signature_refused", stale=exc.stale, key_id=principal.key_id)
+        raise ApiError(401, "stale_signature" if exc.stale else "invalid_signature", str(exc)) from None
+
+
+@router.post(
+    "/inbound",
+    response_model=SmsOutcome,
+    status_code=200,
+    responses=error_responses(401, 403, 413, 422, 429, 503),
+    dependencies=[Depends(gateway_call)],
+)
+async def inbound_sms(
+    body: InboundSms, request: Request, response: Response, session: SessionDep, ctx: ContextDep
+) -> SmsOutcome:
+    """An SMS the gateway received: a new complaint, or a reply to the case its first word names (a tracking id)."""
+    number = service.number_hash(ctx.settings, body.sender)
+    # The gateway's message id, per number: a redelivered SMS gets its first answer and files nothing twice.
+    idempotency = idempotency_for(
+        request, response, IDEMPOTENCY, owner="sms:" + number, key=body.message_id, content=(body.sender, body.text)
+    )
+    try:
+        return await idempotency.commit_once(session, SmsOutcome, partial(service.receive, session, ctx, body, number))
+    except IntegrityError as exc:  # only a tracking id drawn twice (50 random bits): the gateway retries
+        raise ApiError(503, "service_unavailable", "the SMS could not be stored; retry shortly") from exc

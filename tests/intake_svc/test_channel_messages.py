@@ -11,7 +11,7 @@ import pytest
 from intake_svc.models import ATTACHMENTS, ReporterMessage
 from shared.domain import Role
 from tests.intake_svc.conftest import Intake, issue_key
-from tests.support.apps import stream_events
+from tests.support.apps import eventually, stream_events
 from tests.support.files import pdf
 
 
@@ -48,7 +48,12 @@ async def test_a_channel_writes_for_the_reporter_whose_email_or_phone_is_on_file
     assert by_phone.status_code == 201, by_phone.text
     view = await intake.view(receipt)
     assert [m["message_id"] for m in view["messages"]] == [by_email.json()["message_id"], by_phone.json()["message_id"]]
-    replied = await stream_events(intake.bus, "simpul.reporter.replied")
+
+    async def both_published() -> list[dict[str, Any]] | None:
+        events = await stream_events(intake.bus, "simpul.reporter.replied")
+        return events if len(events) >= 2 else None
+
+    replied = await eventually(both_published)
     assert [e["data"]["tracking_id"] for e in replied] == [tid, tid]
 
 

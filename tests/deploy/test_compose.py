@@ -22,9 +22,9 @@ from services.nats_config_cli import password_env
 from services.nats_users import USERS
 from services.registry import SERVICES
 from services.stack.docker import DockerUnavailable, compose_binary
+from services.web.settings import WebSettings
 from shared.crypto import hash_secret
 from shared.files.settings import MIB, AttachmentSettings
-from services.web.settings import WebSettings
 from shared.http.limits import DEFAULT_MAX_UPLOAD_BODY_BYTES, UPLOAD_BODY_OVERHEAD
 from tests.deploy.nats_conf import parse_conf
 
@@ -255,14 +255,14 @@ def test_docker_compose_accepts_the_stack(generated: tuple[Path, str]) -> None:
     assert resolved["web"]["environment"]["SIMPUL_WEB_SECRET"] == secrets["SIMPUL_WEB_SECRET"]
     assert "email-door" not in resolved, "off unless its profile is on"
     with_door = subprocess.run(
-        [binary, "--env-file", str(env_file), "-f", str(COMPOSE_FILE), "--profile", "email", "config", "--format", "json"],
+        [binary, "--env-file", str(env_file), "-f", str(COMPOSE_FILE), "--profile", "email", "config"],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
     assert with_door.returncode == 0, with_door.stderr
-    door = json.loads(with_door.stdout)["services"]["email-door"]
+    door = yaml.safe_load(with_door.stdout)["services"]["email-door"]
     (port,) = door["ports"]
     assert (port["host_ip"], port["published"], port["target"]) == ("127.0.0.1", "2525", 2525)
     assert door["environment"]["SIMPUL_EMAIL_REPLY_SECRET"] == secrets["SIMPUL_NOTIFY_REPLY_SECRET"]

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.hub import Api, running_hub, wait_for
-from tests.web.browser import Browser
 from tests.support.apps import ADMIN_KEY
+from tests.web.browser import Browser
 
 pytestmark = pytest.mark.e2e
 

@@ -7,6 +7,9 @@ usage() {
 usage: simpul-entrypoint ROLE [ARGS]
   intake | routing | agency | notify   serve that service (SIMPUL_<SERVICE>_* configure it; port 8000)
   gateway                              the merged /docs and /openapi.json, and /readyz of all four (port 8000)
+  web                                  the citizens' portal (SIMPUL_WEB_*; port 8000)
+  email-door                           the email door (SIMPUL_EMAIL_*, a channel key in SIMPUL_EMAIL_API_KEY;
+                                       SMTP on 2525, /healthz on 8025)
   migrate SERVICE                      apply one service's migrations (SIMPUL_<SERVICE>_DATABASE_URL, _SCHEMA)
   migrate-all                          apply the four services' migrations, one after the other
   streams                              create the three streams as ops (SIMPUL_NATS_URL, SIMPUL_NATS_USER,
@@ -34,6 +37,17 @@ case "$role" in
     ;;
   gateway)
     exec python -m services.gateway_serve
+    ;;
+  web)
+    exec python -m services.web
+    ;;
+  email-door)
+    if [ -z "${SIMPUL_EMAIL_API_KEY:-}" ]; then
+      echo "email-door: SIMPUL_EMAIL_API_KEY is empty: issue a channel key (POST /api/v1/hub/api-keys" \
+        '{"role": "channel", "label": "email door"}) and set it' >&2
+      exit 64
+    fi
+    exec python -m services.doors.email
     ;;
   migrate)
     [ "$#" -eq 1 ] || { usage >&2; exit 64; }

@@ -11,6 +11,7 @@ admin_hash=$(printf '%s' "$admin_key" | sha256sum | cut -d' ' -f1)
 identity_keys=$(fernet)
 contact_keys=$(fernet)
 files_keys=$(fernet)
+reply_secret=$(password)
 
 cat <<ENV
 # Simpul compose secrets, made by gen-env.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ). Keep this file private (chmod 600).
@@ -51,6 +52,12 @@ SIMPUL_NOTIFY_CONTACT_KEYS=$contact_keys
 SIMPUL_INTAKE_FILES_KEYS=$files_keys
 SIMPUL_ROUTING_FILES_KEYS=$files_keys
 SIMPUL_AGENCY_FILES_KEYS=$files_keys
+
+SIMPUL_WEB_SECRET=$(password)
+SIMPUL_NOTIFY_REPLY_SECRET=$reply_secret
+SIMPUL_EMAIL_REPLY_SECRET=$reply_secret
+# The email door (the compose profile \`email\`) needs a channel key, issued once the stack runs (.env.example).
+SIMPUL_EMAIL_API_KEY=
 ENV
 
 echo "The first admin key (shown this once; .env keeps only its hash): $admin_key" >&2

@@ -30,7 +30,11 @@ class StackEnv:
 
 def read_env(path: Path) -> dict[str, str]:
     """KEY=VALUE lines of an env file, comments and blanks skipped."""
-    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and not line.startswith("#"))
+    return read_env_text(path.read_text())
+
+
+def read_env_text(text: str) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#"))
     return {key.strip(): value.strip() for key, value in pairs}
 
 
@@ -50,6 +54,8 @@ def prepare(state: Path, overrides: dict[str, str]) -> StackEnv:
         done = subprocess.run(["sh", str(GEN_ENV)], capture_output=True, text=True, check=True, timeout=60)
         (made_key,) = ADMIN_KEY_RE.findall(done.stderr)
         _write_private(path, done.stdout)
+    else:
+        _add_new_secrets(path)
     given = os.environ.get("SIMPUL_BOOTSTRAP_ADMIN_KEY")
     if given and len(given) < MIN_ADMIN_KEY:
         raise ValueError(f"SIMPUL_BOOTSTRAP_ADMIN_KEY must be at least {MIN_ADMIN_KEY} characters")
@@ -64,6 +70,16 @@ def prepare(state: Path, overrides: dict[str, str]) -> StackEnv:
     _write_private(path, text + "".join(f"{k}={v}\n" for k, v in values.items()))
     new_key = made_key is not None and not given
     return StackEnv(path=path, admin_key=given or made_key, key_file=key_file, new_key=new_key, fresh=fresh)
+
+
+def _add_new_secrets(path: Path) -> None:
+    """The secrets gen-env.sh makes that an older stack's env lacks (a newer release's), each made once, as for a new
+    stack; what the env has stays as its volumes were made with."""
+    done = subprocess.run(["sh", str(GEN_ENV)], capture_output=True, text=True, check=True, timeout=60)
+    have = read_env(path)
+    missing = {k: v for k, v in read_env_text(done.stdout).items() if k not in have}
+    if missing:
+        _write_private(path, path.read_text() + "".join(f"{k}={v}\n" for k, v in missing.items()))
 
 
 def admin_key(state: Path) -> str | None:

@@ -86,6 +86,13 @@ class PortalApi:
             headers["X-Receipt"] = receipt
         return headers
 
+    async def answers(self, timeout: float = 3.0) -> bool:
+        """Whether the API answers its /healthz: the portal's own readiness."""
+        try:
+            return (await self.client.get("/healthz", timeout=timeout)).status_code == 200
+        except httpx.HTTPError:
+            return False
+
     async def send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
         """The answer to a request; ApiDown when there is none, ApiProblem for a refusal."""
         try:

@@ -81,8 +81,11 @@ def create_app(settings: WebSettings, transport: httpx.AsyncBaseTransport | None
         return {"status": "ok", "service": "web"}
 
     @app.get("/readyz", include_in_schema=False)
-    async def readyz() -> dict[str, str]:
-        return {"status": "ready", "service": "web"}
+    async def readyz() -> JSONResponse:
+        # The API's process, not every service behind it: a service that is down gets the portal's own page.
+        if await api.answers():
+            return JSONResponse({"status": "ready", "service": "web"})
+        return JSONResponse({"status": "unavailable", "service": "web", "checks": {"api": "down"}}, status_code=503)
 
     def error_page(request: Request, status: int, message: str) -> Response:
         return portal.pages.render(request, "error.html", {"message": message, "status": status}, status, switch=False)

@@ -1,7 +1,8 @@
 """deploy/compose: `docker-compose config` accepts the stack with the secrets gen-env.sh makes, and the file gives
 each container what it needs: every service its own secrets under their exact names (and no other service's), the
-NATS nodes every variable their generated config reads, two replicas behind the migration and streams jobs, and
-nginx a route for each prefix."""
+NATS nodes every variable their generated config reads, two replicas behind the migration and streams jobs, the
+portal its secret and the gateway as its API, the email door (a profile) its key and the reply secret notify has, and
+nginx a route for each prefix and the portal for every other path."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from services.nats_config_cli import password_env
 from services.nats_users import USERS
 from services.registry import SERVICES
 from services.stack.docker import DockerUnavailable, compose_binary
+from services.web.settings import WebSettings
 from shared.crypto import hash_secret
 from shared.files.settings import MIB, AttachmentSettings
 from shared.http.limits import DEFAULT_MAX_UPLOAD_BODY_BYTES, UPLOAD_BODY_OVERHEAD
@@ -83,6 +85,10 @@ def test_gen_env_makes_every_required_secret_and_keeps_only_the_admin_keys_hash(
     for spec in SERVICES:
         url = values[f"{spec.env_prefix}DATABASE_URL"]
         assert re.fullmatch(rf"postgresql\+asyncpg://simpul_{spec.name}:[0-9a-f]{{64}}@postgres:5432/simpul", url)
+    assert re.fullmatch(r"[0-9a-f]{64}", values["SIMPUL_WEB_SECRET"]), "the portal's secret: 32 characters at least"
+    reply = values["SIMPUL_NOTIFY_REPLY_SECRET"]
+    assert re.fullmatch(r"[0-9a-f]{64}", reply) and values["SIMPUL_EMAIL_REPLY_SECRET"] == reply, "one reply secret"
+    assert values["SIMPUL_EMAIL_API_KEY"] == "", "issued once the stack runs, never made here"
 
 
 def test_the_example_lists_every_setting_the_stack_reads(compose: dict[str, Any]) -> None:
@@ -117,6 +123,40 @@ def test_each_service_gets_its_own_secrets_under_their_exact_names(compose: dict
     assert services["streams"]["environment"]["SIMPUL_NATS_USER"] == "ops"
 
 
+def test_the_portal_runs_like_a_service_and_asks_the_gateway(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    web = services["web"]
+    assert web["command"] == ["web"] and web["deploy"]["replicas"] == 2
+    assert web["environment"] == {
+        # The gateway appends the portal to X-Forwarded-For: intake counts the citizen, and nginx's limit is not hit.
+        "SIMPUL_WEB_API_BASE_URL": "http://gateway:8000",
+        "SIMPUL_WEB_PUBLIC_BASE_URL": "${SIMPUL_PUBLIC_BASE_URL:-http://localhost:8080}",
+        "SIMPUL_WEB_SECRET": "${SIMPUL_WEB_SECRET:?see .env.example}",
+    }
+    assert web["healthcheck"]["test"][-2:] == ["/healthz", "/readyz"]
+    assert web["depends_on"] == {"gateway": {"condition": "service_healthy"}}
+    assert web["networks"] == ["edge"], "no way to NATS or PostgreSQL: it is only a client of the API"
+    assert services["gateway"]["environment"]["SIMPUL_GATEWAY_WEB_URL"] == "http://web:8000"
+    assert services["proxy"]["depends_on"]["web"] == {"condition": "service_healthy"}
+
+
+def test_the_email_door_is_a_profile_with_its_key_and_the_reply_secret_notify_has(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    door = services["email-door"]
+    assert door["profiles"] == ["email"] and door["command"] == ["email-door"]
+    env = door["environment"]
+    assert env["SIMPUL_EMAIL_API_URL"] == "http://gateway:8000"
+    # Not `:?`: compose reads every service's variables, even those of a profile that is off.
+    assert env["SIMPUL_EMAIL_API_KEY"] == "${SIMPUL_EMAIL_API_KEY:-}"
+    assert env["SIMPUL_EMAIL_REPLY_SECRET"] == "${SIMPUL_EMAIL_REPLY_SECRET:-}"
+    notify = services["notify"]["environment"]
+    assert notify["SIMPUL_NOTIFY_REPLY_SECRET"] == "${SIMPUL_NOTIFY_REPLY_SECRET:-}"
+    assert notify["SIMPUL_NOTIFY_REPLY_ADDRESS"] == "${SIMPUL_NOTIFY_REPLY_ADDRESS:-}"
+    assert door["ports"] == ["127.0.0.1:${SIMPUL_EMAIL_SMTP_PORT:-2525}:2525"]
+    assert door["healthcheck"]["test"] == ["CMD", "simpul-entrypoint", "probe", "8025", "/healthz"]
+    assert "deploy" not in door, "one replica: it holds the host's SMTP port"
+
+
 def test_every_nats_node_has_every_variable_its_config_reads(compose: dict[str, Any]) -> None:
     conf = parse_conf((COMPOSE_DIR / "nats/nats.conf").read_text())
     wanted = set(re.findall(r'"\$([A-Z0-9_]+)"', json.dumps(conf)))
@@ -138,6 +178,18 @@ def test_nginx_routes_each_prefix_to_its_service() -> None:
     for spec in SERVICES:
         assert f"set ${spec.name} http://{spec.name}:8000;" in conf
     assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in conf
+    assert "set $web http://web:8000;" in conf
+
+
+def test_nginx_streams_the_portals_largest_form_to_it() -> None:
+    conf = (COMPOSE_DIR / "nginx/nginx.conf").read_text()
+    portal = re.search(r"\n        location / \{([^}]*)\}", conf)
+    assert portal, "the portal takes every other path"
+    body = portal[1]
+    assert "proxy_pass $web;" in body and "proxy_request_buffering off;" in body
+    size = re.search(r"client_max_body_size (\d+)m;", body)
+    assert size and int(size[1]) * MIB > WebSettings.model_fields["max_report_bytes"].default, "the portal refuses it"
+    assert "limit_req zone=forms" in body
 
 
 def test_nginx_streams_attachment_uploads_of_the_largest_file_to_their_service() -> None:
@@ -197,8 +249,23 @@ def test_docker_compose_accepts_the_stack(generated: tuple[Path, str]) -> None:
     assert nats_env["SIMPUL_INTAKE_NATS_PASSWORD"] == f'"{secrets["SIMPUL_INTAKE_NATS_PASSWORD"]}"'
     assert resolved["intake"]["environment"]["SIMPUL_INTAKE_NATS_PASSWORD"] == secrets["SIMPUL_INTAKE_NATS_PASSWORD"]
     assert {name for name, s in resolved.items() if s.get("deploy", {}).get("replicas") == 2} >= {
-        s.name for s in SERVICES
+        *(s.name for s in SERVICES),
+        "web",
     }
+    assert resolved["web"]["environment"]["SIMPUL_WEB_SECRET"] == secrets["SIMPUL_WEB_SECRET"]
+    assert "email-door" not in resolved, "off unless its profile is on"
+    with_door = subprocess.run(
+        [binary, "--env-file", str(env_file), "-f", str(COMPOSE_FILE), "--profile", "email", "config"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert with_door.returncode == 0, with_door.stderr
+    door = yaml.safe_load(with_door.stdout)["services"]["email-door"]
+    (port,) = door["ports"]
+    assert (port["host_ip"], port["published"], port["target"]) == ("127.0.0.1", "2525", 2525)
+    assert door["environment"]["SIMPUL_EMAIL_REPLY_SECRET"] == secrets["SIMPUL_NOTIFY_REPLY_SECRET"]
 
 
 def test_docker_compose_refuses_the_stack_without_its_secrets() -> None:

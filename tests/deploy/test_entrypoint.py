@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.gateway_serve import upstreams_from_env
+from services.ports import free_port
 from services.registry import SERVICES
 from tests.support.databases import TestDatabase
 
@@ -56,7 +57,36 @@ def test_unknown_services_and_missing_arguments_are_refused() -> None:
     assert entrypoint("migrate").returncode == 64
     helped = entrypoint("help")
     assert helped.returncode == 0
-    assert all(role in helped.stdout for role in ("intake", "gateway", "migrate-all", "streams", "probe"))
+    roles = ("intake", "gateway", "web", "email-door", "migrate-all", "streams", "probe")
+    assert all(role in helped.stdout for role in roles)
+
+
+def test_the_email_door_will_not_start_without_its_channel_key() -> None:
+    refused = entrypoint("email-door", env={"SIMPUL_EMAIL_API_KEY": ""})
+    assert refused.returncode == 64
+    assert "SIMPUL_EMAIL_API_KEY is empty" in refused.stderr and '"role": "channel"' in refused.stderr
+
+
+def test_the_web_role_serves_the_portal_which_is_alive_but_not_ready_without_its_api(tmp_path: Path) -> None:
+    port = str(free_port())
+    env = {
+        "SIMPUL_WEB_PORT": port,
+        "SIMPUL_WEB_SECRET": "entrypoint-test-secret-0123456789abcdef",
+        "SIMPUL_WEB_API_BASE_URL": f"http://127.0.0.1:{free_port()}",
+    }
+    base = {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL_")}
+    base["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{base.get('PATH', '')}"
+    base["PYTHONPATH"] = str(REPO)
+    log = (tmp_path / "web.log").open("wb")
+    proc = subprocess.Popen(["sh", str(ENTRYPOINT), "web"], env={**base, **env}, stdout=log, stderr=log)
+    try:
+        while entrypoint("probe", port, "/healthz").returncode != 0:
+            assert proc.poll() is None, (tmp_path / "web.log").read_text()
+        assert entrypoint("probe", port, "/healthz", "/readyz").returncode != 0, "not ready: its API does not answer"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
 
 
 class _Health(BaseHTTPRequestHandler):

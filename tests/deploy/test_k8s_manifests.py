@@ -1,8 +1,9 @@
 """deploy/k8s: every manifest is valid against the Kubernetes schemas (kubernetes-validate's own copies, no download),
 every kustomization names files that exist, every kustomization renders (with kubectl, or kustomize, when installed)
 into resources that are valid against the same schemas, and the example overlay renders into what the deployment
-needs: a Deployment per service with its probes, limits and non-root user, its Service, PDB and HPA, the jobs, and an
-Ingress that routes each prefix to its service. The kustomizations are written for Debian's kubectl 1.20 (its
+needs: a Deployment per service and for the portal with its probes, limits and non-root user, its Service, PDB and
+HPA, the jobs, and Ingresses that route each prefix to its service and every other path to the portal; the optional
+email door renders with the Secret it reads. The kustomizations are written for Debian's kubectl 1.20 (its
 kustomize v2) as well as for today's; CI installs Debian's kubectl, so there a missing kubectl fails the render."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 import yaml
 
 from services.registry import SERVICES
+from services.web.settings import WebSettings
 from shared.http.limits import DEFAULT_MAX_UPLOAD_BODY_BYTES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,6 +28,8 @@ K8S = REPO / "deploy/k8s"
 KUBERNETES_VERSION = "1.32"
 NOT_MANIFESTS = {"kustomization.yaml", "Chart.yaml", "values.yaml", "values-auth.yaml"}
 KUSTOMIZATIONS = sorted(k.parent for k in K8S.rglob("kustomization.yaml"))
+RUN_LIKE_A_SERVICE = (*(s.name for s in SERVICES), "web")
+"""What base/app runs: the four services and the portal."""
 
 
 def spec_of(directory: Path) -> dict[str, Any]:
@@ -115,15 +119,15 @@ def example() -> dict[tuple[str, str], dict[str, Any]]:
 
 
 def test_the_example_renders_every_service_with_probes_limits_and_a_non_root_user(example: dict) -> None:
-    for spec in [*SERVICES]:
-        name = f"simpul-{spec.name}"
+    for role in RUN_LIKE_A_SERVICE:
+        name = f"simpul-{role}"
         deployment = example[("Deployment", name)]
         assert deployment["metadata"]["namespace"] == "simpul"
         assert deployment["spec"]["replicas"] == 2
         pod = deployment["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
         (container,) = pod["containers"]
-        assert container["args"] == [spec.name]
+        assert container["args"] == [role]
         assert container["image"] == "registry.example.org/simpul:0.1.0"
         assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
         assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
@@ -140,19 +144,61 @@ def test_the_example_renders_every_service_with_probes_limits_and_a_non_root_use
         hpa = example[("HorizontalPodAutoscaler", name)]["spec"]
         assert hpa["scaleTargetRef"]["name"] == name and hpa["minReplicas"] == 2
         assert hpa["metrics"][0]["resource"]["name"] == "cpu"
-    selectors = [tuple(sorted(example[("Service", f"simpul-{s.name}")]["spec"]["selector"].items())) for s in SERVICES]
-    assert len(set(selectors)) == len(SERVICES), "no Service selects another service's pods"
+    selectors = [
+        tuple(sorted(example[("Service", f"simpul-{r}")]["spec"]["selector"].items())) for r in RUN_LIKE_A_SERVICE
+    ]
+    assert len(set(selectors)) == len(RUN_LIKE_A_SERVICE), "no Service selects another service's pods"
 
 
-def test_the_ingress_routes_each_prefix_to_its_service_and_the_docs_to_the_gateway(example: dict) -> None:
-    (rule,) = example[("Ingress", "simpul")]["spec"]["rules"]
-    routes = {p["path"]: p["backend"]["service"]["name"] for p in rule["http"]["paths"]}
+def test_the_ingress_routes_each_prefix_to_its_service_the_docs_to_the_gateway_and_the_rest_to_the_portal(
+    example: dict,
+) -> None:
+    routes: dict[str, str] = {}
+    for ingress in ("simpul", "simpul-web"):
+        (rule,) = example[("Ingress", ingress)]["spec"]["rules"]
+        assert rule["host"] == "simpul.example.org"
+        for path in rule["http"]["paths"]:
+            assert path["path"] not in routes, f"{path['path']} is routed twice"
+            routes[path["path"]] = path["backend"]["service"]["name"]
     for spec in SERVICES:
         for prefix in spec.api_prefixes:
             assert routes[prefix] == f"simpul-{spec.name}"
-    for path in ("/docs", "/openapi.json", "/healthz", "/readyz"):
-        assert routes[path] == "simpul-gateway"
+    assert routes["/api/v1/reference"] == "simpul-routing"
+    for path in ("/docs", "/openapi.json", "/healthz", "/readyz", "/api"):
+        assert routes[path] == "simpul-gateway", "an unknown API path is the gateway's JSON 404, not a page"
+    assert routes["/"] == "simpul-web"
     assert {name for name in routes.values()} <= {name for kind, name in example if kind == "Service"}
+    config = example[("ConfigMap", "simpul-config")]["data"]
+    assert config["SIMPUL_WEB_API_BASE_URL"] == "http://simpul-gateway", "the gateway names the portal to intake"
+    assert config["SIMPUL_GATEWAY_WEB_URL"] == "http://simpul-web"
+    assert config["SIMPUL_WEB_PUBLIC_BASE_URL"].startswith("https://"), "Secure cookies"
+
+
+def test_the_portals_ingress_lets_its_largest_form_through_streamed(example: dict) -> None:
+    annotations = example[("Ingress", "simpul-web")]["metadata"]["annotations"]
+    size = annotations["nginx.ingress.kubernetes.io/proxy-body-size"]
+    assert size.endswith("m") and int(size[:-1]) * 1024 * 1024 > WebSettings.model_fields["max_report_bytes"].default
+    assert annotations["nginx.ingress.kubernetes.io/proxy-request-buffering"] == "off"
+    assert example[("Ingress", "simpul-web")]["spec"]["tls"] == example[("Ingress", "simpul")]["spec"]["tls"]
+
+
+def test_the_optional_email_door_renders_with_the_secret_it_reads(example: dict) -> None:
+    assert not any(name == "simpul-email-door" for _, name in example), "not in the example: it is optional"
+    door = {(d["kind"], d["metadata"]["name"]): d for d in render(K8S / "email-door")}
+    pod = door[("Deployment", "simpul-email-door")]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["args"] == ["email-door"]
+    assert [e["secretRef"]["name"] for e in container["envFrom"]] == ["simpul-email-door"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["SIMPUL_EMAIL_API_URL"] == "http://simpul-gateway"
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    (port,) = door[("Service", "simpul-email-door")]["spec"]["ports"]
+    assert (port["port"], port["targetPort"]) == (25, "smtp")
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"smtp": 2525, "http": 8025}
+    (secret,) = documents((K8S / "email-door/secret.example.yaml").read_text())
+    assert set(secret["stringData"]) == {"SIMPUL_EMAIL_API_KEY", "SIMPUL_EMAIL_REPLY_SECRET"}
+    notify = example[("Secret", "simpul-notify")]["stringData"]
+    assert secret["stringData"]["SIMPUL_EMAIL_REPLY_SECRET"] == notify["SIMPUL_NOTIFY_REPLY_SECRET"], "one secret"
 
 
 def test_the_jobs_and_secrets_of_the_example(example: dict) -> None:
@@ -162,6 +208,7 @@ def test_the_jobs_and_secrets_of_the_example(example: dict) -> None:
     streams = example[("Job", "simpul-streams")]["spec"]["template"]["spec"]["containers"][0]
     assert streams["args"] == ["streams"]
     assert example[("ConfigMap", "simpul-config")]["data"]["SIMPUL_STREAM_REPLICAS"] == "3"
+    assert set(example[("Secret", "simpul-web")]["stringData"]) == {"SIMPUL_WEB_SECRET"}
     for (kind, name), doc in example.items():
         if kind == "Secret":  # placeholders only: no Fernet key, password or hash
             for key, value in doc["stringData"].items():

@@ -1,4 +1,5 @@
-"""The integration test of a deployed stack: one complaint's whole journey over HTTP alone, through the one base URL.
+"""The integration test of a deployed stack: one complaint's whole journey over HTTP alone, through the one base URL,
+and a report made through the citizens' portal there.
 
 Against a running stack (the compose profile `e2e`, or any deployment):
     SIMPUL_E2E_BASE_URL=http://... SIMPUL_E2E_ADMIN_KEY=sk_admin_... pytest tests/e2e/test_stack_journey.py
@@ -18,6 +19,7 @@ import pytest
 
 from tests.e2e.hub import Api, running_hub, wait_for
 from tests.support.apps import ADMIN_KEY
+from tests.web.browser import Browser
 
 pytestmark = pytest.mark.e2e
 
@@ -56,7 +58,7 @@ def api(stack: Stack) -> Iterator[Api]:
 
 def test_the_stack_is_ready_and_documents_every_service(api: Api) -> None:
     ready = api.ok(api.client.get("/readyz"), 200)
-    assert ready["status"] == "ready" and set(ready["checks"]) == {"intake", "routing", "agency", "notify"}
+    assert ready["status"] == "ready" and set(ready["checks"]) == {"intake", "routing", "agency", "notify", "web"}
     spec = api.ok(api.client.get("/openapi.json"), 200)
     prefixes = {"/api/v1/complaints", "/api/v1/hub", "/api/v1/agency", "/api/v1/notify"}
     assert all(any(p.startswith(prefix) for p in spec["paths"]) for prefix in prefixes)
@@ -105,3 +107,21 @@ def test_a_complaint_from_submission_to_completion(api: Api) -> None:
 
     sent = wait_for(reporter_messages, timeout=SLOW_STACK_S)
     assert len({d["id"] for d in sent}) == len(sent)
+
+
+def test_the_portal_answers_the_base_url_and_takes_a_report(stack: Stack, api: Api) -> None:
+    browser = Browser(stack.base_url)
+    try:
+        start = browser.get("/")
+        assert start.status == 200 and start.response.headers["content-type"].startswith("text/html")
+        assert start.one("a#start-report")["href"] == "/report"
+        # The form from one replica, sent to whichever: its CSRF token and cookie are signed with the shared secret.
+        title = f"Bangku taman kota ({uuid.uuid4().hex[:8]})"
+        report = {"classification": "aspirasi", "title": title, "content": "Tambahkan bangku di taman kota."}
+        done = browser.submit(browser.get("/report"), "report-form", report)
+        assert done.status == 200, done.response.text[:2000]
+        tracking_id, receipt = done.text("#tracking-id"), done.text("#receipt")
+        assert tracking_id.startswith("SPL-")
+        assert api.reporter_view({"tracking_id": tracking_id, "receipt": receipt})["title"] == title
+    finally:
+        browser.close()

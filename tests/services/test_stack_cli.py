@@ -47,6 +47,24 @@ def test_the_secrets_are_made_once_and_the_made_admin_key_is_kept_private(
 
 
 @needs_gen_env
+def test_an_older_stacks_env_gets_the_secrets_it_lacks_and_keeps_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SIMPUL_BOOTSTRAP_ADMIN_KEY", raising=False)
+    first = env_file.prepare(tmp_path / "stack", {})
+    newer = ("SIMPUL_WEB_SECRET", "SIMPUL_NOTIFY_REPLY_SECRET", "SIMPUL_EMAIL_REPLY_SECRET")
+    older = {k: v for k, v in env_file.read_env(first.path).items() if k not in newer}
+    first.path.write_text("".join(f"{k}={v}\n" for k, v in older.items()))
+    again = env_file.prepare(tmp_path / "stack", {})
+    assert not again.fresh and not again.new_key
+    upgraded = env_file.read_env(again.path)
+    assert {k: upgraded[k] for k in older} == older, "what it had stays"
+    assert len(upgraded["SIMPUL_WEB_SECRET"]) >= 32
+    assert upgraded["SIMPUL_NOTIFY_REPLY_SECRET"] == upgraded["SIMPUL_EMAIL_REPLY_SECRET"] != ""
+    assert again.path.stat().st_mode & 0o777 == 0o600
+
+
+@needs_gen_env
 def test_a_given_admin_key_is_hashed_into_the_env_and_never_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

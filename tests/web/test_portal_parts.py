@@ -12,6 +12,7 @@ import pytest
 from pydantic import SecretStr
 from starlette.requests import Request
 
+from services.gateway import create_gateway
 from services.ports import free_port
 from services.web.api import Visitor
 from services.web.app import create_app
@@ -21,6 +22,7 @@ from services.web.i18n import chosen_language, from_accept_language
 from services.web.security import Keys, csrf_token, csrf_valid, open_cases, seal_cases
 from services.web.settings import WebSettings
 from shared.domain import Timezone
+from tests.services.gateway_peers import serving
 from tests.web.browser import Page
 
 SECRET = "portal-test-secret-0123456789abcdefghij"
@@ -122,6 +124,20 @@ async def test_an_api_that_does_not_answer_keeps_the_form_and_says_so() -> None:
         case = Page(await client.post("/track", data={**Page(await client.get("/track")).hidden("track-form"),
                                                        "tracking_id": "SPL-0000000000", "receipt": "X"}))  # fmt: skip
         assert case.status == 503 and case.has("#error-title")
+
+
+async def test_the_portal_is_ready_only_while_the_api_answers() -> None:
+    async with serving(create_gateway([])) as api_url:
+        app = create_app(WebSettings(secret=SecretStr(SECRET), api_base_url=api_url))
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portal") as client:
+            ready = await client.get("/readyz")
+            assert ready.status_code == 200 and ready.json() == {"status": "ready", "service": "web"}
+            assert (await client.get("/healthz")).status_code == 200
+    app = create_app(WebSettings(secret=SecretStr(SECRET), api_base_url=f"http://127.0.0.1:{free_port()}"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portal") as client:
+        down = await client.get("/readyz")
+        assert down.status_code == 503 and down.json()["checks"] == {"api": "down"}
+        assert (await client.get("/healthz")).status_code == 200, "alive all the same"
 
 
 def test_the_portal_will_not_start_without_a_real_secret() -> None:

@@ -20,6 +20,7 @@ async def lmtp_port() -> AsyncIterator[int]:
     settings = EmailDoorSettings(
         api_url=f"http://127.0.0.1:{free_port()}",  # nothing listens there: the API is down
         api_key="sk_channel_test",
+        key_secret="a-key-secret-for-tests",
         smtp_mode="lmtp",
         smtp_port=free_port(),
         api_timeout=5,

@@ -3,19 +3,23 @@ what is ignored, and the complaint a mail becomes."""
 
 from __future__ import annotations
 
+import hashlib
 from email.message import EmailMessage
 from email.policy import SMTP
 
 import pytest
+from pydantic import ValidationError
 
 from services.doors.email.door import NO_TEXT, NO_TITLE, complaint_body, idempotency_key, reply_content
 from services.doors.email.parsing import parse
 from services.doors.email.screening import ignore_reason
+from services.doors.email.settings import EmailDoorSettings
 from services.doors.email.text import html_to_text, strip_quotes
 from shared.reply_address import case_of, has_case_tag, reply_address, reply_token
 
 OWN = frozenset({"no-reply@hub.example", "lapor@hub.example"})
 DOMAINS = frozenset({"hub.example"})
+SECRET = "the-door-s-key-secret"
 
 
 def mail(body: str = "Jalan rusak di depan sekolah.", **headers: str) -> EmailMessage:
@@ -124,11 +128,32 @@ def test_complaint_body_from_a_mail() -> None:
 def test_idempotency_key_follows_the_message_id_else_the_bytes() -> None:
     a = parse(mail("satu").as_bytes(policy=SMTP))
     b = parse(mail("dua").as_bytes(policy=SMTP))
-    assert idempotency_key(a) == idempotency_key(b), "one Message-ID, one key"
-    assert idempotency_key(a).startswith("email:") and len(idempotency_key(a)) < 200
+    assert idempotency_key(a, SECRET) == idempotency_key(b, SECRET), "one Message-ID, one key"
+    assert idempotency_key(a, SECRET).startswith("email:") and len(idempotency_key(a, SECRET)) < 200
     no_id = b"From: a@example.test\r\nSubject: x\r\n\r\nsatu\r\n"
-    assert idempotency_key(parse(no_id)) == idempotency_key(parse(no_id))
-    assert idempotency_key(parse(no_id)) != idempotency_key(parse(no_id.replace(b"satu", b"dua")))
+    assert idempotency_key(parse(no_id), SECRET) == idempotency_key(parse(no_id), SECRET)
+    assert idempotency_key(parse(no_id), SECRET) != idempotency_key(parse(no_id.replace(b"satu", b"dua")), SECRET)
+
+
+def test_the_key_cannot_be_computed_from_the_mail_alone() -> None:
+    """Whoever holds a copy of the mail knows its Message-ID and bytes, not the door's secret: the old unkeyed
+    hashes are not the key, and another secret gives another key."""
+    m = parse(mail().as_bytes(policy=SMTP))
+    key = idempotency_key(m, SECRET)
+    assert key != idempotency_key(m, "another door's secret")
+    for source in (f"message-id:{m.message_id}", m.message_id or "", f"<{m.message_id}>", f"bytes:{m.digest}"):
+        assert key != "email:" + hashlib.sha256(source.encode()).hexdigest()[:48]
+    with pytest.raises(ValueError, match="secret is empty"):
+        idempotency_key(m, "")
+
+
+def test_the_door_needs_a_secret_for_its_keys() -> None:
+    with pytest.raises(ValidationError, match="key_secret"):
+        EmailDoorSettings(api_key="sk_channel_test")
+    only_reply = EmailDoorSettings(api_key="k", reply_secret="r")
+    assert only_reply.idempotency_secret() == "r"
+    both = EmailDoorSettings(api_key="k", reply_secret="r", key_secret="k2")
+    assert both.idempotency_secret() == "k2"
 
 
 @pytest.mark.parametrize(

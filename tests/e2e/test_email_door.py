@@ -3,6 +3,8 @@ and notify relaying its mail to an aiosmtpd sink that the test reads."""
 
 from __future__ import annotations
 
+import email.policy
+import hashlib
 import os
 import re
 import signal
@@ -11,6 +13,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from services.doors.email.door import complaint_body
+from services.doors.email.parsing import parse
 from services.ports import free_port
 from shared.reply_address import case_of
 from tests.e2e.email_support import (
@@ -128,6 +132,21 @@ def test_the_same_message_id_makes_one_complaint(api: Api, smtp_port: int) -> No
     second = accepted_tid(deliver(smtp_port, msg, "rina@citizen.example", REPLY_ADDRESS))
     assert first == second
     assert [c["tracking_id"] for c in cases_titled(api, subject)] == [first]
+
+
+def test_a_copy_of_the_mail_does_not_replay_the_submission(api: Api, smtp_port: int) -> None:
+    """Whoever holds a copy of the mail can rebuild the body and an unkeyed hash of its Message-ID; the door's key is
+    an HMAC under its secret, so the API does not hand them the original submission and its receipt."""
+    subject = "Pungli di kelurahan (salinan email)"
+    msg = citizen_mail("Yanti <yanti@citizen.example>", subject, "Diminta uang untuk surat pengantar.")
+    tid = accepted_tid(deliver(smtp_port, msg, "yanti@citizen.example", REPLY_ADDRESS))
+    parsed = parse(msg.as_bytes(policy=email.policy.SMTP))
+    body = complaint_body(parsed)
+    for source in (f"message-id:{parsed.message_id}", f"bytes:{parsed.digest}"):
+        guessed = "email:" + hashlib.sha256(source.encode()).hexdigest()[:48]
+        answer = api.client.post("/api/v1/complaints", json=body, headers={"Idempotency-Key": guessed})
+        assert answer.status_code == 201 and answer.headers.get("Idempotent-Replayed") != "true", answer.text
+        assert answer.json()["tracking_id"] != tid
 
 
 @pytest.mark.parametrize(

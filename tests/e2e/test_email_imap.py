@@ -63,6 +63,7 @@ def door(hub: Hub, dovecot: Dovecot) -> Iterator[subprocess.Popen[bytes]]:
         "SIMPUL_EMAIL_IMAP_PASSWORD": dovecot.password,
         "SIMPUL_EMAIL_IMAP_POLL_SECONDS": "0.3",
         "SIMPUL_EMAIL_HUB_ADDRESSES": "no-reply@hub.example",
+        "SIMPUL_EMAIL_KEY_SECRET": "the-imap-door-s-key-secret",
         "PATH": "/usr/bin:/bin",
     }
     log = (hub.data_dir / "imap-door.log").open("ab")

@@ -5,6 +5,7 @@ derived from the mail, so a mail offered twice (a retry, a duplicate delivery) c
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -50,10 +51,15 @@ class Outcome:
         return self.kind not in ("try_later", "refused")
 
 
-def idempotency_key(mail: InboundMail) -> str:
-    """`email:` and a hash of the Message-ID (of the bytes, for a mail without one)."""
+def idempotency_key(mail: InboundMail, secret: str) -> str:
+    """`email:` and an HMAC-SHA256, under the door's secret, of the Message-ID (of the bytes, for a mail without
+    one). Intake's keys belong to no caller: a key anyone could compute from the mail would let whoever holds a
+    copy replay the submission and read its receipt."""
+    if not secret:
+        raise ValueError("the door's idempotency secret is empty")
     source = f"message-id:{mail.message_id}" if mail.message_id else f"bytes:{mail.digest}"
-    return "email:" + hashlib.sha256(source.encode()).hexdigest()[:48]
+    mac = hmac.new(secret.encode(), ("simpul-email-key:" + source).encode(), hashlib.sha256)
+    return "email:" + mac.hexdigest()[:48]
 
 
 def complaint_body(mail: InboundMail) -> dict[str, Any]:
@@ -86,6 +92,7 @@ class EmailDoor:
     def __init__(self, settings: EmailDoorSettings, api: HubApi):
         self.api = api
         self.reply_secret = settings.reply_secret.get_secret_value() if settings.reply_secret else None
+        self.key_secret = settings.idempotency_secret()
         self.own_addresses = settings.own_addresses()
         self.own_domains = settings.own_domains()
 
@@ -105,7 +112,7 @@ class EmailDoor:
 
     async def _receive(self, raw: bytes, envelope_sender: str | None, envelope_recipients: Sequence[str]) -> Outcome:
         mail = parse(raw)
-        key = idempotency_key(mail)
+        key = idempotency_key(mail, self.key_secret)
         reason = ignore_reason(mail, envelope_sender, self.own_addresses, self.own_domains)
         if reason is not None:
             IGNORED.labels(reason).inc()

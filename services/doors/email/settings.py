@@ -34,6 +34,12 @@ class EmailDoorSettings(BaseSettings):
     reply_secret: SecretStr | None = Field(
         default=None, description="notify's SIMPUL_NOTIFY_REPLY_SECRET: the per-case reply addresses' tokens."
     )
+    key_secret: SecretStr | None = Field(
+        default=None,
+        description="What the door's Idempotency-Keys are made with (an HMAC of the Message-ID): without it nobody "
+        "holding a copy of a mail can rebuild its key and replay the submission for its receipt. Unset: "
+        "reply_secret; one of the two is required.",
+    )
     hub_addresses: str = Field(
         default="no-reply@simpul.localhost",
         description="The hub's own addresses (notify's From, the reply address), comma-separated: mail from them, "
@@ -61,7 +67,14 @@ class EmailDoorSettings(BaseSettings):
             raise ValueError("imap_host needs imap_username and imap_password")
         if self.smtp_mode == "off" and not self.imap_host:
             raise ValueError("the door needs SMTP/LMTP (smtp_mode) or IMAP (imap_host), or both")
+        if not self.idempotency_secret():
+            raise ValueError("the door needs key_secret (SIMPUL_EMAIL_KEY_SECRET) or reply_secret for its keys")
         return self
+
+    def idempotency_secret(self) -> str:
+        """key_secret, else reply_secret: what the door's Idempotency-Keys are keyed with."""
+        chosen = self.key_secret or self.reply_secret
+        return chosen.get_secret_value() if chosen else ""
 
     def own_addresses(self) -> frozenset[str]:
         return frozenset(a.lower() for _, a in getaddresses([self.hub_addresses]) if "@" in a)

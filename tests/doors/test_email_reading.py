@@ -15,7 +15,7 @@ from services.doors.email.parsing import parse
 from services.doors.email.screening import ignore_reason
 from services.doors.email.settings import EmailDoorSettings
 from services.doors.email.text import html_to_text, strip_quotes
-from shared.reply_address import case_of, has_case_tag, reply_address, reply_token
+from shared.reply_address import REPLY_ABOVE, case_of, has_case_tag, reply_address, reply_token
 
 OWN = frozenset({"no-reply@hub.example", "lapor@hub.example"})
 DOMAINS = frozenset({"hub.example"})
@@ -168,10 +168,43 @@ def test_the_door_needs_a_secret_for_its_keys() -> None:
         ("Oke.\n\n-----Original Message-----\nFrom: x", "Oke."),
         ("Oke.\n\n________________________________\nDari: Simpul\nTerkirim: ...", "Oke."),
         ("On time, the bus never came.", "On time, the bus never came."),
+        (f"Sudah diperbaiki.\n\n{REPLY_ABOVE}\n\nYth. Siti Aminah,\nStatus laporan Anda ...", "Sudah diperbaiki."),
+        ("Belum.\n\nPada Sen, Simpul menulis:\n> ## Balas di atas baris ini / Reply above this line ##\n> Yth.",
+         "Belum."),
+        ("Still broken.\nreply  ABOVE this line\nDear Siti", "Still broken."),
+        ("Belum ada perbaikan.\n--\nSiti Aminah\n0812 3456 7890", "Belum ada perbaikan."),
+        ("Belum.\n\nFrom: Simpul <no-reply@hub.example>\nSent: Monday, 7 December 2026 10:00\n"
+         "To: Siti Aminah <siti@example.test>\nSubject: [Simpul] Laporan SPL-1\n\nDear Siti Aminah",
+         "Belum."),
+        ("Belum.\n\n*Dari:* Simpul <no-reply@hub.example>\n*Dikirim:* Senin, 7 Desember 2026\n"
+         "*Kepada:* Siti Aminah\n*Perihal:* Laporan", "Belum."),
+        ("Oke.\n\n-----Pesan Asli-----\nDari: Simpul", "Oke."),
+        ("From: my neighbour, the road is still broken.\nTo: whoever reads this.",
+         "From: my neighbour, the road is still broken.\nTo: whoever reads this."),
+        ("Harga -- terlalu mahal.\n---\nCatatan", "Harga -- terlalu mahal.\n---\nCatatan"),
     ],
 )  # fmt: skip
 def test_quoted_text_is_cut_from_replies(text: str, kept: str) -> None:
     assert strip_quotes(text) == kept
+
+
+def test_outlook_html_reply_is_cut_at_its_header_block() -> None:
+    html = (
+        "<html><body><p>Jalan belum diperbaiki.</p><div style='border-top:solid #E1E1E1 1.0pt'><p><b>Dari:</b> "
+        "Simpul &lt;no-reply@hub.example&gt;<br><b>Dikirim:</b> Senin, 07 Desember 2026 10.00<br><b>Kepada:</b> "
+        "Siti Aminah &lt;siti@example.test&gt;<br><b>Subjek:</b> [Simpul] Laporan</p></div>"
+        "<p>Yth. Siti Aminah,</p></body></html>"
+    )
+    msg = mail()
+    msg.set_content(html, subtype="html")
+    assert reply_content(parse(msg.as_bytes(policy=SMTP))) == "Jalan belum diperbaiki."
+
+
+def test_a_refused_reply_becomes_a_complaint_without_what_it_quotes() -> None:
+    text = f"Tambahan: lubangnya dua.\n\n{REPLY_ABOVE}\n\nYth. Siti Aminah,\nResi laporan Anda: rcpt-rahasia"
+    m = parse(mail(text).as_bytes(policy=SMTP))
+    assert complaint_body(m, quoting=True)["content"] == "Tambahan: lubangnya dua."
+    assert "rcpt-rahasia" in complaint_body(m)["content"], "a new mail is taken whole"
 
 
 def test_reply_content_notes_files_it_could_not_keep() -> None:

@@ -16,7 +16,7 @@ import pytest
 from services.doors.email.door import complaint_body
 from services.doors.email.parsing import parse
 from services.ports import free_port
-from shared.reply_address import case_of
+from shared.reply_address import REPLY_ABOVE, case_of
 from tests.e2e.email_support import (
     HUB_FROM,
     REPLY_ADDRESS,
@@ -90,9 +90,7 @@ def test_mail_becomes_a_complaint_the_agency_gets_and_a_reply_reaches_the_case(
     assert receipt, body
     assert f"{hub.base_url}/track/{tid}" in body and "/api/v1/" not in body
     assert confirmation["Auto-Submitted"] == "auto-replied"
-    reply_to = str(confirmation["Reply-To"])
-    assert reply_to.startswith(f"lapor+{tid}.") and reply_to.endswith("@hub.example")
-    assert case_of(reply_to, hub_reply_secret(hub)) == tid
+    assert confirmation["Reply-To"] is None, "it carries the receipt: a reply would quote it into the case"
 
     wait_for(lambda: tid in api.inbox(agency), timeout=60)
     case = api.ok(api.client.get(f"/api/v1/hub/complaints/{tid}", headers=api.admin), 200)
@@ -101,11 +99,19 @@ def test_mail_becomes_a_complaint_the_agency_gets_and_a_reply_reaches_the_case(
     view = api.reporter_view({"tracking_id": tid, "receipt": receipt.group(1)})
     assert view["title"] == subject
 
+    # The disposition's mail invites a reply: the case's address, and the marker line on top.
+    update = wait_for(lambda: next((m for m in sink[0].to("siti@citizen.example") if m["Reply-To"]), None), timeout=60)
+    reply_to = str(update["Reply-To"])
+    assert reply_to.startswith(f"lapor+{tid}.") and reply_to.endswith("@hub.example")
+    assert case_of(reply_to, hub_reply_secret(hub)) == tid
+    update_body = body_of(update)
+    assert update_body.splitlines()[0] == REPLY_ABOVE
+
+    # A client that puts the whole mail under the answer, unquoted: the door keeps what is above the marker.
     reply = citizen_mail(
         "Siti Aminah <siti@citizen.example>",
-        f"Re: {confirmation['Subject']}",
-        "Lubangnya makin lebar sejak kemarin.\n\nPada Sen, 7 Des 2026 10.00, Simpul <no-reply@hub.example> menulis:\n"
-        "> Yth. Siti Aminah,\n> Laporan Anda telah kami terima",
+        f"Re: {update['Subject']}",
+        f"Lubangnya makin lebar sejak kemarin.\n\n{update_body}",
         to=reply_to,
     )
     assert accepted_tid(deliver(smtp_port, reply, "siti@citizen.example", reply_to)) == tid
@@ -118,11 +124,18 @@ def test_mail_becomes_a_complaint_the_agency_gets_and_a_reply_reaches_the_case(
 def test_a_bad_reply_token_makes_a_new_complaint_instead(hub: Hub, api: Api, smtp_port: int) -> None:
     subject = "Balasan ke alamat yang salah"
     to = "lapor+SPL-0000000000.aaaaaaaaaa@hub.example"
-    msg = citizen_mail("Budi <budi@citizen.example>", subject, "Tambahan keterangan.", to=to)
+    quoted = (
+        "Tambahan keterangan.\n\n-----Pesan Asli-----\nDari: Simpul <no-reply@hub.example>\n"
+        "Dikirim: Senin, 7 Desember 2026 10.00\nKepada: Budi Santoso <budi@citizen.example>\n\n"
+        "Yth. Budi Santoso,\nResi laporan Anda: rcpt-yang-tidak-boleh-bocor"
+    )
+    msg = citizen_mail("Budi <budi@citizen.example>", subject, quoted, to=to)
     tid = accepted_tid(deliver(smtp_port, msg, "budi@citizen.example", to))
     assert tid != "SPL-0000000000"
     [case] = cases_titled(api, subject)
     assert case["tracking_id"] == tid and case["status"] == "submitted" and case["agency_code"] is None
+    full = api.ok(api.client.get(f"/api/v1/hub/complaints/{tid}", headers=api.admin), 200)
+    assert full["content"] == "Tambahan keterangan.", "what the reply quotes of the hub's mail is cut"
 
 
 def test_the_same_message_id_makes_one_complaint(api: Api, smtp_port: int) -> None:

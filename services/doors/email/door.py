@@ -62,8 +62,9 @@ def idempotency_key(mail: InboundMail, secret: str) -> str:
     return "email:" + mac.hexdigest()[:48]
 
 
-def complaint_body(mail: InboundMail) -> dict[str, Any]:
-    """The submission a new mail makes: a pengaduan with no category, for triage."""
+def complaint_body(mail: InboundMail, quoting: bool = False) -> dict[str, Any]:
+    """The submission a new mail makes: a pengaduan with no category, for triage. `quoting`: the mail answers one
+    of the hub's (it went to a case's address), so what it quotes (the hub's mail, its receipt) is cut off."""
     reporter: dict[str, str] = {}
     if mail.from_address and is_email_address(mail.from_address):
         reporter["email"] = mail.from_address
@@ -71,7 +72,7 @@ def complaint_body(mail: InboundMail) -> dict[str, Any]:
         reporter["name"] = within(mail.from_name, 200)
     body: dict[str, Any] = {
         "title": within(mail.subject, TITLE_LIMIT) or NO_TITLE,
-        "content": within(mail.text, CONTENT_LIMIT) or NO_TEXT,
+        "content": within(strip_quotes(mail.text) if quoting else mail.text, CONTENT_LIMIT) or NO_TEXT,
         "classification": "pengaduan",
         "channel": "email",
     }
@@ -123,7 +124,9 @@ class EmailDoor:
             replied = await self._reply(mail, tracking_id, key)
             if replied is not None:
                 return replied
-        return await self._complaint(mail, key)
+        # Mail to a case's address answers the hub's mail (whatever became of its token): cut what it quotes.
+        quoting = any(has_case_tag(a) for a in [*envelope_recipients, *mail.recipients])
+        return await self._complaint(mail, key, quoting)
 
     def _case_addressed(self, mail: InboundMail, envelope_recipients: Sequence[str], key: str) -> str | None:
         """The case whose reply address the mail went to; None when none (a bad token is logged)."""
@@ -151,8 +154,8 @@ class EmailDoor:
         log.info("email_reply_added", mail=key, message_id=added.get("message_id"), files_left=len(mail.attachments))
         return Outcome("reply", "added to the case", tracking_id)
 
-    async def _complaint(self, mail: InboundMail, key: str) -> Outcome:
-        submitted = await self.api.submit(complaint_body(mail), key)
+    async def _complaint(self, mail: InboundMail, key: str, quoting: bool) -> Outcome:
+        submitted = await self.api.submit(complaint_body(mail, quoting), key)
         if isinstance(submitted, Refused):
             if submitted.code == "idempotency_key_mismatch":
                 # Another mail under a Message-ID already taken: the first one stands.

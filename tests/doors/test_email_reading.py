@@ -149,11 +149,18 @@ def test_the_key_cannot_be_computed_from_the_mail_alone() -> None:
 
 def test_the_door_needs_a_secret_for_its_keys() -> None:
     with pytest.raises(ValidationError, match="key_secret"):
-        EmailDoorSettings(api_key="sk_channel_test")
-    only_reply = EmailDoorSettings(api_key="k", reply_secret="r")
+        EmailDoorSettings(api_key="sk_channel_test", addresses="lapor@hub.example")
+    only_reply = EmailDoorSettings(api_key="k", reply_secret="r", addresses="lapor@hub.example")
     assert only_reply.idempotency_secret() == "r"
-    both = EmailDoorSettings(api_key="k", reply_secret="r", key_secret="k2")
+    both = EmailDoorSettings(api_key="k", reply_secret="r", key_secret="k2", addresses="lapor@hub.example")
     assert both.idempotency_secret() == "k2"
+
+
+def test_smtp_needs_the_hub_s_intake_addresses() -> None:
+    with pytest.raises(ValidationError, match="SIMPUL_EMAIL_ADDRESSES"):
+        EmailDoorSettings(api_key="k", key_secret="s")
+    settings = EmailDoorSettings(api_key="k", key_secret="s", addresses="Lapor@Hub.example, pengaduan@hub.example")
+    assert settings.intake_addresses() == {"lapor@hub.example", "pengaduan@hub.example"}
 
 
 @pytest.mark.parametrize(

@@ -221,6 +221,19 @@ def test_api_down_answers_4xx_then_the_retry_is_taken(hub: Hub, api: Api, smtp_p
     assert [c["tracking_id"] for c in cases_titled(api, subject)] == [tid]
 
 
+def test_the_door_is_no_relay(smtp_port: int) -> None:
+    """`simpul up` gives the door notify's reply address as its intake address: mail for anyone else is refused."""
+    import smtplib
+
+    with smtplib.SMTP("127.0.0.1", smtp_port, timeout=60) as client:
+        client.ehlo("mx.citizen.example")
+        assert client.mail("rina@citizen.example")[0] == 250
+        code, answer = client.rcpt("victim@elsewhere.example")
+        assert (code, answer.decode()[:5]) == (550, "5.1.1"), (code, answer)
+        assert client.rcpt("postmaster@hub.example")[0] == 550
+        assert client.rcpt(REPLY_ADDRESS)[0] == 250
+
+
 def test_mail_above_the_size_limit_is_refused(smtp_port: int) -> None:
     import smtplib
 

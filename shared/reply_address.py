@@ -8,6 +8,10 @@ import base64
 import hashlib
 import hmac
 
+REPLY_ABOVE = "## Balas di atas baris ini / Reply above this line ##"
+"""The first line of a reporter's mail that invites a reply: the email door keeps only what is written above it, so
+what the mail said (and what a mail client quotes of it) never becomes part of the reporter's message."""
+
 TOKEN_LENGTH = 10
 """Base32 characters of the token (50 bits): enough against guessing, short enough for an address."""
 

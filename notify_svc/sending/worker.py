@@ -37,6 +37,7 @@ from shared.calendar import zone
 from shared.crypto import Sealer
 from shared.domain import STATUS_LABELS, Status
 from shared.logging import bind_tracking_id, clear_context, get_logger
+from shared.reply_address import REPLY_ABOVE
 from shared.runtime import Runtime
 
 log = get_logger(__name__)
@@ -256,14 +257,15 @@ class Sender:
             text = self.renderer.render_sms(n.template, to.language, ctx)
             return await self.sms.send(SmsMessage(notification_id=n.id, to=to.to, text=text)) or n.id
         rendered = self.renderer.render(n.template, to.language, ctx)
+        reply_to = ctx.get("reply_to")
         mail = Mail(
-            reply_to=ctx.get("reply_to"),
+            reply_to=reply_to,
             auto_submitted="auto-replied" if n.template == CONFIRMATION else "auto-generated",
             notification_id=n.id,
             mail_from=self.settings.mail_from,
             to=to.to,
             subject=rendered.subject,
-            body=rendered.body,
+            body=f"{REPLY_ABOVE}\n\n{rendered.body}" if reply_to else rendered.body,
             language=to.language,
             now=now,
         )
@@ -307,7 +309,12 @@ class Sender:
         if n.tracking_id:
             ctx.setdefault("tracking_id", n.tracking_id)
         ctx["link"] = self.link(n)
-        if n.tracking_id and n.recipient_kind == RecipientKind.reporter.value and to.channel is NotifyChannel.email:
+        if (
+            n.tracking_id
+            and n.recipient_kind == RecipientKind.reporter.value
+            and to.channel is NotifyChannel.email
+            and n.template != CONFIRMATION  # it carries the receipt: a reply would quote it into the case
+        ):
             ctx["reply_to"] = self.settings.reply_to(n.tracking_id)
         status = ctx.get("status")
         if status is not None:

@@ -3,19 +3,23 @@ what is ignored, and the complaint a mail becomes."""
 
 from __future__ import annotations
 
+import hashlib
 from email.message import EmailMessage
 from email.policy import SMTP
 
 import pytest
+from pydantic import ValidationError
 
 from services.doors.email.door import NO_TEXT, NO_TITLE, complaint_body, idempotency_key, reply_content
 from services.doors.email.parsing import parse
 from services.doors.email.screening import ignore_reason
+from services.doors.email.settings import EmailDoorSettings
 from services.doors.email.text import html_to_text, strip_quotes
-from shared.reply_address import case_of, has_case_tag, reply_address, reply_token
+from shared.reply_address import REPLY_ABOVE, case_of, has_case_tag, reply_address, reply_token
 
 OWN = frozenset({"no-reply@hub.example", "lapor@hub.example"})
 DOMAINS = frozenset({"hub.example"})
+SECRET = "the-door-s-key-secret"
 
 
 def mail(body: str = "Jalan rusak di depan sekolah.", **headers: str) -> EmailMessage:
@@ -124,11 +128,39 @@ def test_complaint_body_from_a_mail() -> None:
 def test_idempotency_key_follows_the_message_id_else_the_bytes() -> None:
     a = parse(mail("satu").as_bytes(policy=SMTP))
     b = parse(mail("dua").as_bytes(policy=SMTP))
-    assert idempotency_key(a) == idempotency_key(b), "one Message-ID, one key"
-    assert idempotency_key(a).startswith("email:") and len(idempotency_key(a)) < 200
+    assert idempotency_key(a, SECRET) == idempotency_key(b, SECRET), "one Message-ID, one key"
+    assert idempotency_key(a, SECRET).startswith("email:") and len(idempotency_key(a, SECRET)) < 200
     no_id = b"From: a@example.test\r\nSubject: x\r\n\r\nsatu\r\n"
-    assert idempotency_key(parse(no_id)) == idempotency_key(parse(no_id))
-    assert idempotency_key(parse(no_id)) != idempotency_key(parse(no_id.replace(b"satu", b"dua")))
+    assert idempotency_key(parse(no_id), SECRET) == idempotency_key(parse(no_id), SECRET)
+    assert idempotency_key(parse(no_id), SECRET) != idempotency_key(parse(no_id.replace(b"satu", b"dua")), SECRET)
+
+
+def test_the_key_cannot_be_computed_from_the_mail_alone() -> None:
+    """Whoever holds a copy of the mail knows its Message-ID and bytes, not the door's secret: the old unkeyed
+    hashes are not the key, and another secret gives another key."""
+    m = parse(mail().as_bytes(policy=SMTP))
+    key = idempotency_key(m, SECRET)
+    assert key != idempotency_key(m, "another door's secret")
+    for source in (f"message-id:{m.message_id}", m.message_id or "", f"<{m.message_id}>", f"bytes:{m.digest}"):
+        assert key != "email:" + hashlib.sha256(source.encode()).hexdigest()[:48]
+    with pytest.raises(ValueError, match="secret is empty"):
+        idempotency_key(m, "")
+
+
+def test_the_door_needs_a_secret_for_its_keys() -> None:
+    with pytest.raises(ValidationError, match="key_secret"):
+        EmailDoorSettings(api_key="sk_channel_test", addresses="lapor@hub.example")
+    only_reply = EmailDoorSettings(api_key="k", reply_secret="r", addresses="lapor@hub.example")
+    assert only_reply.idempotency_secret() == "r"
+    both = EmailDoorSettings(api_key="k", reply_secret="r", key_secret="k2", addresses="lapor@hub.example")
+    assert both.idempotency_secret() == "k2"
+
+
+def test_smtp_needs_the_hub_s_intake_addresses() -> None:
+    with pytest.raises(ValidationError, match="SIMPUL_EMAIL_ADDRESSES"):
+        EmailDoorSettings(api_key="k", key_secret="s")
+    settings = EmailDoorSettings(api_key="k", key_secret="s", addresses="Lapor@Hub.example, pengaduan@hub.example")
+    assert settings.intake_addresses() == {"lapor@hub.example", "pengaduan@hub.example"}
 
 
 @pytest.mark.parametrize(
@@ -143,10 +175,43 @@ def test_idempotency_key_follows_the_message_id_else_the_bytes() -> None:
         ("Oke.\n\n-----Original Message-----\nFrom: x", "Oke."),
         ("Oke.\n\n________________________________\nDari: Simpul\nTerkirim: ...", "Oke."),
         ("On time, the bus never came.", "On time, the bus never came."),
+        (f"Sudah diperbaiki.\n\n{REPLY_ABOVE}\n\nYth. Siti Aminah,\nStatus laporan Anda ...", "Sudah diperbaiki."),
+        ("Belum.\n\nPada Sen, Simpul menulis:\n> ## Balas di atas baris ini / Reply above this line ##\n> Yth.",
+         "Belum."),
+        ("Still broken.\nreply  ABOVE this line\nDear Siti", "Still broken."),
+        ("Belum ada perbaikan.\n--\nSiti Aminah\n0812 3456 7890", "Belum ada perbaikan."),
+        ("Belum.\n\nFrom: Simpul <no-reply@hub.example>\nSent: Monday, 7 December 2026 10:00\n"
+         "To: Siti Aminah <siti@example.test>\nSubject: [Simpul] Laporan SPL-1\n\nDear Siti Aminah",
+         "Belum."),
+        ("Belum.\n\n*Dari:* Simpul <no-reply@hub.example>\n*Dikirim:* Senin, 7 Desember 2026\n"
+         "*Kepada:* Siti Aminah\n*Perihal:* Laporan", "Belum."),
+        ("Oke.\n\n-----Pesan Asli-----\nDari: Simpul", "Oke."),
+        ("From: my neighbour, the road is still broken.\nTo: whoever reads this.",
+         "From: my neighbour, the road is still broken.\nTo: whoever reads this."),
+        ("Harga -- terlalu mahal.\n---\nCatatan", "Harga -- terlalu mahal.\n---\nCatatan"),
     ],
 )  # fmt: skip
 def test_quoted_text_is_cut_from_replies(text: str, kept: str) -> None:
     assert strip_quotes(text) == kept
+
+
+def test_outlook_html_reply_is_cut_at_its_header_block() -> None:
+    html = (
+        "<html><body><p>Jalan belum diperbaiki.</p><div style='border-top:solid #E1E1E1 1.0pt'><p><b>Dari:</b> "
+        "Simpul &lt;no-reply@hub.example&gt;<br><b>Dikirim:</b> Senin, 07 Desember 2026 10.00<br><b>Kepada:</b> "
+        "Siti Aminah &lt;siti@example.test&gt;<br><b>Subjek:</b> [Simpul] Laporan</p></div>"
+        "<p>Yth. Siti Aminah,</p></body></html>"
+    )
+    msg = mail()
+    msg.set_content(html, subtype="html")
+    assert reply_content(parse(msg.as_bytes(policy=SMTP))) == "Jalan belum diperbaiki."
+
+
+def test_a_refused_reply_becomes_a_complaint_without_what_it_quotes() -> None:
+    text = f"Tambahan: lubangnya dua.\n\n{REPLY_ABOVE}\n\nYth. Siti Aminah,\nResi laporan Anda: rcpt-rahasia"
+    m = parse(mail(text).as_bytes(policy=SMTP))
+    assert complaint_body(m, quoting=True)["content"] == "Tambahan: lubangnya dua."
+    assert "rcpt-rahasia" in complaint_body(m)["content"], "a new mail is taken whole"
 
 
 def test_reply_content_notes_files_it_could_not_keep() -> None:

@@ -3,6 +3,8 @@ and notify relaying its mail to an aiosmtpd sink that the test reads."""
 
 from __future__ import annotations
 
+import email.policy
+import hashlib
 import os
 import re
 import signal
@@ -11,8 +13,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from services.doors.email.door import complaint_body
+from services.doors.email.parsing import parse
 from services.ports import free_port
-from shared.reply_address import case_of
+from shared.reply_address import REPLY_ABOVE, case_of
 from tests.e2e.email_support import (
     HUB_FROM,
     REPLY_ADDRESS,
@@ -86,9 +90,7 @@ def test_mail_becomes_a_complaint_the_agency_gets_and_a_reply_reaches_the_case(
     assert receipt, body
     assert f"{hub.base_url}/track/{tid}" in body and "/api/v1/" not in body
     assert confirmation["Auto-Submitted"] == "auto-replied"
-    reply_to = str(confirmation["Reply-To"])
-    assert reply_to.startswith(f"lapor+{tid}.") and reply_to.endswith("@hub.example")
-    assert case_of(reply_to, hub_reply_secret(hub)) == tid
+    assert confirmation["Reply-To"] is None, "it carries the receipt: a reply would quote it into the case"
 
     wait_for(lambda: tid in api.inbox(agency), timeout=60)
     case = api.ok(api.client.get(f"/api/v1/hub/complaints/{tid}", headers=api.admin), 200)
@@ -97,11 +99,19 @@ def test_mail_becomes_a_complaint_the_agency_gets_and_a_reply_reaches_the_case(
     view = api.reporter_view({"tracking_id": tid, "receipt": receipt.group(1)})
     assert view["title"] == subject
 
+    # The disposition's mail invites a reply: the case's address, and the marker line on top.
+    update = wait_for(lambda: next((m for m in sink[0].to("siti@citizen.example") if m["Reply-To"]), None), timeout=60)
+    reply_to = str(update["Reply-To"])
+    assert reply_to.startswith(f"lapor+{tid}.") and reply_to.endswith("@hub.example")
+    assert case_of(reply_to, hub_reply_secret(hub)) == tid
+    update_body = body_of(update)
+    assert update_body.splitlines()[0] == REPLY_ABOVE
+
+    # A client that puts the whole mail under the answer, unquoted: the door keeps what is above the marker.
     reply = citizen_mail(
         "Siti Aminah <siti@citizen.example>",
-        f"Re: {confirmation['Subject']}",
-        "Lubangnya makin lebar sejak kemarin.\n\nPada Sen, 7 Des 2026 10.00, Simpul <no-reply@hub.example> menulis:\n"
-        "> Yth. Siti Aminah,\n> Laporan Anda telah kami terima",
+        f"Re: {update['Subject']}",
+        f"Lubangnya makin lebar sejak kemarin.\n\n{update_body}",
         to=reply_to,
     )
     assert accepted_tid(deliver(smtp_port, reply, "siti@citizen.example", reply_to)) == tid
@@ -114,11 +124,18 @@ def test_mail_becomes_a_complaint_the_agency_gets_and_a_reply_reaches_the_case(
 def test_a_bad_reply_token_makes_a_new_complaint_instead(hub: Hub, api: Api, smtp_port: int) -> None:
     subject = "Balasan ke alamat yang salah"
     to = "lapor+SPL-0000000000.aaaaaaaaaa@hub.example"
-    msg = citizen_mail("Budi <budi@citizen.example>", subject, "Tambahan keterangan.", to=to)
+    quoted = (
+        "Tambahan keterangan.\n\n-----Pesan Asli-----\nDari: Simpul <no-reply@hub.example>\n"
+        "Dikirim: Senin, 7 Desember 2026 10.00\nKepada: Budi Santoso <budi@citizen.example>\n\n"
+        "Yth. Budi Santoso,\nResi laporan Anda: rcpt-yang-tidak-boleh-bocor"
+    )
+    msg = citizen_mail("Budi <budi@citizen.example>", subject, quoted, to=to)
     tid = accepted_tid(deliver(smtp_port, msg, "budi@citizen.example", to))
     assert tid != "SPL-0000000000"
     [case] = cases_titled(api, subject)
     assert case["tracking_id"] == tid and case["status"] == "submitted" and case["agency_code"] is None
+    full = api.ok(api.client.get(f"/api/v1/hub/complaints/{tid}", headers=api.admin), 200)
+    assert full["content"] == "Tambahan keterangan.", "what the reply quotes of the hub's mail is cut"
 
 
 def test_the_same_message_id_makes_one_complaint(api: Api, smtp_port: int) -> None:
@@ -128,6 +145,21 @@ def test_the_same_message_id_makes_one_complaint(api: Api, smtp_port: int) -> No
     second = accepted_tid(deliver(smtp_port, msg, "rina@citizen.example", REPLY_ADDRESS))
     assert first == second
     assert [c["tracking_id"] for c in cases_titled(api, subject)] == [first]
+
+
+def test_a_copy_of_the_mail_does_not_replay_the_submission(api: Api, smtp_port: int) -> None:
+    """Whoever holds a copy of the mail can rebuild the body and an unkeyed hash of its Message-ID; the door's key is
+    an HMAC under its secret, so the API does not hand them the original submission and its receipt."""
+    subject = "Pungli di kelurahan (salinan email)"
+    msg = citizen_mail("Yanti <yanti@citizen.example>", subject, "Diminta uang untuk surat pengantar.")
+    tid = accepted_tid(deliver(smtp_port, msg, "yanti@citizen.example", REPLY_ADDRESS))
+    parsed = parse(msg.as_bytes(policy=email.policy.SMTP))
+    body = complaint_body(parsed)
+    for source in (f"message-id:{parsed.message_id}", f"bytes:{parsed.digest}"):
+        guessed = "email:" + hashlib.sha256(source.encode()).hexdigest()[:48]
+        answer = api.client.post("/api/v1/complaints", json=body, headers={"Idempotency-Key": guessed})
+        assert answer.status_code == 201 and answer.headers.get("Idempotent-Replayed") != "true", answer.text
+        assert answer.json()["tracking_id"] != tid
 
 
 @pytest.mark.parametrize(
@@ -187,6 +219,19 @@ def test_api_down_answers_4xx_then_the_retry_is_taken(hub: Hub, api: Api, smtp_p
     assert code == 451 and answer.startswith("4.3.0"), (code, answer)
     tid = accepted_tid(deliver(smtp_port, msg, "agus@citizen.example", REPLY_ADDRESS))
     assert [c["tracking_id"] for c in cases_titled(api, subject)] == [tid]
+
+
+def test_the_door_is_no_relay(smtp_port: int) -> None:
+    """`simpul up` gives the door notify's reply address as its intake address: mail for anyone else is refused."""
+    import smtplib
+
+    with smtplib.SMTP("127.0.0.1", smtp_port, timeout=60) as client:
+        client.ehlo("mx.citizen.example")
+        assert client.mail("rina@citizen.example")[0] == 250
+        code, answer = client.rcpt("victim@elsewhere.example")
+        assert (code, answer.decode()[:5]) == (550, "5.1.1"), (code, answer)
+        assert client.rcpt("postmaster@hub.example")[0] == 550
+        assert client.rcpt(REPLY_ADDRESS)[0] == 250
 
 
 def test_mail_above_the_size_limit_is_refused(smtp_port: int) -> None:

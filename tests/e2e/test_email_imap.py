@@ -63,6 +63,7 @@ def door(hub: Hub, dovecot: Dovecot) -> Iterator[subprocess.Popen[bytes]]:
         "SIMPUL_EMAIL_IMAP_PASSWORD": dovecot.password,
         "SIMPUL_EMAIL_IMAP_POLL_SECONDS": "0.3",
         "SIMPUL_EMAIL_HUB_ADDRESSES": "no-reply@hub.example",
+        "SIMPUL_EMAIL_KEY_SECRET": "the-imap-door-s-key-secret",
         "PATH": "/usr/bin:/bin",
     }
     log = (hub.data_dir / "imap-door.log").open("ab")
@@ -127,3 +128,18 @@ def test_mail_in_the_mailbox_becomes_a_complaint_and_is_marked_seen(
         client.logout()
     wait_for(lambda: cases_titled(api, "Penanda putaran berikutnya (IMAP)"), timeout=60)
     assert len(cases_titled(api, subject)) == 1
+
+
+def test_mail_a_person_read_before_the_poll_is_still_taken(
+    api: Api, dovecot: Dovecot, door: subprocess.Popen[bytes]
+) -> None:
+    subject = "Lampu taman mati (sudah dibuka petugas IMAP)"
+    msg = citizen_mail("Wati <wati@citizen.example>", subject, "Lampu taman mati sejak Senin.")
+    client = mailbox(dovecot)
+    try:
+        assert client.append("INBOX", r"(\Seen)", None, msg.as_bytes(policy=SMTP))[0] == "OK"
+    finally:
+        client.logout()
+    [case] = wait_for(lambda: cases_titled(api, subject), timeout=60)
+    assert case["channel"] == "email"
+    wait_for(lambda: "$SimpulDone" in (flags_of(dovecot, subject) or ""))

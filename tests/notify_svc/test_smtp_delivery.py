@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.domain import STATUS_LABELS, Status
-from shared.reply_address import case_of, reply_address
+from shared.reply_address import REPLY_ABOVE, case_of, reply_address
 from tests.notify_svc.conftest import (
     Notify,
     SmtpServer,
@@ -150,13 +150,19 @@ async def test_reporter_mail_carries_the_case_reply_address(
         await notify.contact(tid, receipt="RCPT-1234")
         await notify.status(tid, Status.in_progress, 3, previous=Status.dispositioned)
         msgs = await eventually(lambda: _n(smtp_server, tid, 2))
-    for m in msgs:
-        reply_to = m["Reply-To"]
-        assert reply_to == reply_address("lapor@hub.example", tid, secret)
-        assert reply_to.startswith(f"lapor+{tid}.") and reply_to.endswith("@hub.example")
-        assert case_of(reply_to, secret) == tid
-        assert case_of(reply_to, "another secret") is None
-        assert "balas email ini" in body_of(m) and "mohon tidak membalas" not in body_of(m)
     confirmation = next(m for m in msgs if "telah diterima" in m["Subject"])
+    status_msg = next(m for m in msgs if m is not confirmation)
+    reply_to = status_msg["Reply-To"]
+    assert reply_to == reply_address("lapor@hub.example", tid, secret)
+    assert reply_to.startswith(f"lapor+{tid}.") and reply_to.endswith("@hub.example")
+    assert case_of(reply_to, secret) == tid
+    assert case_of(reply_to, "another secret") is None
+    body = body_of(status_msg)
+    assert body.splitlines()[0] == REPLY_ABOVE, "the door keeps only what a reply writes above this line"
+    assert "balas email ini" in body and "mohon tidak membalas" not in body
+
+    # The confirmation carries the receipt (and the reporter's name): a reply would quote them into the case.
     body = body_of(confirmation)
+    assert confirmation["Reply-To"] is None
+    assert REPLY_ABOVE not in body and "mohon tidak membalas" in body
     assert tid in body and "RCPT-1234" in body and f"http://127.0.0.1:8000/track/{tid}" in body

@@ -32,6 +32,8 @@ class Submitted:
 
 _TEMPORARY = frozenset({401, 408, 425, 429})
 """401: a new channel key reaches the services as an event, a moment after it is issued."""
+_TEMPORARY_CODES = frozenset({"idempotency_key_in_use"})
+"""409 while the same key is still being handled (the same mail delivered twice at once): the first may yet fail."""
 
 
 class HubApi:
@@ -90,7 +92,7 @@ class HubApi:
             answer = await self.client.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise TryLater(f"{method} {path}: {type(exc).__name__}") from exc
-        if answer.status_code >= 500 or answer.status_code in _TEMPORARY:
+        if answer.status_code >= 500 or answer.status_code in _TEMPORARY or _code(answer) in _TEMPORARY_CODES:
             raise TryLater(f"{method} {path}: {answer.status_code} {_code(answer)}")
         return answer
 

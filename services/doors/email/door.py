@@ -5,6 +5,7 @@ derived from the mail, so a mail offered twice (a retry, a duplicate delivery) c
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -50,14 +51,20 @@ class Outcome:
         return self.kind not in ("try_later", "refused")
 
 
-def idempotency_key(mail: InboundMail) -> str:
-    """`email:` and a hash of the Message-ID (of the bytes, for a mail without one)."""
+def idempotency_key(mail: InboundMail, secret: str) -> str:
+    """`email:` and an HMAC-SHA256, under the door's secret, of the Message-ID (of the bytes, for a mail without
+    one). Intake's keys belong to no caller: a key anyone could compute from the mail would let whoever holds a
+    copy replay the submission and read its receipt."""
+    if not secret:
+        raise ValueError("the door's idempotency secret is empty")
     source = f"message-id:{mail.message_id}" if mail.message_id else f"bytes:{mail.digest}"
-    return "email:" + hashlib.sha256(source.encode()).hexdigest()[:48]
+    mac = hmac.new(secret.encode(), ("simpul-email-key:" + source).encode(), hashlib.sha256)
+    return "email:" + mac.hexdigest()[:48]
 
 
-def complaint_body(mail: InboundMail) -> dict[str, Any]:
-    """The submission a new mail makes: a pengaduan with no category, for triage."""
+def complaint_body(mail: InboundMail, quoting: bool = False) -> dict[str, Any]:
+    """The submission a new mail makes: a pengaduan with no category, for triage. `quoting`: the mail answers one
+    of the hub's (it went to a case's address), so what it quotes (the hub's mail, its receipt) is cut off."""
     reporter: dict[str, str] = {}
     if mail.from_address and is_email_address(mail.from_address):
         reporter["email"] = mail.from_address
@@ -65,7 +72,7 @@ def complaint_body(mail: InboundMail) -> dict[str, Any]:
         reporter["name"] = within(mail.from_name, 200)
     body: dict[str, Any] = {
         "title": within(mail.subject, TITLE_LIMIT) or NO_TITLE,
-        "content": within(mail.text, CONTENT_LIMIT) or NO_TEXT,
+        "content": within(strip_quotes(mail.text) if quoting else mail.text, CONTENT_LIMIT) or NO_TEXT,
         "classification": "pengaduan",
         "channel": "email",
     }
@@ -86,6 +93,7 @@ class EmailDoor:
     def __init__(self, settings: EmailDoorSettings, api: HubApi):
         self.api = api
         self.reply_secret = settings.reply_secret.get_secret_value() if settings.reply_secret else None
+        self.key_secret = settings.idempotency_secret()
         self.own_addresses = settings.own_addresses()
         self.own_domains = settings.own_domains()
 
@@ -105,7 +113,7 @@ class EmailDoor:
 
     async def _receive(self, raw: bytes, envelope_sender: str | None, envelope_recipients: Sequence[str]) -> Outcome:
         mail = parse(raw)
-        key = idempotency_key(mail)
+        key = idempotency_key(mail, self.key_secret)
         reason = ignore_reason(mail, envelope_sender, self.own_addresses, self.own_domains)
         if reason is not None:
             IGNORED.labels(reason).inc()
@@ -116,7 +124,9 @@ class EmailDoor:
             replied = await self._reply(mail, tracking_id, key)
             if replied is not None:
                 return replied
-        return await self._complaint(mail, key)
+        # Mail to a case's address answers the hub's mail (whatever became of its token): cut what it quotes.
+        quoting = any(has_case_tag(a) for a in [*envelope_recipients, *mail.recipients])
+        return await self._complaint(mail, key, quoting)
 
     def _case_addressed(self, mail: InboundMail, envelope_recipients: Sequence[str], key: str) -> str | None:
         """The case whose reply address the mail went to; None when none (a bad token is logged)."""
@@ -144,8 +154,8 @@ class EmailDoor:
         log.info("email_reply_added", mail=key, message_id=added.get("message_id"), files_left=len(mail.attachments))
         return Outcome("reply", "added to the case", tracking_id)
 
-    async def _complaint(self, mail: InboundMail, key: str) -> Outcome:
-        submitted = await self.api.submit(complaint_body(mail), key)
+    async def _complaint(self, mail: InboundMail, key: str, quoting: bool) -> Outcome:
+        submitted = await self.api.submit(complaint_body(mail, quoting), key)
         if isinstance(submitted, Refused):
             if submitted.code == "idempotency_key_mismatch":
                 # Another mail under a Message-ID already taken: the first one stands.

@@ -1,6 +1,7 @@
-"""The door as a mailbox poller (aioimaplib), for a hub whose mail lands in a mailbox at a provider: unseen mail is
-fetched without marking it, and marked \\Seen (or moved) only once the API has taken it. Mail the API cannot take
-now stays unseen for the next round."""
+"""The door as a mailbox poller (aioimaplib), for a hub whose mail lands in a mailbox at a provider: mail without the
+door's keyword `$SimpulDone` is fetched without marking it, and given the keyword and \\Seen (or moved) only once the
+API has taken it; a person reading the mailbox hides nothing from the door. Mail the API cannot take now stays as it
+was for the next round. A server that takes no keywords of its own falls back to \\Seen alone (and UNSEEN)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,21 @@ POLLS = Counter("simpul_email_imap_polls_total", "IMAP polling rounds, by outcom
 LAST_POLL = Gauge("simpul_email_imap_last_success_timestamp_seconds", "When an IMAP round last completed")
 
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+_PERMANENT_FLAGS = re.compile(r"\[PERMANENTFLAGS \(([^)]*)\)\]", re.IGNORECASE)
+
+DONE = "$SimpulDone"
+"""The keyword of mail the door has dealt with (taken, ignored, or left \\Flagged for a person)."""
+
+
+def takes_keywords(select_lines: list[bytes | bytearray | str]) -> bool:
+    """Whether the SELECT answer's PERMANENTFLAGS lets the door keep its keyword (`\\*`: any new keyword)."""
+    for line in select_lines:
+        text = line.decode(errors="replace") if isinstance(line, bytes | bytearray) else line
+        found = _PERMANENT_FLAGS.search(text)
+        if found:
+            flags = found.group(1).split()
+            return "\\*" in flags or DONE in flags
+    return False
 
 
 class ImapFailure(Exception):
@@ -58,17 +74,25 @@ class ImapPoller:
                 await asyncio.wait_for(stopping.wait(), self.settings.imap_poll_seconds)
 
     async def poll_once(self) -> int:
-        """One round: every unseen message of the mailbox offered to the door; how many were dealt with."""
+        """One round: every message of the mailbox the door has not dealt with offered to it; how many it dealt with.
+        A message that fails in a way nobody expected is \\Flagged for a person, and the round goes on."""
         client = await self._connect()
         try:
             await _ok(client.login(self.username, self.password), "LOGIN")
-            await _ok(client.select(self.settings.imap_mailbox), "SELECT")
-            found = await _ok(client.uid_search("UNSEEN"), "SEARCH")
+            selected = await _ok(client.select(self.settings.imap_mailbox), "SELECT")
+            keywords = takes_keywords(selected.lines)
+            found = await _ok(client.uid_search(f"UNKEYWORD {DONE}" if keywords else "UNSEEN"), "SEARCH")
             uids = [u for line in found.lines[:1] for u in bytes(line).decode().split() if u.isdigit()]
             handled = 0
             for uid in uids:
-                if not await self._one(client, uid):
-                    break  # the API cannot take mail now: the rest waits for the next round as well
+                try:
+                    if not await self._one(client, uid, keywords):
+                        break  # the API cannot take mail now: the rest waits for the next round as well
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.error("imap_message_failed", uid=uid, error=f"{type(exc).__name__}: {exc}")
+                    await self._flag(client, uid, keywords)  # when even this fails, the round fails
                 handled += 1
             return handled
         finally:
@@ -85,13 +109,13 @@ class ImapPoller:
         await client.wait_hello_from_server()
         return client
 
-    async def _one(self, client: IMAP4, uid: str) -> bool:
+    async def _one(self, client: IMAP4, uid: str, keywords: bool) -> bool:
         """Offer one message to the door; False when the API could not take it now."""
         sized = await _ok(client.uid("fetch", uid, "(RFC822.SIZE)"), "FETCH")
         size = next((int(m.group(1)) for line in sized.lines if (m := _SIZE.search(bytes(line)))), 0)
         if size > self.settings.max_message_bytes:
             log.error("imap_message_too_large", uid=uid, size=size, limit=self.settings.max_message_bytes)
-            await self._flag(client, uid)
+            await self._flag(client, uid, keywords)
             return True
         fetched = await _ok(client.uid("fetch", uid, "(BODY.PEEK[])"), "FETCH")
         raw = next((bytes(line) for line in fetched.lines if isinstance(line, bytearray)), None)
@@ -101,26 +125,30 @@ class ImapPoller:
         if outcome.kind == "try_later":
             return False
         if outcome.kind == "refused":
-            await self._flag(client, uid)
+            await self._flag(client, uid, keywords)
         else:
-            await self._done(client, uid)
+            await self._done(client, uid, keywords)
         return True
 
-    async def _done(self, client: IMAP4, uid: str) -> None:
-        """Taken: moved to imap_done_mailbox, or marked \\Seen where it is."""
+    async def _done(self, client: IMAP4, uid: str, keywords: bool) -> None:
+        """Taken: marked \\Seen (and $SimpulDone), then moved to imap_done_mailbox when there is one."""
+        marks = f"(\\Seen {DONE})" if keywords else r"(\Seen)"
+        await _ok(client.uid("store", uid, "+FLAGS", marks), "STORE")
         target = self.settings.imap_done_mailbox
         if not target:
-            await _ok(client.uid("store", uid, "+FLAGS", r"(\Seen)"), "STORE")
-        elif client.has_capability("MOVE"):
+            return
+        if client.has_capability("MOVE"):
             await _ok(client.uid("move", uid, target), "MOVE")
         else:
             await _ok(client.uid("copy", uid, target), "COPY")
             await _ok(client.uid("store", uid, "+FLAGS", r"(\Seen \Deleted)"), "STORE")
             await _ok(client.expunge(), "EXPUNGE")
 
-    async def _flag(self, client: IMAP4, uid: str) -> None:
-        """Not taken, for good: left in the mailbox, \\Flagged for a person to look at, and \\Seen."""
-        await _ok(client.uid("store", uid, "+FLAGS", r"(\Seen \Flagged)"), "STORE")
+    async def _flag(self, client: IMAP4, uid: str, keywords: bool) -> None:
+        """Not taken, for good: left in the mailbox, \\Flagged for a person to look at (and unread), with the door's
+        keyword; \\Seen instead where the server takes no keyword."""
+        marks = f"(\\Flagged {DONE})" if keywords else r"(\Seen \Flagged)"
+        await _ok(client.uid("store", uid, "+FLAGS", marks), "STORE")
 
 
 async def _ok(command: Awaitable[Response], name: str) -> Response:

@@ -66,6 +66,16 @@ def hub_addresses() -> str:
     return ",".join(a for a in own if a)
 
 
+def intake_addresses() -> str:
+    """The addresses the door takes mail for: SIMPUL_EMAIL_ADDRESSES, else notify's reply address (whose case
+    addresses it then takes too), else `lapor@` the domain of notify's From."""
+    given = os.environ.get("SIMPUL_EMAIL_ADDRESSES") or os.environ.get("SIMPUL_NOTIFY_REPLY_ADDRESS")
+    if given:
+        return given
+    mail_from = os.environ.get("SIMPUL_NOTIFY_MAIL_FROM") or str(NotifySettings.model_fields["mail_from"].default)
+    return "lapor@" + (parseaddr(mail_from)[1].rpartition("@")[2] or "simpul.localhost")
+
+
 def _port_free(host: str, port: int) -> bool:
     with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -106,6 +116,7 @@ async def plan_email_door(
         "SIMPUL_EMAIL_SMTP_PORT": str(port),
         "SIMPUL_EMAIL_REPLY_SECRET": secrets.reply_secret,
         "SIMPUL_EMAIL_HUB_ADDRESSES": os.environ.get("SIMPUL_EMAIL_HUB_ADDRESSES") or hub_addresses(),
+        "SIMPUL_EMAIL_ADDRESSES": intake_addresses(),
     }
     process = ManagedProcess(
         name="email-door",

@@ -27,12 +27,24 @@ class EmailDoorSettings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=2525, ge=0, le=65535)
     smtp_hostname: str = Field(default="simpul.localhost", description="The name the door greets with.")
+    addresses: str = Field(
+        default="",
+        description="The hub's intake addresses, comma-separated (e.g. lapor@hub.example): SMTP/LMTP takes mail only "
+        "for them and for their case reply addresses (lapor+<tracking_id>.<token>@hub.example); any other "
+        "recipient is answered 550 5.1.1. Required with SMTP/LMTP.",
+    )
     max_message_bytes: int = Field(
         default=25 * MIB, ge=1024, description="Larger mail is refused: SMTP 552, or left in the IMAP mailbox."
     )
 
     reply_secret: SecretStr | None = Field(
         default=None, description="notify's SIMPUL_NOTIFY_REPLY_SECRET: the per-case reply addresses' tokens."
+    )
+    key_secret: SecretStr | None = Field(
+        default=None,
+        description="What the door's Idempotency-Keys are made with (an HMAC of the Message-ID): without it nobody "
+        "holding a copy of a mail can rebuild its key and replay the submission for its receipt. Unset: "
+        "reply_secret; one of the two is required.",
     )
     hub_addresses: str = Field(
         default="no-reply@simpul.localhost",
@@ -61,7 +73,19 @@ class EmailDoorSettings(BaseSettings):
             raise ValueError("imap_host needs imap_username and imap_password")
         if self.smtp_mode == "off" and not self.imap_host:
             raise ValueError("the door needs SMTP/LMTP (smtp_mode) or IMAP (imap_host), or both")
+        if self.smtp_mode != "off" and not self.intake_addresses():
+            raise ValueError("SMTP/LMTP needs addresses (SIMPUL_EMAIL_ADDRESSES), the hub's intake addresses")
+        if not self.idempotency_secret():
+            raise ValueError("the door needs key_secret (SIMPUL_EMAIL_KEY_SECRET) or reply_secret for its keys")
         return self
+
+    def idempotency_secret(self) -> str:
+        """key_secret, else reply_secret: what the door's Idempotency-Keys are keyed with."""
+        chosen = self.key_secret or self.reply_secret
+        return chosen.get_secret_value() if chosen else ""
+
+    def intake_addresses(self) -> frozenset[str]:
+        return frozenset(a.lower() for _, a in getaddresses([self.addresses]) if "@" in a)
 
     def own_addresses(self) -> frozenset[str]:
         return frozenset(a.lower() for _, a in getaddresses([self.hub_addresses]) if "@" in a)

@@ -6,6 +6,8 @@ import re
 
 from bs4 import BeautifulSoup, Comment
 
+from shared.reply_address import REPLY_ABOVE
+
 _DROPPED_TAGS = ("script", "style", "head", "title", "noscript", "template", "iframe", "object", "embed", "svg")
 _BLOCK_TAGS = (
     "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "ul", "ol", "hr",
@@ -22,6 +24,15 @@ _QUOTE_HEADER = re.compile(
     r"|_{10,}\s*\n\s*(?:From|Dari):)",
     re.IGNORECASE | re.MULTILINE,
 )
+_MARKER = re.compile(
+    "|".join(r"\s+".join(map(re.escape, part.strip(" #").split())) for part in REPLY_ABOVE.split("/")), re.IGNORECASE
+)
+_SIGNATURE = re.compile(r"^--[ \t]*$")
+# Outlook's header block of the quoted message: a From/Dari line with Sent/Dikirim and To/Kepada lines just after.
+_HEADER_FROM = re.compile(r"^[ \t*>]*(?:From|Dari)[ \t*]*:", re.IGNORECASE)
+_HEADER_SENT = re.compile(r"^[ \t*>]*(?:Sent|Dikirim|Terkirim|Date|Tanggal)[ \t*]*:", re.IGNORECASE)
+_HEADER_TO = re.compile(r"^[ \t*>]*(?:To|Kepada)[ \t*]*:", re.IGNORECASE)
+_HEADER_SPAN = 5
 
 
 def clean(text: str) -> str:
@@ -49,12 +60,28 @@ def html_to_text(html: str) -> str:
 
 
 def strip_quotes(text: str) -> str:
-    """The new part of a reply: everything from the quoted message's header line on is cut, and "> " lines go."""
+    """The new part of a reply: everything from the first of these on is cut: notify's "reply above this line"
+    marker, the quoted message's header line ("On … wrote:", Outlook's header block or separator), a `-- `
+    signature line; and "> " lines go."""
     found = _QUOTE_HEADER.search(text)
     if found:
         text = text[: found.start()]
-    kept = [line for line in text.split("\n") if not line.lstrip().startswith(">")]
+    lines = text.split("\n")
+    lines = lines[: _first_cut(lines)]
+    kept = [line for line in lines if not line.lstrip().startswith(">")]
     return clean("\n".join(kept))
+
+
+def _first_cut(lines: list[str]) -> int:
+    """The index of the first line where the reply's own text ends (len(lines) when it does not)."""
+    for n, line in enumerate(lines):
+        if _MARKER.search(line) or _SIGNATURE.match(line):
+            return n
+        if _HEADER_FROM.match(line):
+            following = lines[n + 1 : n + 1 + _HEADER_SPAN]
+            if any(_HEADER_SENT.match(f) for f in following) and any(_HEADER_TO.match(f) for f in following):
+                return n
+    return len(lines)
 
 
 def within(text: str, limit: int, marker: str = " …") -> str:

@@ -128,6 +128,46 @@ async def test_another_number_or_an_unknown_case_is_rejected_alike_and_files_not
     assert await gateway.intake.count(Complaint.__table__) == 1, "a mistyped tracking id is no new complaint"
 
 
+async def test_a_reply_to_a_case_whose_reporter_is_hidden_is_rejected_as_not_found(gateway: Gateway) -> None:
+    hidden = [
+        (await gateway.intake.submit(**flag, reporter={"phone": NUMBER}))["tracking_id"]
+        for flag in ({"is_anonymous": True}, {"is_confidential": True}, {"classification": "wbs"})
+    ]
+    for tid in hidden:
+        answer = (await gateway.sms(f"{tid} saya pelapornya", sender=NUMBER)).json()
+        assert answer == {
+            "kind": "rejected",
+            "tracking_id": None,
+            "status": None,
+            "reason": "not_found",
+            "reply": f"Simpul: nomor laporan {tid} tidak ditemukan untuk nomor Anda; pesan tidak diteruskan."
+            " / No such report for your number; not delivered.",
+        }
+    assert await messages(gateway.intake) == []
+
+
+async def test_replies_from_numbers_not_on_file_lock_the_case_out_of_sms_for_a_window(
+    database: TestDatabase, natsd: Any, tmp_path: Path
+) -> None:
+    async with sms_door(database, natsd, tmp_path, sender_failures_per_case=2, receipt_failure_window_s=60) as gateway:
+        tid = (await filed(gateway, "Sampah menumpuk")).tracking_id
+        cases = (tid, "SPL-ZZZZZZZZZZ")
+        for case in cases:
+            for sender in (OTHER, "+6285700003333"):
+                assert (await gateway.sms(f"{case} bukan saya", sender=sender)).json()["reason"] == "not_found"
+        # Two misses locked each case, a real one as an unknown one, even for the number on file.
+        for case in cases:
+            locked = await gateway.sms(f"{case} ini pelapornya")
+            assert locked.status_code == 429 and code(locked) == "rate_limited", locked.text
+            assert locked.headers["Retry-After"] == "60"
+        assert await messages(gateway.intake) == []
+        async with gateway.intake.runtime.db.session() as session:
+            counted = sum(c.count for c in (await session.scalars(select(SmsCount))).all() if c.kind == "message")
+        assert counted == 4, "a locked-out SMS is not counted: the gateway may offer it again"
+        gateway.clock.advance(timedelta(seconds=60))
+        assert (await gateway.sms(f"{tid} ini pelapornya")).json()["kind"] == "message"
+
+
 async def test_a_closed_case_takes_no_sms(gateway: Gateway) -> None:
     tid = (await filed(gateway, "Sampah menumpuk")).tracking_id
     await publish_and_wait(gateway.intake, status_changed(tid, 1, Status.rejected, Status.submitted))

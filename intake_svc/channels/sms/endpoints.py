@@ -14,6 +14,7 @@ from intake_svc.channels.sms import service
 from intake_svc.channels.sms.schemas import InboundSms, SmsOutcome
 from intake_svc.context import ContextDep
 from intake_svc.models import IDEMPOTENCY
+from shared.auth import Principal
 from shared.auth.dependencies import bearer, current_principal
 from shared.domain import Role
 from shared.errors import ApiError, error_responses
@@ -32,7 +33,7 @@ async def gateway_call(
     request: Request,
     ctx: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> None:
+) -> Principal:
     """The call is the SMS gateway's: the door is configured, the key is a channel key, the body is signed."""
     secret = ctx.settings.sms_signing_secret
     if secret is None:
@@ -55,6 +56,10 @@ async def gateway_call(
     except SignatureRefused as exc:
         log.warning("sms_signature_refused", stale=exc.stale, key_id=principal.key_id)
         raise ApiError(401, "stale_signature" if exc.stale else "invalid_signature", str(exc)) from None
+    return principal
+
+
+GatewayDep = Annotated[Principal, Depends(gateway_call)]
 
 
 @router.post(
@@ -62,10 +67,9 @@ async def gateway_call(
     response_model=SmsOutcome,
     status_code=200,
     responses=error_responses(401, 403, 413, 422, 429, 503),
-    dependencies=[Depends(gateway_call)],
 )
 async def inbound_sms(
-    body: InboundSms, request: Request, response: Response, session: SessionDep, ctx: ContextDep
+    body: InboundSms, gateway: GatewayDep, request: Request, response: Response, session: SessionDep, ctx: ContextDep
 ) -> SmsOutcome:
     """An SMS the gateway received: a new complaint, or a reply to the case its first word names (a tracking id)."""
     number = service.number_hash(ctx.settings, body.sender)
@@ -73,7 +77,8 @@ async def inbound_sms(
     idempotency = idempotency_for(
         request, response, IDEMPOTENCY, owner="sms:" + number, key=body.message_id, content=(body.sender, body.text)
     )
+    receive = partial(service.receive, session, ctx, body, number, gateway.key_id)
     try:
-        return await idempotency.commit_once(session, SmsOutcome, partial(service.receive, session, ctx, body, number))
+        return await idempotency.commit_once(session, SmsOutcome, receive)
     except IntegrityError as exc:  # only a tracking id drawn twice (50 random bits): the gateway retries
         raise ApiError(503, "service_unavailable", "the SMS could not be stored; retry shortly") from exc

@@ -283,9 +283,38 @@ async def test_a_body_that_is_no_json_is_422(gateway: Gateway) -> None:
     assert r.status_code == 422 and code(r) == "validation_error", r.text
 
 
+async def test_a_body_is_only_read_once_the_call_is_the_gateways(gateway: Gateway) -> None:
+    """Key and signature come first: nobody else learns from a 422 how the body is read."""
+    broken, wrong = b'{"from": ', {"text": "x", "message_id": "a", "extra": 1}
+    r = await gateway.intake.client.post(INBOUND, content=broken, headers={"Content-Type": "application/json"})
+    assert r.status_code == 401 and code(r) == "unauthenticated", r.text
+    agency_key = await issue_key(gateway.intake, Role.agency, "DINAS-PU")
+    assert code(await gateway.post(raw=broken, key=agency_key)) == "forbidden"
+    for unsigned in (gateway.post(raw=broken, secret="another-secret"), gateway.post(wrong, secret="another-secret")):
+        r = await unsigned
+        assert r.status_code == 401 and code(r) == "invalid_signature", r.text
+    # Signed, the same bodies are read, and refused as a FastAPI body would be, field by field.
+    r = await gateway.post(raw=broken)
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["loc"] == ["body"], r.text
+    r = await gateway.post(wrong)
+    assert r.status_code == 422, r.text
+    assert {tuple(d["loc"]) for d in r.json()["error"]["details"]} == {("body", "from"), ("body", "extra")}
+
+
+def test_the_document_shows_the_body_the_door_reads(intake: Intake) -> None:
+    operation = intake.app.openapi()["paths"][INBOUND]["post"]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert operation["requestBody"]["required"] is True
+    assert schema["required"] == ["from", "text", "message_id"] and schema["additionalProperties"] is False
+    assert set(schema["properties"]) == {"from", "text", "message_id", "received_at"}
+
+
 async def test_without_its_secret_the_door_is_closed(intake: Intake) -> None:
     key = await issue_key(intake, Role.channel)
     body = {"from": NUMBER, "text": "Halo", "message_id": "a"}
     r = await intake.client.post(INBOUND, json=body, headers={"Authorization": f"Bearer {key}"})
     assert r.status_code == 503 and code(r) == "channel_not_configured"
     assert SECRET not in r.text
+    for raw in (b"{not json", b""):
+        r = await intake.client.post(INBOUND, content=raw, headers={"Content-Type": "application/json"})
+        assert r.status_code == 503 and code(r) == "channel_not_configured", "configuration before the body"

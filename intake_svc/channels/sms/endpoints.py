@@ -7,7 +7,9 @@ from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from intake_svc.channels.sms import service
@@ -20,6 +22,7 @@ from shared.domain import Role
 from shared.errors import ApiError, error_responses
 from shared.http.app import SessionDep
 from shared.http.idempotency import idempotency_for
+from shared.http.openapi import REF_PREFIX
 from shared.logging import get_logger
 from shared.signing import SIGNATURE_HEADER, SignatureRefused, verify
 
@@ -34,7 +37,8 @@ async def gateway_call(
     ctx: ContextDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    """The call is the SMS gateway's: the door is configured, the key is a channel key, the body is signed."""
+    """The call is the SMS gateway's: the door is configured, the key is a channel key, the body is signed. Checked
+    on the raw body before anything parses it, so that no one without the key and secret learns how it is read."""
     secret = ctx.settings.sms_signing_secret
     if secret is None:
         raise ApiError(
@@ -49,7 +53,7 @@ async def gateway_call(
         verify(
             secret.get_secret_value(),
             request.headers.get(SIGNATURE_HEADER),
-            await request.body(),
+            await request.body(),  # the body limit holds while it is read: 413 past it
             now=ctx.clock.now().timestamp(),
             tolerance_s=ctx.settings.sms_signature_tolerance_s,
         )
@@ -62,16 +66,40 @@ async def gateway_call(
 GatewayDep = Annotated[Principal, Depends(gateway_call)]
 
 
+def parsed(raw: bytes) -> InboundSms:
+    """The signed body as an InboundSms; 422 `validation_error`, as for any body, when it is not one."""
+    try:
+        return InboundSms.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
+
+
+# The body is read raw (its signature is checked first), so its schema is declared here rather than by a parameter.
+_INBOUND_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": InboundSms.model_json_schema(by_alias=True, ref_template=REF_PREFIX + "{model}")
+            }
+        },
+    }
+}
+
+
 @router.post(
     "/inbound",
     response_model=SmsOutcome,
     status_code=200,
     responses=error_responses(401, 403, 413, 422, 429, 503),
+    openapi_extra=_INBOUND_BODY,
 )
 async def inbound_sms(
-    body: InboundSms, gateway: GatewayDep, request: Request, response: Response, session: SessionDep, ctx: ContextDep
+    gateway: GatewayDep, request: Request, response: Response, session: SessionDep, ctx: ContextDep
 ) -> SmsOutcome:
     """An SMS the gateway received: a new complaint, or a reply to the case its first word names (a tracking id)."""
+    body = parsed(await request.body())
     number = service.number_hash(ctx.settings, body.sender)
     # The gateway's message id, per number: a redelivered SMS gets its first answer and files nothing twice.
     idempotency = idempotency_for(

@@ -185,6 +185,10 @@ async def test_a_redelivered_sms_files_nothing_twice(gateway: Gateway) -> None:
     assert other.json()["tracking_id"] != first.json()["tracking_id"], "message ids are per number"
     changed = await gateway.sms("Air PDAM mati total", message_id="gw-77")
     assert changed.status_code == 422 and code(changed) == "idempotency_key_mismatch"
+    later = {"from": NUMBER, "text": "Air PDAM mati", "message_id": "gw-77", "received_at": "2026-12-07T08:15:00+07:00"}
+    assert (await gateway.post(later)).json() == first.json(), "received_at is not compared"
+    rejected = [await gateway.sms("SPL-ZZZZZZZZZZ halo", message_id="gw-79") for _ in range(2)]
+    assert rejected[1].json() == rejected[0].json() and rejected[1].headers["idempotent-replayed"] == "true"
     assert await gateway.intake.count(Complaint.__table__) == 2
 
     tid = first.json()["tracking_id"]

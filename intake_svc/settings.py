@@ -132,6 +132,12 @@ class IntakeSettings(
         " limit.",
     )
 
+    @field_validator("sms_signing_secret", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        """An empty secret (a deployment's empty variable) leaves the door closed, never open to an empty key."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("sms_keywords")
     @classmethod
     def _keywords(cls, value: str) -> str:

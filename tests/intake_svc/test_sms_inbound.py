@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from intake_svc.models import Complaint, Contact, ReporterMessage, SmsCount
 from intake_svc.privacy import intake_sealers
+from intake_svc.settings import IntakeSettings
 from shared.bus import PRIVATE_STREAM
 from shared.domain import Role, Status
 from shared.events.contracts import ContactDetails
@@ -322,3 +323,9 @@ async def test_without_its_secret_the_door_is_closed(intake: Intake) -> None:
     for raw in (b"{not json", b""):
         r = await intake.client.post(INBOUND, content=raw, headers={"Content-Type": "application/json"})
         assert r.status_code == 503 and code(r) == "channel_not_configured", "configuration before the body"
+
+
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_an_empty_secret_leaves_the_door_closed(empty: str) -> None:
+    """A deployment passes its variable through empty when the secret is not set (deploy/compose)."""
+    assert IntakeSettings(sms_signing_secret=empty).sms_signing_secret is None

@@ -22,11 +22,11 @@ from shared.auth.replica import key_replica_handlers
 from shared.bus.consumer import Subscription
 from shared.bus.handlers import Handlers
 from shared.clock import Clock, load_clock
+from shared.db.expiry import purge_expired_worker
 from shared.events.topology import AGENCY_DIRECTORY, AGENCY_INBOX, Service
 from shared.files.sweep import orphan_sweep_worker
 from shared.files.uploads import Uploads
 from shared.http.app import build_app
-from shared.http.idempotency import purge_idempotency_worker
 from shared.http.ratelimit import TokenBucket
 from shared.identity import name_seal
 from shared.runtime import Runtime
@@ -81,7 +81,11 @@ def create_app(settings: AgencySettings | None = None, *, clock: Clock | None = 
             Subscription(AGENCY_INBOX, Handlers.joined(inbox_handlers, clock_handlers, attachment_handlers)),
             Subscription(AGENCY_DIRECTORY, directory),
         ],
-        workers=[Pusher(settings, names.at_rest).run, purge_idempotency_worker(IDEMPOTENCY), sweep_orphan_files],
+        workers=[
+            Pusher(settings, names.at_rest).run,
+            purge_expired_worker(IDEMPOTENCY, what="idempotency_keys"),
+            sweep_orphan_files,
+        ],
         clock=clock,
     )
     return build_app(

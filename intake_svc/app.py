@@ -23,11 +23,11 @@ from shared.bus.consumer import Subscription
 from shared.bus.handlers import Handlers
 from shared.clock import Clock
 from shared.db.batch_writer import BatchWriter
+from shared.db.expiry import purge_expired_worker
 from shared.events.topology import INTAKE_KEYS, INTAKE_REFERENCE, INTAKE_REPORTER_VIEW, Service
 from shared.files.sweep import orphan_sweep_worker
 from shared.files.uploads import Uploads
 from shared.http.app import build_app
-from shared.http.idempotency import purge_idempotency_worker
 from shared.logging import get_logger
 from shared.runtime import Runtime
 
@@ -52,9 +52,9 @@ async def submission_writer(runtime: Runtime[IntakeContext]) -> None:
 
 
 IDEMPOTENCY_KEYS = Base.metadata.tables[IdempotencyKey.__tablename__]
-purge_idempotency_keys = purge_idempotency_worker(IDEMPOTENCY_KEYS)
-purge_idempotent_requests = purge_idempotency_worker(IDEMPOTENCY)
-purge_sms_counts = purge_idempotency_worker(Base.metadata.tables[SmsCount.__tablename__], what="sms_counts")
+purge_idempotency_keys = purge_expired_worker(IDEMPOTENCY_KEYS, what="submission_idempotency_keys")
+purge_idempotent_requests = purge_expired_worker(IDEMPOTENCY, what="idempotency_keys")
+purge_sms_counts = purge_expired_worker(Base.metadata.tables[SmsCount.__tablename__], what="sms_counts")
 sweep_orphan_files = orphan_sweep_worker(ATTACHMENTS)
 
 

@@ -80,7 +80,21 @@ class IntakeSettings(
         default=10, ge=0, description="Failed receipt checks a client may make per window, then 429; 0 switches off."
     )
     receipt_failure_window_s: int = Field(
-        default=900, ge=1, description="The window for failed receipt checks, and how long a lockout lasts."
+        default=900,
+        ge=1,
+        description="The window for failed receipt and sender checks, and how long a lockout lasts.",
+    )
+    sender_failures_per_channel_key: int = Field(
+        default=50,
+        ge=0,
+        description="Failed sender checks (a channel key's message, an SMS reply) a channel key may make per window,"
+        " then 429; 0 switches off.",
+    )
+    sender_failures_per_case: int = Field(
+        default=5,
+        ge=0,
+        description="Failed sender checks against one tracking id per window, from all channel keys, then 429 for"
+        " that case's sender path (the receipt still opens it); 0 switches off.",
     )
 
     # Reporter messages, counted in the database so that they hold across replicas.
@@ -117,6 +131,12 @@ class IntakeSettings(
         description="Replies to cases a phone number may send by SMS a day (WIB), refused ones too, then 429; 0: no"
         " limit.",
     )
+
+    @field_validator("sms_signing_secret", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        """An empty secret (a deployment's empty variable) leaves the door closed, never open to an empty key."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("sms_keywords")
     @classmethod

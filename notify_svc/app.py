@@ -24,9 +24,9 @@ from shared.bus.handlers import Handlers
 from shared.calendar import WorkingCalendar
 from shared.clock import Clock, load_clock
 from shared.crypto import Sealer
+from shared.db.expiry import purge_expired_worker
 from shared.events.topology import NOTIFY_CONTACTS, NOTIFY_KEYS, NOTIFY_MESSAGES
 from shared.http.app import build_app
-from shared.http.idempotency import purge_idempotency_worker
 from shared.runtime import Runtime
 
 DESCRIPTION = """\
@@ -75,7 +75,7 @@ def create_app(
             Subscription(NOTIFY_MESSAGES, messages),
             Subscription(NOTIFY_KEYS, key_replica_handlers(KIT.api_keys)),
         ],
-        workers=[context.sender.run, context.digests.run, purge_idempotency_worker(IDEMPOTENCY)],
+        workers=[context.sender.run, context.digests.run, purge_expired_worker(IDEMPOTENCY, what="idempotency_keys")],
         clock=clock,
     )
     return build_app(

@@ -32,10 +32,10 @@ from shared.bus.consumer import Subscription
 from shared.bus.handlers import Handlers
 from shared.calendar import WorkingCalendar
 from shared.clock import Clock, load_clock
+from shared.db.expiry import purge_expired_worker
 from shared.events.topology import ROUTING_CASES, Service
 from shared.files.uploads import reader_stores
 from shared.http.app import build_app
-from shared.http.idempotency import purge_idempotency_worker
 from shared.identity import name_seal
 from shared.outbox import Outbox
 from shared.runtime import Runtime
@@ -85,7 +85,7 @@ def create_app(settings: RoutingSettings | None = None, *, clock: Clock | None =
             files=reader_stores(runtime.bus, Service.routing, settings),
         ),
         subscriptions=[Subscription(ROUTING_CASES, Handlers.joined(case_handlers, attachment_handlers))],
-        workers=[sla_worker, preload_calendar, purge_idempotency_worker(IDEMPOTENCY)],
+        workers=[sla_worker, preload_calendar, purge_expired_worker(IDEMPOTENCY, what="idempotency_keys")],
         startup=[seed_default_categories],
         clock=clock,
     )

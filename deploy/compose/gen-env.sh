@@ -54,6 +54,8 @@ SIMPUL_ROUTING_FILES_KEYS=$files_keys
 SIMPUL_AGENCY_FILES_KEYS=$files_keys
 
 SIMPUL_WEB_SECRET=$(password)
+SIMPUL_INTAKE_SMS_SIGNING_SECRET=$(password)
+SIMPUL_INTAKE_SMS_KEYWORDS=
 SIMPUL_NOTIFY_REPLY_SECRET=$reply_secret
 SIMPUL_EMAIL_REPLY_SECRET=$reply_secret
 # The email door (the compose profile \`email\`) needs a channel key, issued once the stack runs (.env.example).

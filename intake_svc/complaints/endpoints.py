@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from sqlalchemy.exc import IntegrityError
 
 from intake_svc.complaints import service
-from intake_svc.complaints.limits import Caller, ReceiptGate
+from intake_svc.complaints.limits import Caller, ReceiptGate, SenderGate
 from intake_svc.complaints.schemas import (
     CaseView,
     MessageCreated,
@@ -228,7 +228,8 @@ async def post_message(
                 "kunci kanal harus menyebut pengirim; a channel key must name the sender",
                 "sender_required",
             )
-        act = partial(service.add_sender_message, session, ctx, tracking_id, body.sender, body)
+        sender_gate = SenderGate(ctx.limits, principal.key_id)
+        act = partial(service.add_sender_message, session, ctx, tracking_id, body.sender, sender_gate, body)
     return await idempotency.commit_once(session, MessageCreated, act)
 
 

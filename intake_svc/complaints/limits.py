@@ -1,17 +1,22 @@
-"""The public endpoints' limits: a rate limit per client, and a lockout per client for guessing receipts."""
+"""The public endpoints' limits: a rate limit per client, a lockout per client for guessing receipts, and lockouts per
+channel key and per case for guessing a case's reporter."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from starlette.requests import HTTPConnection
 
 from intake_svc.settings import IntakeSettings
 from shared.clock import Clock
+from shared.errors import ApiError
 from shared.http.client_address import IPNetwork, client_key, is_within, request_client
 from shared.http.ratelimit import FailureLockout, TokenBucket, too_many_requests
 
 TOO_MANY_FAILED_RECEIPTS = "too many failed receipt checks; retry later"
+TOO_MANY_FAILED_SENDERS = "too many failed sender checks; retry later"
+_CASE_KEY_LENGTH = 40
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,12 @@ class PublicLimits:
         window = float(settings.receipt_failure_window_s)
         self.receipt_clients = FailureLockout(
             clock, max_failures=settings.receipt_failures_per_client, window_s=window, max_keys=max_keys
+        )
+        self.sender_keys = FailureLockout(
+            clock, max_failures=settings.sender_failures_per_channel_key, window_s=window, max_keys=max_keys
+        )
+        self.sender_cases = FailureLockout(
+            clock, max_failures=settings.sender_failures_per_case, window_s=window, max_keys=max_keys
         )
 
     def caller(self, connection: HTTPConnection) -> Caller:
@@ -77,3 +88,35 @@ class ReceiptGate:
         """Counts a wrong or missing receipt, whether or not the case exists (so a 429 cannot tell)."""
         if not self.caller.exempt:
             self.limits.receipt_clients.fail(self.caller.key)
+
+
+@dataclass(frozen=True)
+class SenderGate:
+    """Guards a channel key's sender check (is this email or phone the case's reporter?): 429 while the key or the case
+    is locked out, even for the right sender.
+
+    Unlike a receipt, a sender is guessable (a phone number, an email address), so the case is counted too: a key, or
+    SMS from many numbers, cannot test a list of candidates against one case. The price is that failures against a
+    case can hold its reporter's sender path for a window; their receipt still opens the case.
+    """
+
+    limits: PublicLimits
+    key_id: str
+
+    @staticmethod
+    def case_key(tracking_id: str) -> str:
+        return tracking_id[:_CASE_KEY_LENGTH]  # no case's id is longer: a longer one only costs memory
+
+    def admit(self, tracking_id: str) -> None:
+        waits = (
+            self.limits.sender_keys.locked(self.key_id),
+            self.limits.sender_cases.locked(self.case_key(tracking_id)),
+        )
+        wait = max((w for w in waits if w is not None), default=None)
+        if wait is not None:
+            raise ApiError(429, "rate_limited", TOO_MANY_FAILED_SENDERS, retry_after=max(1, math.ceil(wait)))
+
+    def failed(self, tracking_id: str) -> None:
+        """Counts a sender that did not open the case, whatever the reason (so a 429 cannot tell cases apart)."""
+        self.limits.sender_keys.fail(self.key_id)
+        self.limits.sender_cases.fail(self.case_key(tracking_id))

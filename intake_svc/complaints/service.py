@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake_svc.attachments.visibility import visible as visible_attachments
 from intake_svc.complaints import repository
-from intake_svc.complaints.limits import ReceiptGate
+from intake_svc.complaints.limits import ReceiptGate, SenderGate
 from intake_svc.complaints.schemas import (
     CaseView,
     FollowUpView,
@@ -348,15 +348,30 @@ async def _check_message_limits(
         )
 
 
-async def authorize_sender(session: AsyncSession, sealer: Sealer, tracking_id: str, sender: SenderIn) -> Complaint:
+async def authorize_sender(
+    session: AsyncSession, sealer: Sealer, tracking_id: str, sender: SenderIn, gate: SenderGate
+) -> Complaint:
     """The case, if `sender` is its reporter's email address or phone number on file (for a channel client). Unknown
-    case, a case without that contact, or another sender: the same 404, so that a case's existence does not leak."""
+    case, a case without that contact, another sender, or a case that takes no sender (anonymous, confidential or
+    WBS: its reporter replies with the receipt): the same 404 and a strike, so that a case's existence, kind and
+    reporter do not leak. Past the limits, 429 until the lockout ends, even for the right sender."""
+    gate.admit(tracking_id)
     complaint = await repository.get_complaint(session, tracking_id) if len(tracking_id) <= 40 else None
-    contact = await repository.contact(session, complaint.tracking_id) if complaint is not None else None
+    if complaint is None or not _takes_sender(complaint):
+        contact = None
+    else:
+        contact = await repository.contact(session, complaint.tracking_id)
     if complaint is None or contact is None or not _is_sender(contact, sender, sealer):
+        gate.failed(tracking_id)
         raise _not_found()
     bind_tracking_id(complaint.tracking_id)
     return complaint
+
+
+def _takes_sender(complaint: Complaint) -> bool:
+    """A sender names the reporter: only a case whose reporter is not hidden may be written to that way."""
+    hidden = complaint.is_anonymous or complaint.is_confidential
+    return not hidden and complaint.classification != Classification.wbs.value
 
 
 def _is_sender(contact: Contact, sender: SenderIn, sealer: Sealer) -> bool:
@@ -378,10 +393,10 @@ async def add_message(
 
 
 async def add_sender_message(
-    session: AsyncSession, ctx: IntakeContext, tracking_id: str, sender: SenderIn, body: MessageIn
+    session: AsyncSession, ctx: IntakeContext, tracking_id: str, sender: SenderIn, gate: SenderGate, body: MessageIn
 ) -> MessageCreated:
     """A channel client's message for the case's reporter (`sender`, who must be the contact on file)."""
-    complaint = await authorize_sender(session, ctx.sealers.at_rest, tracking_id, sender)
+    complaint = await authorize_sender(session, ctx.sealers.at_rest, tracking_id, sender, gate)
     return await _add_message(session, ctx, complaint, body)
 
 

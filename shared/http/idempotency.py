@@ -15,18 +15,18 @@ A concurrent duplicate waits: its insert of the same key blocks (PostgreSQL's un
 until the first commits, and then it replays the first answer. A refusal (an `ApiError`) rolls back the claim with
 the rest, so a retry after a refusal is judged again. Keys are scoped to the principal's key id (or what the
 endpoint's `scope` names) and the route, and
-kept for the service's `idempotency_ttl_hours`; `purge_idempotency_worker` deletes the expired ones.
+kept for the service's `idempotency_ttl_hours`; `shared.db.expiry.purge_expired_worker` deletes the expired ones.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import lru_cache
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request, Response
 from pydantic import BaseModel
@@ -36,15 +36,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import Principal
 from shared.auth.dependencies import current_principal
-from shared.background import Backoff, poll_until_stopped
 from shared.clock import Clock
 from shared.crypto import Sealer
-from shared.db.engine import Database
-from shared.db.results import rows_affected
 from shared.errors import ApiError
 from shared.http.app import runtime_of
 from shared.logging import get_logger
-from shared.runtime import Runtime
 from shared.settings import EncryptionSettings, IdempotencySettings
 
 log = get_logger(__name__)
@@ -53,7 +49,6 @@ M = TypeVar("M", bound=BaseModel)
 
 MAX_KEY_LENGTH = 255
 REPLAYED_HEADER = "Idempotent-Replayed"
-PURGE_INTERVAL_S = 600.0
 _CLAIM_ATTEMPTS = 3
 
 IdempotencyKeyHeader = Annotated[
@@ -119,9 +114,9 @@ class Idempotency:
         sealer: Sealer,
         clock: Clock,
         ttl: timedelta,
-        request_line: tuple[str, ...] = (),
     ):
-        self.request_line = request_line
+        self.request_line: tuple[str, ...] = ()
+        """What a streamed request's key is bound to with its content's digests (set by the dependency)."""
         self.table = table
         self.key_hash = key_hash
         self.request_hash = request_hash
@@ -277,34 +272,3 @@ def idempotency_for(
         clock=runtime.clock,
         ttl=timedelta(hours=settings.idempotency_ttl_hours),
     )
-
-
-async def purge_expired(db: Database, table: Table, now: datetime) -> int:
-    """Deletes the keys (and the sealed answers they replay) whose time has passed."""
-    async with db.engine.begin() as conn:
-        result = await conn.execute(delete(table).where(table.c.expires_at <= now))
-    return rows_affected(result)
-
-
-def purge_idempotency_worker(
-    table: Table, *, what: str = "idempotency_keys"
-) -> Callable[[Runtime[Any]], Coroutine[Any, Any, None]]:
-    """A worker that purges the expired keys now and then, for the service's lifetime; or the expired rows of any
-    table with an indexed `expires_at` (`what` names them in the log)."""
-
-    async def purge_idempotency_keys(runtime: Runtime[Any]) -> None:
-        async def once() -> bool:
-            purged = await purge_expired(runtime.db, table, runtime.clock.now())
-            if purged:
-                log.info(f"{what}_purged", count=purged)
-            return False
-
-        await poll_until_stopped(
-            once,
-            stopping=runtime.stopping,
-            interval=PURGE_INTERVAL_S,
-            name=f"{what}_purge",
-            backoff=Backoff(PURGE_INTERVAL_S, PURGE_INTERVAL_S),
-        )
-
-    return purge_idempotency_keys

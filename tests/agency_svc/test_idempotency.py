@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from agency_svc.models import IDEMPOTENCY, KIT, WebhookDelivery
-from shared.http.idempotency import REPLAYED_HEADER, purge_expired
+from shared.db.expiry import purge_expired
+from shared.http.idempotency import REPLAYED_HEADER
 from tests.agency_svc.conftest import Agency, new_tid
 
 BASE = "/api/v1/agency/complaints"

@@ -89,6 +89,8 @@ def test_gen_env_makes_every_required_secret_and_keeps_only_the_admin_keys_hash(
     reply = values["SIMPUL_NOTIFY_REPLY_SECRET"]
     assert re.fullmatch(r"[0-9a-f]{64}", reply) and values["SIMPUL_EMAIL_REPLY_SECRET"] == reply, "one reply secret"
     assert values["SIMPUL_EMAIL_API_KEY"] == "", "issued once the stack runs, never made here"
+    assert re.fullmatch(r"[0-9a-f]{64}", values["SIMPUL_INTAKE_SMS_SIGNING_SECRET"]), "the SMS door is open"
+    assert values["SIMPUL_INTAKE_SMS_KEYWORDS"] == ""
 
 
 def test_the_example_lists_every_setting_the_stack_reads(compose: dict[str, Any]) -> None:
@@ -155,6 +157,15 @@ def test_the_email_door_is_a_profile_with_its_key_and_the_reply_secret_notify_ha
     assert door["ports"] == ["127.0.0.1:${SIMPUL_EMAIL_SMTP_PORT:-2525}:2525"]
     assert door["healthcheck"]["test"] == ["CMD", "simpul-entrypoint", "probe", "8025", "/healthz"]
     assert "deploy" not in door, "one replica: it holds the host's SMTP port"
+
+
+def test_intake_gets_the_sms_doors_secret_and_keywords(compose: dict[str, Any]) -> None:
+    """nginx routes /api/v1/channels to intake: with its secret the door answers, rather than 503 for ever."""
+    env = compose["services"]["intake"]["environment"]
+    assert env["SIMPUL_INTAKE_SMS_SIGNING_SECRET"] == "${SIMPUL_INTAKE_SMS_SIGNING_SECRET:-}"
+    assert env["SIMPUL_INTAKE_SMS_KEYWORDS"] == "${SIMPUL_INTAKE_SMS_KEYWORDS:-}"
+    held = [name for name, service in compose["services"].items() if "SMS_SIGNING" in str(service.get("environment"))]
+    assert held == ["intake"], "the secret is intake's alone"
 
 
 def test_every_nats_node_has_every_variable_its_config_reads(compose: dict[str, Any]) -> None:

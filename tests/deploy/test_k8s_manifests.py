@@ -216,6 +216,13 @@ def test_the_jobs_and_secrets_of_the_example(example: dict) -> None:
                 assert ":PASSWORD@" in value or not value.startswith("postgresql"), (name, key)
 
 
+def test_intake_reads_the_sms_doors_secret_and_keywords(example: dict) -> None:
+    assert example[("Secret", "simpul-intake")]["stringData"]["SIMPUL_INTAKE_SMS_SIGNING_SECRET"] == "PASSWORD"
+    assert example[("ConfigMap", "simpul-config")]["data"]["SIMPUL_INTAKE_SMS_KEYWORDS"] == ""
+    others = [name for (kind, name), doc in example.items() if kind == "Secret" and name != "simpul-intake"]
+    assert not any("SMS_SIGNING" in str(example[("Secret", name)]["stringData"]) for name in others)
+
+
 def test_each_services_secret_holds_exactly_the_shared_rings_it_uses(example: dict) -> None:
     for channel in ("identity", "contact", "files"):
         holders = [s for s in SERVICES if channel in s.channels]

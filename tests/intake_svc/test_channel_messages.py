@@ -3,6 +3,8 @@ the reporter's messages and uploads take an Idempotency-Key, on both paths."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -10,9 +12,15 @@ import pytest
 
 from intake_svc.models import ATTACHMENTS, ReporterMessage
 from shared.domain import Role
-from tests.intake_svc.conftest import Intake, issue_key
+from tests.intake_svc.conftest import Intake, issue_key, limited_intake
 from tests.support.apps import eventually, stream_events
+from tests.support.clock import ManualClock
+from tests.support.databases import TestDatabase
 from tests.support.files import pdf
+
+NOT_FOUND = b'{"error":{"code":"not_found","message":"complaint not found"}}'
+WINDOW = 60
+SITI = {"email": "siti.aminah@example.test"}
 
 
 def messages_path(tid: str) -> str:
@@ -74,6 +82,80 @@ async def test_another_sender_an_unknown_case_and_a_case_without_that_contact_an
         (404, '{"error":{"code":"not_found","message":"complaint not found"}}')
     }
     assert await intake.count(ReporterMessage.__table__) == 0
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    [{"is_anonymous": True}, {"is_confidential": True}, {"classification": "wbs"}],
+    ids=["anonymous", "confidential", "wbs"],
+)
+async def test_a_case_whose_reporter_is_hidden_takes_no_sender_only_the_receipt(
+    intake: Intake, channel_key: str, hidden: dict[str, Any]
+) -> None:
+    receipt = await intake.submit(**hidden)
+    tid = receipt["tracking_id"]
+    answers = [
+        await as_channel(intake, channel_key, tid, SITI),
+        await as_channel(intake, channel_key, tid, {"phone": "+62 812 0000 1111"}),
+        await as_channel(intake, channel_key, "SPL-0000000000", SITI),
+    ]
+    assert {(r.status_code, r.content) for r in answers} == {(404, NOT_FOUND)}, "the right sender, as an unknown case"
+    assert await intake.count(ReporterMessage.__table__) == 0
+    mine = await intake.client.post(
+        messages_path(tid), json={"content": "Dengan resi."}, headers={"X-Receipt": receipt["receipt"]}
+    )
+    assert mine.status_code == 201, mine.text
+
+
+async def test_failed_sender_checks_lock_out_the_case_and_the_key_for_a_window(
+    database: TestDatabase, natsd: Any, tmp_path: Path
+) -> None:
+    clock = ManualClock()
+    async with limited_intake(
+        database,
+        natsd,
+        tmp_path,
+        clock=clock,
+        sender_failures_per_case=3,
+        sender_failures_per_channel_key=5,
+        receipt_failure_window_s=WINDOW,
+    ) as intake:
+        guesser, other_key = await issue_key(intake, Role.channel), await issue_key(intake, Role.channel)
+        receipt = await intake.submit()
+        tid = receipt["tracking_id"]
+        unknown = "SPL-0000000000"
+
+        # Below the limits every miss is the same 404, on a real case and on an unknown one alike.
+        misses = []
+        for case in (tid, unknown):
+            for guess in ("a@example.test", "b@example.test", "c@example.test"):
+                misses.append(await as_channel(intake, guesser if case == tid else other_key, case, {"email": guess}))
+        assert {(r.status_code, r.content, r.headers.get("Retry-After")) for r in misses} == {(404, NOT_FOUND, None)}
+
+        # Three misses locked each case for a window, for every key and even for the right sender.
+        for case, key in ((tid, other_key), (tid, guesser), (unknown, guesser)):
+            locked = await as_channel(intake, key, case, SITI)
+            assert locked.status_code == 429, locked.text
+            assert locked.json() == {
+                "error": {"code": "rate_limited", "message": "too many failed sender checks; retry later"}
+            }
+            assert locked.headers["Retry-After"] == str(WINDOW)
+        # The reporter's receipt still opens the case.
+        mine = await intake.client.post(
+            messages_path(tid), json={"content": "Dengan resi."}, headers={"X-Receipt": receipt["receipt"]}
+        )
+        assert mine.status_code == 201, mine.text
+
+        # A key's misses add up over cases: two more (five in all) lock the key out of a case it never missed.
+        fresh = (await intake.submit())["tracking_id"]
+        for case in ("SPL-1111111111", "SPL-2222222222"):
+            assert (await as_channel(intake, guesser, case, SITI)).status_code == 404
+        assert (await as_channel(intake, guesser, fresh, SITI)).status_code == 429
+        assert (await as_channel(intake, other_key, fresh, SITI)).status_code == 201, "another key is not held"
+
+        clock.advance(timedelta(seconds=WINDOW))
+        assert (await as_channel(intake, guesser, tid, SITI)).status_code == 201, "a lockout lasts one window"
+        assert await intake.count(ReporterMessage.__table__) == 3
 
 
 async def test_keys_and_senders_are_checked(intake: Intake, channel_key: str) -> None:

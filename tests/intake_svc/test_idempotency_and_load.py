@@ -9,7 +9,7 @@ from sqlalchemy import event
 
 from intake_svc.app import IDEMPOTENCY_KEYS
 from intake_svc.models import KIT, Base
-from shared.http.idempotency import purge_expired
+from shared.db.expiry import purge_expired
 from tests.intake_svc.conftest import Intake, complaint_body, subject_count
 from tests.support.apps import eventually, stream_events
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from intake_svc.models import Complaint, Contact, ReporterMessage, SmsCount
 from intake_svc.privacy import intake_sealers
+from intake_svc.settings import IntakeSettings
 from shared.bus import PRIVATE_STREAM
 from shared.domain import Role, Status
 from shared.events.contracts import ContactDetails
@@ -128,6 +129,46 @@ async def test_another_number_or_an_unknown_case_is_rejected_alike_and_files_not
     assert await gateway.intake.count(Complaint.__table__) == 1, "a mistyped tracking id is no new complaint"
 
 
+async def test_a_reply_to_a_case_whose_reporter_is_hidden_is_rejected_as_not_found(gateway: Gateway) -> None:
+    hidden = [
+        (await gateway.intake.submit(**flag, reporter={"phone": NUMBER}))["tracking_id"]
+        for flag in ({"is_anonymous": True}, {"is_confidential": True}, {"classification": "wbs"})
+    ]
+    for tid in hidden:
+        answer = (await gateway.sms(f"{tid} saya pelapornya", sender=NUMBER)).json()
+        assert answer == {
+            "kind": "rejected",
+            "tracking_id": None,
+            "status": None,
+            "reason": "not_found",
+            "reply": f"Simpul: nomor laporan {tid} tidak ditemukan untuk nomor Anda; pesan tidak diteruskan."
+            " / No such report for your number; not delivered.",
+        }
+    assert await messages(gateway.intake) == []
+
+
+async def test_replies_from_numbers_not_on_file_lock_the_case_out_of_sms_for_a_window(
+    database: TestDatabase, natsd: Any, tmp_path: Path
+) -> None:
+    async with sms_door(database, natsd, tmp_path, sender_failures_per_case=2, receipt_failure_window_s=60) as gateway:
+        tid = (await filed(gateway, "Sampah menumpuk")).tracking_id
+        cases = (tid, "SPL-ZZZZZZZZZZ")
+        for case in cases:
+            for sender in (OTHER, "+6285700003333"):
+                assert (await gateway.sms(f"{case} bukan saya", sender=sender)).json()["reason"] == "not_found"
+        # Two misses locked each case, a real one as an unknown one, even for the number on file.
+        for case in cases:
+            locked = await gateway.sms(f"{case} ini pelapornya")
+            assert locked.status_code == 429 and code(locked) == "rate_limited", locked.text
+            assert locked.headers["Retry-After"] == "60"
+        assert await messages(gateway.intake) == []
+        async with gateway.intake.runtime.db.session() as session:
+            counted = sum(c.count for c in (await session.scalars(select(SmsCount))).all() if c.kind == "message")
+        assert counted == 4, "a locked-out SMS is not counted: the gateway may offer it again"
+        gateway.clock.advance(timedelta(seconds=60))
+        assert (await gateway.sms(f"{tid} ini pelapornya")).json()["kind"] == "message"
+
+
 async def test_a_closed_case_takes_no_sms(gateway: Gateway) -> None:
     tid = (await filed(gateway, "Sampah menumpuk")).tracking_id
     await publish_and_wait(gateway.intake, status_changed(tid, 1, Status.rejected, Status.submitted))
@@ -145,6 +186,10 @@ async def test_a_redelivered_sms_files_nothing_twice(gateway: Gateway) -> None:
     assert other.json()["tracking_id"] != first.json()["tracking_id"], "message ids are per number"
     changed = await gateway.sms("Air PDAM mati total", message_id="gw-77")
     assert changed.status_code == 422 and code(changed) == "idempotency_key_mismatch"
+    later = {"from": NUMBER, "text": "Air PDAM mati", "message_id": "gw-77", "received_at": "2026-12-07T08:15:00+07:00"}
+    assert (await gateway.post(later)).json() == first.json(), "received_at is not compared"
+    rejected = [await gateway.sms("SPL-ZZZZZZZZZZ halo", message_id="gw-79") for _ in range(2)]
+    assert rejected[1].json() == rejected[0].json() and rejected[1].headers["idempotent-replayed"] == "true"
     assert await gateway.intake.count(Complaint.__table__) == 2
 
     tid = first.json()["tracking_id"]
@@ -243,9 +288,44 @@ async def test_a_body_that_is_no_json_is_422(gateway: Gateway) -> None:
     assert r.status_code == 422 and code(r) == "validation_error", r.text
 
 
+async def test_a_body_is_only_read_once_the_call_is_the_gateways(gateway: Gateway) -> None:
+    """Key and signature come first: nobody else learns from a 422 how the body is read."""
+    broken, wrong = b'{"from": ', {"text": "x", "message_id": "a", "extra": 1}
+    r = await gateway.intake.client.post(INBOUND, content=broken, headers={"Content-Type": "application/json"})
+    assert r.status_code == 401 and code(r) == "unauthenticated", r.text
+    agency_key = await issue_key(gateway.intake, Role.agency, "DINAS-PU")
+    assert code(await gateway.post(raw=broken, key=agency_key)) == "forbidden"
+    for unsigned in (gateway.post(raw=broken, secret="another-secret"), gateway.post(wrong, secret="another-secret")):
+        r = await unsigned
+        assert r.status_code == 401 and code(r) == "invalid_signature", r.text
+    # Signed, the same bodies are read, and refused as a FastAPI body would be, field by field.
+    r = await gateway.post(raw=broken)
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["loc"] == ["body"], r.text
+    r = await gateway.post(wrong)
+    assert r.status_code == 422, r.text
+    assert {tuple(d["loc"]) for d in r.json()["error"]["details"]} == {("body", "from"), ("body", "extra")}
+
+
+def test_the_document_shows_the_body_the_door_reads(intake: Intake) -> None:
+    operation = intake.app.openapi()["paths"][INBOUND]["post"]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert operation["requestBody"]["required"] is True
+    assert schema["required"] == ["from", "text", "message_id"] and schema["additionalProperties"] is False
+    assert set(schema["properties"]) == {"from", "text", "message_id", "received_at"}
+
+
 async def test_without_its_secret_the_door_is_closed(intake: Intake) -> None:
     key = await issue_key(intake, Role.channel)
     body = {"from": NUMBER, "text": "Halo", "message_id": "a"}
     r = await intake.client.post(INBOUND, json=body, headers={"Authorization": f"Bearer {key}"})
     assert r.status_code == 503 and code(r) == "channel_not_configured"
     assert SECRET not in r.text
+    for raw in (b"{not json", b""):
+        r = await intake.client.post(INBOUND, content=raw, headers={"Content-Type": "application/json"})
+        assert r.status_code == 503 and code(r) == "channel_not_configured", "configuration before the body"
+
+
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_an_empty_secret_leaves_the_door_closed(empty: str) -> None:
+    """A deployment passes its variable through empty when the secret is not set (deploy/compose)."""
+    assert IntakeSettings(sms_signing_secret=empty).sms_signing_secret is None

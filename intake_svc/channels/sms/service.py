@@ -13,6 +13,7 @@ from intake_svc.channels.sms.reading import Reading, read
 from intake_svc.channels.sms.schemas import InboundSms, SmsKind, SmsOutcome
 from intake_svc.complaints import repository
 from intake_svc.complaints import service as complaints
+from intake_svc.complaints.limits import SenderGate
 from intake_svc.complaints.schemas import MessageIn, ReporterIn, SenderIn, SubmitRequest
 from intake_svc.complaints.writer import write_batch
 from intake_svc.context import IntakeContext
@@ -75,13 +76,15 @@ async def count(session: AsyncSession, number: str, kind: SmsKind, limit: int, n
         )
 
 
-async def receive(session: AsyncSession, ctx: IntakeContext, sms: InboundSms, number: str) -> SmsOutcome:
-    """Files the SMS: a reply when it begins with a tracking id, else a new complaint."""
+async def receive(session: AsyncSession, ctx: IntakeContext, sms: InboundSms, number: str, key_id: str) -> SmsOutcome:
+    """Files the SMS: a reply when it begins with a tracking id, else a new complaint. `key_id`: the gateway's
+    channel key, whose failed sender checks are counted."""
     now = ctx.clock.now()
     reading = read(sms.text, ctx.settings.sms_keyword_map())
     if reading.tracking_id is not None:
         await count(session, number, SmsKind.message, ctx.settings.sms_messages_per_number_per_day, now)
-        outcome = await _reply(session, ctx, sms.sender, reading.tracking_id, reading.content)
+        gate = SenderGate(ctx.limits, key_id)
+        outcome = await _reply(session, ctx, sms.sender, reading.tracking_id, reading.content, gate)
     else:
         await count(session, number, SmsKind.complaint, ctx.settings.sms_complaints_per_number_per_day, now)
         outcome = await _file(session, ctx, sms.sender, reading, now)
@@ -113,12 +116,15 @@ async def _file(session: AsyncSession, ctx: IntakeContext, sender: str, reading:
     return SmsOutcome(kind=SmsKind.complaint, tracking_id=created.tracking_id, status=created.status)
 
 
-async def _reply(session: AsyncSession, ctx: IntakeContext, sender: str, tracking_id: str, content: str) -> SmsOutcome:
-    """The SMS's text as the reporter's message on the case, when the number is the reporter's on file; else
-    rejected, with nothing filed (a mistyped tracking id is not turned into a new complaint)."""
+async def _reply(
+    session: AsyncSession, ctx: IntakeContext, sender: str, tracking_id: str, content: str, gate: SenderGate
+) -> SmsOutcome:
+    """The SMS's text as the reporter's message on the case, when the number is the reporter's on file and the case
+    takes replies by sender (not anonymous, confidential or WBS); else rejected, with nothing filed (a mistyped
+    tracking id is not turned into a new complaint). Past the sender checks' limits the call is refused (429)."""
     phone = SenderIn(phone=sender)
     try:
-        await complaints.add_sender_message(session, ctx, tracking_id, phone, MessageIn(content=content))
+        await complaints.add_sender_message(session, ctx, tracking_id, phone, gate, MessageIn(content=content))
     except ApiError as exc:
         return _rejected(tracking_id, _REASONS.get(exc.code), exc)
     except HTTPException as exc:  # the case's messages in the last hour

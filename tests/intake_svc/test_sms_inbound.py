@@ -286,6 +286,13 @@ async def test_a_malformed_body_is_422(gateway: Gateway, body: dict[str, Any]) -
 async def test_a_body_that_is_no_json_is_422(gateway: Gateway) -> None:
     r = await gateway.post(raw=b"from=%2B6281200001111&text=halo")
     assert r.status_code == 422 and code(r) == "validation_error", r.text
+    body = {"from": NUMBER, "text": "Halo", "message_id": "ct-1"}
+    for other in ("text/plain", "application/x-www-form-urlencoded", "jsonish/json"):
+        r = await gateway.post(body, headers={"Content-Type": other})
+        assert r.status_code == 422 and r.json()["error"]["details"][0]["loc"] == ["body"], (other, r.text)
+    assert await gateway.intake.count(Complaint.__table__) == 0
+    r = await gateway.post(body, headers={"Content-Type": "application/vnd.sms+json; charset=utf-8"})
+    assert r.status_code == 200, r.text
 
 
 async def test_a_body_is_only_read_once_the_call_is_the_gateways(gateway: Gateway) -> None:

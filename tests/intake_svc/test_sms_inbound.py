@@ -20,7 +20,7 @@ from shared.events.contracts import ContactDetails
 from shared.signing import signature
 from tests.intake_svc.conftest import Intake, issue_key, publish_and_wait, status_changed
 from tests.intake_svc.sms_gateway import INBOUND, NUMBER, SECRET, Gateway, sms_door
-from tests.support.apps import stream_events
+from tests.support.apps import eventually, stream_events
 from tests.support.databases import TestDatabase, stored_text
 
 OTHER = "+6285700002222"
@@ -113,8 +113,12 @@ async def test_an_sms_beginning_with_a_tracking_id_replies_to_that_case(gateway:
         (tid, "Sudah tiga hari tidak diangkut."),
         (tid, "(pesan kosong)"),
     ]
-    replied = await stream_events(gateway.intake.bus, "simpul.reporter.replied")
-    assert [e["data"]["tracking_id"] for e in replied] == [tid, tid]
+
+    async def both_relayed() -> list[dict[str, Any]] | None:
+        events = await stream_events(gateway.intake.bus, "simpul.reporter.replied")
+        return events if len(events) >= 2 else None
+
+    assert [e["data"]["tracking_id"] for e in await eventually(both_relayed)] == [tid, tid]
 
 
 async def test_another_number_or_an_unknown_case_is_rejected_alike_and_files_nothing(gateway: Gateway) -> None:
@@ -286,6 +290,13 @@ async def test_a_malformed_body_is_422(gateway: Gateway, body: dict[str, Any]) -
 async def test_a_body_that_is_no_json_is_422(gateway: Gateway) -> None:
     r = await gateway.post(raw=b"from=%2B6281200001111&text=halo")
     assert r.status_code == 422 and code(r) == "validation_error", r.text
+    body = {"from": NUMBER, "text": "Halo", "message_id": "ct-1"}
+    for other in ("text/plain", "application/x-www-form-urlencoded", "jsonish/json"):
+        r = await gateway.post(body, headers={"Content-Type": other})
+        assert r.status_code == 422 and r.json()["error"]["details"][0]["loc"] == ["body"], (other, r.text)
+    assert await gateway.intake.count(Complaint.__table__) == 0
+    r = await gateway.post(body, headers={"Content-Type": "application/vnd.sms+json; charset=utf-8"})
+    assert r.status_code == 200, r.text
 
 
 async def test_a_body_is_only_read_once_the_call_is_the_gateways(gateway: Gateway) -> None:

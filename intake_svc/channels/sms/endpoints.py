@@ -66,8 +66,22 @@ async def gateway_call(
 GatewayDep = Annotated[Principal, Depends(gateway_call)]
 
 
-def parsed(raw: bytes) -> InboundSms:
-    """The signed body as an InboundSms; 422 `validation_error`, as for any body, when it is not one."""
+def _is_json(content_type: str | None) -> bool:
+    """As FastAPI reads a body model: JSON when the type says so (`application/json`, `application/...+json`) or says
+    nothing."""
+    if not content_type:
+        return True
+    media = content_type.split(";", 1)[0].strip().lower()
+    main, _, sub = media.partition("/")
+    return main == "application" and (sub == "json" or sub.endswith("+json"))
+
+
+def parsed(request: Request, raw: bytes) -> InboundSms:
+    """The signed body as an InboundSms; 422 `validation_error`, as for any body model, when it is not one."""
+    if not _is_json(request.headers.get("content-type")):
+        raise RequestValidationError(
+            [{"loc": ("body",), "msg": "the body must be JSON (Content-Type: application/json)", "type": "json_type"}]
+        )
     try:
         return InboundSms.model_validate_json(raw)
     except ValidationError as exc:
@@ -99,7 +113,7 @@ async def inbound_sms(
     gateway: GatewayDep, request: Request, response: Response, session: SessionDep, ctx: ContextDep
 ) -> SmsOutcome:
     """An SMS the gateway received: a new complaint, or a reply to the case its first word names (a tracking id)."""
-    body = parsed(await request.body())
+    body = parsed(request, await request.body())
     number = service.number_hash(ctx.settings, body.sender)
     # The gateway's message id, per number: a redelivered SMS gets its first answer and files nothing twice.
     idempotency = idempotency_for(

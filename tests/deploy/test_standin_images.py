@@ -300,7 +300,7 @@ def test_nginx_serves_the_stacks_mounted_config_and_its_health_check_passes(
     with urllib.request.urlopen(f"{base}/proxy-healthz", timeout=5) as answer:
         assert json.loads(answer.read()) == {"status": "ok", "service": "proxy"}
     with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(f"{base}/no/such/path", timeout=5)
+        urllib.request.urlopen(f"{base}/api/no/such/path", timeout=5)  # an API path no service takes
     assert refused.value.code == 404
     assert json.loads(refused.value.read())["error"]["code"] == "not_found"
     assert docker("exec", name, "cat", "/tmp/nginx.pid").stdout.strip() == "1"  # the master, in the foreground

@@ -28,6 +28,9 @@ class Address:
     """How the message greets them: None for an anonymous reporter (and an officer registered without a name)."""
     secrets: tuple[str, ...]
     """What must never appear in an error message or a log line."""
+    takes_replies: bool = False
+    """A reply to the message may reach the case (a reporter who is not anonymous: intake takes no message by sender
+    for an anonymous case, whose reporter answers with the receipt instead)."""
 
     def __repr__(self) -> str:
         return f"Address(channel={self.channel.value!r}, timezone={self.timezone!r}, <recipient hidden>)"
@@ -106,7 +109,16 @@ def reporter_address(contact: OpenedContact, timezone: str, countries: tuple[str
     name = None if contact.is_anonymous else contact.name
 
     def by(channel: NotifyChannel, to: str) -> Address:
-        return Address(channel, to, contact.language, timezone, person=True, name=name, secrets=secrets)
+        return Address(
+            channel,
+            to,
+            contact.language,
+            timezone,
+            person=True,
+            name=name,
+            secrets=secrets,
+            takes_replies=not contact.is_anonymous,
+        )
 
     if contact.email and is_email_address(contact.email):
         return by(NotifyChannel.email, contact.email)

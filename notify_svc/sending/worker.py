@@ -313,6 +313,7 @@ class Sender:
             n.tracking_id
             and n.recipient_kind == RecipientKind.reporter.value
             and to.channel is NotifyChannel.email
+            and to.takes_replies
             and n.template != CONFIRMATION  # it carries the receipt: a reply would quote it into the case
         ):
             ctx["reply_to"] = self.settings.reply_to(n.tracking_id)

@@ -150,6 +150,13 @@ async def test_reporter_mail_carries_the_case_reply_address(
         await notify.contact(tid, receipt="RCPT-1234")
         await notify.status(tid, Status.in_progress, 3, previous=Status.dispositioned)
         msgs = await eventually(lambda: _n(smtp_server, tid, 2))
+        # An anonymous reporter answers with the receipt (intake takes no message by sender for their case).
+        hidden = new_tid()
+        await notify.contact(hidden, is_anonymous=True)
+        await notify.status(hidden, Status.in_progress, 3, previous=Status.dispositioned)
+        hidden_msgs = await eventually(lambda: _n(smtp_server, hidden, 2))
+    assert [m["Reply-To"] for m in hidden_msgs] == [None, None]
+    assert all(REPLY_ABOVE not in body_of(m) for m in hidden_msgs)
     confirmation = next(m for m in msgs if "telah diterima" in m["Subject"])
     status_msg = next(m for m in msgs if m is not confirmation)
     reply_to = status_msg["Reply-To"]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared.http.limits import BodyLimits, PayloadTooLarge, content_length
+from shared.http.limits import BodyLimits, content_length, counted
 
 TOO_LARGE_PAGE = (
     b"<!doctype html><html lang='id'><head><meta charset='utf-8'><title>Terlalu besar / Too large</title></head>"
@@ -43,15 +43,4 @@ class PortalBodyLimit:
             )
             await send({"type": "http.response.body", "body": TOO_LARGE_PAGE})
             return
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise PayloadTooLarge(limit)
-            return message
-
-        await self.app(scope, limited_receive, send)
+        await self.app(scope, counted(receive, limit), send)

@@ -124,17 +124,8 @@ class BodyLimitMiddleware:
         if declared is not None and declared > limit:
             await send_payload_too_large(send, PayloadTooLarge(limit))
             return
-        received = 0
         started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise PayloadTooLarge(limit)
-            return message
+        limited_receive = counted(receive, limit)
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
@@ -147,6 +138,22 @@ class BodyLimitMiddleware:
             if started:
                 raise
             await send_payload_too_large(send, exc)
+
+
+def counted(receive: Receive, limit: int) -> Receive:
+    """`receive` that raises PayloadTooLarge once the body read so far passes `limit`."""
+    received = 0
+
+    async def limited_receive() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise PayloadTooLarge(limit)
+        return message
+
+    return limited_receive
 
 
 def content_length(scope: Scope) -> int | None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from pydantic import SecretStr
+from starlette.datastructures import FormData
 from starlette.requests import Request
 
 from services.gateway import create_gateway
@@ -19,8 +20,11 @@ from services.web.app import create_app
 from services.web.catalogs import extract, read
 from services.web.dates import local_date, local_datetime, zone_of_region
 from services.web.i18n import chosen_language, from_accept_language
+from services.web.report_form import ReportForm
 from services.web.security import Keys, csrf_token, csrf_valid, open_cases, seal_cases
 from services.web.settings import WebSettings
+from services.web.words import PHONE_NOT_ACCEPTED
+from shared.clock import latest_today
 from shared.domain import Timezone
 from tests.services.gateway_peers import serving
 from tests.web.browser import Page
@@ -163,3 +167,20 @@ async def test_a_form_too_large_is_refused_with_a_page_before_it_is_read() -> No
             "/report", content=trickle(), headers={"Content-Type": "multipart/form-data; boundary=x"}
         )
         assert streamed.status_code == 413 and "text/html" in streamed.headers["content-type"]
+
+
+def test_the_form_finds_every_mistake_the_api_would_in_one_round() -> None:
+    tomorrow = (latest_today() + timedelta(days=1)).isoformat()
+    fields = {"classification": "pengaduan", "title": "Jalan rusak", "content": "Lubang besar di jalan."}
+    wrong = ReportForm.read(
+        FormData({**fields, "incident_date": tomorrow, "reporter.email": "siti@", "reporter.phone": "12ab"})
+    )
+    assert set(wrong.errors) == {"incident_date", "reporter.email", "reporter.phone"}
+    landline = ReportForm.read(FormData({**fields, "reporter.phone": "021 555 1234"}))
+    assert landline.errors == {"reporter.phone": PHONE_NOT_ACCEPTED}
+    right = ReportForm.read(
+        FormData({**fields, "incident_date": latest_today().isoformat(), "reporter.email": "siti@example.test",
+                  "reporter.phone": "0812 3456 7890"})
+    )  # fmt: skip
+    assert right.errors == {}
+    assert not ReportForm.read(FormData({**fields, "reporter.phone": "+44 7700 900123"})).errors, "the API's to judge"

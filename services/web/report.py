@@ -32,6 +32,7 @@ async def _form_page(
         "categories": await portal.reference.category_groups(language),
         "regions": await portal.reference.region_groups(),
         "max_files": portal.settings.max_files,
+        "max_file_bytes": portal.settings.max_file_bytes,
         "files_again": FILES_AGAIN if report.files and (report.errors or summary) else None,
     }
     return portal.pages.render(request, "report.html", context, status, switch=status == 200)

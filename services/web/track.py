@@ -145,6 +145,7 @@ async def _case_page(
         "can_add_files": case["status"] not in CLOSED,
         "province_zones": await portal.reference.province_zones(),
         "max_files": portal.settings.max_files,
+        "max_file_bytes": portal.settings.max_file_bytes,
         "files": outcomes or [],
     }
     return portal.pages.render(request, "case.html", context, status, switch=request.method == "GET")

@@ -22,6 +22,9 @@ async def upload_one(
     portal: Portal, tracking_id: str, receipt: str, upload: UploadFile, visitor: Visitor
 ) -> FileOutcome:
     name = upload.filename or "lampiran"
+    if upload.size is not None and upload.size > portal.settings.max_file_bytes:
+        # Sent, the API would refuse it with 413 mid-stream and close the connection: httpx reports no answer.
+        return FileOutcome(name, FILE_REFUSALS["payload_too_large"])
     try:
         await upload.seek(0)
         await portal.api.upload(

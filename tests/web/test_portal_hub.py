@@ -111,7 +111,8 @@ def test_a_missing_or_wrong_field_keeps_the_input_and_shows_the_error_beside_it(
 
 def test_a_report_shows_its_receipt_once_and_its_files_verdicts(browser: Browser, api: Api) -> None:
     form = browser.get("/report")
-    files = [("jalan.png", PNG), ("program.bin", bytes(range(256)) * 4)]
+    too_large = b"\xff\xd8\xff" + bytes(10 * 1024 * 1024)
+    files = [("jalan.png", PNG), ("program.bin", bytes(range(256)) * 4), ("besar.jpg", too_large)]
     page = browser.submit(form, "report-form", REPORT, files)
     assert page.status == 200, page.response.text[:2000]
     assert page.response.headers["cache-control"] == "no-store"
@@ -121,8 +122,9 @@ def test_a_report_shows_its_receipt_once_and_its_files_verdicts(browser: Browser
     assert page.one("a#case-link")["href"] == f"/track/{tracking_id}"
     added, refused = page.soup.select("#files li.file-added"), page.soup.select("#files li.file-refused")
     assert [li.select(".filename")[0].get_text() for li in added] == ["jalan.png"]
-    assert [li.select(".filename")[0].get_text() for li in refused] == ["program.bin"]
+    assert [li.select(".filename")[0].get_text() for li in refused] == ["program.bin", "besar.jpg"]
     assert "Jenis berkas ini tidak diterima" in refused[0].get_text()
+    assert "Berkas terlalu besar: setiap berkas paling besar 10 MB." in refused[1].get_text()
     view = api.reporter_view({"tracking_id": tracking_id, "receipt": receipt})
     assert view["title"] == REPORT["title"] and [a["filename"] for a in view["attachments"]] == ["jalan.png"]
     # The same form sent again (a double click) makes no second complaint, and sends no file twice.

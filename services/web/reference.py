@@ -12,6 +12,7 @@ from services.web.api import ApiDown, PortalApi
 
 CATEGORIES = "/api/v1/reference/categories"
 REGIONS = "/api/v1/reference/regions"
+AGENCIES = "/api/v1/reference/agencies"
 MAX_CONCURRENT_FETCHES = 8
 
 
@@ -131,3 +132,11 @@ class ReferenceData:
         """Province code to its zone (WIB, WITA, WIT), as far as the regions list names them."""
         provinces = await self.items(REGIONS) or []
         return {str(p.get("code")): str(p.get("timezone")) for p in provinces if p.get("timezone")}
+
+    async def agency_name(self, code: str | None) -> str | None:
+        """The directory's name for an agency node; None when the list does not name it."""
+        if not code:
+            return None
+        return next(
+            (str(a["name"]) for a in await self.items(AGENCIES) or [] if a.get("code") == code and a.get("name")), None
+        )

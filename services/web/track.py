@@ -14,6 +14,7 @@ from services.web.api import PASSED_ON_DOWNLOAD_HEADERS, ApiDown, ApiProblem, Vi
 from services.web.i18n import N_
 from services.web.portal import Portal, PortalDep
 from services.web.security import CASES_COOKIE, CASES_PATH, open_cases, seal_cases
+from services.web.timeline import steps
 from services.web.uploads import FileOutcome, upload_all
 from services.web.words import CASE_NOT_FOUND, REPLY_REFUSALS, TOO_MANY_TRIES
 
@@ -135,8 +136,11 @@ async def _case_page(
         response = _track_form(portal, request, {"tracking_id": tracking_id}, summary=CASE_NOT_FOUND, status=404)
         _forget(portal, request, response, tracking_id)
         return response
+    agency = await _agency_name(portal, case)
     context: dict[str, Any] = {
         "case": case,
+        "agency": agency,
+        "timeline": steps(case.get("timeline") or [], agency),
         "errors": errors or {},
         "values": values or {},
         "sent": request.query_params.get("sent") if request.method == "GET" else None,
@@ -149,6 +153,15 @@ async def _case_page(
         "files": outcomes or [],
     }
     return portal.pages.render(request, "case.html", context, status, switch=request.method == "GET")
+
+
+async def _agency_name(portal: Portal, case: dict[str, Any]) -> str | None:
+    """The agency holding the case, by the name its answers give, else the directory's, else its code."""
+    code = case.get("agency_code")
+    if not code:
+        return None
+    named = (f.get("agency_name") for f in case.get("follow_ups") or [] if f.get("agency_code") == code)
+    return next((str(n) for n in named if n), None) or await portal.reference.agency_name(code) or str(code)
 
 
 def _receipt(portal: Portal, request: Request, tracking_id: str) -> str | None:

@@ -215,6 +215,7 @@ def test_the_case_page_shows_the_answer_takes_a_reply_a_dispute_and_a_rating(bro
     case = browser.get(f"/track/{tid}")
     assert case.one("#status")["data-status"] in ("dispositioned", "in_progress")
     assert "WITA" in case.text("#timeline"), "Makassar's times are in Central Indonesian Time"
+    assert "Diteruskan ke" in case.text("#timeline") and "PEMKOT-MKS" in case.text("#timeline")
     reply = browser.submit(case, "reply-form", {"content": "Lampu di depan nomor 12 juga padam."})
     assert reply.has("#sent") and "Lampu di depan nomor 12" in reply.text("#messages")
 
@@ -257,6 +258,10 @@ def test_the_case_page_shows_the_answer_takes_a_reply_a_dispute_and_a_rating(bro
     )
     rated = browser.submit(case, "rating-form", {"score": "4", "comment": "Cepat"})
     assert rated.has("#sent") and "4" in rated.text("#rating")
+    steps = [li.select_one(".timeline-what").get_text(strip=True) for li in rated.soup.select("#timeline li")]
+    assert "Diteruskan ke Node PEMKOT-MKS" in steps, steps
+    assert all(a != b for a, b in zip(steps, steps[1:], strict=False)), f"no step twice in a row: {steps}"
+    assert not any(word in " ".join(steps) for word in ("rule", "follow-up", "disputes", "rated")), steps
 
 
 def test_a_file_added_later_from_the_case_page(browser: Browser, api: Api) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -137,6 +138,7 @@ async def _case_page(
         _forget(portal, request, response, tracking_id)
         return response
     agency = await _agency_name(portal, case)
+    pending = status_pending(case)
     context: dict[str, Any] = {
         "case": case,
         "agency": agency,
@@ -145,7 +147,8 @@ async def _case_page(
         "values": values or {},
         "sent": request.query_params.get("sent") if request.method == "GET" else None,
         "can_reply": case["status"] not in CLOSED,
-        "can_rate": case["status"] in RATABLE and not case.get("rating"),
+        "status_pending": pending,
+        "can_rate": case["status"] in RATABLE and not case.get("rating") and not pending,
         "can_add_files": case["status"] not in CLOSED,
         "province_zones": await portal.reference.province_zones(),
         "max_files": portal.settings.max_files,
@@ -153,6 +156,21 @@ async def _case_page(
         "files": outcomes or [],
     }
     return portal.pages.render(request, "case.html", context, status, switch=request.method == "GET")
+
+
+def status_pending(case: dict[str, Any]) -> bool:
+    """Whether the reporter has rated or disputed the answer and the case has not moved on yet (the status follows
+    a moment later, once the hub has taken the event)."""
+    if case["status"] != "answered":
+        return False
+    if case.get("rating"):
+        return True
+    messages, answers = case.get("messages") or [], case.get("follow_ups") or []
+    if not messages or not messages[-1].get("disputes_answer"):
+        return False
+    answered_at = [datetime.fromisoformat(str(a["posted_at"])) for a in answers if a.get("posted_at")]
+    disputed_at = datetime.fromisoformat(str(messages[-1]["sent_at"]))
+    return not answered_at or disputed_at > max(answered_at)
 
 
 async def _agency_name(portal: Portal, case: dict[str, Any]) -> str | None:

@@ -239,7 +239,8 @@ def test_the_case_page_shows_the_answer_takes_a_reply_a_dispute_and_a_rating(bro
     assert download.headers["x-content-type-options"] == "nosniff"
 
     disputed = browser.submit(case, "reply-form", {"content": "Masih padam.", "disputes_answer": "true"})
-    assert disputed.has("#sent")
+    assert disputed.has("#sent") and not disputed.has("#rating-form")
+    assert disputed.one("#status")["data-status"] == "in_progress" or disputed.has("#status-pending")
     case = wait_for(lambda: (p := browser.get(f"/track/{tid}")).one("#status")["data-status"] == "in_progress" and p)
     assert not case.has("#rating-form"), "no rating while the case is back with the agency"
 
@@ -250,6 +251,8 @@ def test_the_case_page_shows_the_answer_takes_a_reply_a_dispute_and_a_rating(bro
         201,
     )
     case = wait_for(lambda: (p := browser.get(f"/track/{tid}")).has("#rating-form") and p)
+    html = case.response.text
+    assert html.index('id="reply-form"') < html.index('id="rating-form"'), "reply or dispute before rating"
     no_score = browser.submit(case, "rating-form", {"comment": "Cepat"})
     assert (
         no_score.status == 422
@@ -257,7 +260,8 @@ def test_the_case_page_shows_the_answer_takes_a_reply_a_dispute_and_a_rating(bro
         and no_score.one("textarea#comment").get_text() == "Cepat"
     )
     rated = browser.submit(case, "rating-form", {"score": "4", "comment": "Cepat"})
-    assert rated.has("#sent") and "4" in rated.text("#rating")
+    assert rated.has("#sent") and "4" in rated.text("#rating") and not rated.has("#rating-form")
+    assert rated.one("#status")["data-status"] == "completed" or rated.has("#status-pending")
     steps = [li.select_one(".timeline-what").get_text(strip=True) for li in rated.soup.select("#timeline li")]
     assert "Diteruskan ke Node PEMKOT-MKS" in steps, steps
     assert all(a != b for a, b in zip(steps, steps[1:], strict=False)), f"no step twice in a row: {steps}"

@@ -23,6 +23,7 @@ from services.web.i18n import chosen_language, from_accept_language
 from services.web.report_form import ReportForm
 from services.web.security import Keys, csrf_token, csrf_valid, open_cases, seal_cases
 from services.web.settings import WebSettings
+from services.web.track import status_pending
 from services.web.words import PHONE_NOT_ACCEPTED
 from shared.clock import latest_today
 from shared.domain import Timezone
@@ -184,3 +185,14 @@ def test_the_form_finds_every_mistake_the_api_would_in_one_round() -> None:
     )  # fmt: skip
     assert right.errors == {}
     assert not ReportForm.read(FormData({**fields, "reporter.phone": "+44 7700 900123"})).errors, "the API's to judge"
+
+
+def test_a_rating_or_a_dispute_not_yet_reflected_in_the_status_is_said_to_be_on_its_way() -> None:
+    answer = {"posted_at": "2026-12-07T08:00:00Z"}
+    answered = {"status": "answered", "follow_ups": [answer], "messages": [], "rating": None}
+    assert not status_pending(answered)
+    assert status_pending({**answered, "rating": {"score": 4}})
+    dispute = {"sent_at": "2026-12-07T09:00:00.5Z", "disputes_answer": True}
+    assert status_pending({**answered, "messages": [dispute]})
+    assert not status_pending({**answered, "messages": [{**dispute, "sent_at": "2026-12-07T07:00:00Z"}]})
+    assert not status_pending({**answered, "status": "in_progress", "messages": [dispute]})

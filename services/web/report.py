@@ -78,6 +78,9 @@ async def send_report(request: Request, portal: PortalDep) -> Response:
         "warnings": created.get("warnings") or [],
         "files": outcomes,
         "replayed": replayed and bool(report.files),
+        "submitted_at": created.get("submitted_at"),
+        "region": report.values["region_code"] or None,
+        "track_url": (portal.settings.public_base_url or str(request.base_url)).rstrip("/") + "/track",
     }
     response = portal.pages.render(request, "confirmation.html", context, switch=False)
     remember_case(portal, request, response, tracking_id, receipt)

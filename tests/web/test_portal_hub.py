@@ -116,9 +116,12 @@ def test_a_report_shows_its_receipt_once_and_its_files_verdicts(browser: Browser
     page = browser.submit(form, "report-form", REPORT, files)
     assert page.status == 200, page.response.text[:2000]
     assert page.response.headers["cache-control"] == "no-store"
-    tracking_id, receipt = page.text("#tracking-id"), page.text("#receipt")
+    tracking_id, receipt = page.text("#tracking-id"), page.one("#receipt").get_text()
     assert tracking_id.startswith("SPL-") and len(receipt) > 30
-    assert page.has("#receipt-warning") and page.has("button#print[hidden]")
+    assert page.has("#receipt-warning") and page.has("button#print[hidden]") and page.has("button#copy-receipt[hidden]")
+    assert [g.get_text() for g in page.soup.select("#receipt .receipt-group")] == receipt.split("-")
+    assert page.text("#print-hint") == "Cetak atau simpan sebagai PDF dari menu peramban."
+    assert page.text("#track-address").endswith("/track") and "2026" in page.text("#sent-at")
     assert page.one("a#case-link")["href"] == f"/track/{tracking_id}"
     added, refused = page.soup.select("#files li.file-added"), page.soup.select("#files li.file-refused")
     assert [li.select(".filename")[0].get_text() for li in added] == ["jalan.png"]
@@ -131,6 +134,12 @@ def test_a_report_shows_its_receipt_once_and_its_files_verdicts(browser: Browser
     again = browser.submit(form, "report-form", REPORT, files)
     assert again.text("#tracking-id") == tracking_id and again.has("#files-replayed")
     assert len(api.reporter_view({"tracking_id": tracking_id, "receipt": receipt})["attachments"]) == 1
+    # Typed in lowercase, with spaces for dashes and digits for the letters O and I, the receipt still opens the case.
+    mistyped = receipt.lower().replace("-", " ").replace("o", "0").replace("i", "1")
+    opened = browser.submit(
+        browser.get("/track"), "track-form", {"tracking_id": tracking_id.lower(), "receipt": mistyped}
+    )
+    assert opened.text("#case-title") == REPORT["title"]
     # The receipt is in a cookie for the case pages, never in a URL.
     case = browser.get(f"/track/{tracking_id}")
     assert case.text("#case-title") == REPORT["title"]

@@ -11,6 +11,30 @@
     button.addEventListener("click", function () { window.print(); });
   }
 
+  function copyReceipt() {
+    var button = document.getElementById("copy-receipt");
+    var receipt = document.getElementById("receipt");
+    if (!button || !receipt) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var text = receipt.textContent.trim();
+      function copied() { button.textContent = button.getAttribute("data-copied"); }
+      function bySelection() {
+        var range = document.createRange();
+        range.selectNodeContents(receipt);
+        var selection = window.getSelection();
+        selection.removeAllRanges();
+        selection.addRange(range);
+        if (document.execCommand("copy")) copied();
+      }
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(copied, bySelection);
+      } else {
+        bySelection();
+      }
+    });
+  }
+
   function focusErrors() {
     var summary = document.getElementById("error-summary");
     if (summary) summary.focus();
@@ -137,6 +161,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     fileSizes();
     printButton();
+    copyReceipt();
     focusErrors();
     wbsPrivacy();
     linkedRegions();

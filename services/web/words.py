@@ -58,7 +58,7 @@ FILE_REFUSALS: dict[str, str] = {
     "image_too_large": N_("The picture is too large (too many pixels). Send a smaller picture."),
     "invalid_image": N_("The picture could not be read. It may be damaged."),
     "scanner_unavailable": N_(
-        "Files cannot be checked for viruses right now. Add this file later from your case page."
+        "Files cannot be scanned for viruses right now. Add this file later from your case page."
     ),
     "illegal_transition": N_("This case is closed: no more files can be added."),
     "rate_limited": N_(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -290,6 +291,8 @@ def test_the_form_offers_the_reference_lists_and_explains_what_the_hub_did_not_k
     form = browser.get("/report")
     groups = form.soup.select("select#category optgroup")
     assert groups and all(g.select("option") for g in groups), "categories under their parents"
+    assert all(g.select("option")[0].get_text() == f"{g['label']} — lainnya / tidak yakin" for g in groups)
+    assert "petugas Simpul" in form.text("#category-hint") and not re.search(r"\bhub\b", form.text("main"), re.I)
     provinces = form.soup.select("select#region_code optgroup")
     assert len(provinces) == 38
     jatim = next(g for g in provinces if g.select("option[data-province]")[0]["value"] == "35")

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from services.web.api import PASSED_ON_DOWNLOAD_HEADERS, ApiDown, ApiProblem, Visitor
-from services.web.i18n import N_
+from services.web.i18n import N_, request_language
 from services.web.portal import Portal, PortalDep
 from services.web.security import CASES_COOKIE, CASES_PATH, open_cases, seal_cases
 from services.web.timeline import steps
@@ -142,6 +142,8 @@ async def _case_page(
     context: dict[str, Any] = {
         "case": case,
         "agency": agency,
+        "category_name": await portal.reference.category_name(case.get("category"), request_language(request)),
+        "region_name": await portal.reference.region_name(case.get("region_code")),
         "timeline": steps(case.get("timeline") or [], agency),
         "errors": errors or {},
         "values": values or {},

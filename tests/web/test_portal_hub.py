@@ -226,6 +226,7 @@ def test_the_case_page_shows_the_answer_takes_a_reply_a_dispute_and_a_rating(bro
     assert case.one("#status")["data-status"] in ("dispositioned", "in_progress")
     assert "WITA" in case.text("#timeline"), "Makassar's times are in Central Indonesian Time"
     assert "Diteruskan ke" in case.text("#timeline") and "PEMKOT-MKS" in case.text("#timeline")
+    assert case.text("#case-region") == "Kota Makassar" and "PEMKOT-MKS" in case.text("#case-agency")
     reply = browser.submit(case, "reply-form", {"content": "Lampu di depan nomor 12 juga padam."})
     assert reply.has("#sent") and "Lampu di depan nomor 12" in reply.text("#messages")
 
@@ -303,3 +304,10 @@ def test_the_form_offers_the_reference_lists_and_explains_what_the_hub_did_not_k
     # A form sent with a category and a region the hub does not know is taken, and says so in plain words.
     page = browser.submit(form, "report-form", {**REPORT, "category": "tidak-ada", "region_code": "9999"})
     assert page.status == 200 and len(page.soup.select("#warnings li")) == 2
+    # A known category and region are named on the case page.
+    chosen = next(o for g in groups for o in g.select("option")[1:])
+    known = browser.submit(
+        browser.get("/report"), "report-form", {**REPORT, "category": chosen["value"], "region_code": "3578"}
+    )
+    case = browser.get(known.one("a#case-link")["href"])
+    assert case.text("#case-category") == chosen.get_text() and case.text("#case-region") == "Kota Surabaya"

@@ -8,13 +8,13 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from services.web.api import ApiDown, ApiProblem, Visitor
+from services.web.api import ApiDown, ApiProblem, ApiUnanswered, Visitor
 from services.web.i18n import N_, request_language
 from services.web.portal import Portal, PortalDep
 from services.web.report_form import ReportForm
 from services.web.track import remember_case
 from services.web.uploads import upload_all
-from services.web.words import API_DOWN, NOT_SENT, SUBMIT_REFUSALS
+from services.web.words import API_DOWN, MAYBE_RECEIVED, NOT_SENT, SUBMIT_REFUSALS
 
 router = APIRouter()
 
@@ -58,6 +58,8 @@ async def send_report(request: Request, portal: PortalDep) -> Response:
         language = request_language(request)
         try:
             created, replayed = await portal.api.submit(report.body(language), f"web-{report.token}", visitor)
+        except ApiUnanswered:
+            return await _form_page(portal, request, report, 503, MAYBE_RECEIVED)
         except ApiDown:
             return await _form_page(portal, request, report, 503, API_DOWN)
         except ApiProblem as problem:
@@ -69,7 +71,9 @@ async def send_report(request: Request, portal: PortalDep) -> Response:
                 portal, request, report, problem.status, SUBMIT_REFUSALS.get(problem.code, NOT_SENT)
             )
         tracking_id, receipt = str(created["tracking_id"]), str(created["receipt"])
-        outcomes = [] if replayed else await upload_all(portal, tracking_id, receipt, report.files, visitor)
+        # Sent again after an answer that never came, the files may not all be on the case yet: each goes again,
+        # under its own key, and the API adds it once.
+        outcomes = await upload_all(portal, tracking_id, receipt, report.files, visitor, f"web-{report.token}")
     finally:
         await form.close()
     context: dict[str, Any] = {

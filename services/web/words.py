@@ -78,6 +78,10 @@ SUBMIT_REFUSALS: dict[str, str] = {
 }
 NOT_SENT = N_("Your report has not been sent. Check it and try again.")
 API_DOWN = N_("The service is not available right now. Nothing was sent. Try again in a few minutes.")
+MAYBE_RECEIVED = N_(
+    "The service did not answer in time. Your report may have been received. Send the form again: it will not be"
+    " received twice, and you will get your tracking number."
+)
 
 CASE_NOT_FOUND = N_("We could not open a case with that tracking number and receipt. Check both and try again.")
 TOO_MANY_TRIES = N_("Too many tries from your connection. Wait 15 minutes, then try again.")

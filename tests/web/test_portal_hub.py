@@ -134,6 +134,7 @@ def test_a_report_shows_its_receipt_once_and_its_files_verdicts(browser: Browser
     # The same form sent again (a double click) makes no second complaint, and sends no file twice.
     again = browser.submit(form, "report-form", REPORT, files)
     assert again.text("#tracking-id") == tracking_id and again.has("#files-replayed")
+    assert [li.select(".filename")[0].get_text() for li in again.soup.select("#files li.file-added")] == ["jalan.png"]
     assert len(api.reporter_view({"tracking_id": tracking_id, "receipt": receipt})["attachments"]) == 1
     # Typed in lowercase, with spaces for dashes and digits for the letters O and I, the receipt still opens the case.
     mistyped = receipt.lower().replace("-", " ").replace("o", "0").replace("i", "1")

@@ -3,6 +3,7 @@ when the API does not answer."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -196,3 +197,27 @@ def test_a_rating_or_a_dispute_not_yet_reflected_in_the_status_is_said_to_be_on_
     assert status_pending({**answered, "messages": [dispute]})
     assert not status_pending({**answered, "messages": [{**dispute, "sent_at": "2026-12-07T07:00:00Z"}]})
     assert not status_pending({**answered, "status": "in_progress", "messages": [dispute]})
+
+
+async def test_an_api_that_takes_the_report_but_never_answers_may_have_received_it() -> None:
+    taken: list[bytes] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        taken.append(await reader.read(65536))
+        await reader.read()  # holds the connection open, unanswered, until the portal gives up on it
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings = WebSettings(secret=SecretStr(SECRET), api_base_url=f"http://127.0.0.1:{port}", api_timeout_s=0.5)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(settings)), base_url="http://p") as c:
+            form = Page(await c.get("/report"))
+            data = {**form.hidden("report-form"), "classification": "aspirasi", "title": "Taman", "content": "Bangku."}
+            page = Page(await c.post("/report", data=data))
+            assert page.status == 503
+            assert "Laporan Anda mungkin sudah diterima" in page.text("#error-summary-message")
+            assert page.one("input[name=form_token]")["value"] == data["form_token"], "sent again, the same key"
+            assert any(b"POST /api/v1/complaints" in request for request in taken)
+    finally:
+        server.close()

@@ -7,6 +7,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -221,3 +222,23 @@ async def test_an_api_that_takes_the_report_but_never_answers_may_have_received_
             assert any(b"POST /api/v1/complaints" in request for request in taken)
     finally:
         server.close()
+
+
+async def test_a_form_another_site_sent_is_refused_before_its_body_is_read() -> None:
+    settings = WebSettings(secret=SecretStr(SECRET), api_base_url=f"http://127.0.0.1:{free_port()}", api_timeout_s=5)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(settings)), base_url="http://web") as c:
+        fields = {**Page(await c.get("/track")).hidden("track-form"), "tracking_id": "SPL-0000000000", "receipt": "X"}
+        read: list[bytes] = []
+
+        async def body() -> AsyncIterator[bytes]:
+            chunk = urlencode(fields).encode()
+            read.append(chunk)
+            yield chunk
+
+        for foreign in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}, {"Origin": "null"}):
+            headers = {"Content-Type": "application/x-www-form-urlencoded", **foreign}
+            refused = await c.post("/track", content=body(), headers=headers)
+            assert refused.status_code == 403 and not read, foreign
+        own = {"Origin": "http://web", "Sec-Fetch-Site": "same-origin"}
+        taken = await c.post("/track", data=fields, headers=own)
+        assert taken.status_code == 503, "past the checks, to the API (which is not there)"

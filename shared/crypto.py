@@ -10,6 +10,8 @@ import secrets
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 RECEIPT_BYTES = 20  # 160 bits
+MAX_RECEIPT_LENGTH = 200
+"""The longest receipt anyone checks (as typed, with spaces and dashes): a longer one opens nothing, unhashed."""
 
 
 def hash_secret(secret: str) -> str:

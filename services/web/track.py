@@ -18,10 +18,12 @@ from services.web.security import CASES_COOKIE, CASES_PATH, open_cases, seal_cas
 from services.web.timeline import steps
 from services.web.uploads import FileOutcome, upload_all
 from services.web.words import CASE_NOT_FOUND, REPLY_REFUSALS, TOO_MANY_TRIES
+from shared.crypto import MAX_RECEIPT_LENGTH
+from shared.domain import TRACKING_ID_PATTERN
 
 router = APIRouter()
 
-TRACKING_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,39}$")
+TRACKING_ID = re.compile(TRACKING_ID_PATTERN)
 ATTACHMENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 CLOSED = frozenset({"rejected", "completed", "archived"})
 RATABLE = frozenset({"answered", "completed"})
@@ -102,7 +104,7 @@ async def open_case(request: Request, portal: PortalDep) -> Response:
         errors["receipt"] = ENTER_RECEIPT
     if errors:
         return _track_form(portal, request, values, errors, status=422)
-    if tracking_id is None or len(values["receipt"]) > 200:
+    if tracking_id is None or len(values["receipt"]) > MAX_RECEIPT_LENGTH:
         return _track_form(portal, request, values, summary=CASE_NOT_FOUND, status=404)
     try:
         await portal.api.case(tracking_id, values["receipt"], Visitor.of(request))

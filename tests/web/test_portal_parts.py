@@ -25,7 +25,7 @@ from services.web.i18n import chosen_language, from_accept_language
 from services.web.report_form import ReportForm
 from services.web.security import Keys, csrf_token, csrf_valid, open_cases, seal_cases
 from services.web.settings import WebSettings
-from services.web.track import status_pending
+from services.web.track import status_pending, tracking_id_of
 from services.web.words import PHONE_NOT_ACCEPTED
 from shared.clock import latest_today
 from shared.domain import Timezone
@@ -242,3 +242,10 @@ async def test_a_form_another_site_sent_is_refused_before_its_body_is_read() -> 
         own = {"Origin": "http://web", "Sec-Fetch-Site": "same-origin"}
         taken = await c.post("/track", data=fields, headers=own)
         assert taken.status_code == 503, "past the checks, to the API (which is not there)"
+
+
+def test_a_tracking_number_is_read_by_the_domains_own_pattern() -> None:
+    assert tracking_id_of(" spl-7k3f 9q2xab ") == "SPL-7K3F9Q2XAB"
+    assert (
+        tracking_id_of("SPL") is None and tracking_id_of("SPL_7K3F9Q2XAB") is None and tracking_id_of("A" * 41) is None
+    )

@@ -76,12 +76,13 @@ def _origin(url: str) -> str:
 
 def from_another_site(headers: Headers, own_url: str) -> bool:
     """Whether the browser says a request comes from another site: Sec-Fetch-Site cross-site, or an Origin that is
-    not the portal's own (`own_url`, its public address). A request without either (an old browser, a script) is
-    left to the CSRF token."""
+    not the portal's own (`own_url`, its public address). An Origin of "null" says nothing (the pages' no-referrer
+    policy makes Chromium send it with the portal's own forms); a request with neither header (an old browser, a
+    script) is left to the CSRF token."""
     if headers.get("sec-fetch-site") == "cross-site":
         return True
     origin = headers.get("origin")
-    return origin is not None and origin.lower() != _origin(own_url)
+    return origin is not None and origin != "null" and origin.lower() != _origin(own_url)
 
 
 def open_cases(keys: Keys, cookie: str | None, max_age_s: int) -> dict[str, str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Protocol
 
 
@@ -18,6 +18,15 @@ class SystemClock:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+LATEST_TODAY_ZONE = timezone(timedelta(hours=9))
+"""The easternmost Indonesian time zone (WIT, UTC+9, no daylight saving): no reporter's "today" is later than its."""
+
+
+def latest_today(now: datetime | None = None) -> date:
+    """Today's date where it is latest in Indonesia: a day after it is in the future for every reporter."""
+    return (now or utcnow()).astimezone(LATEST_TODAY_ZONE).date()
 
 
 def utc(value: datetime) -> datetime:

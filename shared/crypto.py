@@ -10,6 +10,8 @@ import secrets
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 RECEIPT_BYTES = 20  # 160 bits
+MAX_RECEIPT_LENGTH = 200
+"""The longest receipt anyone checks (as typed, with spaces and dashes): a longer one opens nothing, unhashed."""
 
 
 def hash_secret(secret: str) -> str:
@@ -43,8 +45,13 @@ def new_receipt() -> str:
     return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
 
 
+_MISREAD = str.maketrans("01", "OI")
+"""Base32 (A-Z, 2-7) has no 0 or 1: a receipt typed with them means the letters O and I."""
+
+
 def normalize_receipt(receipt: str) -> str:
-    return "".join(ch for ch in receipt.upper() if ch.isalnum())
+    """The receipt as it was issued, from what people type: any case, spaces or no dashes, 0 for O and 1 for I."""
+    return "".join(ch for ch in receipt.upper().translate(_MISREAD) if ch.isalnum())
 
 
 def hash_receipt(receipt: str) -> str:

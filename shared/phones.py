@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+PHONE_INPUT_PATTERN = r"^\+?[0-9 ()-]{6,20}$"
+"""How a phone number may be written on a form: digits, spaces, brackets and dashes, with a leading + if any."""
 _SEPARATORS = re.compile(r"[\s().-]")
 _E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
 _INDONESIA = "+62"
@@ -24,6 +26,11 @@ def e164(phone: str) -> str | None:
     else:
         number = "+" + digits
     return number if _E164.match(number) else None
+
+
+def is_phone_input(text: str) -> bool:
+    """Whether a form's phone number is written as PHONE_INPUT_PATTERN allows and reads as E.164."""
+    return re.match(PHONE_INPUT_PATTERN, text) is not None and e164(text) is not None
 
 
 def country_codes(value: str) -> tuple[str, ...]:

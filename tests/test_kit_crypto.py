@@ -27,6 +27,8 @@ def test_receipts_carry_160_bits_and_read_back_in_any_case_or_spacing() -> None:
     receipt = new_receipt()
     assert len(normalize_receipt(receipt)) == 32  # 32 base32 characters = 160 bits
     assert hash_receipt(receipt.lower().replace("-", " ")) == hash_receipt(receipt)
+    assert not set("0189") & set(normalize_receipt(receipt)), "base32: no digit a letter could be mistaken for"
+    assert normalize_receipt("oi0l-1ab2") == "OIOLIAB2", "0 and 1 typed for the letters O and I"
     assert len({new_receipt() for _ in range(1000)}) == 1000
 
 

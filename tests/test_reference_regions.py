@@ -55,3 +55,11 @@ def test_known_codes_include_districts_and_villages_of_a_known_kabupaten_kota() 
     assert not shipped.is_known("99") and not shipped.is_known("3599") and not shipped.is_known("359901")
     assert [r.code for r in shipped.under("12") or ()][:2] == ["1201", "1202"]
     assert shipped.under("1271") == () and shipped.under("99") is None
+
+
+def test_a_codes_timezone_is_its_provinces() -> None:
+    shipped = regions()
+    assert shipped.timezone_of("3578") is Timezone.WIB and shipped.timezone_of("6171") is Timezone.WIB
+    assert shipped.timezone_of("5171") is Timezone.WITA and shipped.timezone_of("7371010001") is Timezone.WITA
+    assert shipped.timezone_of("94") is Timezone.WIT
+    assert shipped.timezone_of("99") is None and shipped.timezone_of(None) is None and shipped.timezone_of("") is None

@@ -28,7 +28,7 @@ from intake_svc.context import ContextDep
 from intake_svc.models import IDEMPOTENCY
 from shared.auth import Principal
 from shared.auth.dependencies import optional_principal
-from shared.crypto import hash_receipt
+from shared.crypto import MAX_RECEIPT_LENGTH, hash_receipt
 from shared.domain import Role
 from shared.errors import ApiError, error_responses, invalid_field
 from shared.http.app import SessionDep
@@ -73,12 +73,11 @@ IdempotencyKey = Annotated[
 ]
 Receipt = Annotated[str | None, Header(alias="X-Receipt", description="The receipt the submission returned.")]
 OptionalKey = Annotated[Principal | None, Depends(optional_principal)]
-_MAX_RECEIPT_LENGTH = 200
 
 
 async def receipt_scope(x_receipt: Receipt = None) -> str:
     """A reporter's Idempotency-Keys are the receipt's (by its hash): no one else can replay their answers."""
-    if x_receipt and len(x_receipt) <= _MAX_RECEIPT_LENGTH:
+    if x_receipt and len(x_receipt) <= MAX_RECEIPT_LENGTH:
         return "receipt:" + hash_receipt(x_receipt)
     return "no-receipt"  # nothing is authorised without one, so nothing is stored under it
 

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shared.clock import latest_today
 from shared.domain import Channel, Classification, NodeCode, RegionCode, Status
 from shared.files.schemas import AttachmentView
 from shared.http.inputs import EmailAddress, IsoDate, JsonBool, JsonInt
 from shared.http.paging import THREAD_TAIL
-from shared.phones import e164
-
-# The easternmost Indonesian time zone (WIT, UTC+9, no daylight saving): no reporter's "today" is later than this.
-_LATEST_TODAY = timezone(timedelta(hours=9))
+from shared.phones import PHONE_INPUT_PATTERN, e164
 
 
 def _e164(value: str) -> str:
@@ -28,7 +26,7 @@ def _e164(value: str) -> str:
 Phone = Annotated[
     str,
     Field(
-        pattern=r"^\+?[0-9 ()-]{6,20}$",
+        pattern=PHONE_INPUT_PATTERN,
         description="A mobile number: +62 8..., 62 8... or 08... (stored as +628...). Only Indonesian mobiles unless"
         " the hub accepts other countries.",
     ),
@@ -65,7 +63,7 @@ class SubmitRequest(BaseModel):
     @field_validator("incident_date")
     @classmethod
     def _not_in_future(cls, value: date | None) -> date | None:
-        if value is not None and value > datetime.now(UTC).astimezone(_LATEST_TODAY).date():
+        if value is not None and value > latest_today():
             raise ValueError("the incident date is in the future")
         return value
 

@@ -35,7 +35,7 @@ from intake_svc.context import IntakeContext
 from intake_svc.models import Complaint, Contact, Rating, ReporterMessage
 from intake_svc.privacy import IntakeSealers
 from shared.calendar import zone
-from shared.crypto import Sealer, hash_receipt, hash_secret, new_receipt, secrets_equal
+from shared.crypto import MAX_RECEIPT_LENGTH, Sealer, hash_receipt, hash_secret, new_receipt, secrets_equal
 from shared.domain import STATUS_LABELS, Classification, Status, Timezone
 from shared.errors import ApiError, invalid_field
 from shared.events.contracts import (
@@ -237,7 +237,7 @@ async def authorize(session: AsyncSession, tracking_id: str, receipt: str | None
     """
     gate.admit()
     complaint = await repository.get_complaint(session, tracking_id) if len(tracking_id) <= 40 else None
-    given = hash_receipt(receipt) if receipt and len(receipt) <= 200 else _NO_RECEIPT_HASH
+    given = hash_receipt(receipt) if receipt and len(receipt) <= MAX_RECEIPT_LENGTH else _NO_RECEIPT_HASH
     expected = complaint.receipt_hash if complaint is not None else _NO_RECEIPT_HASH
     if complaint is None or not receipt or not secrets_equal(given, expected):
         gate.failed()

@@ -39,6 +39,14 @@ class ApiDown(Exception):
     """The API did not answer, or answered that it cannot now (502, 503, 504)."""
 
 
+class ApiUnanswered(ApiDown):
+    """The request went out but no answer came back (a timeout, a dropped connection, the gateway's 504): it may
+    have been done. Sent again with the same Idempotency-Key, it is done once."""
+
+
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
 @dataclass
 class ApiProblem(Exception):
     """A refusal the API explained: its status, stable code, message and (for 422) the fields at fault."""
@@ -65,7 +73,9 @@ def _problem(response: httpx.Response) -> ApiProblem | ApiDown:
         details = error.get("details") or []
     except (ValueError, KeyError, TypeError):
         return ApiDown(f"the API answered {response.status_code} without an error body")
-    if response.status_code in (502, 503, 504) and code != "scanner_unavailable":
+    if response.status_code == 504:
+        return ApiUnanswered(f"the API answered 504 {code}")
+    if response.status_code in (502, 503) and code != "scanner_unavailable":
         return ApiDown(f"the API answered {response.status_code} {code}")
     return ApiProblem(response.status_code, code, message, details if isinstance(details, list) else [])
 
@@ -97,8 +107,10 @@ class PortalApi:
         """The answer to a request; ApiDown when there is none, ApiProblem for a refusal."""
         try:
             response = await self.client.send(request, stream=stream)
-        except httpx.HTTPError as exc:
+        except _NOT_SENT as exc:
             raise ApiDown(f"{type(exc).__name__}: {exc}") from exc
+        except httpx.HTTPError as exc:
+            raise ApiUnanswered(f"{type(exc).__name__}: {exc}") from exc
         if response.status_code >= 400:
             if stream:
                 await response.aread()
@@ -132,14 +144,23 @@ class PortalApi:
         await self.send(request)
 
     async def upload(
-        self, tracking_id: str, receipt: str, filename: str, file: BinaryIO, media_type: str, visitor: Visitor
+        self,
+        tracking_id: str,
+        receipt: str,
+        filename: str,
+        file: BinaryIO,
+        media_type: str,
+        visitor: Visitor,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
-        """One file, read from `file` as it is sent (httpx streams a file object in chunks)."""
+        """One file, read from `file` as it is sent (httpx streams a file object in chunks); with a key, a file sent
+        again is added once."""
+        extra = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         request = self.client.build_request(
             "POST",
             f"/api/v1/complaints/{tracking_id}/attachments",
             files={"file": (filename, file, media_type)},
-            headers=self._headers(visitor, receipt),
+            headers=self._headers(visitor, receipt, **extra),
         )
         result: dict[str, Any] = (await self.send(request)).json()
         return result

@@ -8,27 +8,21 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime
 
 from shared.domain import Timezone
-
-_WITA_PROVINCES = frozenset({"51", "52", "53", "63", "64", "65", "71", "72", "73", "74", "75", "76"})
-_WIT_PROVINCES = frozenset({"81", "82", "91", "92", "93", "94", "95", "96"})
-"""Kemendagri province codes by zone; every other province keeps Western Indonesian Time."""
+from shared.reference.regions import regions
 
 _PATTERNS = {"id": "d MMMM y HH.mm", "en": "d MMMM y, HH:mm"}
 
 
 def zone_of_region(region_code: str | None, province_zones: dict[str, str] | None = None) -> Timezone:
-    """The zone of a region code's province: from the reference data when it names one, else from the code."""
+    """The zone of a region code's province: from the API's reference data when it names one, else from the shipped
+    regions; Western Indonesian Time for a code neither knows."""
     province = (region_code or "")[:2]
     named = (province_zones or {}).get(province)
     if named:
         for zone in Timezone:
             if named in (zone.name, zone.value):
                 return zone
-    if province in _WITA_PROVINCES:
-        return Timezone.WITA
-    if province in _WIT_PROVINCES:
-        return Timezone.WIT
-    return Timezone.WIB
+    return regions().timezone_of(province) or Timezone.WIB
 
 
 def local_datetime(moment: datetime, zone: Timezone, language: str) -> str:

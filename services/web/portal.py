@@ -12,7 +12,7 @@ from starlette.requests import Request
 from services.web.api import PortalApi
 from services.web.pages import Pages
 from services.web.reference import ReferenceData
-from services.web.security import CSRF_COOKIE, CSRF_FIELD, Keys, csrf_valid
+from services.web.security import CSRF_COOKIE, CSRF_FIELD, Keys, csrf_valid, from_another_site
 from services.web.settings import WebSettings
 
 SMALL_FORM_PART_BYTES = 256 * 1024
@@ -31,7 +31,10 @@ class Portal:
     pages: Pages
 
     async def form(self, request: Request, *, files: int = 0) -> FormData:
-        """The posted form, once its CSRF token is checked (CsrfRefused otherwise)."""
+        """The posted form, once its CSRF token is checked (CsrfRefused otherwise); a form the browser says another
+        site sent is refused before its body is read."""
+        if from_another_site(request.headers, self.settings.public_base_url or str(request.base_url)):
+            raise CsrfRefused
         form = await request.form(
             max_files=files + 100 if files else 0, max_fields=100, max_part_size=SMALL_FORM_PART_BYTES
         )

@@ -12,6 +12,7 @@ from services.web.api import ApiDown, PortalApi
 
 CATEGORIES = "/api/v1/reference/categories"
 REGIONS = "/api/v1/reference/regions"
+AGENCIES = "/api/v1/reference/agencies"
 MAX_CONCURRENT_FETCHES = 8
 
 
@@ -131,3 +132,29 @@ class ReferenceData:
         """Province code to its zone (WIB, WITA, WIT), as far as the regions list names them."""
         provinces = await self.items(REGIONS) or []
         return {str(p.get("code")): str(p.get("timezone")) for p in provinces if p.get("timezone")}
+
+    async def agency_name(self, code: str | None) -> str | None:
+        """The directory's name for an agency node; None when the list does not name it."""
+        if not code:
+            return None
+        return next(
+            (str(a["name"]) for a in await self.items(AGENCIES) or [] if a.get("code") == code and a.get("name")), None
+        )
+
+    async def category_name(self, code: str | None, language: str) -> str | None:
+        """A category's name in the language (Indonesian when it has no English one); None when not listed."""
+        if not code:
+            return None
+        for category in await self.items(CATEGORIES) or []:
+            if category.get("code") == code:
+                return str((category.get("name_en") if language == "en" else None) or category.get("name") or code)
+        return None
+
+    async def region_name(self, code: str | None) -> str | None:
+        """A province's or kabupaten/kota's name (a district or village code is named by its kabupaten/kota)."""
+        if not code:
+            return None
+        province = code[:2]
+        listed = await self.items(REGIONS) if len(code) == 2 else await self.items(f"{REGIONS}?parent_code={province}")
+        named = {str(r.get("code")): str(r.get("name")) for r in listed or [] if r.get("name")}
+        return named.get(code) or named.get(code[:4])

@@ -8,13 +8,13 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from services.web.api import ApiDown, ApiProblem, Visitor
+from services.web.api import ApiDown, ApiProblem, ApiUnanswered, Visitor
 from services.web.i18n import N_, request_language
 from services.web.portal import Portal, PortalDep
 from services.web.report_form import ReportForm
 from services.web.track import remember_case
 from services.web.uploads import upload_all
-from services.web.words import API_DOWN, NOT_SENT, SUBMIT_REFUSALS
+from services.web.words import API_DOWN, MAYBE_RECEIVED, NOT_SENT, SUBMIT_REFUSALS
 
 router = APIRouter()
 
@@ -32,6 +32,7 @@ async def _form_page(
         "categories": await portal.reference.category_groups(language),
         "regions": await portal.reference.region_groups(),
         "max_files": portal.settings.max_files,
+        "max_file_bytes": portal.settings.max_file_bytes,
         "files_again": FILES_AGAIN if report.files and (report.errors or summary) else None,
     }
     return portal.pages.render(request, "report.html", context, status, switch=status == 200)
@@ -57,6 +58,8 @@ async def send_report(request: Request, portal: PortalDep) -> Response:
         language = request_language(request)
         try:
             created, replayed = await portal.api.submit(report.body(language), f"web-{report.token}", visitor)
+        except ApiUnanswered:
+            return await _form_page(portal, request, report, 503, MAYBE_RECEIVED)
         except ApiDown:
             return await _form_page(portal, request, report, 503, API_DOWN)
         except ApiProblem as problem:
@@ -68,7 +71,9 @@ async def send_report(request: Request, portal: PortalDep) -> Response:
                 portal, request, report, problem.status, SUBMIT_REFUSALS.get(problem.code, NOT_SENT)
             )
         tracking_id, receipt = str(created["tracking_id"]), str(created["receipt"])
-        outcomes = [] if replayed else await upload_all(portal, tracking_id, receipt, report.files, visitor)
+        # Sent again after an answer that never came, the files may not all be on the case yet: each goes again,
+        # under its own key, and the API adds it once.
+        outcomes = await upload_all(portal, tracking_id, receipt, report.files, visitor, f"web-{report.token}")
     finally:
         await form.close()
     context: dict[str, Any] = {
@@ -77,6 +82,9 @@ async def send_report(request: Request, portal: PortalDep) -> Response:
         "warnings": created.get("warnings") or [],
         "files": outcomes,
         "replayed": replayed and bool(report.files),
+        "submitted_at": created.get("submitted_at"),
+        "region": report.values["region_code"] or None,
+        "track_url": (portal.settings.public_base_url or str(request.base_url)).rstrip("/") + "/track",
     }
     response = portal.pages.render(request, "confirmation.html", context, switch=False)
     remember_case(portal, request, response, tracking_id, receipt)

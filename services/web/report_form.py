@@ -12,6 +12,9 @@ from starlette.datastructures import FormData, UploadFile
 
 from services.web.api import ApiProblem
 from services.web.words import CLASSIFICATIONS, PHONE_NOT_ACCEPTED, REPORT_FIELD_ERRORS
+from shared.clock import latest_today
+from shared.http.inputs import EMAIL_MAX_LENGTH, is_email_address
+from shared.phones import e164, is_phone_input, may_text
 
 TEXT_FIELDS = (
     "classification",
@@ -26,7 +29,13 @@ TEXT_FIELDS = (
 )
 CHECKBOXES = ("is_anonymous", "is_confidential")
 FORM_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-_LIMITS = {"title": 200, "content": 20000, "reporter.name": 200, "reporter.email": 320, "reporter.phone": 40}
+_LIMITS = {
+    "title": 200,
+    "content": 20000,
+    "reporter.name": 200,
+    "reporter.email": EMAIL_MAX_LENGTH,
+    "reporter.phone": 40,
+}
 _DAY_FIRST = re.compile(r"^(\d{1,2})[/.\- ](\d{1,2})[/.\- ](\d{4})$")
 
 
@@ -71,7 +80,8 @@ class ReportForm:
         return report
 
     def check(self) -> None:
-        """What the page can tell without the API: the required fields, the lengths and the date."""
+        """What the page can tell without the API, by the API's own rules: the required fields, the lengths, the date
+        (not after today anywhere in Indonesia), the email address and the phone number."""
         v = self.values
         if v["classification"] not in CLASSIFICATIONS:
             self.errors["classification"] = REPORT_FIELD_ERRORS["classification"]
@@ -83,10 +93,23 @@ class ReportForm:
                 self.errors[name] = REPORT_FIELD_ERRORS[name]
         if v["incident_date"]:
             day = parse_date(v["incident_date"])
-            if day is None:
+            if day is None or day > latest_today():
                 self.errors["incident_date"] = REPORT_FIELD_ERRORS["incident_date"]
             else:
                 v["incident_date"] = day.isoformat()
+        if v["reporter.email"] and not is_email_address(v["reporter.email"]):
+            self.errors["reporter.email"] = REPORT_FIELD_ERRORS["reporter.email"]
+        if v["reporter.phone"] and "reporter.phone" not in self.errors:
+            self._check_phone(v["reporter.phone"])
+
+    def _check_phone(self, phone: str) -> None:
+        """A number that is no number; an Indonesian one that is not a mobile (another country's is the API's to
+        judge, by the countries its settings name)."""
+        number = e164(phone) if is_phone_input(phone) else None
+        if number is None:
+            self.errors["reporter.phone"] = REPORT_FIELD_ERRORS["reporter.phone"]
+        elif number.startswith("+62") and not may_text(number, ()):
+            self.errors["reporter.phone"] = PHONE_NOT_ACCEPTED
 
     def body(self, language: str) -> dict[str, Any]:
         """The API's submission: empty fields left out, the contact details only when some are given."""

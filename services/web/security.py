@@ -8,11 +8,12 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSRF_COOKIE = "simpul_csrf"
@@ -66,6 +67,22 @@ def csrf_valid(keys: Keys, cookie: str | None, token: str | None) -> bool:
     if not cookie or not token:
         return False
     return hmac.compare_digest(csrf_token(keys, cookie), token)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def from_another_site(headers: Headers, own_url: str) -> bool:
+    """Whether the browser says a request comes from another site: Sec-Fetch-Site cross-site, or an Origin that is
+    not the portal's own (`own_url`, its public address). An Origin of "null" says nothing (the pages' no-referrer
+    policy makes Chromium send it with the portal's own forms); a request with neither header (an old browser, a
+    script) is left to the CSRF token."""
+    if headers.get("sec-fetch-site") == "cross-site":
+        return True
+    origin = headers.get("origin")
+    return origin is not None and origin != "null" and origin.lower() != _origin(own_url)
 
 
 def open_cases(keys: Keys, cookie: str | None, max_age_s: int) -> dict[str, str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.http.limits import DEFAULT_ATTACHMENT_MAX_BYTES
+
 MIB = 1024 * 1024
 
 
@@ -33,6 +35,11 @@ class WebSettings(BaseSettings):
         description="The largest form the portal reads (a report and its files, or a file added later).",
     )
     max_files: int = Field(default=10, ge=0, description="Files one form may carry.")
+    max_file_bytes: int = Field(
+        default=DEFAULT_ATTACHMENT_MAX_BYTES,
+        ge=1,
+        description="The largest file the API takes (its attachment_max_bytes): a larger one is refused here, unsent.",
+    )
     reference_ttl_s: float = Field(
         default=300.0, ge=0, description="How long reference data is used before it is checked again (ETag)."
     )

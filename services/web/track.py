@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -11,15 +12,18 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from services.web.api import PASSED_ON_DOWNLOAD_HEADERS, ApiDown, ApiProblem, Visitor
-from services.web.i18n import N_
+from services.web.i18n import N_, request_language
 from services.web.portal import Portal, PortalDep
 from services.web.security import CASES_COOKIE, CASES_PATH, open_cases, seal_cases
+from services.web.timeline import steps
 from services.web.uploads import FileOutcome, upload_all
 from services.web.words import CASE_NOT_FOUND, REPLY_REFUSALS, TOO_MANY_TRIES
+from shared.crypto import MAX_RECEIPT_LENGTH
+from shared.domain import TRACKING_ID_PATTERN
 
 router = APIRouter()
 
-TRACKING_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,39}$")
+TRACKING_ID = re.compile(TRACKING_ID_PATTERN)
 ATTACHMENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 CLOSED = frozenset({"rejected", "completed", "archived"})
 RATABLE = frozenset({"answered", "completed"})
@@ -100,7 +104,7 @@ async def open_case(request: Request, portal: PortalDep) -> Response:
         errors["receipt"] = ENTER_RECEIPT
     if errors:
         return _track_form(portal, request, values, errors, status=422)
-    if tracking_id is None or len(values["receipt"]) > 200:
+    if tracking_id is None or len(values["receipt"]) > MAX_RECEIPT_LENGTH:
         return _track_form(portal, request, values, summary=CASE_NOT_FOUND, status=404)
     try:
         await portal.api.case(tracking_id, values["receipt"], Visitor.of(request))
@@ -135,19 +139,51 @@ async def _case_page(
         response = _track_form(portal, request, {"tracking_id": tracking_id}, summary=CASE_NOT_FOUND, status=404)
         _forget(portal, request, response, tracking_id)
         return response
+    agency = await _agency_name(portal, case)
+    pending = status_pending(case)
     context: dict[str, Any] = {
         "case": case,
+        "agency": agency,
+        "category_name": await portal.reference.category_name(case.get("category"), request_language(request)),
+        "region_name": await portal.reference.region_name(case.get("region_code")),
+        "timeline": steps(case.get("timeline") or [], agency),
         "errors": errors or {},
         "values": values or {},
         "sent": request.query_params.get("sent") if request.method == "GET" else None,
         "can_reply": case["status"] not in CLOSED,
-        "can_rate": case["status"] in RATABLE and not case.get("rating"),
+        "status_pending": pending,
+        "can_rate": case["status"] in RATABLE and not case.get("rating") and not pending,
         "can_add_files": case["status"] not in CLOSED,
         "province_zones": await portal.reference.province_zones(),
         "max_files": portal.settings.max_files,
+        "max_file_bytes": portal.settings.max_file_bytes,
         "files": outcomes or [],
     }
     return portal.pages.render(request, "case.html", context, status, switch=request.method == "GET")
+
+
+def status_pending(case: dict[str, Any]) -> bool:
+    """Whether the reporter has rated or disputed the answer and the case has not moved on yet (the status follows
+    a moment later, once the hub has taken the event)."""
+    if case["status"] != "answered":
+        return False
+    if case.get("rating"):
+        return True
+    messages, answers = case.get("messages") or [], case.get("follow_ups") or []
+    if not messages or not messages[-1].get("disputes_answer"):
+        return False
+    answered_at = [datetime.fromisoformat(str(a["posted_at"])) for a in answers if a.get("posted_at")]
+    disputed_at = datetime.fromisoformat(str(messages[-1]["sent_at"]))
+    return not answered_at or disputed_at > max(answered_at)
+
+
+async def _agency_name(portal: Portal, case: dict[str, Any]) -> str | None:
+    """The agency holding the case, by the name its answers give, else the directory's, else its code."""
+    code = case.get("agency_code")
+    if not code:
+        return None
+    named = (f.get("agency_name") for f in case.get("follow_ups") or [] if f.get("agency_code") == code)
+    return next((str(n) for n in named if n), None) or await portal.reference.agency_name(code) or str(code)
 
 
 def _receipt(portal: Portal, request: Request, tracking_id: str) -> str | None:

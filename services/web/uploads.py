@@ -19,13 +19,16 @@ class FileOutcome:
 
 
 async def upload_one(
-    portal: Portal, tracking_id: str, receipt: str, upload: UploadFile, visitor: Visitor
+    portal: Portal, tracking_id: str, receipt: str, upload: UploadFile, visitor: Visitor, key: str | None = None
 ) -> FileOutcome:
     name = upload.filename or "lampiran"
+    if upload.size is not None and upload.size > portal.settings.max_file_bytes:
+        # Sent, the API would refuse it with 413 mid-stream and close the connection: httpx reports no answer.
+        return FileOutcome(name, FILE_REFUSALS["payload_too_large"])
     try:
         await upload.seek(0)
         await portal.api.upload(
-            tracking_id, receipt, name, upload.file, upload.content_type or "application/octet-stream", visitor
+            tracking_id, receipt, name, upload.file, upload.content_type or "application/octet-stream", visitor, key
         )
     except ApiDown:
         return FileOutcome(name, FILE_REFUSED)
@@ -35,7 +38,16 @@ async def upload_one(
 
 
 async def upload_all(
-    portal: Portal, tracking_id: str, receipt: str, files: list[UploadFile], visitor: Visitor
+    portal: Portal,
+    tracking_id: str,
+    receipt: str,
+    files: list[UploadFile],
+    visitor: Visitor,
+    key_prefix: str | None = None,
 ) -> list[FileOutcome]:
-    """One at a time: a case takes its files in the order they were chosen."""
-    return [await upload_one(portal, tracking_id, receipt, f, visitor) for f in files]
+    """One at a time: a case takes its files in the order they were chosen. With `key_prefix`, file n is sent with
+    the Idempotency-Key `{key_prefix}:{n}`, so that the same form sent again adds each file once."""
+    return [
+        await upload_one(portal, tracking_id, receipt, f, visitor, f"{key_prefix}:{n}" if key_prefix else None)
+        for n, f in enumerate(files, start=1)
+    ]

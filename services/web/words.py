@@ -58,7 +58,7 @@ FILE_REFUSALS: dict[str, str] = {
     "image_too_large": N_("The picture is too large (too many pixels). Send a smaller picture."),
     "invalid_image": N_("The picture could not be read. It may be damaged."),
     "scanner_unavailable": N_(
-        "Files cannot be checked for viruses right now. Add this file later from your case page."
+        "Files cannot be scanned for viruses right now. Add this file later from your case page."
     ),
     "illegal_transition": N_("This case is closed: no more files can be added."),
     "rate_limited": N_(
@@ -78,6 +78,10 @@ SUBMIT_REFUSALS: dict[str, str] = {
 }
 NOT_SENT = N_("Your report has not been sent. Check it and try again.")
 API_DOWN = N_("The service is not available right now. Nothing was sent. Try again in a few minutes.")
+MAYBE_RECEIVED = N_(
+    "The service did not answer in time. Your report may have been received. Send the form again: it will not be"
+    " received twice, and you will get your tracking number."
+)
 
 CASE_NOT_FOUND = N_("We could not open a case with that tracking number and receipt. Check both and try again.")
 TOO_MANY_TRIES = N_("Too many tries from your connection. Wait 15 minutes, then try again.")

@@ -74,9 +74,11 @@ def is_email_address(value: str) -> bool:
     return True
 
 
+EMAIL_MAX_LENGTH = 254
+
 EmailAddress = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=254),
+    StringConstraints(strip_whitespace=True, max_length=EMAIL_MAX_LENGTH),
     Field(json_schema_extra={"format": "email"}),
     AfterValidator(email_address),
 ]

@@ -52,6 +52,11 @@ class Regions:
             return None
         return self.children.get(code, ())
 
+    def timezone_of(self, code: str | None) -> Timezone | None:
+        """The time zone of a code's province (its first two digits); None without a code or for an unknown one."""
+        province = self.by_code.get((code or "")[:2])
+        return province.timezone if province is not None and province.parent_code is None else None
+
     def is_known(self, code: str) -> bool:
         """True for a shipped code, and for a district or village code whose kabupaten/kota is shipped."""
         if len(code) > SHIPPED_DIGITS:

@@ -152,6 +152,7 @@ def test_a_citizen_reports_tracks_reads_the_answer_replies_and_rates(
     fits_the_screen(portal)
     printable = browser.find_element(By.ID, "print").is_displayed()
     assert printable == spec.javascript, "the print button is the script's; without it the page says how to print"
+    assert browser.find_element(By.ID, "copy-receipt").is_displayed() == spec.javascript, "copying is the script's"
     shots.take(browser, "confirmation")
 
     portal.open("/")
@@ -208,6 +209,28 @@ def test_a_form_with_missing_fields_comes_back_filled_in_with_the_errors_beside_
     assert not browser.find_elements(By.CSS_SELECTOR, "#title-error"), "a field filled in is not in error"
     portal.find('#error-summary a[href="#content"]').click()
     shots_for(spec_of(request), screenshots).take(browser, "report-errors")
+
+
+@JS_ON_AND_OFF
+def test_a_file_too_large_is_refused_in_plain_words(
+    browser: WebDriver, portal_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    too_large = tmp_path / "video.jpg"
+    too_large.write_bytes(b"\xff\xd8\xff" + bytes(10 * 1024 * 1024))
+    portal = Portal(browser, portal_url)
+    portal.open("/report")
+    fields = {"classification": "aspirasi", "title": "Taman kota", "content": "Tambahkan bangku di taman kota."}
+    portal.fill({**fields, "attachments": too_large})
+    if spec_of(request).javascript:
+        assert "video.jpg: Berkas terlalu besar" in portal.find("#attachments-too-large").text
+        sent = browser.execute_script(
+            "return document.getElementById('report-form').dispatchEvent(new Event('submit', {cancelable: true}));"
+        )
+        assert sent is False, "the form is not sent with a file the API would refuse"
+    else:
+        portal.press("#send-report")
+        refused = portal.find("#files li.file-refused").text
+        assert "video.jpg" in refused and "Berkas terlalu besar: setiap berkas paling besar 10 MB." in refused
 
 
 @JS_ON_AND_OFF

@@ -120,7 +120,7 @@ def test_the_portal_answers_the_base_url_and_takes_a_report(stack: Stack, api: A
         report = {"classification": "aspirasi", "title": title, "content": "Tambahkan bangku di taman kota."}
         done = browser.submit(browser.get("/report"), "report-form", report)
         assert done.status == 200, done.response.text[:2000]
-        tracking_id, receipt = done.text("#tracking-id"), done.text("#receipt")
+        tracking_id, receipt = done.text("#tracking-id"), done.one("#receipt").get_text()
         assert tracking_id.startswith("SPL-")
         assert api.reporter_view({"tracking_id": tracking_id, "receipt": receipt})["title"] == title
     finally:

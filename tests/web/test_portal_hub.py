@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -111,24 +112,36 @@ def test_a_missing_or_wrong_field_keeps_the_input_and_shows_the_error_beside_it(
 
 def test_a_report_shows_its_receipt_once_and_its_files_verdicts(browser: Browser, api: Api) -> None:
     form = browser.get("/report")
-    files = [("jalan.png", PNG), ("program.bin", bytes(range(256)) * 4)]
+    too_large = b"\xff\xd8\xff" + bytes(10 * 1024 * 1024)
+    files = [("jalan.png", PNG), ("program.bin", bytes(range(256)) * 4), ("besar.jpg", too_large)]
     page = browser.submit(form, "report-form", REPORT, files)
     assert page.status == 200, page.response.text[:2000]
     assert page.response.headers["cache-control"] == "no-store"
-    tracking_id, receipt = page.text("#tracking-id"), page.text("#receipt")
+    tracking_id, receipt = page.text("#tracking-id"), page.one("#receipt").get_text()
     assert tracking_id.startswith("SPL-") and len(receipt) > 30
-    assert page.has("#receipt-warning") and page.has("button#print[hidden]")
+    assert page.has("#receipt-warning") and page.has("button#print[hidden]") and page.has("button#copy-receipt[hidden]")
+    assert [g.get_text() for g in page.soup.select("#receipt .receipt-group")] == receipt.split("-")
+    assert page.text("#print-hint") == "Cetak atau simpan sebagai PDF dari menu peramban."
+    assert page.text("#track-address").endswith("/track") and "2026" in page.text("#sent-at")
     assert page.one("a#case-link")["href"] == f"/track/{tracking_id}"
     added, refused = page.soup.select("#files li.file-added"), page.soup.select("#files li.file-refused")
     assert [li.select(".filename")[0].get_text() for li in added] == ["jalan.png"]
-    assert [li.select(".filename")[0].get_text() for li in refused] == ["program.bin"]
+    assert [li.select(".filename")[0].get_text() for li in refused] == ["program.bin", "besar.jpg"]
     assert "Jenis berkas ini tidak diterima" in refused[0].get_text()
+    assert "Berkas terlalu besar: setiap berkas paling besar 10 MB." in refused[1].get_text()
     view = api.reporter_view({"tracking_id": tracking_id, "receipt": receipt})
     assert view["title"] == REPORT["title"] and [a["filename"] for a in view["attachments"]] == ["jalan.png"]
     # The same form sent again (a double click) makes no second complaint, and sends no file twice.
     again = browser.submit(form, "report-form", REPORT, files)
     assert again.text("#tracking-id") == tracking_id and again.has("#files-replayed")
+    assert [li.select(".filename")[0].get_text() for li in again.soup.select("#files li.file-added")] == ["jalan.png"]
     assert len(api.reporter_view({"tracking_id": tracking_id, "receipt": receipt})["attachments"]) == 1
+    # Typed in lowercase, with spaces for dashes and digits for the letters O and I, the receipt still opens the case.
+    mistyped = receipt.lower().replace("-", " ").replace("o", "0").replace("i", "1")
+    opened = browser.submit(
+        browser.get("/track"), "track-form", {"tracking_id": tracking_id.lower(), "receipt": mistyped}
+    )
+    assert opened.text("#case-title") == REPORT["title"]
     # The receipt is in a cookie for the case pages, never in a URL.
     case = browser.get(f"/track/{tracking_id}")
     assert case.text("#case-title") == REPORT["title"]
@@ -213,6 +226,8 @@ def test_the_case_page_shows_the_answer_takes_a_reply_a_dispute_and_a_rating(bro
     case = browser.get(f"/track/{tid}")
     assert case.one("#status")["data-status"] in ("dispositioned", "in_progress")
     assert "WITA" in case.text("#timeline"), "Makassar's times are in Central Indonesian Time"
+    assert "Diteruskan ke" in case.text("#timeline") and "PEMKOT-MKS" in case.text("#timeline")
+    assert case.text("#case-region") == "Kota Makassar" and "PEMKOT-MKS" in case.text("#case-agency")
     reply = browser.submit(case, "reply-form", {"content": "Lampu di depan nomor 12 juga padam."})
     assert reply.has("#sent") and "Lampu di depan nomor 12" in reply.text("#messages")
 
@@ -236,7 +251,8 @@ def test_the_case_page_shows_the_answer_takes_a_reply_a_dispute_and_a_rating(bro
     assert download.headers["x-content-type-options"] == "nosniff"
 
     disputed = browser.submit(case, "reply-form", {"content": "Masih padam.", "disputes_answer": "true"})
-    assert disputed.has("#sent")
+    assert disputed.has("#sent") and not disputed.has("#rating-form")
+    assert disputed.one("#status")["data-status"] == "in_progress" or disputed.has("#status-pending")
     case = wait_for(lambda: (p := browser.get(f"/track/{tid}")).one("#status")["data-status"] == "in_progress" and p)
     assert not case.has("#rating-form"), "no rating while the case is back with the agency"
 
@@ -247,6 +263,8 @@ def test_the_case_page_shows_the_answer_takes_a_reply_a_dispute_and_a_rating(bro
         201,
     )
     case = wait_for(lambda: (p := browser.get(f"/track/{tid}")).has("#rating-form") and p)
+    html = case.response.text
+    assert html.index('id="reply-form"') < html.index('id="rating-form"'), "reply or dispute before rating"
     no_score = browser.submit(case, "rating-form", {"comment": "Cepat"})
     assert (
         no_score.status == 422
@@ -254,7 +272,12 @@ def test_the_case_page_shows_the_answer_takes_a_reply_a_dispute_and_a_rating(bro
         and no_score.one("textarea#comment").get_text() == "Cepat"
     )
     rated = browser.submit(case, "rating-form", {"score": "4", "comment": "Cepat"})
-    assert rated.has("#sent") and "4" in rated.text("#rating")
+    assert rated.has("#sent") and "4" in rated.text("#rating") and not rated.has("#rating-form")
+    assert rated.one("#status")["data-status"] == "completed" or rated.has("#status-pending")
+    steps = [li.get_text(strip=True) for li in rated.soup.select("#timeline li .timeline-what")]
+    assert "Diteruskan ke Node PEMKOT-MKS" in steps, steps
+    assert all(a != b for a, b in zip(steps, steps[1:], strict=False)), f"no step twice in a row: {steps}"
+    assert not any(word in " ".join(steps) for word in ("rule", "follow-up", "disputes", "rated")), steps
 
 
 def test_a_file_added_later_from_the_case_page(browser: Browser, api: Api) -> None:
@@ -270,6 +293,8 @@ def test_the_form_offers_the_reference_lists_and_explains_what_the_hub_did_not_k
     form = browser.get("/report")
     groups = form.soup.select("select#category optgroup")
     assert groups and all(g.select("option") for g in groups), "categories under their parents"
+    assert all(g.select("option")[0].get_text() == f"{g['label']} — lainnya / tidak yakin" for g in groups)
+    assert "petugas Simpul" in form.text("#category-hint") and not re.search(r"\bhub\b", form.text("main"), re.I)
     provinces = form.soup.select("select#region_code optgroup")
     assert len(provinces) == 38
     jatim = next(g for g in provinces if g.select("option[data-province]")[0]["value"] == "35")
@@ -280,3 +305,10 @@ def test_the_form_offers_the_reference_lists_and_explains_what_the_hub_did_not_k
     # A form sent with a category and a region the hub does not know is taken, and says so in plain words.
     page = browser.submit(form, "report-form", {**REPORT, "category": "tidak-ada", "region_code": "9999"})
     assert page.status == 200 and len(page.soup.select("#warnings li")) == 2
+    # A known category and region are named on the case page.
+    chosen = next(o for g in groups for o in g.select("option")[1:])
+    known = browser.submit(
+        browser.get("/report"), "report-form", {**REPORT, "category": str(chosen["value"]), "region_code": "3578"}
+    )
+    case = browser.get(str(known.one("a#case-link")["href"]))
+    assert case.text("#case-category") == chosen.get_text() and case.text("#case-region") == "Kota Surabaya"

@@ -3,13 +3,16 @@ when the API does not answer."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 from pydantic import SecretStr
+from starlette.datastructures import FormData
 from starlette.requests import Request
 
 from services.gateway import create_gateway
@@ -19,8 +22,12 @@ from services.web.app import create_app
 from services.web.catalogs import extract, read
 from services.web.dates import local_date, local_datetime, zone_of_region
 from services.web.i18n import chosen_language, from_accept_language
+from services.web.report_form import ReportForm
 from services.web.security import Keys, csrf_token, csrf_valid, open_cases, seal_cases
 from services.web.settings import WebSettings
+from services.web.track import status_pending, tracking_id_of
+from services.web.words import PHONE_NOT_ACCEPTED
+from shared.clock import latest_today
 from shared.domain import Timezone
 from tests.services.gateway_peers import serving
 from tests.web.browser import Page
@@ -163,3 +170,82 @@ async def test_a_form_too_large_is_refused_with_a_page_before_it_is_read() -> No
             "/report", content=trickle(), headers={"Content-Type": "multipart/form-data; boundary=x"}
         )
         assert streamed.status_code == 413 and "text/html" in streamed.headers["content-type"]
+
+
+def test_the_form_finds_every_mistake_the_api_would_in_one_round() -> None:
+    tomorrow = (latest_today() + timedelta(days=1)).isoformat()
+    fields = {"classification": "pengaduan", "title": "Jalan rusak", "content": "Lubang besar di jalan."}
+    wrong = ReportForm.read(
+        FormData({**fields, "incident_date": tomorrow, "reporter.email": "siti@", "reporter.phone": "12ab"})
+    )
+    assert set(wrong.errors) == {"incident_date", "reporter.email", "reporter.phone"}
+    landline = ReportForm.read(FormData({**fields, "reporter.phone": "021 555 1234"}))
+    assert landline.errors == {"reporter.phone": PHONE_NOT_ACCEPTED}
+    right = ReportForm.read(
+        FormData({**fields, "incident_date": latest_today().isoformat(), "reporter.email": "siti@example.test",
+                  "reporter.phone": "0812 3456 7890"})
+    )  # fmt: skip
+    assert right.errors == {}
+    assert not ReportForm.read(FormData({**fields, "reporter.phone": "+44 7700 900123"})).errors, "the API's to judge"
+
+
+def test_a_rating_or_a_dispute_not_yet_reflected_in_the_status_is_said_to_be_on_its_way() -> None:
+    answer = {"posted_at": "2026-12-07T08:00:00Z"}
+    answered = {"status": "answered", "follow_ups": [answer], "messages": [], "rating": None}
+    assert not status_pending(answered)
+    assert status_pending({**answered, "rating": {"score": 4}})
+    dispute = {"sent_at": "2026-12-07T09:00:00.5Z", "disputes_answer": True}
+    assert status_pending({**answered, "messages": [dispute]})
+    assert not status_pending({**answered, "messages": [{**dispute, "sent_at": "2026-12-07T07:00:00Z"}]})
+    assert not status_pending({**answered, "status": "in_progress", "messages": [dispute]})
+
+
+async def test_an_api_that_takes_the_report_but_never_answers_may_have_received_it() -> None:
+    taken: list[bytes] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        taken.append(await reader.read(65536))
+        await reader.read()  # holds the connection open, unanswered, until the portal gives up on it
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings = WebSettings(secret=SecretStr(SECRET), api_base_url=f"http://127.0.0.1:{port}", api_timeout_s=0.5)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(settings)), base_url="http://p") as c:
+            form = Page(await c.get("/report"))
+            data = {**form.hidden("report-form"), "classification": "aspirasi", "title": "Taman", "content": "Bangku."}
+            page = Page(await c.post("/report", data=data))
+            assert page.status == 503
+            assert "Laporan Anda mungkin sudah diterima" in page.text("#error-summary-message")
+            assert page.one("input[name=form_token]")["value"] == data["form_token"], "sent again, the same key"
+            assert any(b"POST /api/v1/complaints" in request for request in taken)
+    finally:
+        server.close()
+
+
+async def test_a_form_another_site_sent_is_refused_before_its_body_is_read() -> None:
+    settings = WebSettings(secret=SecretStr(SECRET), api_base_url=f"http://127.0.0.1:{free_port()}", api_timeout_s=5)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(settings)), base_url="http://web") as c:
+        fields = {**Page(await c.get("/track")).hidden("track-form"), "tracking_id": "SPL-0000000000", "receipt": "X"}
+        read: list[bytes] = []
+
+        async def body() -> AsyncIterator[bytes]:
+            chunk = urlencode(fields).encode()
+            read.append(chunk)
+            yield chunk
+
+        for foreign in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+            headers = {"Content-Type": "application/x-www-form-urlencoded", **foreign}
+            refused = await c.post("/track", content=body(), headers=headers)
+            assert refused.status_code == 403 and not read, foreign
+        for own in ({"Origin": "http://web", "Sec-Fetch-Site": "same-origin"}, {"Origin": "null"}):
+            taken = await c.post("/track", data=fields, headers=own)
+            assert taken.status_code == 503, f"past the checks, to the API (which is not there): {own}"
+
+
+def test_a_tracking_number_is_read_by_the_domains_own_pattern() -> None:
+    assert tracking_id_of(" spl-7k3f 9q2xab ") == "SPL-7K3F9Q2XAB"
+    assert (
+        tracking_id_of("SPL") is None and tracking_id_of("SPL_7K3F9Q2XAB") is None and tracking_id_of("A" * 41) is None
+    )

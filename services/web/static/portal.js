@@ -1,5 +1,6 @@
-// Optional: every page works without it. It adds a print button, links the region list into province then
-// regency or city, and keeps whistleblowing reports anonymous and confidential on the form.
+// Optional: every page works without it. It refuses a file too large before it is sent, adds a print button,
+// links the region list into province then regency or city, and keeps whistleblowing reports anonymous and
+// confidential on the form.
 (function () {
   "use strict";
 
@@ -8,6 +9,30 @@
     if (!button) return;
     button.hidden = false;
     button.addEventListener("click", function () { window.print(); });
+  }
+
+  function copyReceipt() {
+    var button = document.getElementById("copy-receipt");
+    var receipt = document.getElementById("receipt");
+    if (!button || !receipt) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var text = receipt.textContent.trim();
+      function copied() { button.textContent = button.getAttribute("data-copied"); }
+      function bySelection() {
+        var range = document.createRange();
+        range.selectNodeContents(receipt);
+        var selection = window.getSelection();
+        selection.removeAllRanges();
+        selection.addRange(range);
+        if (document.execCommand("copy")) copied();
+      }
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(copied, bySelection);
+      } else {
+        bySelection();
+      }
+    });
   }
 
   function focusErrors() {
@@ -99,8 +124,44 @@
     // A province-only choice still sends the province's own code (the first option of its group).
   }
 
+  function fileSizes() {
+    Array.prototype.forEach.call(document.querySelectorAll("input[type=file][data-max-bytes]"), function (input) {
+      var max = Number(input.getAttribute("data-max-bytes"));
+      var error = document.createElement("p");
+      error.className = "field-error";
+      error.id = input.id + "-too-large";
+      function tooLarge() {
+        return Array.prototype.filter.call(input.files || [], function (f) { return f.size > max; });
+      }
+      function check() {
+        var big = tooLarge();
+        if (!big.length) {
+          if (error.parentNode) error.parentNode.removeChild(error);
+          return true;
+        }
+        var names = big.map(function (f) { return f.name; }).join(", ");
+        error.textContent = names + ": " + input.getAttribute("data-too-large");
+        if (!error.parentNode) input.parentNode.insertBefore(error, input);
+        var described = input.getAttribute("aria-describedby") || "";
+        if (described.indexOf(error.id) < 0) input.setAttribute("aria-describedby", (described + " " + error.id).trim());
+        return false;
+      }
+      input.addEventListener("change", check);
+      if (input.form) {
+        input.form.addEventListener("submit", function (event) {
+          if (!check()) {
+            event.preventDefault();
+            input.focus();
+          }
+        });
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    fileSizes();
     printButton();
+    copyReceipt();
     focusErrors();
     wbsPrivacy();
     linkedRegions();

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import email.policy
 import hashlib
+import json
 import os
 import re
 import signal
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -17,6 +19,7 @@ from services.doors.email.door import complaint_body
 from services.doors.email.parsing import parse
 from services.ports import free_port
 from shared.reply_address import REPLY_ABOVE, case_of
+from shared.signing import signature
 from tests.e2e.email_support import (
     HUB_FROM,
     REPLY_ADDRESS,
@@ -245,8 +248,6 @@ def test_mail_above_the_size_limit_is_refused(smtp_port: int) -> None:
 
 
 def hub_reply_secret(hub: Hub) -> str:
-    import json
-
     return str(json.loads((hub.data_dir / "secrets.json").read_text())["reply_secret"])
 
 
@@ -255,3 +256,39 @@ def ignored_count(hub: Hub, reason: str) -> float:
     metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
     found = re.search(rf'^simpul_email_ignored_total\{{reason="{reason}"\}} (\S+)$', metrics, re.M)
     return float(found.group(1)) if found else 0.0
+
+
+def test_an_sms_becomes_a_complaint_the_agency_gets(hub: Hub, api: Api) -> None:
+    """The SMS door through the one base URL: a gateway's signed call, with the channel key an admin issued."""
+    api.node("PEMKOT-MLG", "instansi")
+    agency = api.key("PEMKOT-MLG")
+    rule = {"agency_code": "PEMKOT-MLG", "classification": "pengaduan", "keywords": ["genangan"], "priority": 5}
+    api.ok(api.client.post("/api/v1/hub/routing-rules", json=rule, headers=api.admin), 201)
+    issued = api.ok(
+        api.client.post("/api/v1/hub/api-keys", json={"role": "channel", "label": "SMS 1708"}, headers=api.admin), 201
+    )
+    secret = str(json.loads((hub.data_dir / "secrets.json").read_text())["sms_signing_secret"])
+    body = json.dumps({"from": "0812 3456 7890", "text": "Genangan air di Jl. Ijen sejak pagi", "message_id": "gw-1"})
+
+    def send() -> httpx.Response:
+        return api.client.post(
+            "/api/v1/channels/sms/inbound",
+            content=body.encode(),
+            headers={
+                "Authorization": f"Bearer {issued['key']}",
+                "Content-Type": "application/json",
+                "Simpul-Signature": signature(secret, int(time.time()), body.encode()),
+            },
+        )
+
+    # The channel key reaches intake as an event: until then it is unknown there.
+    deadline = time.monotonic() + 60
+    while (answer := send()).status_code == 401 and time.monotonic() < deadline:  # until intake has the key
+        time.sleep(0.5)
+    assert answer.status_code == 200, answer.text
+    tid = answer.json()["tracking_id"]
+    assert answer.json()["kind"] == "complaint" and "receipt" not in answer.json()
+    assert send().json()["tracking_id"] == tid, "a redelivered SMS files nothing twice"
+    wait_for(lambda: tid in api.inbox(agency), timeout=60)
+    case = api.ok(api.client.get(f"/api/v1/hub/complaints/{tid}", headers=api.admin), 200)
+    assert (case["channel"], case["content"]) == ("sms", "Genangan air di Jl. Ijen sejak pagi")

@@ -63,5 +63,5 @@ def test_the_cpu_breakdown_counts_every_process_of_the_hub() -> None:
     complaints = int(done.stdout.split(" complaints;", 1)[0])
     costs = dict(line.split() for line in done.stdout.splitlines()[1:])
     assert complaints > 0
-    assert set(costs) == {"intake", "routing", "agency", "notify", "gateway", "nats-server", "total"}
+    assert set(costs) == {"intake", "routing", "agency", "notify", "web", "gateway", "nats-server", "total"}
     assert float(costs["intake"]) > 0 and float(costs["routing"]) > 0 and float(costs["agency"]) > 0

@@ -30,7 +30,7 @@ from tests.e2e.hub import Hub, wait_for
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 DURABLES = {
-    "intake": {"intake-reporter-view", "intake-keys"},
+    "intake": {"intake-reporter-view", "intake-keys", "intake-reference"},
     "routing": {"routing-cases"},
     "agency": {"agency-inbox", "agency-directory"},
     "notify": {"notify-contacts", "notify-messages", "notify-keys"},

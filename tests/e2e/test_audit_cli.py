@@ -96,9 +96,9 @@ def test_an_edited_audit_row_fails_verify_and_is_named(backend: str, tmp_path: P
 
         verified = simpul_audit_verify(*where, "--progress-every", "2")
         assert verified.returncode == 0, verified.stdout + verified.stderr
-        # the default category tree, then node, key, rule, the disposition and the acknowledgement's transition;
-        # the agency's acknowledgement
-        assert entries(verified.stdout, "routing") == len(load_tree(DEFAULT_TREE)) + 5
+        # the default category tree and the email door's channel key (issued on first start), then node, key, rule,
+        # the disposition and the acknowledgement's transition; the agency's acknowledgement
+        assert entries(verified.stdout, "routing") == len(load_tree(DEFAULT_TREE)) + 1 + 5
         assert entries(verified.stdout, "agency") == 1
         assert entries(verified.stdout, "intake") == 0 and entries(verified.stdout, "notify") == 0
         assert re.search(r"^routing\s+\.\.\. 4 entries checked$", verified.stdout, re.M), verified.stdout

@@ -200,7 +200,13 @@ def test_html_mail_with_a_picture_and_a_refused_file(api: Api, smtp_port: int) -
     # A program is no evidence: the API refuses its type (415), the door skips it, and the complaint stands.
     msg.add_attachment(b"MZ\x90\x00" + bytes(200), maintype="application", subtype="octet-stream", filename="a.exe")
     tid = accepted_tid(deliver(smtp_port, msg, "dewi@citizen.example", REPLY_ADDRESS))
-    case = api.ok(api.client.get(f"/api/v1/hub/complaints/{tid}", headers=api.admin), 200)
+    # The hub learns of the file from attachment.added, which may come a moment after the door's answer.
+    case = wait_for(
+        lambda: (
+            (c := api.ok(api.client.get(f"/api/v1/hub/complaints/{tid}", headers=api.admin), 200))["attachments"] and c
+        ),
+        timeout=60,
+    )
     assert case["content"] == "Sampah menumpuk di pasar & berbau.\n\nLihat foto."
     [attachment] = case["attachments"]
     assert (attachment["filename"], attachment["media_type"], attachment["size"]) == (
